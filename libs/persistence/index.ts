@@ -1,0 +1,12 @@
+// The persistence lib's public API: the only code that touches Prisma.
+export { openDatabase, type Database, type DatabaseTarget } from './database';
+export { migrate, readMigrations } from './migrator';
+export { recordLogin, recordLoginFailure, isDatabaseUnavailable, type LoginRecord, type LoginWriteResult, type LoginFailureRecord } from './login-write';
+export { AuditRepository, type AuditEvent, type AuditFilter, type NewAuditEvent, type AuditEventName } from './audit.repository';
+export { AgentsRepository, type AgentView, type AgentFilter, type AgentStatus, type StatusChange } from './agents.repository';
+export { ConfigRepository, type StoredConfigVersion, type NewConfigVersion } from './config.repository';
+export { JoinTokensRepository } from './join-tokens.repository';
+export { KeysRepository, type StoredKey } from './keys.repository';
+export { AdminTokensRepository, type AdminRole } from './admin-tokens.repository';
+export { decodeCursor, BIGINT_KEY, UUID_KEY } from './cursor';
+export { RenewalRepository, type SvidHolder, type RenewalRecord, type AgentWriteResult, type AgentWriteVerdict } from './renewal.repository';

@@ -1,0 +1,35 @@
+import type { PrismaClient } from './generated/client';
+
+export interface StoredKey {
+  id: string;
+  purpose: string;
+  algorithm: string;
+  certificate: string | null;
+  publicJwk: unknown;
+  privateKey: string;
+  encrypted: boolean;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** Signing keys (CA, login-ID MAC, later JWT) kept in the database so every replica shares them. */
+export class KeysRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async byPurpose(purpose: string): Promise<StoredKey[]> {
+    return this.prisma.signingKey.findMany({ where: { purpose }, orderBy: { notBefore: 'asc' } });
+  }
+
+  /**
+   * Returns the key with this id, creating it with `make` when absent. When
+   * replicas start together each may make one; the first insert wins and
+   * everyone uses it.
+   */
+  async getOrCreate(id: string, make: () => StoredKey | Promise<StoredKey>): Promise<StoredKey> {
+    const existing = await this.prisma.signingKey.findUnique({ where: { id } });
+    if (existing) return existing;
+    const made = await make();
+    await this.prisma.signingKey.createMany({ data: [{ ...made, id, publicJwk: made.publicJwk as object }], skipDuplicates: true });
+    return this.prisma.signingKey.findUniqueOrThrow({ where: { id } });
+  }
+}

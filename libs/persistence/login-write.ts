@@ -1,0 +1,201 @@
+import type { PrismaClient } from './generated/client';
+
+/**
+ * The login's one write (STYLE 4): in a single SQL statement it consumes the
+ * login ID, consumes the join token if any, checks and records every TOFU
+ * key, creates the agent and writes the audit event, so that either all of
+ * it happens or none, in one round trip. Prisma's interactive transactions
+ * would cost several round trips and ~7x the CPU on this hot path.
+ */
+export interface LoginRecord {
+  loginNonce: string;
+  loginExpiresAt: Date;
+  agentId: string;
+  spiffeId: string;
+  policy: string;
+  attestorTypes: string[];
+  attributes: Record<string, string[]>;
+  selectors: string[];
+  tofuKeys: string[];
+  /** false: the node may log in again, superseding its earlier agent */
+  tofu: boolean;
+  joinTokenId?: string;
+  svidSerial: string;
+  svidExpiresAt: Date;
+  sourceIp?: string;
+  requestId?: string;
+}
+
+export type LoginWriteResult =
+  | { outcome: 'recorded' }
+  | { outcome: 'login_not_found' }
+  | { outcome: 'join_token_used' }
+  | { outcome: 'agent_banned'; tofuKey: string; holderId: string }
+  | { outcome: 'node_already_attested'; tofuKey: string; holderId: string };
+
+type Verdict = 'ok' | 'login_not_found' | 'join_token_used' | 'agent_banned' | 'node_already_attested';
+
+export async function recordLogin(prisma: PrismaClient, login: LoginRecord): Promise<LoginWriteResult> {
+  try {
+    return await runLoginStatement(prisma, login);
+  } catch (error) {
+    // Two logins of one node raced past the holder check; the partial unique
+    // index stopped the second and rolled its statement back whole. Running
+    // it again sees the winner and audits the conflict.
+    if (!isUniqueViolation(error)) throw error;
+    return runLoginStatement(prisma, login);
+  }
+}
+
+async function runLoginStatement(prisma: PrismaClient, login: LoginRecord): Promise<LoginWriteResult> {
+  const keys = JSON.stringify(login.tofuKeys);
+  const attributes = JSON.stringify(login.attributes);
+  const rows = await prisma.$queryRaw<{ verdict: Verdict; holder_id: string | null; holder_key: string | null }[]>`
+    WITH
+    nonce AS (
+      INSERT INTO used_nonces (kind, value, expires_at)
+      VALUES ('login', ${login.loginNonce}, ${login.loginExpiresAt.toISOString()}::timestamptz)
+      ON CONFLICT DO NOTHING RETURNING 1
+    ),
+    wanted AS (SELECT jsonb_array_elements_text(${keys}::jsonb) AS key),
+    holder AS (
+      SELECT k.key, a.id, a.status FROM tofu_keys k JOIN agents a ON a.id = k.agent_id
+      WHERE k.active AND k.key IN (SELECT key FROM wanted)
+      ORDER BY (a.status = 'banned') DESC LIMIT 1
+    ),
+    blocked AS (
+      SELECT CASE
+        WHEN NOT EXISTS (SELECT 1 FROM nonce) THEN 'login_not_found'
+        WHEN EXISTS (SELECT 1 FROM holder WHERE status = 'banned') THEN 'agent_banned'
+        WHEN ${login.tofu} AND EXISTS (SELECT 1 FROM holder) THEN 'node_already_attested'
+      END AS verdict
+    ),
+    token AS (
+      UPDATE join_tokens SET used_at = now(), used_by_agent = ${login.agentId}::uuid
+      WHERE id = ${login.joinTokenId ?? null}::uuid AND used_at IS NULL AND expires_at > now()
+        AND (SELECT verdict FROM blocked) IS NULL
+      RETURNING id
+    ),
+    verdict AS (
+      SELECT COALESCE((SELECT verdict FROM blocked), CASE
+        WHEN ${login.joinTokenId ?? null}::uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM token) THEN 'join_token_used'
+        ELSE 'ok' END) AS verdict
+    ),
+    -- tofu off: the earlier holder's key rows move to the new agent, which
+    -- supersedes it. Moving (not re-inserting) keeps the unique index happy
+    -- within one statement.
+    superseded AS (
+      UPDATE tofu_keys t SET agent_id = ${login.agentId}::uuid
+      FROM (SELECT id, key, agent_id FROM tofu_keys WHERE active AND key IN (SELECT key FROM wanted)) old
+      WHERE t.id = old.id AND (SELECT verdict FROM verdict) = 'ok'
+      RETURNING old.key, old.agent_id AS previous_agent
+    ),
+    retired AS (
+      UPDATE agents SET status = 'evicted' WHERE id IN (SELECT previous_agent FROM superseded) RETURNING id
+    ),
+    agent AS (
+      INSERT INTO agents (id, spiffe_id, policy, attestor_types, attributes, selectors, svid_serial, svid_expires_at)
+      SELECT ${login.agentId}::uuid, ${login.spiffeId}, ${login.policy},
+             ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(login.attestorTypes)}::jsonb)),
+             ${attributes}::jsonb,
+             ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(login.selectors)}::jsonb)),
+             ${login.svidSerial}, ${login.svidExpiresAt.toISOString()}::timestamptz
+      WHERE (SELECT verdict FROM verdict) = 'ok'
+      RETURNING id
+    ),
+    recorded_keys AS (
+      INSERT INTO tofu_keys (key, agent_id) SELECT key, (SELECT id FROM agent) FROM wanted
+      WHERE EXISTS (SELECT 1 FROM agent) AND key NOT IN (SELECT key FROM superseded)
+      RETURNING 1
+    ),
+    audit AS (
+      INSERT INTO audit_events (event, outcome, code, reason, attestors, policy, attributes, spiffe_id, agent_id, source_ip, request_id)
+      SELECT 'login',
+             CASE WHEN v.verdict = 'ok' THEN 'success' ELSE 'failure' END,
+             CASE v.verdict WHEN 'join_token_used' THEN 'attestation_failed' WHEN 'ok' THEN NULL ELSE v.verdict END,
+             CASE v.verdict
+               WHEN 'login_not_found' THEN 'login ID already completed'
+               WHEN 'join_token_used' THEN 'join_token: token is unknown, expired or already used'
+               WHEN 'agent_banned' THEN 'the node is banned'
+               WHEN 'node_already_attested' THEN 'node already attested (TOFU)'
+             END,
+             ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(login.attestorTypes)}::jsonb)),
+             ${login.policy}, ${attributes}::jsonb,
+             CASE WHEN v.verdict = 'ok' THEN ${login.spiffeId} END,
+             CASE WHEN v.verdict = 'ok' THEN ${login.agentId}::uuid ELSE (SELECT id FROM holder) END,
+             ${login.sourceIp ?? null}, ${login.requestId ?? null}
+      FROM verdict v
+      RETURNING 1
+    )
+    SELECT v.verdict, (SELECT id::text FROM holder) AS holder_id, (SELECT key FROM holder) AS holder_key,
+           (SELECT count(*) FROM recorded_keys) AS keys_recorded, (SELECT count(*) FROM audit) AS audited,
+           (SELECT count(*) FROM retired) AS retired
+    FROM verdict v`;
+  const row = rows[0];
+  if (!row) throw new Error('login statement returned no row');
+  switch (row.verdict) {
+    case 'ok':
+      return { outcome: 'recorded' };
+    case 'agent_banned':
+    case 'node_already_attested':
+      return { outcome: row.verdict, tofuKey: row.holder_key ?? '', holderId: row.holder_id ?? '' };
+    default:
+      return { outcome: row.verdict };
+  }
+}
+
+export function isUniqueViolation(error: unknown): boolean {
+  const text = String((error as { message?: string })?.message ?? error);
+  return /23505|unique constraint|duplicate key/i.test(text) || (error as { code?: string })?.code === 'P2002';
+}
+
+export interface LoginFailureRecord {
+  loginNonce: string;
+  loginExpiresAt: Date;
+  code: string;
+  reason: string;
+  attestors: string[];
+  policy?: string;
+  attributes?: Record<string, string[]>;
+  sourceIp?: string;
+  requestId?: string;
+}
+
+/**
+ * Audits a refused completion and uses up its login ID in one statement.
+ * Returns false when the login ID had already been used: the caller then
+ * answers `login_not_found`, and the audit event says so.
+ */
+export async function recordLoginFailure(prisma: PrismaClient, failure: LoginFailureRecord): Promise<boolean> {
+  const rows = await prisma.$queryRaw<{ fresh: boolean }[]>`
+    WITH nonce AS (
+      INSERT INTO used_nonces (kind, value, expires_at)
+      VALUES ('login', ${failure.loginNonce}, ${failure.loginExpiresAt.toISOString()}::timestamptz)
+      ON CONFLICT DO NOTHING RETURNING 1
+    ),
+    audit AS (
+      INSERT INTO audit_events (event, outcome, code, reason, attestors, policy, attributes, source_ip, request_id)
+      SELECT 'login', 'failure',
+             CASE WHEN EXISTS (SELECT 1 FROM nonce) THEN ${failure.code} ELSE 'login_not_found' END,
+             CASE WHEN EXISTS (SELECT 1 FROM nonce) THEN ${failure.reason} ELSE 'login ID already completed' END,
+             ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(failure.attestors)}::jsonb)),
+             ${failure.policy ?? null}, ${failure.attributes ? JSON.stringify(failure.attributes) : null}::jsonb,
+             ${failure.sourceIp ?? null}, ${failure.requestId ?? null}
+      RETURNING 1
+    )
+    SELECT EXISTS (SELECT 1 FROM nonce) AS fresh, (SELECT count(*) FROM audit) AS audited`;
+  return rows[0]?.fresh === true;
+}
+
+/**
+ * Whether an error means PostgreSQL could not be reached or went away, as
+ * opposed to a bug in a query: the API answers 503 and the caller may retry.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: string; name?: string; message?: string; cause?: unknown };
+  if (!e || typeof e !== 'object') return false;
+  if (e.name === 'PrismaClientInitializationError') return true;
+  if (['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001', '08003'].includes(e.code ?? '')) return true;
+  if (/ECONNREFUSED|ECONNRESET|Connection terminated|connection.*(closed|refused)|terminating connection|too many clients|not currently accepting connections|DatabaseNotReachable|PGlite is closed/i.test(e.message ?? '')) return true;
+  return e.cause !== undefined && e.cause !== error && isDatabaseUnavailable(e.cause);
+}

@@ -1,0 +1,162 @@
+import type { PrismaClient } from './generated/client';
+import type { AgentStatus } from './generated/enums';
+
+/**
+ * The agent's side of renewals and JWT-SVIDs. Each write is ONE SQL
+ * statement (STYLE 4): it consumes the proof's `jti` (a unique row, so a
+ * replay fails on every replica), checks that the agent is active and that
+ * the presented SVID is still its current one, updates the agent and writes
+ * the audit event, all or nothing. Only the current serial may renew: a
+ * renewal replaces it, and two concurrent renewals with one certificate
+ * cannot both succeed (the second finds the serial changed under its row lock).
+ */
+export interface SvidHolder {
+  id: string;
+  status: AgentStatus;
+  policy: string;
+  attestorTypes: string[];
+}
+
+interface Presented {
+  /** the SPIFFE ID and serial of the verified certificate */
+  spiffeId: string;
+  serial: string;
+  jti: string;
+  /** after this the proof is refused by its `iat` anyway, so the jti row may go */
+  jtiExpiresAt: Date;
+  sourceIp?: string;
+  requestId?: string;
+}
+
+export interface RenewalRecord extends Presented {
+  newSerial: string;
+  newExpiresAt: Date;
+}
+
+export type AgentWriteVerdict = 'ok' | 'not_current' | 'agent_evicted' | 'agent_banned' | 'replayed';
+
+export interface AgentWriteResult {
+  verdict: AgentWriteVerdict;
+  agentId: string | null;
+}
+
+export class RenewalRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** The agent whose current SVID this is, whatever its status; null when none (superseded, renewed, unknown). */
+  async holderOf(spiffeId: string, serial: string): Promise<SvidHolder | null> {
+    const row = await this.prisma.agent.findFirst({
+      where: { spiffeId, svidSerial: serial },
+      select: { id: true, status: true, policy: true, attestorTypes: true },
+    });
+    return row;
+  }
+
+  /** Consumes the jti and moves the agent to its new SVID, auditing `renew`. */
+  async recordRenewal(record: RenewalRecord): Promise<AgentWriteResult> {
+    const rows = await this.prisma.$queryRaw<{ verdict: AgentWriteVerdict; agent_id: string | null }[]>`
+      WITH
+      agent AS (
+        SELECT id, status, policy, attestor_types FROM agents
+        WHERE svid_serial = ${record.serial} AND spiffe_id = ${record.spiffeId}
+        LIMIT 1
+      ),
+      nonce AS (
+        INSERT INTO used_nonces (kind, value, expires_at)
+        VALUES ('jti', ${record.jti}, ${record.jtiExpiresAt.toISOString()}::timestamptz)
+        ON CONFLICT DO NOTHING RETURNING 1
+      ),
+      updated AS (
+        UPDATE agents SET svid_serial = ${record.newSerial}, svid_expires_at = ${record.newExpiresAt.toISOString()}::timestamptz, last_seen_at = now()
+        WHERE id = (SELECT id FROM agent) AND svid_serial = ${record.serial} AND status = 'active'
+          AND EXISTS (SELECT 1 FROM nonce)
+        RETURNING id
+      ),
+      verdict AS (
+        SELECT CASE
+          WHEN NOT EXISTS (SELECT 1 FROM agent) THEN 'not_current'
+          WHEN (SELECT status FROM agent) = 'banned' THEN 'agent_banned'
+          WHEN (SELECT status FROM agent) = 'evicted' THEN 'agent_evicted'
+          WHEN NOT EXISTS (SELECT 1 FROM nonce) THEN 'replayed'
+          WHEN NOT EXISTS (SELECT 1 FROM updated) THEN 'not_current'
+          ELSE 'ok' END AS verdict
+      ),
+      audit AS (
+        INSERT INTO audit_events (event, outcome, code, reason, attestors, policy, spiffe_id, agent_id, source_ip, request_id)
+        SELECT 'renew',
+               CASE WHEN v.verdict = 'ok' THEN 'success' ELSE 'failure' END,
+               CASE v.verdict WHEN 'ok' THEN NULL WHEN 'agent_evicted' THEN 'agent_evicted' WHEN 'agent_banned' THEN 'agent_banned'
+                 ELSE 'invalid_proof_of_possession' END,
+               CASE v.verdict
+                 WHEN 'ok' THEN ${`new serial ${record.newSerial}`}
+                 WHEN 'not_current' THEN 'the certificate is not the agent''s current SVID'
+                 WHEN 'replayed' THEN 'pop: jti was already used'
+                 WHEN 'agent_evicted' THEN 'the agent is evicted'
+                 WHEN 'agent_banned' THEN 'the agent is banned'
+               END,
+               COALESCE((SELECT attestor_types FROM agent), ARRAY[]::text[]), (SELECT policy FROM agent),
+               ${record.spiffeId}, (SELECT id FROM agent), ${record.sourceIp ?? null}, ${record.requestId ?? null}
+        FROM verdict v
+        RETURNING 1
+      )
+      SELECT v.verdict, (SELECT id::text FROM agent) AS agent_id, (SELECT count(*) FROM audit) AS audited FROM verdict v`;
+    return resultOf(rows);
+  }
+
+  /** Consumes the jti of a JWT-SVID request from the agent's current SVID, auditing `jwt_svid`. */
+  async recordJwtSvid(record: Presented & { audience: string[] }): Promise<AgentWriteResult> {
+    const rows = await this.prisma.$queryRaw<{ verdict: AgentWriteVerdict; agent_id: string | null }[]>`
+      WITH
+      agent AS (
+        SELECT id, status, policy, attestor_types FROM agents
+        WHERE svid_serial = ${record.serial} AND spiffe_id = ${record.spiffeId}
+        LIMIT 1
+      ),
+      nonce AS (
+        INSERT INTO used_nonces (kind, value, expires_at)
+        VALUES ('jti', ${record.jti}, ${record.jtiExpiresAt.toISOString()}::timestamptz)
+        ON CONFLICT DO NOTHING RETURNING 1
+      ),
+      touched AS (
+        UPDATE agents SET last_seen_at = now()
+        WHERE id = (SELECT id FROM agent) AND svid_serial = ${record.serial} AND status = 'active'
+          AND EXISTS (SELECT 1 FROM nonce)
+        RETURNING id
+      ),
+      verdict AS (
+        SELECT CASE
+          WHEN NOT EXISTS (SELECT 1 FROM agent) THEN 'not_current'
+          WHEN (SELECT status FROM agent) = 'banned' THEN 'agent_banned'
+          WHEN (SELECT status FROM agent) = 'evicted' THEN 'agent_evicted'
+          WHEN NOT EXISTS (SELECT 1 FROM nonce) THEN 'replayed'
+          WHEN NOT EXISTS (SELECT 1 FROM touched) THEN 'not_current'
+          ELSE 'ok' END AS verdict
+      ),
+      audit AS (
+        INSERT INTO audit_events (event, outcome, code, reason, attestors, policy, spiffe_id, agent_id, source_ip, request_id)
+        SELECT 'jwt_svid',
+               CASE WHEN v.verdict = 'ok' THEN 'success' ELSE 'failure' END,
+               CASE v.verdict WHEN 'ok' THEN NULL WHEN 'agent_evicted' THEN 'agent_evicted' WHEN 'agent_banned' THEN 'agent_banned'
+                 ELSE 'invalid_proof_of_possession' END,
+               CASE v.verdict
+                 WHEN 'ok' THEN ${`audience ${record.audience.join(' ')}`.slice(0, 1024)}
+                 WHEN 'not_current' THEN 'the certificate is not the agent''s current SVID'
+                 WHEN 'replayed' THEN 'pop: jti was already used'
+                 WHEN 'agent_evicted' THEN 'the agent is evicted'
+                 WHEN 'agent_banned' THEN 'the agent is banned'
+               END,
+               COALESCE((SELECT attestor_types FROM agent), ARRAY[]::text[]), (SELECT policy FROM agent),
+               ${record.spiffeId}, (SELECT id FROM agent), ${record.sourceIp ?? null}, ${record.requestId ?? null}
+        FROM verdict v
+        RETURNING 1
+      )
+      SELECT v.verdict, (SELECT id::text FROM agent) AS agent_id, (SELECT count(*) FROM audit) AS audited FROM verdict v`;
+    return resultOf(rows);
+  }
+}
+
+function resultOf(rows: { verdict: AgentWriteVerdict; agent_id: string | null }[]): AgentWriteResult {
+  const row = rows[0];
+  if (!row) throw new Error('agent write statement returned no row');
+  return { verdict: row.verdict, agentId: row.agent_id };
+}
