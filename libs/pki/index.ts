@@ -1,0 +1,16 @@
+// Public API of the pki lib: CSR intake, the trust-domain CA, SVID checks,
+// SPIFFE IDs and keys at rest. DER/PEM helpers stay internal.
+
+export {
+  BACKDATE_SECONDS,
+  CertificateAuthority,
+  generateCaKey,
+  type CertificateAuthorityOptions,
+  type GeneratedCa,
+  type IssueX509SvidRequest,
+  type IssuedX509Svid,
+} from './ca';
+export { CsrRejected, MAX_CSR_PEM_BYTES, parseCsr, type ParsedCsr } from './csr';
+export { KEK_BYTES, openPrivateKey, parseKek, sealPrivateKey, type SealedKey } from './key-encryption';
+export { InvalidSpiffeId, isValidSpiffeId, isValidTrustDomain, parseSpiffeId, type SpiffeId } from './spiffe-id';
+export { SvidRejected, verifySvidChain, type VerifiedSvid } from './svid';
