@@ -1,0 +1,97 @@
+// Wire types of the Admin API (`api.md`): what the server answers (its
+// repositories build these shapes) and what attestctl reads.
+
+export type AgentStatus = 'active' | 'evicted' | 'banned';
+export const AGENT_STATUSES: readonly AgentStatus[] = ['active', 'evicted', 'banned'];
+
+export type AuditOutcome = 'success' | 'failure';
+export const AUDIT_OUTCOMES: readonly AuditOutcome[] = ['success', 'failure'];
+
+export type AgentChange = 'evict' | 'ban' | 'unban';
+
+/** `PUT /v1/config/{section}`, `…/rollback` */
+export interface VersionSummary {
+  section: string;
+  version: number;
+  sha256: string;
+  createdAt: string;
+}
+
+/** `GET /v1/config/{section}` as JSON */
+export interface StoredVersion extends VersionSummary {
+  createdBy: string;
+  document: unknown;
+}
+
+export interface VersionHistory {
+  items: { version: number; sha256: string; createdAt: string; createdBy: string }[];
+}
+
+export interface SimulationResult {
+  evaluated: number;
+  unchanged: number;
+  nowAllowed: unknown[];
+  nowDenied: unknown[];
+}
+
+export interface Agent {
+  id: string;
+  spiffeId: string;
+  attestorTypes: string[];
+  tofuKeys: string[];
+  status: AgentStatus;
+  policy: string;
+  attributes: Record<string, string[]>;
+  selectors: string[];
+  firstAttestedAt: string;
+  lastSeenAt: string;
+  svidSerial: string | null;
+  svidExpiresAt: string | null;
+}
+
+export type AuditEventName = 'login' | 'renew' | 'jwt_svid' | 'evict' | 'ban' | 'unban' | 'config_change' | 'join_token_created';
+
+export interface AuditEvent {
+  id: string;
+  at: string;
+  event: AuditEventName;
+  outcome: AuditOutcome;
+  code: string | null;
+  reason: string | null;
+  attestors: string[];
+  policy: string | null;
+  attributes: Record<string, string[]> | null;
+  spiffeId: string | null;
+  agentId: string | null;
+  sourceIp: string | null;
+  requestId: string | null;
+  actor: string | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface AgentQuery {
+  status?: AgentStatus;
+  attestor?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+export interface AuditQuery {
+  outcome?: AuditOutcome;
+  attestor?: string;
+  agentId?: string;
+  since?: string;
+  until?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+export interface JoinToken {
+  id: string;
+  token: string;
+  expiresAt: string;
+}
