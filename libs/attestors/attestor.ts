@@ -1,0 +1,64 @@
+import type { JSONSchemaType } from 'ajv';
+
+/** Attribute values are always lists of strings (`api.md`). */
+export type Attributes = Record<string, string[]>;
+
+/** What one attestor tells the policy engine about itself at push time. */
+export interface AttestorDescriptor {
+  /** `aws_iid`, `join_token`, ...: also the attribute namespace. */
+  readonly type: string;
+  /**
+   * Attribute names without the `<type>.` prefix. A `*` stands for a free
+   * segment; a trailing one for the rest of the name (`ec2.instance.tag.*`
+   * covers every tag name, dotted ones included).
+   */
+  readonly attributes: readonly string[];
+  /** Names (without prefix) that always hold exactly one value: usable in SPIFFE ID templates. */
+  readonly singleValued: readonly string[];
+  /** JSON Schema of the per-policy `config` (`policy.md`); unknown keys rejected. */
+  readonly configSchema: object;
+  /** JSON Schema of the proof the agent sends under `proofs.<type>`. */
+  readonly proofSchema: object;
+  /** Default SPIFFE ID path template when a policy has none (`attestors.md`). */
+  readonly defaultSpiffeIdPath: string;
+  /** Whether a login binds a nonce for this attestor (today only `aws_iam`). */
+  readonly bindsChallenge: boolean;
+}
+
+/** What a verified proof yields, before the host namespaces it. */
+export interface Verified {
+  /** keys without the `<type>.` prefix; the registry adds it */
+  attributes: Attributes;
+  /** selector bodies without the `<type>:` prefix (`instance:id:i-0abc`) */
+  selectors: string[];
+  /** node-unique attestors only; full key, e.g. `join_token/<id>` */
+  tofuKey?: string;
+  /**
+   * Work that must commit atomically with the login (consuming a join
+   * token). The login service turns it into SQL inside its single write.
+   */
+  consume?: { joinTokenId: string };
+}
+
+export interface VerifyContext {
+  /** the nonce issued for this attestor at login start, if it binds one */
+  challenge?: string;
+  now: Date;
+}
+
+/** A proof that did not verify; `reason` is operator-readable and holds no secret. */
+export class ProofRejected extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+/** A dependency (cloud API, database) was unreachable: fail closed with 503. */
+export class DependencyUnavailable extends Error {}
+
+export interface Attestor<Proof = unknown, Config = unknown> extends AttestorDescriptor {
+  /** Throws ProofRejected or DependencyUnavailable; never trusts unverified input. */
+  verify(proof: Proof, config: Config, context: VerifyContext): Promise<Verified>;
+}
+
+export type Schema<T> = JSONSchemaType<T>;

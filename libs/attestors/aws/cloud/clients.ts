@@ -1,0 +1,76 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { EKSClient } from '@aws-sdk/client-eks';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+
+/** How long one login may wait on AWS: attempts × (connect + request timeout) plus the SDK's backoff. */
+export interface SdkLimits {
+  /** SDK attempts per call, retries included (standard mode: throttling, 5xx, network errors) */
+  maxAttempts: number;
+  connectionTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_SDK_LIMITS: SdkLimits = { maxAttempts: 3, connectionTimeoutMs: 2_000, requestTimeoutMs: 3_000 };
+
+const CONSTRUCTORS = {
+  ec2: EC2Client,
+  iam: IAMClient,
+  sts: STSClient,
+  organizations: OrganizationsClient,
+  eks: EKSClient,
+  autoscaling: AutoScalingClient,
+} as const;
+
+export type Service = keyof typeof CONSTRUCTORS;
+export type ClientOf<S extends Service> = InstanceType<(typeof CONSTRUCTORS)[S]>;
+
+/**
+ * Whose credentials a client signs with: `undefined` is the server's own
+ * identity (the SDK default credential chain); otherwise a role, whose
+ * provider answers from the assumed-role cache.
+ */
+export type Identity = { key: string; provider: AwsCredentialIdentityProvider } | undefined;
+
+/**
+ * One SDK client per (service, region, identity), created on first use and
+ * reused: a client holds its connection pool, its resolved endpoint and its
+ * retry token bucket, all of which are wasted if made per login. Endpoints
+ * come from the SDK's own configuration (`AWS_ENDPOINT_URL_<SERVICE>`,
+ * `AWS_REGION`, profiles); nothing here overrides them. The map is bounded by
+ * services × regions × allowed accounts.
+ */
+export class AwsClients {
+  private readonly clients = new Map<string, unknown>();
+
+  constructor(private readonly limits: SdkLimits = DEFAULT_SDK_LIMITS) {}
+
+  get<S extends Service>(service: S, region: string, identity: Identity): ClientOf<S> {
+    const key = `${service}|${region}|${identity?.key ?? 'self'}`;
+    let client = this.clients.get(key) as ClientOf<S> | undefined;
+    if (!client) {
+      const Client = CONSTRUCTORS[service] as unknown as new (config: object) => ClientOf<S>;
+      client = new Client({
+        region,
+        maxAttempts: this.limits.maxAttempts,
+        // Without `throwOnRequestTimeout`, this SDK only logs a warning when `requestTimeout` passes
+        // and keeps waiting: a hung endpoint would hold logins for as long as the socket lives.
+        requestHandler: { connectionTimeout: this.limits.connectionTimeoutMs, requestTimeout: this.limits.requestTimeoutMs, throwOnRequestTimeout: true },
+        ...(identity && { credentials: identity.provider }),
+      });
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  /** Closes every client's connections (server shutdown, tests). */
+  destroy(): void {
+    for (const client of this.clients.values()) (client as { destroy(): void }).destroy();
+    this.clients.clear();
+  }
+}
+
+export type { AwsCredentialIdentity };
