@@ -1,0 +1,35 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Body, Controller, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
+import { hashJoinToken } from '../../../libs/attestors/join-token/join-token.attestor';
+import { JoinTokensRepository } from '../../../libs/persistence';
+import { bodyChecker } from '../http/body-validation';
+import { RequestInfo } from '../http/request-context';
+
+const CREATE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { ttlSeconds: { type: 'integer', minimum: 60, maximum: 30 * 24 * 3600 } },
+};
+const checkCreate = bodyChecker<{ ttlSeconds?: number }>(CREATE_SCHEMA);
+
+const DEFAULT_TTL_SECONDS = 3600;
+
+@ApiTags('Admin API')
+@ApiBearerAuth()
+@Controller('v1/join-tokens')
+export class JoinTokensController {
+  constructor(private readonly tokens: JoinTokensRepository) {}
+
+  /** The secret is in this answer only; the server keeps its hash. */
+  @Post()
+  @ApiBody({ schema: CREATE_SCHEMA })
+  async create(@Body() body: unknown, @RequestInfo() info: RequestInfo) {
+    const { ttlSeconds = DEFAULT_TTL_SECONDS } = checkCreate(body ?? {});
+    const id = randomUUID();
+    const token = randomBytes(32).toString('base64url');
+    const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
+    await this.tokens.create({ id, tokenHash: hashJoinToken(token), expiresAt, createdBy: info.actor, requestId: info.requestId });
+    return { id, token, expiresAt: expiresAt.toISOString() };
+  }
+}

@@ -1,0 +1,82 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { SectionName } from '../../../libs/policy';
+import { ViewerRoute } from '../admin/admin-auth.guard';
+import { ApiError } from '../http/api-error';
+import { bodyChecker } from '../http/body-validation';
+import { RequestInfo } from '../http/request-context';
+import { isSection, SECTIONS } from './active-config';
+import { ConfigDocumentsService, summary } from './config-documents.service';
+
+const checkRollback = bodyChecker<{ version: number }>({
+  type: 'object',
+  additionalProperties: false,
+  required: ['version'],
+  properties: { version: { type: 'integer', minimum: 1 } },
+});
+
+/** `PUT/GET /v1/config/{section}` and friends (`api.md`, Admin API). */
+@Controller('v1/config/:section')
+export class ConfigDocumentsController {
+  constructor(private readonly documents: ConfigDocumentsService) {}
+
+  @Put()
+  push(@Param('section') section: string, @Req() request: FastifyRequest, @RequestInfo() info: RequestInfo) {
+    const { text, contentType } = documentBody(request);
+    return this.documents.push(sectionName(section), text, contentType, info.actor, info.requestId);
+  }
+
+  @Get()
+  async get(
+    @Param('section') section: string,
+    @Query('version') version: string | undefined,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const stored = await this.documents.get(sectionName(section), version === undefined ? undefined : versionNumber(version));
+    if (accept && /\b(application|text)\/(x-)?yaml\b/.test(accept)) {
+      void reply.header('content-type', 'application/yaml; charset=utf-8');
+      return stored.source;
+    }
+    return { ...summary(stored), createdBy: stored.createdBy, document: stored.document };
+  }
+
+  @Get('versions')
+  async versions(@Param('section') section: string) {
+    const items = await this.documents.history(sectionName(section));
+    return { items: items.map((v) => ({ version: v.version, sha256: v.sha256, createdAt: v.createdAt.toISOString(), createdBy: v.createdBy })) };
+  }
+
+  @Post('validate')
+  @ViewerRoute()
+  @HttpCode(200)
+  validate(@Param('section') section: string, @Req() request: FastifyRequest) {
+    const { text, contentType } = documentBody(request);
+    this.documents.validateOrThrow(sectionName(section), text, contentType);
+    return { valid: true };
+  }
+
+  @Post('rollback')
+  @HttpCode(200)
+  rollback(@Param('section') section: string, @Body() body: unknown, @RequestInfo() info: RequestInfo) {
+    return this.documents.rollback(sectionName(section), checkRollback(body).version, info.actor, info.requestId);
+  }
+}
+
+function sectionName(section: string): SectionName {
+  if (!isSection(section)) throw new ApiError('not_found', `unknown section ${section}; sections are ${SECTIONS.join(', ')}`);
+  return section;
+}
+
+function versionNumber(text: string): number {
+  if (!/^[1-9][0-9]{0,8}$/.test(text)) throw new ApiError('invalid_request', 'version must be a positive integer', [{ path: 'version', message: 'must be a positive integer' }]);
+  return Number(text);
+}
+
+/** The document exactly as sent: YAML text, or the raw JSON (kept for line numbers and history). */
+function documentBody(request: FastifyRequest & { rawBody?: Buffer }): { text: string; contentType: 'yaml' | 'json' } {
+  const type = String(request.headers['content-type'] ?? '');
+  if (/json/.test(type)) return { text: request.rawBody?.toString('utf8') ?? JSON.stringify(request.body), contentType: 'json' };
+  if (typeof request.body === 'string') return { text: request.body, contentType: 'yaml' };
+  throw new ApiError('unsupported_media_type', 'send the document as application/yaml or application/json');
+}

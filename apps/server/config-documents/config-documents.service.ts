@@ -1,0 +1,166 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { parse as parseYaml } from 'yaml';
+import { formatConfigError, type SectionName } from '../../../libs/policy';
+import { ConfigRepository, type StoredConfigVersion } from '../../../libs/persistence';
+import { ApiError } from '../http/api-error';
+import { LOGGER } from '../logging/logger';
+import { SETTINGS } from '../settings/settings.module';
+import type { Settings } from '../settings/settings';
+import { INSTRUMENTS } from '../telemetry/instruments';
+import { Metrics } from '../telemetry/metrics';
+import { ActiveConfig, SECTIONS, type ActiveSection } from './active-config';
+
+/** How often a replica checks for versions pushed through another replica. */
+const POLL_INTERVAL_MS = 1000;
+
+export interface VersionSummary {
+  section: string;
+  version: number;
+  sha256: string;
+  createdAt: string;
+}
+
+/**
+ * Configuration documents (`policy.md`): validation, immutable versions,
+ * activation without restart. Other replicas' pushes are picked up by a
+ * cheap periodic check of each section's newest version number.
+ */
+@Injectable()
+export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdown {
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(
+    private readonly versions: ConfigRepository,
+    readonly active: ActiveConfig,
+    @Inject(SETTINGS) private readonly settings: Settings,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.seedFromPoliciesDir();
+    await this.refresh();
+    this.timer = setInterval(() => void this.refreshQuietly(), POLL_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Validates and stores a new version, and activates it here at once. */
+  async push(section: SectionName, body: string, contentType: 'yaml' | 'json', actor: string, requestId?: string): Promise<VersionSummary> {
+    const checked = this.validateOrThrow(section, body, contentType);
+    const { stored } = await this.versions.push({
+      section,
+      document: checked.document,
+      source: body,
+      sha256: checked.sha256,
+      createdBy: actor,
+      ...(requestId !== undefined && { requestId }),
+    });
+    this.install(stored);
+    return summary(stored);
+  }
+
+  validateOrThrow(section: SectionName, body: string, contentType?: 'yaml' | 'json') {
+    const checked = this.active.validate(section, body, contentType);
+    if (!checked.ok) {
+      throw new ApiError(
+        'invalid_config',
+        `${section} document is invalid: ${checked.errors.slice(0, 5).map((e) => formatConfigError(e)).join('; ')}`,
+        checked.errors.map((e) => ({ path: e.path, message: e.message, ...(e.line !== undefined && { line: e.line }), ...(e.column !== undefined && { column: e.column }) })),
+      );
+    }
+    return checked;
+  }
+
+  async get(section: SectionName, version?: number): Promise<StoredConfigVersion> {
+    const stored = version === undefined ? await this.versions.latest(section) : await this.versions.get(section, version);
+    if (!stored) throw new ApiError('not_found', version === undefined ? `${section} has no version yet` : `${section} has no version ${version}`);
+    return stored;
+  }
+
+  async history(section: SectionName) {
+    return this.versions.versions(section);
+  }
+
+  async rollback(section: SectionName, version: number, actor: string, requestId?: string): Promise<VersionSummary> {
+    const old = await this.get(section, version);
+    // Re-validated: an old document may no longer fit today's attestors.
+    return this.push(section, old.source, 'yaml', actor, requestId);
+  }
+
+  /** Loads every section's newest version that this replica does not have yet. */
+  async refresh(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        const heads = await this.versions.heads();
+        for (const section of SECTIONS) {
+          const head = heads.get(section) ?? 0;
+          if (head <= this.active.version(section)) continue;
+          const stored = await this.versions.get(section, head);
+          if (stored) this.install(stored);
+        }
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  private async refreshQuietly(): Promise<void> {
+    try {
+      await this.refresh();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'config: cannot check for new configuration versions');
+    }
+  }
+
+  private install(stored: StoredConfigVersion): void {
+    const section = stored.section as SectionName;
+    if (stored.version <= this.active.version(section)) return;
+    const entry: ActiveSection = { section, version: stored.version, sha256: stored.sha256, document: stored.document as ActiveSection['document'] };
+    this.active.activate(entry);
+    this.metrics.set(INSTRUMENTS.configVersion, stored.version, { section });
+    this.logger.info({ section, version: stored.version, sha256: stored.sha256 }, 'Configuration activated');
+  }
+
+  /**
+   * At first start, each `policies/*.yaml` becomes version 1 of its section
+   * when the database has none. A file that does not validate stops the
+   * server: starting without the intended policies would fail open or shut.
+   */
+  private async seedFromPoliciesDir(): Promise<void> {
+    const dir = this.settings.policiesDir;
+    if (!existsSync(dir)) return;
+    const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+    for (const file of files) {
+      const body = readFileSync(join(dir, file), 'utf8');
+      const section = sectionOf(body);
+      if (!section) throw new Error(`${join(dir, file)}: no known section (expected one of ${SECTIONS.join(', ')})`);
+      if (await this.versions.latest(section)) continue;
+      const checked = this.active.validate(section, body, 'yaml');
+      if (!checked.ok) throw new Error(`${join(dir, file)} is invalid: ${checked.errors.map((e) => formatConfigError(e, file)).join('; ')}`);
+      await this.versions.push({ section, document: checked.document, source: body, sha256: checked.sha256, createdBy: `file:${file}` });
+    }
+  }
+}
+
+function sectionOf(body: string): SectionName | undefined {
+  try {
+    const parsed = parseYaml(body, { maxAliasCount: 0 }) as { section?: unknown } | null;
+    const name = parsed?.section;
+    return typeof name === 'string' && (SECTIONS as readonly string[]).includes(name) ? (name as SectionName) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function summary(stored: StoredConfigVersion): VersionSummary {
+  return { section: stored.section, version: stored.version, sha256: stored.sha256, createdAt: stored.createdAt.toISOString() };
+}

@@ -1,0 +1,53 @@
+import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  AdminTokensRepository,
+  AgentsRepository,
+  AuditRepository,
+  ConfigRepository,
+  JoinTokensRepository,
+  KeysRepository,
+  migrate,
+  openDatabase,
+  type Database,
+} from '../../../libs/persistence';
+import type { Logger } from 'pino';
+import { LOGGER } from '../logging/logger';
+import { SETTINGS } from '../settings/settings.module';
+import type { Settings } from '../settings/settings';
+
+export const DATABASE = Symbol('DATABASE');
+
+const repositories = [AdminTokensRepository, AgentsRepository, AuditRepository, ConfigRepository, JoinTokensRepository, KeysRepository];
+
+/**
+ * Opens the database and applies pending migrations before anything else
+ * starts: a server whose schema is behind its code must not serve.
+ */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: DATABASE,
+      inject: [SETTINGS, LOGGER],
+      useFactory: async (settings: Settings, logger: Logger): Promise<Database> => {
+        const db = await openDatabase(settings.database);
+        const applied = await migrate(db);
+        if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+        return db;
+      },
+    },
+    ...repositories.map((repository) => ({
+      provide: repository,
+      inject: [DATABASE],
+      useFactory: (db: Database) => new repository(db.prisma),
+    })),
+  ],
+  exports: [DATABASE, ...repositories],
+})
+export class DatabaseModule implements OnApplicationShutdown {
+  constructor(@Inject(DATABASE) private readonly db: Database) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.db.close();
+  }
+}

@@ -1,0 +1,289 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { calculateJwkThumbprint, SignJWT, type JWK, type JWTPayload } from 'jose';
+import type { Logger } from 'pino';
+import { CertificateAuthority, generateCaKey, openPrivateKey, sealPrivateKey, type CertificateAuthorityOptions } from '../../../libs/pki';
+import { KeysRepository, type StoredKey } from '../../../libs/persistence';
+import { LOGGER } from '../logging/logger';
+import { SETTINGS } from '../settings/settings.module';
+import type { Settings } from '../settings/settings';
+import { LoginIdCodec } from '../login/login-id';
+import { planKeys, tickMilliseconds, type KeyPlan, type ScheduledKey } from './key-schedule';
+
+const CA_PURPOSE = 'x509-ca';
+const CA_ALGORITHM = 'ES256';
+/** the first CA's id, as the first release stored it */
+const FIRST_CA_KEY_ID = 'x509-ca/1';
+const JWT_PURPOSE = 'jwt-svid';
+const LOGIN_MAC_KEY_ID = 'login-mac/1';
+
+/** The identity service's clock; tests inject one to walk through a rotation. */
+export const IDENTITY_CLOCK = Symbol('IDENTITY_CLOCK');
+export type Clock = () => Date;
+
+/** A stored key with its schedule: `activatesAt` is the row's not_before. */
+interface Row extends ScheduledKey {
+  readonly stored: StoredKey;
+}
+
+interface LoadedCa {
+  readonly certificatePem: string;
+  readonly authority: PublishingAuthority;
+}
+
+interface LoadedJwtKey {
+  readonly kid: string;
+  readonly alg: string;
+  readonly privateKey: KeyObject;
+  readonly publicJwk: JWK;
+}
+
+/** The CA that signs now, answering `bundlePem()` with the whole trust bundle. */
+class PublishingAuthority extends CertificateAuthority {
+  constructor(
+    options: CertificateAuthorityOptions,
+    private readonly bundle: () => string,
+  ) {
+    super(options);
+  }
+
+  override bundlePem(): string {
+    return this.bundle();
+  }
+}
+
+/**
+ * The trust domain's keys, shared by every replica through the database
+ * (sealed with the key-encryption key when one is set): the X.509 CA and
+ * the JWT-SVID signing keys, each rotated on the schedule of
+ * `key-schedule.ts`, and the login-ID MAC key. A timer re-plans and picks
+ * up keys other replicas made; which key signs is decided at each use.
+ */
+@Injectable()
+export class IdentityService implements OnModuleInit, OnModuleDestroy {
+  private caRows: Row[] = [];
+  private jwtRows: Row[] = [];
+  private readonly cas = new Map<string, LoadedCa>();
+  private readonly jwtKeys = new Map<string, LoadedJwtKey>();
+  private codec: LoginIdCodec | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private rotating: Promise<void> | undefined;
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly keys: KeysRepository,
+    @Inject(SETTINGS) private readonly settings: Settings,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(IDENTITY_CLOCK) clock?: Clock,
+  ) {
+    this.clock = clock ?? (() => new Date());
+  }
+
+  async onModuleInit(): Promise<void> {
+    const kek = this.settings.keyEncryptionKey;
+    if (!kek) this.logger.warn('identity: no key-encryption key is set; signing keys are stored unencrypted');
+    const mac = await this.keys.getOrCreate(LOGIN_MAC_KEY_ID, () => {
+      const sealed = sealPrivateKey(randomBytes(32).toString('base64'), kek);
+      return storedKey(LOGIN_MAC_KEY_ID, 'login-mac', 'HS256', null, {}, sealed, new Date(), new Date('9999-12-31T00:00:00Z'));
+    });
+    this.codec = new LoginIdCodec(Buffer.from(openPrivateKey(mac.privateKey, mac.encrypted, kek), 'base64'));
+    await this.rotate();
+    const every = tickMilliseconds(this.settings.caRotationSeconds, this.settings.jwtKeyRotationSeconds);
+    this.timer = setInterval(() => void this.tick(), every);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  now(): Date {
+    return this.clock();
+  }
+
+  /**
+   * Loads the keys every replica stored, makes the ones the schedule calls
+   * for, and opens the ones not opened yet. Safe to call at any time; calls
+   * do not overlap.
+   */
+  async rotate(): Promise<void> {
+    this.rotating ??= this.rotateOnce().finally(() => {
+      this.rotating = undefined;
+    });
+    return this.rotating;
+  }
+
+  /** The CA that signs X.509-SVIDs now; its `bundlePem()` is the whole trust bundle. */
+  get ca(): CertificateAuthority {
+    const current = this.caPlan().current;
+    const authority = current && this.cas.get(current.id)?.authority;
+    if (!authority) throw new Error('identity: no CA key is loaded');
+    return authority;
+  }
+
+  /** The trust bundle: every CA certificate not yet past its notAfter, the signing one first. */
+  bundlePems(): string[] {
+    return this.caPlan()
+      .published.map((row) => this.cas.get(row.id)?.certificatePem)
+      .filter((pem): pem is string => pem !== undefined);
+  }
+
+  bundlePem(): string {
+    return this.bundlePems().join('');
+  }
+
+  /** The JWKS of JWT-SVID keys: the signing one, the next one, and the retired ones whose tokens may still be valid. */
+  jwks(): { keys: JWK[] } {
+    return {
+      keys: this.jwtPlan()
+        .published.map((row) => this.jwtKeys.get(row.id)?.publicJwk)
+        .filter((jwk): jwk is JWK => jwk !== undefined),
+    };
+  }
+
+  /** Algorithms `/keys` may hold: the configured one and any still-published older one. */
+  jwtAlgorithms(): string[] {
+    return [...new Set([this.settings.jwtAlgorithm, ...this.jwks().keys.map((k) => String(k.alg))])];
+  }
+
+  /**
+   * Signs a JWT-SVID with the current key. `exp` is capped at the key's
+   * notAfter, so the key stays in the JWKS until every token it signed expired.
+   */
+  async signJwtSvid(claims: { sub: string; aud: string[] }, now: Date): Promise<{ token: string; expiresAt: Date }> {
+    const current = this.jwtPlan().current;
+    const key = current && this.jwtKeys.get(current.id);
+    if (!current || !key) throw new Error('identity: no JWT-SVID key is loaded');
+    const iat = Math.floor(now.getTime() / 1000);
+    const exp = Math.min(iat + this.settings.jwtSvidTtlSeconds, Math.floor(current.notAfter.getTime() / 1000));
+    const payload: JWTPayload = { iss: this.settings.jwtIssuer, sub: claims.sub, aud: claims.aud, iat, exp };
+    const token = await new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(key.privateKey);
+    return { token, expiresAt: new Date(exp * 1000) };
+  }
+
+  get loginIds(): LoginIdCodec {
+    if (!this.codec) throw new Error('identity keys are not loaded');
+    return this.codec;
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      await this.rotate();
+    } catch (error) {
+      // The keys in memory keep signing; the next tick tries again.
+      this.logger.warn({ err: error }, 'identity: key rotation failed; retrying');
+    }
+  }
+
+  private async rotateOnce(): Promise<void> {
+    const now = this.clock();
+    // Keys are opened before they are installed, so a request never sees a row it cannot sign with.
+    let caRows = await this.loadRows(CA_PURPOSE);
+    const caMake = this.caPlan(now, caRows).make;
+    if (caMake) {
+      const id = this.newKeyId(CA_PURPOSE, caRows, caMake.activatesAt);
+      await this.keys.getOrCreate(id, () => this.makeCa(id, caMake.activatesAt));
+      caRows = await this.loadRows(CA_PURPOSE);
+    }
+    this.openCas(caRows);
+    this.caRows = caRows;
+
+    let jwtRows = await this.loadRows(JWT_PURPOSE);
+    const jwtMake = this.jwtPlan(now, jwtRows).make;
+    if (jwtMake) {
+      const algorithm = this.settings.jwtAlgorithm;
+      const id = this.newKeyId(`${JWT_PURPOSE}/${algorithm}`, jwtRows.filter((r) => r.algorithm === algorithm), jwtMake.activatesAt);
+      await this.keys.getOrCreate(id, () => this.makeJwtKey(id, jwtMake.activatesAt));
+      jwtRows = await this.loadRows(JWT_PURPOSE);
+    }
+    this.openJwtKeys(jwtRows);
+    this.jwtRows = jwtRows;
+  }
+
+  private async loadRows(purpose: string): Promise<Row[]> {
+    return (await this.keys.byPurpose(purpose)).map(toRow);
+  }
+
+  /**
+   * The first key of a kind has a fixed id, so replicas starting together
+   * on an empty database make one key between them; later ones are named by
+   * the time they activate, which every replica computes alike.
+   */
+  private newKeyId(prefix: string, existing: readonly Row[], activatesAt: Date): string {
+    if (prefix === CA_PURPOSE && existing.length === 0) return FIRST_CA_KEY_ID;
+    return existing.length === 0 ? `${prefix}/1` : `${prefix}/${activatesAt.getTime()}`;
+  }
+
+  private makeCa(id: string, activatesAt: Date): StoredKey {
+    // The certificate is valid from the moment it is made, so it can be
+    // published (and trusted) before it signs.
+    const made = generateCaKey(this.settings.trustDomain, this.clock(), this.settings.caTtlSeconds);
+    const sealed = sealPrivateKey(made.privateKeyPem, this.settings.keyEncryptionKey);
+    const notBefore = activatesAt < made.notBefore ? made.notBefore : activatesAt;
+    this.logger.info({ keyId: id, activatesAt: notBefore.toISOString(), notAfter: made.notAfter.toISOString() }, 'identity: CA key made');
+    return storedKey(id, CA_PURPOSE, CA_ALGORITHM, made.certificatePem, {}, sealed, notBefore, made.notAfter);
+  }
+
+  private async makeJwtKey(id: string, activatesAt: Date): Promise<StoredKey> {
+    const alg = this.settings.jwtAlgorithm;
+    const { privateKey, publicKey } =
+      alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const exported = publicKey.export({ format: 'jwk' }) as JWK;
+    const kid = await calculateJwkThumbprint(exported, 'sha256');
+    const publicJwk: JWK = { ...exported, kid, alg, use: 'sig' };
+    const sealed = sealPrivateKey(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), this.settings.keyEncryptionKey);
+    // Tokens signed up to the end of its period live jwtSvidTtl longer.
+    const notAfter = new Date(activatesAt.getTime() + (this.settings.jwtKeyRotationSeconds + this.settings.jwtSvidTtlSeconds) * 1000);
+    this.logger.info({ keyId: id, kid, alg, activatesAt: activatesAt.toISOString(), notAfter: notAfter.toISOString() }, 'identity: JWT-SVID key made');
+    return storedKey(id, JWT_PURPOSE, alg, null, publicJwk, sealed, activatesAt, notAfter);
+  }
+
+  private openCas(rows: readonly Row[]): void {
+    for (const row of rows) {
+      if (this.cas.has(row.id)) continue;
+      const certificatePem = row.stored.certificate ?? '';
+      const privateKey = openPrivateKey(row.stored.privateKey, row.stored.encrypted, this.settings.keyEncryptionKey);
+      const authority = new PublishingAuthority({ certificatePem, privateKey }, () => this.bundlePem());
+      this.cas.set(row.id, { certificatePem: certificatePem.trimEnd() + '\n', authority });
+    }
+  }
+
+  private openJwtKeys(rows: readonly Row[]): void {
+    for (const row of rows) {
+      if (this.jwtKeys.has(row.id)) continue;
+      const privateKey = createPrivateKey(openPrivateKey(row.stored.privateKey, row.stored.encrypted, this.settings.keyEncryptionKey));
+      const publicJwk = row.stored.publicJwk as JWK;
+      // The stored JWK must be this private key's public half.
+      const derived = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK;
+      if (derived.n !== publicJwk.n || derived.x !== publicJwk.x || derived.y !== publicJwk.y) {
+        throw new Error(`identity: stored public key of ${row.id} does not match its private key`);
+      }
+      this.jwtKeys.set(row.id, { kid: String(publicJwk.kid), alg: row.algorithm, privateKey, publicJwk });
+    }
+  }
+
+  private caPlan(now = this.clock(), rows = this.caRows): KeyPlan<Row> {
+    return planKeys(rows, now, { periodSeconds: this.settings.caRotationSeconds, algorithm: CA_ALGORITHM });
+  }
+
+  private jwtPlan(now = this.clock(), rows = this.jwtRows): KeyPlan<Row> {
+    return planKeys(rows, now, { periodSeconds: this.settings.jwtKeyRotationSeconds, algorithm: this.settings.jwtAlgorithm });
+  }
+}
+
+function toRow(stored: StoredKey): Row {
+  return { id: stored.id, algorithm: stored.algorithm, activatesAt: stored.notBefore, notAfter: stored.notAfter, stored };
+}
+
+function storedKey(
+  id: string,
+  purpose: string,
+  algorithm: string,
+  certificate: string | null,
+  publicJwk: object,
+  sealed: { sealed: string; encrypted: boolean },
+  notBefore: Date,
+  notAfter: Date,
+): StoredKey {
+  return { id, purpose, algorithm, certificate, publicJwk, privateKey: sealed.sealed, encrypted: sealed.encrypted, notBefore, notAfter };
+}

@@ -1,0 +1,245 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { CompleteLoginRequest, CompleteLoginResponse, StartLoginRequest, StartLoginResponse } from '../../../libs/contracts/agent-api';
+import { completeLoginSchema, startLoginSchema } from '../../../libs/contracts/agent-api';
+import { AttestorRegistry, ProofMalformed } from '../../../libs/attestors/registry';
+import { AuditRepository, isDatabaseUnavailable, recordLogin, recordLoginFailure, type Database, type LoginWriteResult } from '../../../libs/persistence';
+import type { ProblemCode } from '../../../libs/contracts/problem';
+import { CsrRejected, parseCsr } from '../../../libs/pki';
+import { spiffeIdFor, type CompiledPolicy } from '../../../libs/policy';
+import { ApiError } from '../http/api-error';
+import { bodyChecker } from '../http/body-validation';
+import { ActiveConfig } from '../config-documents/active-config';
+import { DATABASE } from '../database/database.module';
+import { IdentityService } from '../identity/identity.service';
+import { LOGGER } from '../logging/logger';
+import { SETTINGS } from '../settings/settings.module';
+import type { Settings } from '../settings/settings';
+import { INSTRUMENTS } from '../telemetry/instruments';
+import { Metrics } from '../telemetry/metrics';
+import { decide, type Decision } from './policy-decision';
+import type { LoginState } from './login-id';
+
+export interface RequestContext {
+  requestId: string;
+  sourceIp: string;
+}
+
+const checkStart = bodyChecker<StartLoginRequest>(startLoginSchema);
+const checkComplete = bodyChecker<CompleteLoginRequest>(completeLoginSchema);
+
+const NO_POLICY = 'no cluster policy authorizes the provided attestors';
+
+/** What a completion learnt before it ended, for its metrics: the policy chosen or denying, if any. */
+interface LoginTrace {
+  policy?: string;
+}
+
+/** The login protocol (`api.md`): start, then complete with proofs and a CSR. */
+@Injectable()
+export class LoginService {
+  constructor(
+    private readonly registry: AttestorRegistry,
+    private readonly active: ActiveConfig,
+    private readonly identity: IdentityService,
+    private readonly audit: AuditRepository,
+    @Inject(DATABASE) private readonly db: Database,
+    @Inject(SETTINGS) private readonly settings: Settings,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** A login refused at its start is counted as a failed login; one that starts is counted when it completes. */
+  async start(body: unknown, request: RequestContext): Promise<StartLoginResponse> {
+    try {
+      return await this.startLogin(body, request);
+    } catch (error) {
+      this.metrics.count(INSTRUMENTS.logins, { outcome: 'failure', code: problemCodeOf(error), policy: 'none' });
+      throw error;
+    }
+  }
+
+  /** Counts every completion (`attestd.logins`) and times it (`attestd.login.duration`). */
+  async complete(loginId: string, body: unknown, request: RequestContext): Promise<CompleteLoginResponse> {
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    const trace: LoginTrace = {};
+    try {
+      const response = await this.completeLogin(loginId, body, request, trace);
+      this.metrics.count(INSTRUMENTS.logins, { outcome: 'success', code: 'ok', policy: response.policy });
+      this.metrics.record(INSTRUMENTS.loginDuration, seconds(), { outcome: 'success' });
+      return response;
+    } catch (error) {
+      this.metrics.count(INSTRUMENTS.logins, { outcome: 'failure', code: problemCodeOf(error), policy: trace.policy ?? 'none' });
+      this.metrics.record(INSTRUMENTS.loginDuration, seconds(), { outcome: 'failure' });
+      throw error;
+    }
+  }
+
+  private async startLogin(body: unknown, request: RequestContext): Promise<StartLoginResponse> {
+    const { providedMethods } = checkStart(body);
+    const unknown = providedMethods.filter((m) => !this.registry.has(m));
+    if (unknown.length > 0) {
+      throw new ApiError('invalid_request', `unknown attestor ${unknown.join(', ')}; known: ${this.registry.types.join(', ')}`, [
+        { path: '/providedMethods', message: `unknown attestor ${unknown.join(', ')}` },
+      ]);
+    }
+    const candidates = this.active.policies.candidatesFor(providedMethods);
+    if (candidates.length === 0) await this.refuseNoPolicy(providedMethods, request);
+    const challenges: Record<string, string> = {};
+    for (const method of providedMethods) {
+      if (this.registry.get(method).bindsChallenge) challenges[method] = randomBytes(32).toString('base64url');
+    }
+    const { loginId, state } = this.identity.loginIds.issue(providedMethods, challenges, new Date());
+    this.logger.info(
+      { loginId: state.nonce, providedMethods, candidatePolicies: candidates.map((p) => p.name), requestId: request.requestId },
+      'Login started with multi-attestation support',
+    );
+    return { loginId, expiresAt: state.expiresAt.toISOString(), requiredAttestors: unionOfRequired(candidates), challenges };
+  }
+
+  private async completeLogin(loginId: string, body: unknown, request: RequestContext, trace: LoginTrace): Promise<CompleteLoginResponse> {
+    const now = new Date();
+    const login = this.identity.loginIds.open(loginId, now);
+    const { proofs, csr } = checkComplete(body);
+    const candidates = this.active.policies.candidatesFor(login.providedMethods);
+    if (candidates.length === 0) await this.refuseNoPolicy(login.providedMethods, request);
+    this.checkProofsPresent(proofs, login, candidates);
+    const subject = await parseCsr(csr).catch((error: unknown) => {
+      if (error instanceof CsrRejected) throw new ApiError('invalid_request', error.message, [{ path: '/csr', message: error.message }]);
+      throw error;
+    });
+
+    const onProof = (attestorType: string, outcome: 'success' | 'failed') => this.metrics.count(INSTRUMENTS.attestationProofs, { attestor_type: attestorType, outcome });
+    const decision = await decide(candidates, proofs, this.registry, { challenges: login.challenges, now, onProof });
+    if (decision.kind === 'policy_denied') trace.policy = decision.policy;
+    if (decision.kind !== 'authorized') return this.refuse(decision, login, request);
+
+    const { policy, attributes } = decision;
+    trace.policy = policy.name;
+    const agentId = randomUUID();
+    const path = policy.renderSpiffeIdPath(attributes, agentId);
+    if (!path.ok) return this.refuse({ kind: 'policy_denied', policy: policy.name, reason: `policy ${policy.name}: ${path.reason}`, attributes }, login, request);
+    const agentSpiffeId = spiffeIdFor(this.settings.trustDomain, path.path);
+    const svid = this.identity.ca.issueX509Svid({ spiffeId: agentSpiffeId, subjectPublicKey: subject.publicKey, ttlSeconds: policy.svidTtlSeconds, now });
+    const selectors = decision.proofs.flatMap((p) => p.selectors);
+    const tofuKeys = decision.proofs.flatMap((p) => (p.tofuKey ? [p.tofuKey] : []));
+    const joinTokenId = decision.proofs.find((p) => p.consume)?.consume?.joinTokenId;
+    const written = await recordLogin(this.db.prisma, {
+      loginNonce: login.nonce,
+      loginExpiresAt: login.expiresAt,
+      agentId,
+      spiffeId: agentSpiffeId,
+      policy: policy.name,
+      attestorTypes: policy.requiredTypes.slice(),
+      attributes,
+      selectors,
+      tofuKeys,
+      tofu: policy.tofu,
+      ...(joinTokenId !== undefined && { joinTokenId }),
+      svidSerial: svid.serialHex,
+      svidExpiresAt: svid.notAfter,
+      sourceIp: request.sourceIp,
+      requestId: request.requestId,
+    });
+    if (written.outcome !== 'recorded') this.refuseConflict(written, request);
+    this.metrics.count(INSTRUMENTS.svidsIssued, { kind: 'x509', reason: 'login' });
+    this.logger.info(
+      { agentId, spiffeId: agentSpiffeId, policy: policy.name, agentAttestationAttributes: describeAttributes(attributes), requestId: request.requestId },
+      'Authorization received and verified',
+    );
+    return {
+      agentId,
+      spiffeId: agentSpiffeId,
+      policy: policy.name,
+      attributes,
+      selectors,
+      svid: { certChain: svid.chainPem, expiresAt: svid.notAfter.toISOString() },
+      bundle: this.identity.ca.bundlePem(),
+    };
+  }
+
+  /** The login write found the login ID used, the token spent, or the node known. */
+  private refuseConflict(written: Exclude<LoginWriteResult, { outcome: 'recorded' }>, request: RequestContext): never {
+    switch (written.outcome) {
+      case 'login_not_found':
+        throw new ApiError('login_not_found', 'login ID is unknown, forged or already completed');
+      case 'join_token_used':
+        throw new ApiError('attestation_failed', 'join_token: token is unknown, expired or already used');
+      case 'agent_banned':
+        throw new ApiError('agent_banned', 'this node is banned; an operator must unban it');
+      case 'node_already_attested': {
+        const attestor = written.tofuKey.split('/')[0]!;
+        this.metrics.count(INSTRUMENTS.tofuConflicts, { attestor_type: attestor });
+        this.logger.warn({ attestor, tofuKey: written.tofuKey, agentId: written.holderId, requestId: request.requestId }, 'Node already attested (TOFU); possible security incident');
+        throw new ApiError('node_already_attested', `this node already attested as agent ${written.holderId}; an operator must evict it first`);
+      }
+    }
+  }
+
+  /** Every proof the candidates need must be there, and none that was not announced. */
+  private checkProofsPresent(proofs: Record<string, unknown>, login: LoginState, candidates: readonly CompiledPolicy[]): void {
+    const errors: { path: string; message: string }[] = [];
+    for (const type of Object.keys(proofs)) {
+      if (!login.providedMethods.includes(type)) errors.push({ path: `/proofs/${type}`, message: 'was not among providedMethods at login start' });
+    }
+    for (const type of unionOfRequired(candidates)) {
+      if (!(type in proofs)) errors.push({ path: `/proofs/${type}`, message: 'proof is required' });
+    }
+    if (errors.length > 0) throw new ApiError('invalid_request', errors.map((e) => `${e.path} ${e.message}`).join('; '), errors);
+    try {
+      for (const [type, proof] of Object.entries(proofs)) this.registry.checkProofShape(type, proof);
+    } catch (error) {
+      if (error instanceof ProofMalformed) throw new ApiError('invalid_request', error.message, error.errors);
+      throw error;
+    }
+  }
+
+  private async refuseNoPolicy(providedMethods: string[], request: RequestContext): Promise<never> {
+    this.logger.warn({ providedMethods, requestId: request.requestId }, NO_POLICY);
+    await this.audit.append({
+      event: 'login',
+      outcome: 'failure',
+      code: 'no_policy_for_methods',
+      reason: NO_POLICY,
+      attestors: providedMethods,
+      sourceIp: request.sourceIp,
+      requestId: request.requestId,
+    });
+    throw new ApiError('no_policy_for_methods', NO_POLICY);
+  }
+
+  /** A failed completion is audited and uses up its login ID, in one statement. */
+  private async refuse(decision: Exclude<Decision, { kind: 'authorized' }>, login: LoginState, request: RequestContext): Promise<never> {
+    const attestor = decision.kind === 'policy_denied' ? `policy:${decision.policy}` : decision.attestor;
+    this.logger.warn({ attestor, reason: decision.reason, loginId: login.nonce, requestId: request.requestId }, 'Attestor rejected proof, policy failed');
+    const fresh = await recordLoginFailure(this.db.prisma, {
+      loginNonce: login.nonce,
+      loginExpiresAt: login.expiresAt,
+      code: decision.kind,
+      reason: decision.reason,
+      attestors: login.providedMethods,
+      ...(decision.kind === 'policy_denied' && { policy: decision.policy, attributes: decision.attributes }),
+      sourceIp: request.sourceIp,
+      requestId: request.requestId,
+    });
+    if (!fresh) throw new ApiError('login_not_found', 'login ID is unknown, forged or already completed');
+    throw new ApiError(decision.kind, decision.reason);
+  }
+}
+
+/** The problem code the filter will answer with (`apps/server/http/problem.filter.ts`). */
+function problemCodeOf(error: unknown): ProblemCode {
+  if (error instanceof ApiError) return error.code;
+  return isDatabaseUnavailable(error) ? 'unavailable' : 'internal_error';
+}
+
+function unionOfRequired(policies: readonly CompiledPolicy[]): string[] {
+  return [...new Set(policies.flatMap((p) => p.requiredTypes))];
+}
+
+/** `aws_iid:aws_iid.account.id="123456789012"`, as the log table shows. */
+function describeAttributes(attributes: Record<string, string[]>): string[] {
+  return Object.entries(attributes).flatMap(([name, values]) => values.map((v) => `${name.split('.')[0]}:${name}=${JSON.stringify(v)}`));
+}

@@ -1,0 +1,79 @@
+import { DependencyUnavailable, ProofRejected, type Attestor } from '../../../libs/attestors/attestor';
+import { AttestorRegistry } from '../../../libs/attestors/registry';
+import { compileAgentAttestation } from '../../../libs/policy';
+import { decide } from './policy-decision';
+
+/** A configurable fake: its verdict per node name, and a count of verifications. */
+function fakeAttestor(type: string, verdicts: Record<string, 'ok' | 'reject' | 'down'>, calls: { n: number }): Attestor<{ node: string }, { tier?: string }> {
+  return {
+    type,
+    attributes: ['node', 'tier'],
+    singleValued: ['node'],
+    configSchema: { type: 'object', additionalProperties: false, properties: { tier: { type: 'string' } } },
+    proofSchema: { type: 'object', required: ['node'], additionalProperties: false, properties: { node: { type: 'string' } } },
+    defaultSpiffeIdPath: `/agent/${type}/{{${type}.node}}`,
+    bindsChallenge: false,
+    async verify(proof, config) {
+      calls.n++;
+      const verdict = verdicts[proof.node] ?? 'ok';
+      if (verdict === 'reject') throw new ProofRejected(`${type}: node ${proof.node} is not known`);
+      if (verdict === 'down') throw new DependencyUnavailable('cloud API unreachable');
+      return { attributes: { node: [proof.node], tier: config.tier ? [config.tier] : [] }, selectors: [] };
+    },
+  };
+}
+
+describe('decide', () => {
+  const calls = { n: 0 };
+  const registry = new AttestorRegistry([
+    fakeAttestor('alpha', { rejected: 'reject', down: 'down' }, calls),
+    fakeAttestor('beta', { other: 'reject' }, calls),
+  ]);
+  const policies = compileAgentAttestation(
+    {
+      policies: [
+        { name: 'gold', requiredAttestors: [{ type: 'alpha', config: { tier: 'gold' } }, { type: 'beta', config: {} }], rules: [{ attribute: 'alpha.node', equalsAttribute: 'beta.node' }] },
+        { name: 'silver', requiredAttestors: [{ type: 'alpha', config: { tier: 'silver' } }], rules: [{ attribute: 'alpha.node', glob: 'web-*' }] },
+        { name: 'bronze', requiredAttestors: [{ type: 'alpha', config: { tier: 'silver' } }] },
+      ],
+    } as never,
+    registry.descriptors(),
+  );
+  const run = (proofs: Record<string, unknown>, methods = Object.keys(proofs)) =>
+    decide(policies.candidatesFor(methods), proofs, registry, { challenges: {}, now: new Date() });
+
+  beforeEach(() => {
+    calls.n = 0;
+  });
+
+  it('authorizes the first policy in document order whose proofs verify and rules hold', async () => {
+    const decision = await run({ alpha: { node: 'web-1' }, beta: { node: 'web-1' } });
+    expect(decision).toMatchObject({ kind: 'authorized', policy: { name: 'gold' }, attributes: { 'alpha.node': ['web-1'], 'alpha.tier': ['gold'], 'beta.node': ['web-1'] } });
+  });
+
+  it('verifies each attestor once per distinct config', async () => {
+    await run({ alpha: { node: 'web-1' }, beta: { node: 'web-1' } });
+    expect(calls.n).toBe(3); // alpha/gold, beta, alpha/silver (shared by silver and bronze)
+  });
+
+  it('falls through to a later policy when an earlier one\'s binding rule fails', async () => {
+    const decision = await run({ alpha: { node: 'web-1' }, beta: { node: 'db-9' } });
+    expect(decision).toMatchObject({ kind: 'authorized', policy: { name: 'silver' } });
+  });
+
+  it('denies with the failed rule when every proof verified but no policy\'s rules hold', async () => {
+    const decision = await run({ alpha: { node: 'db-1' } });
+    expect(decision).toMatchObject({ kind: 'authorized', policy: { name: 'bronze' } });
+    const strict = compileAgentAttestation({ policies: [{ name: 'only-web', requiredAttestors: [{ type: 'alpha' }], rules: [{ attribute: 'alpha.node', glob: 'web-*' }] }] } as never, registry.descriptors());
+    const denied = await decide(strict.candidatesFor(['alpha']), { alpha: { node: 'db-1' } }, registry, { challenges: {}, now: new Date() });
+    expect(denied).toMatchObject({ kind: 'policy_denied', policy: 'only-web', reason: expect.stringContaining('alpha.node') });
+  });
+
+  it('reports the attestor and its reason when a proof does not verify', async () => {
+    expect(await run({ alpha: { node: 'rejected' } })).toEqual({ kind: 'attestation_failed', attestor: 'alpha', reason: 'alpha: node rejected is not known' });
+  });
+
+  it('fails closed when an earlier policy cannot be decided because a dependency is down', async () => {
+    expect(await run({ alpha: { node: 'down' }, beta: { node: 'down' } })).toMatchObject({ kind: 'unavailable', attestor: 'alpha' });
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * Server settings (`operations.md`), as one JSON Schema: the YAML file and
+ * the environment are merged into this shape, then validated and coerced
+ * by Ajv, so every wrong setting is reported by name before the server
+ * starts. Defaults live here and only here.
+ */
+export const settingsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    trustDomain: { type: 'string', default: 'example.org' },
+    listen: { type: 'string', pattern: '^[^\\s:]+:[0-9]{1,5}$', default: '127.0.0.1:8080' },
+    databaseUrl: { type: 'string', pattern: '^postgres(ql)?://' },
+    dataDir: { type: 'string', minLength: 1, default: './data' },
+    policiesDir: { type: 'string', minLength: 1, default: './policies' },
+    adminTokens: { type: 'array', items: { type: 'string', pattern: '^(viewer:|admin:)?[^\\s:]{16,}$' }, default: [] },
+    aws: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        assumeRoleName: { type: 'string', pattern: '^[\\w+=,.@-]{1,64}$' },
+        partition: { type: 'string', enum: ['aws', 'aws-cn', 'aws-us-gov'], default: 'aws' },
+        disableInstanceProfileSelectors: { type: 'boolean', default: false },
+        skipBlockDevice: { type: 'boolean', default: false },
+      },
+    },
+    cloudCacheTtl: { type: 'string', default: '3m' },
+    jwtIssuer: { type: 'string', pattern: '^https?://' },
+    rateLimit: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        agentPerSecond: { type: 'number', exclusiveMinimum: 0, default: 50 },
+        agentBurst: { type: 'integer', minimum: 1, default: 100 },
+        /** login completions verified at once; more wait their turn with 429 + Retry-After */
+        concurrentLogins: { type: 'integer', minimum: 1, default: 256 },
+      },
+    },
+    /** proxies (IPs or CIDRs) whose X-Forwarded-For names the client for rate limits and audit */
+    trustedProxies: { type: 'array', items: { type: 'string', pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' }, default: [] },
+    caTtl: { type: 'string', default: '8760h' },
+    /** how often a new CA key takes over signing; unset: half of caTtl. The next CA is published half a period before it signs */
+    caRotation: { type: 'string' },
+    /** how often a new JWT-SVID signing key takes over; the next key is published half a period before it signs */
+    jwtKeyRotation: { type: 'string', default: '24h' },
+    /** lifetime of a JWT-SVID (at most 1h) */
+    jwtSvidTtl: { type: 'string', default: '5m' },
+    /** JWT-SVID signature: RS256 (RSA-2048, what AWS STS web identity federation expects) or ES256 (P-256) */
+    jwtAlgorithm: { type: 'string', enum: ['RS256', 'ES256'], default: 'RS256' },
+    keyEncryptionKey: { type: 'string' },
+    keyEncryptionKeyFile: { type: 'string' },
+    logLevel: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+  },
+} as const;

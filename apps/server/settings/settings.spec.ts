@@ -1,0 +1,85 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { envName, loadSettings, SettingsError } from './settings';
+
+describe('server settings', () => {
+  it('has the defaults of operations.md', () => {
+    const settings = loadSettings({});
+    expect(settings).toMatchObject({
+      trustDomain: 'example.org',
+      listen: { host: '127.0.0.1', port: 8080 },
+      database: { kind: 'pglite', dataDir: expect.stringMatching(/data\/pglite$/) },
+      aws: { partition: 'aws', disableInstanceProfileSelectors: false, skipBlockDevice: false },
+      cloudCacheTtlSeconds: 180,
+      jwtIssuer: 'http://127.0.0.1:8080',
+      rateLimit: { agentPerSecond: 50, agentBurst: 100, concurrentLogins: 256 },
+      trustedProxies: [],
+      adminTokens: [],
+    });
+  });
+
+  it('names variables ATTESTD_ plus the setting in upper snake case', () => {
+    expect(envName('trustDomain')).toBe('ATTESTD_TRUST_DOMAIN');
+    expect(envName('aws.assumeRoleName')).toBe('ATTESTD_AWS_ASSUME_ROLE_NAME');
+    expect(envName('rateLimit.agentPerSecond')).toBe('ATTESTD_RATE_LIMIT_AGENT_PER_SECOND');
+  });
+
+  it('reads nested settings, booleans, numbers and comma-separated lists from the environment', () => {
+    const settings = loadSettings({
+      ATTESTD_AWS_ASSUME_ROLE_NAME: 'attestd-reader',
+      ATTESTD_AWS_SKIP_BLOCK_DEVICE: 'true',
+      ATTESTD_RATE_LIMIT_AGENT_PER_SECOND: '7.5',
+      ATTESTD_ADMIN_TOKENS: 'aaaaaaaaaaaaaaaaaaaa, viewer:bbbbbbbbbbbbbbbbbbbb',
+    });
+    expect(settings.aws).toMatchObject({ assumeRoleName: 'attestd-reader', skipBlockDevice: true });
+    expect(settings.rateLimit.agentPerSecond).toBe(7.5);
+    expect(settings.adminTokens).toEqual([
+      { role: 'admin', token: 'aaaaaaaaaaaaaaaaaaaa' },
+      { role: 'viewer', token: 'bbbbbbbbbbbbbbbbbbbb' },
+    ]);
+  });
+
+  it('takes DATABASE_URL as the real server to use', () => {
+    expect(loadSettings({ DATABASE_URL: 'postgresql://db/attestd' }).database).toEqual({ kind: 'postgres', url: 'postgresql://db/attestd' });
+  });
+
+  it('lets the environment win over the settings file', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'settings-')), 'attestd.yaml');
+    writeFileSync(file, 'trustDomain: file.example\naws:\n  partition: aws-cn\n');
+    const settings = loadSettings({ ATTESTD_TRUST_DOMAIN: 'env.example' }, file);
+    expect(settings.trustDomain).toBe('env.example');
+    expect(settings.aws.partition).toBe('aws-cn');
+  });
+
+  it.each([
+    [{ ATTESTD_AWS_PARTITION: 'aws-moon' }, /aws\.partition \(ATTESTD_AWS_PARTITION\)/],
+    [{ ATTESTD_LISTEN: 'localhost' }, /listen \(ATTESTD_LISTEN\)/],
+    [{ ATTESTD_TRUST_DOMAIN: 'Example.ORG' }, /trustDomain \(ATTESTD_TRUST_DOMAIN\)/],
+    [{ ATTESTD_CLOUD_CACHE_TTL: 'soon' }, /cloudCacheTtl \(ATTESTD_CLOUD_CACHE_TTL\)/],
+    [{ ATTESTD_ADMIN_TOKENS: 'short' }, /adminTokens/],
+    [{ ATTESTD_KEY_ENCRYPTION_KEY: 'not-32-bytes' }, /keyEncryptionKey \(ATTESTD_KEY_ENCRYPTION_KEY\)/],
+    [{ DATABASE_URL: 'mysql://db' }, /databaseUrl/],
+  ])('stops with a message naming the wrong setting: %j', (env, message) => {
+    expect(() => loadSettings(env)).toThrow(SettingsError);
+    expect(() => loadSettings(env)).toThrow(message);
+  });
+
+  it('refuses unknown settings in the file', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'settings-')), 'attestd.yaml');
+    writeFileSync(file, 'trustDomian: typo.example\n');
+    expect(() => loadSettings({}, file)).toThrow(/trustDomian/);
+  });
+
+  it('accepts a 32-byte key-encryption key in hex or base64', () => {
+    expect(loadSettings({ ATTESTD_KEY_ENCRYPTION_KEY: 'ab'.repeat(32) }).keyEncryptionKey).toHaveLength(32);
+    expect(loadSettings({ ATTESTD_KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }).keyEncryptionKey).toHaveLength(32);
+  });
+});
+
+describe('server settings from compose files', () => {
+  it('treats an empty variable as unset', () => {
+    expect(loadSettings({ ATTESTD_KEY_ENCRYPTION_KEY: '', ATTESTD_TRUST_DOMAIN: '' })).toMatchObject({ trustDomain: 'example.org' });
+    expect(loadSettings({ ATTESTD_KEY_ENCRYPTION_KEY: '' }).keyEncryptionKey).toBeUndefined();
+  });
+});

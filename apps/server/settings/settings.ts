@@ -1,0 +1,175 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Ajv from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { parseDuration } from '../../../libs/policy';
+import { parseKek } from '../../../libs/pki';
+import { settingsSchema } from './settings.schema';
+
+export interface Settings {
+  trustDomain: string;
+  listen: { host: string; port: number };
+  database: { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
+  dataDir: string;
+  policiesDir: string;
+  adminTokens: { token: string; role: 'admin' | 'viewer' }[];
+  aws: { assumeRoleName?: string; partition: 'aws' | 'aws-cn' | 'aws-us-gov'; disableInstanceProfileSelectors: boolean; skipBlockDevice: boolean };
+  cloudCacheTtlSeconds: number;
+  jwtIssuer: string;
+  rateLimit: { agentPerSecond: number; agentBurst: number; concurrentLogins: number };
+  trustedProxies: string[];
+  caTtlSeconds: number;
+  /** a new CA key signs every this many seconds (at most caTtl / 2) */
+  caRotationSeconds: number;
+  jwtKeyRotationSeconds: number;
+  jwtSvidTtlSeconds: number;
+  jwtAlgorithm: 'RS256' | 'ES256';
+  keyEncryptionKey?: Buffer;
+  logLevel: string;
+}
+
+/** A setting that stops the server, named as the operator wrote it. */
+export class SettingsError extends Error {}
+
+type Raw = Record<string, unknown>;
+
+/**
+ * Reads `--config FILE` (YAML) and `ATTESTD_*` variables, environment
+ * winning, and returns typed settings or throws a SettingsError naming
+ * every wrong setting.
+ */
+export function loadSettings(env: NodeJS.ProcessEnv, configFile?: string): Settings {
+  const fromFile = configFile ? readConfigFile(configFile) : {};
+  const merged = mergeEnvironment(fromFile, env);
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: 'array', strict: true });
+  const validate = ajv.compile(settingsSchema);
+  if (!validate(merged)) {
+    const problems = (validate.errors ?? []).map((e) => {
+      const name = e.instancePath.slice(1).replaceAll('/', '.') || (e.params as { additionalProperty?: string }).additionalProperty || '(root)';
+      return `${name} (${envName(name)}): ${e.message}`;
+    });
+    throw new SettingsError(`invalid settings: ${problems.join('; ')}`);
+  }
+  return typed(merged as Raw & typeof merged);
+}
+
+function readConfigFile(path: string): Raw {
+  try {
+    const parsed: unknown = parseYaml(readFileSync(path, 'utf8'), { maxAliasCount: 0 });
+    if (parsed === null || parsed === undefined) return {};
+    if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a mapping');
+    return parsed as Raw;
+  } catch (error) {
+    throw new SettingsError(`cannot read settings file ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** `aws.assumeRoleName` → `ATTESTD_AWS_ASSUME_ROLE_NAME`. */
+export function envName(setting: string): string {
+  return `ATTESTD_${setting.replaceAll('.', '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+}
+
+function mergeEnvironment(fromFile: Raw, env: NodeJS.ProcessEnv): Raw {
+  const merged: Raw = structuredClone(fromFile);
+  const visit = (properties: Record<string, { type?: string; properties?: object }>, target: Raw, prefix: string) => {
+    for (const [key, schema] of Object.entries(properties)) {
+      const name = prefix + key;
+      if (schema.type === 'object' && schema.properties) {
+        const child = (target[key] ??= {}) as Raw;
+        visit(schema.properties as Record<string, { type?: string }>, child, `${name}.`);
+        continue;
+      }
+      const value = env[envName(name)];
+      // An empty variable (compose's `${X:-}`) means unset, not an empty value.
+      if (value === undefined || value === '') continue;
+      target[key] = schema.type === 'array' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
+    }
+  };
+  visit(settingsSchema.properties, merged, '');
+  if (env.DATABASE_URL && !env[envName('databaseUrl')]) merged.databaseUrl = env.DATABASE_URL;
+  return merged;
+}
+
+function typed(raw: Raw): Settings {
+  const r = raw as {
+    trustDomain: string; listen: string; databaseUrl?: string; dataDir: string; policiesDir: string; adminTokens: string[];
+    aws: Settings['aws']; cloudCacheTtl: string; jwtIssuer?: string; rateLimit: Settings['rateLimit']; trustedProxies: string[]; caTtl: string;
+    caRotation?: string; jwtKeyRotation: string; jwtSvidTtl: string; jwtAlgorithm: Settings['jwtAlgorithm'];
+    keyEncryptionKey?: string; keyEncryptionKeyFile?: string; logLevel: string;
+  };
+  const [host, port] = [r.listen.slice(0, r.listen.lastIndexOf(':')), Number(r.listen.slice(r.listen.lastIndexOf(':') + 1))];
+  if (!/^[a-z0-9]([a-z0-9.\-_]*[a-z0-9])?$/.test(r.trustDomain)) {
+    throw new SettingsError(`trustDomain (${envName('trustDomain')}): "${r.trustDomain}" is not a SPIFFE trust domain name`);
+  }
+  if (port > 65535) throw new SettingsError(`listen (${envName('listen')}): port ${port} is out of range`);
+  const dataDir = resolve(r.dataDir);
+  const kek = keyEncryptionKey(r);
+  const keys = keySchedule(r);
+  return {
+    trustDomain: r.trustDomain,
+    listen: { host, port },
+    database: r.databaseUrl ? { kind: 'postgres', url: r.databaseUrl } : { kind: 'pglite', dataDir: resolve(dataDir, 'pglite') },
+    dataDir,
+    policiesDir: resolve(r.policiesDir),
+    adminTokens: r.adminTokens.map((entry) => {
+      const [role, token] = entry.startsWith('viewer:') ? ['viewer', entry.slice(7)] : entry.startsWith('admin:') ? ['admin', entry.slice(6)] : ['admin', entry];
+      return { role: role as 'admin' | 'viewer', token: token! };
+    }),
+    aws: r.aws,
+    cloudCacheTtlSeconds: duration('cloudCacheTtl', r.cloudCacheTtl),
+    jwtIssuer: r.jwtIssuer ?? `http://${r.listen}`,
+    rateLimit: r.rateLimit,
+    trustedProxies: r.trustedProxies,
+    ...keys,
+    jwtAlgorithm: r.jwtAlgorithm,
+    ...(kek && { keyEncryptionKey: kek }),
+    logLevel: r.logLevel,
+  };
+}
+
+function duration(name: string, text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    throw new SettingsError(`${name} (${envName(name)}): ${(error as Error).message}`);
+  }
+}
+
+const MAX_JWT_SVID_TTL_SECONDS = 3600;
+
+/** CA and JWT-key lifetimes and rotation periods, checked against each other. */
+function keySchedule(r: { caTtl: string; caRotation?: string; jwtKeyRotation: string; jwtSvidTtl: string }) {
+  const caTtlSeconds = duration('caTtl', r.caTtl);
+  if (caTtlSeconds < 2) throw new SettingsError(`caTtl (${envName('caTtl')}): must be at least 2s`);
+  const caRotationSeconds = r.caRotation === undefined ? Math.floor(caTtlSeconds / 2) : duration('caRotation', r.caRotation);
+  // A CA is made half a period before it signs and signs for one period, so
+  // at least half of caTtl is left when it retires, for the SVIDs it signed last.
+  if (caRotationSeconds < 1 || caRotationSeconds > caTtlSeconds / 2) {
+    throw new SettingsError(`caRotation (${envName('caRotation')}): must be between 1s and half of caTtl (${r.caTtl})`);
+  }
+  const jwtKeyRotationSeconds = duration('jwtKeyRotation', r.jwtKeyRotation);
+  if (jwtKeyRotationSeconds < 1) throw new SettingsError(`jwtKeyRotation (${envName('jwtKeyRotation')}): must be at least 1s`);
+  const jwtSvidTtlSeconds = duration('jwtSvidTtl', r.jwtSvidTtl);
+  if (jwtSvidTtlSeconds < 1 || jwtSvidTtlSeconds > MAX_JWT_SVID_TTL_SECONDS) {
+    throw new SettingsError(`jwtSvidTtl (${envName('jwtSvidTtl')}): must be between 1s and 1h`);
+  }
+  return { caTtlSeconds, caRotationSeconds, jwtKeyRotationSeconds, jwtSvidTtlSeconds };
+}
+
+function keyEncryptionKey(r: { keyEncryptionKey?: string; keyEncryptionKeyFile?: string }): Buffer | undefined {
+  const text = r.keyEncryptionKey ?? (r.keyEncryptionKeyFile ? readSecretFile(r.keyEncryptionKeyFile) : undefined);
+  if (text === undefined) return undefined;
+  try {
+    return parseKek(text.trim());
+  } catch (error) {
+    throw new SettingsError(`keyEncryptionKey (${envName('keyEncryptionKey')}): ${(error as Error).message}`);
+  }
+}
+
+function readSecretFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new SettingsError(`keyEncryptionKeyFile (${envName('keyEncryptionKeyFile')}): ${(error as Error).message}`);
+  }
+}
