@@ -1,0 +1,180 @@
+import { parseCommandLine, UsageError } from './cli';
+
+const base = ['login', '--server', 'https://attestd.example.org', '--attestor', 'join_token', '--out', '/var/lib/agent'];
+
+function problemsOf(argv: string[], env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseCommandLine(argv, env);
+  } catch (error) {
+    if (error instanceof UsageError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a usage error');
+}
+
+describe('parseCommandLine', () => {
+  describe('login', () => {
+    it('reads every flag into the login options', () => {
+      expect(parseCommandLine([...base, '--token', 'T'])).toEqual({
+        name: 'login',
+        options: {
+          server: 'https://attestd.example.org',
+          attestors: ['join_token'],
+          out: '/var/lib/agent',
+          joinToken: 'T',
+        },
+      });
+    });
+
+    it('accepts --flag=value', () => {
+      const command = parseCommandLine(['login', '--server=http://127.0.0.1:8080', '--attestor=join_token', '--out=d', '--token=-starts-with-dash']);
+      expect(command).toMatchObject({ options: { server: 'http://127.0.0.1:8080', out: 'd', joinToken: '-starts-with-dash' } });
+    });
+
+    it('takes the join token from ATTESTD_JOIN_TOKEN', () => {
+      expect(parseCommandLine(base, { ATTESTD_JOIN_TOKEN: 'from-env' })).toMatchObject({ options: { joinToken: 'from-env' } });
+    });
+
+    it('prefers --token over ATTESTD_JOIN_TOKEN', () => {
+      expect(parseCommandLine([...base, '--token', 'flag'], { ATTESTD_JOIN_TOKEN: 'env' })).toMatchObject({
+        options: { joinToken: 'flag' },
+      });
+    });
+
+    it('asks for help with --help or -h, whatever else is on the line', () => {
+      expect(parseCommandLine(['login', '--help'])).toEqual({ name: 'help' });
+      expect(parseCommandLine(['login', '-h', '--bogus'])).toEqual({ name: 'help' });
+    });
+  });
+
+  describe('help', () => {
+    it.each([[[]], [['--help']], [['-h']], [['help']]])('%j asks for help', (argv) => {
+      expect(parseCommandLine(argv)).toEqual({ name: 'help' });
+    });
+  });
+
+  describe('usage errors', () => {
+    it('rejects an unknown command', () => {
+      expect(problemsOf(['logout'])).toEqual(['unknown command "logout" (commands: login)']);
+    });
+
+    it('rejects a flag before the command', () => {
+      expect(problemsOf(['--server', 'x', 'login'])).toEqual(['expected a command before --server (commands: login)']);
+    });
+
+    it('rejects an unknown flag', () => {
+      expect(problemsOf([...base, '--token', 'T', '--verbose'])).toEqual(['unknown flag --verbose']);
+    });
+
+    it('rejects an unknown short flag', () => {
+      expect(problemsOf([...base, '--token', 'T', '-x'])).toEqual(['unknown flag -x']);
+    });
+
+    it('says that --daemon is not supported yet', () => {
+      expect(problemsOf([...base, '--token', 'T', '--daemon'])).toEqual(['--daemon is not supported yet']);
+    });
+
+    it('rejects a stray positional argument', () => {
+      expect(problemsOf([...base, '--token', 'T', 'extra'])).toEqual(['unexpected argument "extra"']);
+    });
+
+    it('rejects a flag without its value', () => {
+      expect(problemsOf([...base, '--token'])).toEqual([
+        '--token needs a value (write --token=VALUE for one that starts with "-")',
+      ]);
+    });
+
+    it('does not take the next flag as a value', () => {
+      expect(problemsOf(['login', '--server', '--out', 'd', '--attestor', 'join_token', '--token', 'T'])).toEqual([
+        '--server needs a value (write --server=VALUE for one that starts with "-")',
+        'unexpected argument "d"',
+        '--out is required',
+      ]);
+    });
+
+    it('rejects a value given to --help', () => {
+      expect(problemsOf([...base, '--token', 'T', '--help=yes'])).toEqual(['--help takes no value']);
+    });
+
+    it('rejects --server given twice', () => {
+      expect(problemsOf([...base, '--token', 'T', '--server', 'https://other'])).toEqual(['--server given more than once']);
+    });
+
+    it('requires --server', () => {
+      expect(problemsOf(['login', '--attestor', 'join_token', '--token', 'T', '--out', 'd'])).toEqual(['--server is required']);
+    });
+
+    it.each(['attestd.example.org', 'ftp://attestd.example.org', 'not a url'])('rejects --server %s', (server) => {
+      expect(problemsOf(['login', '--server', server, '--attestor', 'join_token', '--token', 'T', '--out', 'd'])).toEqual([
+        `--server must be an http:// or https:// URL, got ${JSON.stringify(server)}`,
+      ]);
+    });
+
+    it('rejects a --server URL with a query', () => {
+      expect(problemsOf(['login', '--server', 'https://a/?x=1', '--attestor', 'join_token', '--token', 'T', '--out', 'd'])).toEqual([
+        '--server must not have a query or fragment',
+      ]);
+    });
+
+    it('rejects a --server URL with credentials, without echoing them', () => {
+      const problems = problemsOf(['login', '--server', 'https://u:secret@a', '--attestor', 'join_token', '--token', 'T', '--out', 'd']);
+      expect(problems).toEqual(['--server must not hold credentials']);
+    });
+
+    it('requires --out', () => {
+      expect(problemsOf(['login', '--server', 'https://a', '--attestor', 'join_token', '--token', 'T'])).toEqual(['--out is required']);
+    });
+
+    it('rejects an empty --out', () => {
+      expect(problemsOf([...base.slice(0, 5), '--out', '', '--token', 'T'])).toEqual(['--out must not be empty']);
+    });
+
+    it('requires --attestor and lists the known ones', () => {
+      expect(problemsOf(['login', '--server', 'https://a', '--out', 'd'])).toEqual(['--attestor is required (known: aws_iam, aws_iid, join_token)']);
+    });
+
+    it('rejects an unknown attestor name', () => {
+      expect(problemsOf(['login', '--server', 'https://a', '--out', 'd', '--attestor', 'aws_iidd'])).toEqual([
+        'unknown attestor "aws_iidd" (known: aws_iam, aws_iid, join_token)',
+      ]);
+    });
+
+    it('rejects the same attestor twice', () => {
+      expect(problemsOf([...base, '--attestor', 'join_token', '--token', 'T'])).toEqual(['--attestor join_token given more than once']);
+    });
+
+    it('requires a token for join_token', () => {
+      expect(problemsOf(base)).toEqual(['--attestor join_token needs --token or ATTESTD_JOIN_TOKEN']);
+    });
+
+    it('treats an empty ATTESTD_JOIN_TOKEN as missing', () => {
+      expect(problemsOf(base, { ATTESTD_JOIN_TOKEN: '' })).toEqual(['--attestor join_token needs --token or ATTESTD_JOIN_TOKEN']);
+    });
+
+    it('rejects an empty --token', () => {
+      expect(problemsOf([...base, '--token='], { ATTESTD_JOIN_TOKEN: 'env' })).toEqual(['--token must not be empty']);
+    });
+
+    it('rejects --token without --attestor join_token', () => {
+      expect(problemsOf(['login', '--server', 'https://a', '--out', 'd', '--attestor', 'nope', '--token', 'T'])).toEqual([
+        'unknown attestor "nope" (known: aws_iam, aws_iid, join_token)',
+        '--token is only used with --attestor join_token',
+      ]);
+    });
+
+    it('reports every problem at once', () => {
+      expect(problemsOf(['login', '--bogus'])).toEqual([
+        'unknown flag --bogus',
+        '--server is required',
+        '--attestor is required (known: aws_iam, aws_iid, join_token)',
+        '--out is required',
+      ]);
+    });
+
+    it('never puts the token into a message', () => {
+      const problems = problemsOf([...base, '--token', 'sekrit-123', '--token', 'sekrit-456']);
+      expect(problems).toEqual(['--token given more than once']);
+      expect(problems.join('\n')).not.toMatch(/sekrit/);
+    });
+  });
+});

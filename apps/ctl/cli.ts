@@ -1,0 +1,376 @@
+import { serverUrlProblem } from '../../libs/cli-support/server-url';
+import { parseArgs } from 'node:util';
+import { parseDuration, SECTION_NAMES, type SectionName } from '../../libs/policy';
+import { AGENT_STATUSES, AUDIT_OUTCOMES, type AgentChange, type AgentStatus, type AuditOutcome } from '../../libs/contracts/admin-api';
+
+export const SERVER_ENV = 'ATTESTD_SERVER';
+export const TOKEN_ENV = 'ATTESTD_TOKEN';
+export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
+export const DEFAULT_AUDIT_LIMIT = 100;
+
+/** The command line was wrong; `problems` lists every mistake found, one a line. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+  }
+}
+
+export type Output = 'table' | 'json';
+
+export interface GlobalOptions {
+  server: string;
+  token?: string;
+  output: Output;
+}
+
+/** `--since`: a time as given, or a duration before now (resolved when the command runs). */
+export type Since = { at: string } | { agoSeconds: number };
+
+export type Command =
+  | { name: 'config apply'; file: string }
+  | { name: 'config validate'; file: string; offline: boolean }
+  | { name: 'config get'; section: SectionName; version?: number }
+  | { name: 'config history'; section: SectionName }
+  | { name: 'config simulate'; file: string }
+  | { name: 'config rollback'; section: SectionName; version: number }
+  | { name: 'agents list'; status?: AgentStatus; attestor?: string }
+  | { name: 'agents show'; id: string }
+  | { name: 'agents change'; id: string; change: AgentChange }
+  | { name: 'audit list'; outcome?: AuditOutcome; attestor?: string; agentId?: string; since?: Since; limit: number; follow: boolean }
+  | { name: 'join-token create'; ttlSeconds?: number };
+
+export type Invocation = { name: 'help' } | { name: 'run'; global: GlobalOptions; command: Command };
+
+export function usage(): string {
+  return `usage: attestctl [--server URL] [--token TOKEN] [--output table|json] COMMAND
+
+Administers attestd through its Admin API.
+
+commands:
+  config apply -f FILE                 store FILE as a new version of the section named in its section: field
+  config validate -f FILE [--offline]  check FILE on the server, or with --offline locally (built-in attestors only)
+  config get SECTION [--version N]     print the current (or version N) document as pushed; JSON with --output json
+  config history SECTION               list the versions of a section
+  config simulate -f FILE              replay recent logins against FILE and show who would be allowed or denied
+  config rollback SECTION --version N  store version N's content as a new version
+  agents list [--status S] [--attestor A]
+                                       list agents (every page); S is ${AGENT_STATUSES.join(', ')}
+  agents show ID                       show one agent
+  agents evict ID                      free the agent's TOFU keys so its node may attest again
+  agents ban ID                        stop the agent's node from attesting again
+  agents unban ID                      let a banned node attest again
+  audit list [--outcome success|failure] [--attestor A] [--agent ID] [--since T] [--limit N] [--follow]
+                                       the newest N (default ${DEFAULT_AUDIT_LIMIT}) audit events, oldest first;
+                                       T is an RFC 3339 time or a duration ago (30m, 2h, 7d);
+                                       --follow then prints new events every 2 s until interrupted
+  join-token create [--ttl 1h]         make a one-time join token (ttl like 30m, 1h, 2d; server default 1h)
+
+sections: ${SECTION_NAMES.join(', ')}
+
+global flags:
+  --server URL          attestd base URL (default $${SERVER_ENV}, else ${DEFAULT_SERVER})
+  --token TOKEN         admin or viewer token; prefer $${TOKEN_ENV}, which other users cannot read from ps
+  -o, --output FORMAT   table (for people; the default) or json (for scripts)
+  -h, --help            show this help
+
+exit status: 0 done, 1 the command failed (any non-2xx answer, no answer), 2 usage error
+`;
+}
+
+type FlagSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
+
+const FLAGS = {
+  server: { type: 'string' },
+  token: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  help: { type: 'boolean', short: 'h' },
+  file: { type: 'string', short: 'f' },
+  offline: { type: 'boolean' },
+  version: { type: 'string' },
+  status: { type: 'string' },
+  attestor: { type: 'string' },
+  outcome: { type: 'string' },
+  agent: { type: 'string' },
+  since: { type: 'string' },
+  limit: { type: 'string' },
+  follow: { type: 'boolean' },
+  ttl: { type: 'string' },
+} as const satisfies Record<string, FlagSpec>;
+
+type FlagName = keyof typeof FLAGS;
+
+const GLOBAL_FLAGS: readonly FlagName[] = ['server', 'token', 'output', 'help'];
+
+interface CommandSpec {
+  /** the one operand, if the command takes one */
+  operand?: 'SECTION' | 'ID';
+  flags: readonly FlagName[];
+}
+
+const COMMANDS: Record<string, Record<string, CommandSpec>> = {
+  config: {
+    apply: { flags: ['file'] },
+    validate: { flags: ['file', 'offline'] },
+    get: { operand: 'SECTION', flags: ['version'] },
+    history: { operand: 'SECTION', flags: [] },
+    simulate: { flags: ['file'] },
+    rollback: { operand: 'SECTION', flags: ['version'] },
+  },
+  agents: {
+    list: { flags: ['status', 'attestor'] },
+    show: { operand: 'ID', flags: [] },
+    evict: { operand: 'ID', flags: [] },
+    ban: { operand: 'ID', flags: [] },
+    unban: { operand: 'ID', flags: [] },
+  },
+  audit: {
+    list: { flags: ['outcome', 'attestor', 'agent', 'since', 'limit', 'follow'] },
+  },
+  'join-token': {
+    create: { flags: ['ttl'] },
+  },
+};
+
+type FlagValues = Partial<Record<FlagName, string | true>>;
+
+/**
+ * Reads `argv` (without node and script) into a command and the global
+ * options; global flags may stand anywhere on the line. Throws UsageError
+ * listing every problem found; never exits.
+ */
+export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): Invocation {
+  const { values, mentioned, positionals, problems } = readFlags(argv);
+  if (values.help === true) return { name: 'help' };
+  const [group, action, ...operands] = positionals;
+  if (argv.length === 0 || group === 'help') return { name: 'help' };
+  if (group === undefined) throw new UsageError([...problems, `expected a command (${Object.keys(COMMANDS).join(', ')})`]);
+  const actions = Object.hasOwn(COMMANDS, group) ? COMMANDS[group] : undefined;
+  if (actions === undefined) {
+    throw new UsageError([`unknown command ${JSON.stringify(group)} (commands: ${Object.keys(COMMANDS).join(', ')})`, ...problems]);
+  }
+  const actionNames = Object.keys(actions).join(', ');
+  if (action === undefined) throw new UsageError([`${group} needs a subcommand (${actionNames})`, ...problems]);
+  const spec = Object.hasOwn(actions, action) ? actions[action] : undefined;
+  if (spec === undefined) throw new UsageError([`unknown command ${JSON.stringify(`${group} ${action}`)} (${group} commands: ${actionNames})`, ...problems]);
+
+  const name = `${group} ${action}`;
+  for (const flag of mentioned) {
+    if (!GLOBAL_FLAGS.includes(flag) && !spec.flags.includes(flag)) problems.push(`--${flag} does not apply to ${name}`);
+  }
+  let operand: string | undefined;
+  if (spec.operand !== undefined) {
+    if (operands.length === 0) problems.push(`${name} needs ${spec.operand}`);
+    operand = operands[0];
+    if (operand === '') problems.push(`${spec.operand} must not be empty`);
+    for (const extra of operands.slice(1)) problems.push(`unexpected argument ${JSON.stringify(extra)}`);
+  } else {
+    for (const extra of operands) problems.push(`unexpected argument ${JSON.stringify(extra)}`);
+  }
+
+  const read = new Reader(values, mentioned, problems);
+  const global = globalOptions(read, env);
+  const command = buildCommand(name, operand ?? '', read);
+  if (problems.length > 0) throw new UsageError(problems);
+  return { name: 'run', global, command };
+}
+
+/**
+ * parseArgs in non-strict mode, with its tokens checked here: every mistake
+ * is reported (not only the first), in this CLI's words.
+ */
+function readFlags(args: string[]): { values: FlagValues; mentioned: Set<FlagName>; positionals: string[]; problems: string[] } {
+  const { tokens } = parseArgs({ args, options: FLAGS, strict: false, allowPositionals: true, tokens: true });
+  const values: FlagValues = {};
+  const mentioned = new Set<FlagName>();
+  const positionals: string[] = [];
+  const problems: string[] = [];
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      positionals.push(token.value);
+      continue;
+    }
+    if (token.kind !== 'option') continue;
+    const flag = Object.hasOwn(FLAGS, token.name) ? FLAGS[token.name as FlagName] : undefined;
+    if (flag === undefined) {
+      problems.push(`unknown flag ${token.rawName}`);
+      continue;
+    }
+    const name = token.name as FlagName;
+    mentioned.add(name);
+    if (values[name] !== undefined) {
+      problems.push(`${token.rawName} given more than once`);
+      continue;
+    }
+    if (flag.type === 'boolean') {
+      if (token.value !== undefined) problems.push(`${token.rawName} takes no value`);
+      else values[name] = true;
+      continue;
+    }
+    const value = token.value;
+    if (value === undefined || (value.startsWith('-') && !token.inlineValue)) {
+      problems.push(`${token.rawName} needs a value (write --${name}=VALUE for one that starts with "-")`);
+      continue;
+    }
+    values[name] = value;
+  }
+  return { values, mentioned, positionals, problems };
+}
+
+/** Typed access to the flag values; records a problem and returns undefined for a bad one. */
+class Reader {
+  constructor(
+    private readonly values: FlagValues,
+    /** flags on the line, with or without a usable value (a bad one was reported already) */
+    private readonly mentioned: Set<FlagName>,
+    readonly problems: string[],
+  ) {}
+
+  mentions(flag: FlagName): boolean {
+    return this.mentioned.has(flag);
+  }
+
+  bool(flag: FlagName): boolean {
+    return this.values[flag] === true;
+  }
+
+  string(flag: FlagName): string | undefined {
+    const value = this.values[flag];
+    if (typeof value !== 'string') return undefined;
+    if (value === '') {
+      this.problems.push(`--${flag} must not be empty`);
+      return undefined;
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(flag: FlagName, allowed: readonly T[]): T | undefined {
+    const value = this.string(flag);
+    if (value === undefined) return undefined;
+    if (!(allowed as readonly string[]).includes(value)) {
+      this.problems.push(`--${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+      return undefined;
+    }
+    return value as T;
+  }
+
+  positiveInteger(flag: FlagName): number | undefined {
+    const value = this.string(flag);
+    if (value === undefined) return undefined;
+    if (!/^[1-9][0-9]{0,8}$/.test(value)) {
+      this.problems.push(`--${flag} must be a positive integer, got ${JSON.stringify(value)}`);
+      return undefined;
+    }
+    return Number(value);
+  }
+
+  duration(flag: FlagName): number | undefined {
+    const value = this.string(flag);
+    if (value === undefined) return undefined;
+    const seconds = tryDuration(value);
+    if (seconds === undefined || seconds === 0) {
+      this.problems.push(`--${flag} must be a duration such as 30m, 1h or 2d, got ${JSON.stringify(value)}`);
+      return undefined;
+    }
+    return seconds;
+  }
+
+  required(flag: FlagName, name: string, what: string): void {
+    if (!this.mentioned.has(flag)) this.problems.push(`${name} needs --${flag} ${what}`);
+  }
+}
+
+function globalOptions(read: Reader, env: NodeJS.ProcessEnv): GlobalOptions {
+  const fromFlag = read.mentions('server');
+  const envServer = env[SERVER_ENV] === '' ? undefined : env[SERVER_ENV];
+  const server = fromFlag ? read.string('server') : (envServer ?? DEFAULT_SERVER);
+  const problem = server === undefined ? undefined : serverUrlProblem(server, fromFlag ? '--server' : SERVER_ENV);
+  if (problem) read.problems.push(problem);
+  const envToken = env[TOKEN_ENV] === '' ? undefined : env[TOKEN_ENV];
+  const token = read.string('token') ?? envToken;
+  const output = read.oneOf('output', ['table', 'json'] as const) ?? 'table';
+  return { server: server ?? '', output, ...(token !== undefined && { token }) };
+}
+
+function buildCommand(name: string, operand: string, read: Reader): Command {
+  switch (name) {
+    case 'config apply':
+    case 'config simulate':
+      read.required('file', name, 'FILE');
+      return { name, file: read.string('file') ?? '' };
+    case 'config validate':
+      read.required('file', name, 'FILE');
+      return { name, file: read.string('file') ?? '', offline: read.bool('offline') };
+    case 'config get': {
+      const section = sectionName(operand, read);
+      const version = read.positiveInteger('version');
+      return { name, section, ...(version !== undefined && { version }) };
+    }
+    case 'config history':
+      return { name, section: sectionName(operand, read) };
+    case 'config rollback': {
+      const section = sectionName(operand, read);
+      read.required('version', name, 'N');
+      return { name, section, version: read.positiveInteger('version') ?? 0 };
+    }
+    case 'agents list': {
+      const status = read.oneOf('status', AGENT_STATUSES);
+      const attestor = read.string('attestor');
+      return { name, ...(status && { status }), ...(attestor && { attestor }) };
+    }
+    case 'agents show':
+      return { name, id: operand };
+    case 'agents evict':
+    case 'agents ban':
+    case 'agents unban':
+      return { name: 'agents change', id: operand, change: name.slice('agents '.length) as AgentChange };
+    case 'audit list': {
+      const outcome = read.oneOf('outcome', AUDIT_OUTCOMES);
+      const attestor = read.string('attestor');
+      const agentId = read.string('agent');
+      const since = sinceOf(read);
+      const limit = read.positiveInteger('limit') ?? DEFAULT_AUDIT_LIMIT;
+      return {
+        name,
+        ...(outcome && { outcome }),
+        ...(attestor && { attestor }),
+        ...(agentId && { agentId }),
+        ...(since && { since }),
+        limit,
+        follow: read.bool('follow'),
+      };
+    }
+    case 'join-token create': {
+      const ttlSeconds = read.duration('ttl');
+      return { name, ...(ttlSeconds !== undefined && { ttlSeconds }) };
+    }
+  }
+  throw new Error(`attestctl: no builder for ${name}`);
+}
+
+function sectionName(operand: string, read: Reader): SectionName {
+  if (operand !== '' && !(SECTION_NAMES as readonly string[]).includes(operand)) {
+    read.problems.push(`unknown section ${JSON.stringify(operand)} (sections: ${SECTION_NAMES.join(', ')})`);
+  }
+  return operand as SectionName;
+}
+
+function sinceOf(read: Reader): Since | undefined {
+  const value = read.string('since');
+  if (value === undefined) return undefined;
+  if (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value))) return { at: value };
+  const seconds = tryDuration(value);
+  if (seconds !== undefined) return { agoSeconds: seconds };
+  read.problems.push(`--since must be an RFC 3339 time (2025-01-31T12:00:00Z) or a duration ago (30m, 2h, 7d), got ${JSON.stringify(value)}`);
+  return undefined;
+}
+
+function tryDuration(text: string): number | undefined {
+  try {
+    return parseDuration(text);
+  } catch {
+    return undefined;
+  }
+}
+
