@@ -1,0 +1,64 @@
+import { generateAgentKey } from '../../apps/agent/keys';
+import { login, problemOf } from '../support/agent';
+import { fakeNodeAttestor } from '../support/fake-node-attestor';
+import { startTestServer, type TestServer } from '../support/server';
+
+const POLICY = `
+section: AgentAttestation
+schema: v1
+spec:
+  policies:
+    - name: nodes
+      requiredAttestors: [{ type: test_node }]
+      tofu: false
+`;
+
+describe('protection of the Agent API', () => {
+  describe('cap on concurrent verification', () => {
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await startTestServer({ policies: { 'nodes.yaml': POLICY }, additionalAttestors: [fakeNodeAttestor], env: { ATTESTD_RATE_LIMIT_CONCURRENT_LOGINS: '2' } });
+    });
+    afterAll(() => server.stop());
+
+    it('refuses completions past the cap with 429 and Retry-After, and serves them again afterwards', async () => {
+      const csr = (await generateAgentKey()).csrPem;
+      const slow = (i: number) => login(server, { test_node: { node: `n${i}`, secret: 'let-me-in', delayMs: 300 } }, csr);
+      const responses = await Promise.all([0, 1, 2, 3].map(slow));
+      const statuses = responses.map((r) => r.status).sort();
+      expect(statuses).toEqual([200, 200, 429, 429]);
+      const limited = responses.find((r) => r.status === 429)!;
+      expect(limited.headers.get('retry-after')).toBe('1');
+      expect(await problemOf(limited)).toMatchObject({ code: 'rate_limited' });
+      expect((await slow(9)).status).toBe(200);
+    });
+  });
+
+  describe('X-Forwarded-For', () => {
+    let trusting: TestServer;
+    let untrusting: TestServer;
+    const limits = { ATTESTD_RATE_LIMIT_AGENT_PER_SECOND: '1', ATTESTD_RATE_LIMIT_AGENT_BURST: '2' };
+    beforeAll(async () => {
+      trusting = await startTestServer({ env: { ...limits, ATTESTD_TRUSTED_PROXIES: '127.0.0.1' } });
+      untrusting = await startTestServer({ env: limits });
+    });
+    afterAll(async () => {
+      await trusting.stop();
+      await untrusting.stop();
+    });
+
+    const start = (server: TestServer, client: string) =>
+      server.call('POST', '/v1/agent/login', { body: { providedMethods: ['join_token'] }, headers: { 'x-forwarded-for': client } });
+
+    it('limits each client behind a trusted proxy on its own', async () => {
+      for (let i = 0; i < 2; i++) expect((await start(trusting, '198.51.100.7')).status).not.toBe(429);
+      expect((await start(trusting, '198.51.100.7')).status).toBe(429);
+      expect((await start(trusting, '198.51.100.8')).status).not.toBe(429);
+    });
+
+    it('ignores X-Forwarded-For from a proxy it does not trust', async () => {
+      for (let i = 0; i < 2; i++) await start(untrusting, `198.51.100.${i}`);
+      expect((await start(untrusting, '198.51.100.99')).status).toBe(429);
+    });
+  });
+});
