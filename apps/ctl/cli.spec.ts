@@ -33,6 +33,7 @@ describe('parseCommandLine', () => {
       [['config', 'get', 'KubernetesClusters', '--version', '3'], { name: 'config get', section: 'KubernetesClusters', version: 3 }],
       [['config', 'history', 'AwsIidCertificates'], { name: 'config history', section: 'AwsIidCertificates' }],
       [['config', 'simulate', '-f', 'p.yaml'], { name: 'config simulate', file: 'p.yaml' }],
+      [['config', 'simulate', '-f', 'p.yaml', '--limit', '50', '--since', '2h'], { name: 'config simulate', file: 'p.yaml', limit: 50, since: { agoSeconds: 7200 } }],
       [['config', 'rollback', 'AgentAttestation', '--version', '2'], { name: 'config rollback', section: 'AgentAttestation', version: 2 }],
       [['agents', 'list'], { name: 'agents list' }],
       [['agents', 'list', '--status', 'banned', '--attestor', 'aws_iid'], { name: 'agents list', status: 'banned', attestor: 'aws_iid' }],

@@ -33,7 +33,7 @@ export type Command =
   | { name: 'config validate'; file: string; offline: boolean }
   | { name: 'config get'; section: SectionName; version?: number }
   | { name: 'config history'; section: SectionName }
-  | { name: 'config simulate'; file: string }
+  | { name: 'config simulate'; file: string; limit?: number; since?: Since }
   | { name: 'config rollback'; section: SectionName; version: number }
   | { name: 'agents list'; status?: AgentStatus; attestor?: string }
   | { name: 'agents show'; id: string }
@@ -53,7 +53,9 @@ commands:
   config validate -f FILE [--offline]  check FILE on the server, or with --offline locally (built-in attestors only)
   config get SECTION [--version N]     print the current (or version N) document as pushed; JSON with --output json
   config history SECTION               list the versions of a section
-  config simulate -f FILE              replay recent logins against FILE and show who would be allowed or denied
+  config simulate -f FILE [--limit N] [--since T]
+                                       replay the newest N (server default 1000, at most 10000) login attempts
+                                       against FILE and show who would newly be allowed or denied
   config rollback SECTION --version N  store version N's content as a new version
   agents list [--status S] [--attestor A]
                                        list agents (every page); S is ${AGENT_STATUSES.join(', ')}
@@ -115,7 +117,7 @@ const COMMANDS: Record<string, Record<string, CommandSpec>> = {
     validate: { flags: ['file', 'offline'] },
     get: { operand: 'SECTION', flags: ['version'] },
     history: { operand: 'SECTION', flags: [] },
-    simulate: { flags: ['file'] },
+    simulate: { flags: ['file', 'limit', 'since'] },
     rollback: { operand: 'SECTION', flags: ['version'] },
   },
   agents: {
@@ -296,9 +298,14 @@ function globalOptions(read: Reader, env: NodeJS.ProcessEnv): GlobalOptions {
 function buildCommand(name: string, operand: string, read: Reader): Command {
   switch (name) {
     case 'config apply':
-    case 'config simulate':
       read.required('file', name, 'FILE');
       return { name, file: read.string('file') ?? '' };
+    case 'config simulate': {
+      read.required('file', name, 'FILE');
+      const limit = read.positiveInteger('limit');
+      const since = sinceOf(read);
+      return { name, file: read.string('file') ?? '', ...(limit !== undefined && { limit }), ...(since && { since }) };
+    }
     case 'config validate':
       read.required('file', name, 'FILE');
       return { name, file: read.string('file') ?? '', offline: read.bool('offline') };

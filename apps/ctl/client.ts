@@ -104,8 +104,8 @@ export class AdminClient {
     return this.json('POST', `${configPath(section)}/validate`, { body: text, contentType: MEDIA_TYPE[type] });
   }
 
-  simulateConfig(section: string, text: string, type: DocumentType): Promise<SimulationResult> {
-    return this.json('POST', `${configPath(section)}/simulate`, { body: text, contentType: MEDIA_TYPE[type] });
+  simulateConfig(section: string, text: string, type: DocumentType, window: { limit?: number; since?: string } = {}): Promise<SimulationResult> {
+    return this.json('POST', `${configPath(section)}/simulate`, { body: text, contentType: MEDIA_TYPE[type], query: { ...window } });
   }
 
   getConfig(section: string, version?: number): Promise<StoredVersion> {

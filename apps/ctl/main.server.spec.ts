@@ -143,11 +143,6 @@ describe('attestctl against attestd', () => {
       });
     });
 
-    it('prints the server problem when it has no simulate endpoint', async () => {
-      const result = await run(['config', 'simulate', '-f', file('sim.yaml', V1)]);
-      expect(result).toEqual({ status: 1, stdout: '', stderr: 'attestctl: 404 not_found: no such resource\n' });
-    });
-
     it('answers 404 for a version that does not exist', async () => {
       expect(await run(['config', 'get', 'AgentAttestation', '--version', '999'])).toEqual({
         status: 1,
@@ -350,6 +345,43 @@ describe('attestctl against attestd', () => {
       const result = await run(['config', 'apply', '-f', join(dir, 'missing.yaml')]);
       expect(result.status).toBe(1);
       expect(result.stderr).toMatch(new RegExp(`^attestctl: cannot read ${join(dir, 'missing.yaml')}: ENOENT`));
+    });
+  });
+
+  // last: it replays the logins the tests above made (every one through the `lab` policy)
+  describe('config simulate', () => {
+    const denyAll = `${policy('/v1/{{join_token.id}}')}      rules:\n        - { attribute: join_token.id, equals: no-such-token }\n`;
+
+    it('prints who a candidate would newly deny, as a table and as JSON', async () => {
+      const agentIds = ((await (await server.admin('GET', '/v1/agents')).json()) as { items: { id: string }[] }).items.map((a) => a.id);
+      expect(agentIds.length).toBeGreaterThan(0);
+      const path = file('deny.yaml', denyAll);
+      const table = await run(['config', 'simulate', '-f', path]);
+      expect(table.status).toBe(0);
+      const lines = table.stdout.trimEnd().split('\n');
+      expect(lines[0]).toBe(`evaluated ${agentIds.length} login attempts: 0 unchanged, 0 now allowed, ${agentIds.length} now denied, 0 changed`);
+      expect(lines[1]).toMatch(/^CHANGE {6}AT {20}ATTESTORS {3}AGENT {33}BEFORE +AFTER$/);
+      for (const id of agentIds) {
+        expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^now denied  \\S+Z  join_token  ${id}  lab spiffe://example\\.org/\\S+ +denied: policy lab: rule 1 .*join_token\\.id`)));
+      }
+
+      const json = await run(['config', 'simulate', '-f', path, '--limit', '1', '-o', 'json']);
+      expect(json.status).toBe(0);
+      expect(JSON.parse(json.stdout)).toMatchObject({ evaluated: 1, nowDenied: [{ was: { allowed: true, policy: 'lab' }, now: { allowed: false, code: 'policy_denied' } }], window: { limit: 1 } });
+    });
+
+    it('places the errors of an invalid candidate in its file', async () => {
+      const path = file('bad-sim.yaml', policy('/x/{{join_token.idd}}'));
+      const result = await run(['config', 'simulate', '-f', path]);
+      expect(result.status).toBe(1);
+      expect(result.stderr.split('\n')[0]).toMatch(/^attestctl: 422 invalid_config: /);
+      expect(result.stderr.split('\n')[1]).toMatch(new RegExp(`^${path}:8:\\d+ /spec/policies/0/spiffeIdTemplate: `));
+    });
+
+    it('runs with a viewer token', async () => {
+      const result = await run(['config', 'simulate', '-f', file('same.yaml', V1), '-o', 'json'], { token: server.viewerToken });
+      expect(result.status).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ nowAllowed: [], nowDenied: [] });
     });
   });
 });

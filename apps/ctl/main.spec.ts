@@ -83,27 +83,43 @@ describe('attestctl main', () => {
     expect((await run(['agents', 'show', 'x'], { fetch: server.fetch })).stderr).toBe('attestctl: 400 invalid_request: bad [2J thing\n  /x: no pe\n');
   });
 
-  it('prints a simulation summary and the changed logins', async () => {
-    const server = scripted([
-      {
-        status: 200,
-        body: JSON.stringify({ evaluated: 10, unchanged: 8, nowAllowed: [{ at: '2025-01-01T00:00:00Z', spiffeId: 'spiffe://example.org/a', policy: 'lab' }], nowDenied: [{ weird: true }] }),
-      },
-    ]);
-    const result = await run(['config', 'simulate', '-f', 'p.yaml'], { fetch: server.fetch, readText: async () => 'section: AgentAttestation\n' });
+  it('prints a simulation summary and a table of the changed logins', async () => {
+    const item = (allowed: boolean, code: string | null) => ({
+      auditId: '7',
+      at: '2025-01-01T00:00:00.123Z',
+      attestors: ['join_token'],
+      agentId: allowed ? null : 'a1',
+      sourceIp: '127.0.0.1',
+      attributes: { 'join_token.id': ['t1'] },
+      was: { allowed: !allowed, outcome: allowed ? 'failure' : 'success', code, policy: 'lab', spiffeId: allowed ? null : 'spiffe://example.org/a' },
+      now: allowed
+        ? { allowed: true, code: null, policy: 'lab', spiffeId: 'spiffe://example.org/b', reason: null }
+        : { allowed: false, code: 'policy_denied', policy: 'lab', spiffeId: null, reason: 'policy lab: rule 1 does not hold' },
+    });
+    const body = { evaluated: 10, unchanged: 8, nowAllowed: [item(true, 'policy_denied')], nowDenied: [item(false, null)], changed: [], skipped: 2, window: { limit: 50, since: null, oldest: null, newest: null } };
+    const server = scripted([{ status: 200, body: JSON.stringify(body) }]);
+    const result = await run(['config', 'simulate', '-f', 'p.yaml', '--limit', '50', '--since', '1h'], {
+      fetch: server.fetch,
+      readText: async () => 'section: AgentAttestation\n',
+      now: () => new Date('2025-01-01T01:00:00Z'),
+    });
     expect(result).toEqual({
       status: 0,
       stdout: [
-        'evaluated 10 login attempts: 8 unchanged, 1 now allowed, 1 now denied',
-        'now allowed:',
-        '  at=2025-01-01T00:00:00Z spiffeId=spiffe://example.org/a policy=lab',
-        'now denied:',
-        '  {"weird":true}',
+        'evaluated 10 login attempts: 8 unchanged, 1 now allowed, 1 now denied, 0 changed; 2 skipped (no verified proof recorded)',
+        'CHANGE       AT                    ATTESTORS   AGENT  BEFORE                      AFTER',
+        'now allowed  2025-01-01T00:00:00Z  join_token  -      denied (policy_denied)      lab spiffe://example.org/b',
+        'now denied   2025-01-01T00:00:00Z  join_token  a1     lab spiffe://example.org/a  denied: policy lab: rule 1 does not hold',
         '',
       ].join('\n'),
       stderr: '',
     });
-    expect(server.requests[0]).toMatchObject({ method: 'POST', url: 'http://attestd.test:8080/v1/config/AgentAttestation/simulate' });
+    expect(server.requests[0]).toMatchObject({
+      method: 'POST',
+      url: 'http://attestd.test:8080/v1/config/AgentAttestation/simulate?limit=50&since=2025-01-01T00%3A00%3A00.000Z',
+    });
+    const json = await run(['config', 'simulate', '-f', 'p.yaml', '-o', 'json'], { fetch: scripted([{ status: 200, body: JSON.stringify(body) }]).fetch, readText: async () => 'section: AgentAttestation\n' });
+    expect(JSON.parse(json.stdout)).toEqual(body);
   });
 
   it('fetches audit pages until it has --limit events', async () => {

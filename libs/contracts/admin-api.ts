@@ -27,11 +27,33 @@ export interface VersionHistory {
   items: { version: number; sha256: string; createdAt: string; createdBy: string }[];
 }
 
+/** `POST /v1/config/{section}/simulate`: recent login attempts replayed against a candidate document. */
 export interface SimulationResult {
+  /** attempts replayed: `unchanged` + `nowAllowed` + `nowDenied` + `changed` */
   evaluated: number;
   unchanged: number;
-  nowAllowed: unknown[];
-  nowDenied: unknown[];
+  nowAllowed: SimulatedLogin[];
+  nowDenied: SimulatedLogin[];
+  /** allowed before and after, but under another policy or SPIFFE ID */
+  changed: SimulatedLogin[];
+  /** attempts read but not replayable: no proof of theirs verified, so no attributes were recorded */
+  skipped: number;
+  /** the attempts read: the newest `limit`, none before `since` */
+  window: { limit: number; since: string | null; oldest: string | null; newest: string | null };
+}
+
+/** One replayed login attempt: what was decided then, and what the candidate decides. */
+export interface SimulatedLogin {
+  auditId: string;
+  at: string;
+  attestors: string[];
+  /** the agent the attempt created, or the one holding the node's TOFU key */
+  agentId: string | null;
+  sourceIp: string | null;
+  attributes: Record<string, string[]>;
+  was: { allowed: boolean; outcome: AuditOutcome; code: string | null; policy: string | null; spiffeId: string | null };
+  /** the candidate's decision: the policy that allows (or the first that denies), the SPIFFE ID, why not */
+  now: { allowed: boolean; code: string | null; policy: string | null; spiffeId: string | null; reason: string | null };
 }
 
 export interface Agent {

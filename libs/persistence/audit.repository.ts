@@ -32,6 +32,12 @@ export interface AuditFilter {
   limit: number;
 }
 
+/** Which login attempts `recentLogins` reads: the newest `limit`, none older than `since`. */
+export interface RecentLoginsFilter {
+  limit: number;
+  since?: Date;
+}
+
 export class AuditRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
@@ -60,6 +66,24 @@ export class AuditRepository {
       items: page.map(fromRow),
       nextCursor: more ? encodeCursor(String(page[page.length - 1]!.id)) : null,
     };
+  }
+
+  /**
+   * The newest login attempts, newest first, for replaying against a
+   * candidate policy. A second completion of one login ID
+   * (`login_not_found`) is left out: it repeats an attempt already listed.
+   */
+  async recentLogins(filter: RecentLoginsFilter): Promise<AuditEvent[]> {
+    const rows = await this.prisma.auditEvent.findMany({
+      where: {
+        event: 'login',
+        OR: [{ code: null }, { code: { not: 'login_not_found' } }],
+        ...(filter.since && { at: { gte: filter.since } }),
+      },
+      orderBy: { id: 'desc' },
+      take: filter.limit,
+    });
+    return rows.map(fromRow);
   }
 }
 

@@ -1,12 +1,13 @@
 import { formatConfigError } from '../../../libs/policy';
-import type { VersionHistory } from '../../../libs/contracts/admin-api';
+import type { SimulatedLogin, SimulationResult, VersionHistory } from '../../../libs/contracts/admin-api';
 import type { Command } from '../cli';
 import { AdminApiError } from '../client';
 import { isJson, printJson, type Context } from '../context';
 import { readDocumentFile, type DocumentFile } from '../documents';
 import { CommandFailed } from '../errors';
 import { validateOffline } from '../offline-validation';
-import { clean, formatTime, renderTable, shortSha } from '../table';
+import { clean, formatTime, orDash, renderTable, shortSha, type Column } from '../table';
+import { resolveSince } from './audit';
 
 type Of<N extends Command['name']> = Extract<Command, { name: N }>;
 
@@ -64,22 +65,44 @@ export async function configHistory(context: Context, command: Of<'config histor
   );
 }
 
-/** `config simulate -f FILE`: what the candidate would change for recent logins. */
+/** `config simulate -f FILE [--limit N] [--since T]`: what the candidate would change for recent logins. */
 export async function configSimulate(context: Context, command: Of<'config simulate'>): Promise<void> {
   const document = await readDocumentFile(command.file, context.hooks.readText);
-  const result = await inFile(document, () => context.client.simulateConfig(document.section, document.text, document.type));
+  const since = resolveSince(command.since, context.hooks.now());
+  const window = { ...(command.limit !== undefined && { limit: command.limit }), ...(since !== undefined && { since }) };
+  const result = await inFile(document, () => context.client.simulateConfig(document.section, document.text, document.type, window));
   if (isJson(context)) return printJson(context, result);
-  const nowAllowed = Array.isArray(result.nowAllowed) ? result.nowAllowed : [];
-  const nowDenied = Array.isArray(result.nowDenied) ? result.nowDenied : [];
-  const lines = [
-    `evaluated ${Number(result.evaluated)} login attempts: ${Number(result.unchanged)} unchanged, ${nowAllowed.length} now allowed, ${nowDenied.length} now denied`,
+  const rows = [
+    ...result.nowAllowed.map((item) => simulatedRow('now allowed', item)),
+    ...result.nowDenied.map((item) => simulatedRow('now denied', item)),
+    ...result.changed.map((item) => simulatedRow('changed', item)),
   ];
-  for (const [title, items] of [['now allowed', nowAllowed], ['now denied', nowDenied]] as const) {
-    if (items.length === 0) continue;
-    lines.push(`${title}:`);
-    for (const item of items) lines.push(`  ${clean(describeSimulated(item), 500)}`);
-  }
-  context.io.stdout(`${lines.join('\n')}\n`);
+  context.io.stdout(`${simulationSummary(result)}\n${rows.length > 0 ? renderTable(SIMULATED_COLUMNS, rows) : ''}`);
+}
+
+const SIMULATED_COLUMNS: Column[] = [
+  { header: 'CHANGE' },
+  { header: 'AT' },
+  { header: 'ATTESTORS' },
+  { header: 'AGENT' },
+  { header: 'BEFORE', max: 120 },
+  { header: 'AFTER', max: 160 },
+];
+
+function simulationSummary(result: SimulationResult): string {
+  const counts = [`${result.unchanged} unchanged`, `${result.nowAllowed.length} now allowed`, `${result.nowDenied.length} now denied`, `${result.changed.length} changed`];
+  const skipped = result.skipped > 0 ? `; ${result.skipped} skipped (no verified proof recorded)` : '';
+  return `evaluated ${result.evaluated} login attempts: ${counts.join(', ')}${skipped}`;
+}
+
+function simulatedRow(change: string, item: SimulatedLogin): string[] {
+  const before = item.was.allowed ? identity(item.was.policy, item.was.spiffeId) : `denied (${orDash(item.was.code)})`;
+  const after = item.now.allowed ? identity(item.now.policy, item.now.spiffeId) : `denied: ${orDash(item.now.reason)}`;
+  return [change, formatTime(item.at), item.attestors.join(','), orDash(item.agentId), before, after];
+}
+
+function identity(policy: string | null, spiffeId: string | null): string {
+  return [policy, spiffeId].filter((part) => part !== null).join(' ') || 'allowed';
 }
 
 /** `config rollback SECTION --version N` */
@@ -98,14 +121,4 @@ async function inFile<T>(document: DocumentFile, call: () => Promise<T>): Promis
   } catch (error) {
     throw error instanceof AdminApiError ? error.inFile(document.file) : error;
   }
-}
-
-/** The simulate endpoint's entries are not pinned down yet: show the fields a person looks for, else the JSON. */
-function describeSimulated(item: unknown): string {
-  if (typeof item !== 'object' || item === null) return JSON.stringify(item);
-  const record = item as Record<string, unknown>;
-  const parts = ['at', 'agentId', 'spiffeId', 'policy', 'reason']
-    .filter((key) => typeof record[key] === 'string' && record[key] !== '')
-    .map((key) => `${key}=${String(record[key])}`);
-  return parts.length > 0 ? parts.join(' ') : JSON.stringify(item);
 }

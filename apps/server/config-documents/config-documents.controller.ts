@@ -1,12 +1,15 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SectionName } from '../../../libs/policy';
 import { ViewerRoute } from '../admin/admin-auth.guard';
 import { ApiError } from '../http/api-error';
 import { bodyChecker } from '../http/body-validation';
 import { RequestInfo } from '../http/request-context';
+import { timestamp } from '../admin/list-query';
 import { isSection, SECTIONS } from './active-config';
 import { ConfigDocumentsService, summary } from './config-documents.service';
+import { SimulationService, simulationLimit } from './simulation.service';
 
 const checkRollback = bodyChecker<{ version: number }>({
   type: 'object',
@@ -18,7 +21,10 @@ const checkRollback = bodyChecker<{ version: number }>({
 /** `PUT/GET /v1/config/{section}` and friends (`api.md`, Admin API). */
 @Controller('v1/config/:section')
 export class ConfigDocumentsController {
-  constructor(private readonly documents: ConfigDocumentsService) {}
+  constructor(
+    private readonly documents: ConfigDocumentsService,
+    private readonly simulation: SimulationService,
+  ) {}
 
   @Put()
   push(@Param('section') section: string, @Req() request: FastifyRequest, @RequestInfo() info: RequestInfo) {
@@ -54,6 +60,22 @@ export class ConfigDocumentsController {
     const { text, contentType } = documentBody(request);
     this.documents.validateOrThrow(sectionName(section), text, contentType);
     return { valid: true };
+  }
+
+  @Post('simulate')
+  @ViewerRoute()
+  @HttpCode(200)
+  @ApiTags('Admin API')
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Replay recent login attempts against a candidate AgentAttestation document (nothing is stored): who would newly be allowed or denied' })
+  @ApiConsumes('application/yaml', 'application/json')
+  @ApiQuery({ name: 'limit', required: false, description: 'how many recent login attempts (1 to 10000, default 1000)' })
+  @ApiQuery({ name: 'since', required: false, description: 'RFC 3339 time: only attempts at or after it' })
+  simulate(@Param('section') section: string, @Query('limit') limit: string | undefined, @Query('since') since: string | undefined, @Req() request: FastifyRequest) {
+    const { text, contentType } = documentBody(request);
+    const checked = this.documents.validateOrThrow(sectionName(section), text, contentType);
+    const from = timestamp('since', since);
+    return this.simulation.simulate(checked.document, { limit: simulationLimit(limit), ...(from && { since: from }) });
   }
 
   @Post('rollback')

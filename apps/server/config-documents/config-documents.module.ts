@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { ConfigDocumentsController } from './config-documents.controller';
 import { ConfigDocumentsService } from './config-documents.service';
+import { SimulationService } from './simulation.service';
 
 @Module({
   controllers: [ConfigDocumentsController],
-  providers: [ConfigDocumentsService],
+  providers: [ConfigDocumentsService, SimulationService],
   exports: [ConfigDocumentsService],
 })
 export class ConfigDocumentsModule {}

@@ -1,0 +1,63 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AttestorRegistry } from '../../../libs/attestors/registry';
+import type { SimulationResult } from '../../../libs/contracts/admin-api';
+import { AuditRepository } from '../../../libs/persistence';
+import { compileAgentAttestation, type AgentAttestationSpec, type ConfigDocument } from '../../../libs/policy';
+import { ApiError } from '../http/api-error';
+import { SETTINGS } from '../settings/settings.module';
+import type { Settings } from '../settings/settings';
+import { replayLogins, replayRegistry } from './login-replay';
+
+export const DEFAULT_SIMULATION_LIMIT = 1000;
+export const MAX_SIMULATION_LIMIT = 10000;
+
+export interface SimulationWindow {
+  limit: number;
+  since?: Date;
+}
+
+/**
+ * `POST /v1/config/AgentAttestation/simulate` (`api.md`): the recent login
+ * attempts in the audit log replayed against a candidate document, which is
+ * neither stored nor activated. Read-only, so viewers may run it.
+ */
+@Injectable()
+export class SimulationService {
+  constructor(
+    private readonly audit: AuditRepository,
+    private readonly registry: AttestorRegistry,
+    @Inject(SETTINGS) private readonly settings: Settings,
+  ) {}
+
+  /** `document` has been validated as PUT validates it. */
+  async simulate(document: ConfigDocument, window: SimulationWindow): Promise<SimulationResult> {
+    if (document.section !== 'AgentAttestation') {
+      // Other sections change how proofs verify; proofs are never stored, so they cannot be replayed.
+      throw new ApiError('invalid_request', `only AgentAttestation documents can be simulated, not ${document.section}`);
+    }
+    const catalog = this.registry.descriptors();
+    const policies = compileAgentAttestation(document.spec as AgentAttestationSpec, catalog);
+    const attempts = await this.audit.recentLogins(window);
+    const replayed = await replayLogins(attempts, { policies, registry: replayRegistry(catalog), trustDomain: this.settings.trustDomain, now: new Date() });
+    return {
+      ...replayed,
+      window: {
+        limit: window.limit,
+        since: window.since?.toISOString() ?? null,
+        oldest: attempts.at(-1)?.at ?? null,
+        newest: attempts[0]?.at ?? null,
+      },
+    };
+  }
+}
+
+/** `?limit=`: how many recent attempts, 1 to MAX_SIMULATION_LIMIT. */
+export function simulationLimit(limit: string | undefined): number {
+  if (limit === undefined) return DEFAULT_SIMULATION_LIMIT;
+  if (!/^[0-9]{1,5}$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_SIMULATION_LIMIT) {
+    throw new ApiError('invalid_request', `limit must be an integer from 1 to ${MAX_SIMULATION_LIMIT}`, [
+      { path: 'limit', message: `must be 1..${MAX_SIMULATION_LIMIT}` },
+    ]);
+  }
+  return Number(limit);
+}
