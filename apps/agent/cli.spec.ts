@@ -23,7 +23,16 @@ describe('parseCommandLine', () => {
           out: '/var/lib/agent',
           joinToken: 'T',
         },
+        daemon: false,
       });
+    });
+
+    it('reads --daemon', () => {
+      expect(parseCommandLine([...base, '--token', 'T', '--daemon'])).toMatchObject({ name: 'login', daemon: true });
+    });
+
+    it('refuses a value for --daemon', () => {
+      expect(problemsOf([...base, '--token', 'T', '--daemon=yes'])).toEqual(['--daemon takes no value']);
     });
 
     it('accepts --flag=value', () => {
@@ -47,6 +56,32 @@ describe('parseCommandLine', () => {
     });
   });
 
+  describe('jwt', () => {
+    const jwt = ['jwt', '--server', 'https://attestd.example.org', '--out', '/var/lib/agent'];
+
+    it('reads the server, the directory and every audience', () => {
+      expect(parseCommandLine([...jwt, '--audience', 'sts.amazonaws.com', '--audience', 'vault'])).toEqual({
+        name: 'jwt',
+        options: { server: 'https://attestd.example.org', out: '/var/lib/agent', audiences: ['sts.amazonaws.com', 'vault'] },
+      });
+    });
+
+    it('lists every missing flag at once', () => {
+      expect(problemsOf(['jwt'])).toEqual(['--server is required', '--out is required', '--audience is required']);
+    });
+
+    it('refuses an audience with spaces, a repeated one, and more than eight', () => {
+      expect(problemsOf([...jwt, '--audience', 'a b'])).toEqual(['--audience "a b" must be 1 to 256 printable ASCII characters without spaces']);
+      expect(problemsOf([...jwt, '--audience', 'a', '--audience', 'a'])).toEqual(['--audience a given more than once']);
+      const nine = Array.from({ length: 9 }, (_, i) => ['--audience', `aud-${i}`]).flat();
+      expect(problemsOf([...jwt, ...nine])).toEqual(['--audience given more than 8 times']);
+    });
+
+    it('refuses login flags', () => {
+      expect(problemsOf([...jwt, '--audience', 'a', '--attestor=join_token'])).toEqual(['unknown flag --attestor']);
+    });
+  });
+
   describe('help', () => {
     it.each([[[]], [['--help']], [['-h']], [['help']]])('%j asks for help', (argv) => {
       expect(parseCommandLine(argv)).toEqual({ name: 'help' });
@@ -55,11 +90,11 @@ describe('parseCommandLine', () => {
 
   describe('usage errors', () => {
     it('rejects an unknown command', () => {
-      expect(problemsOf(['logout'])).toEqual(['unknown command "logout" (commands: login)']);
+      expect(problemsOf(['logout'])).toEqual(['unknown command "logout" (commands: login, jwt)']);
     });
 
     it('rejects a flag before the command', () => {
-      expect(problemsOf(['--server', 'x', 'login'])).toEqual(['expected a command before --server (commands: login)']);
+      expect(problemsOf(['--server', 'x', 'login'])).toEqual(['expected a command before --server (commands: login, jwt)']);
     });
 
     it('rejects an unknown flag', () => {
@@ -68,10 +103,6 @@ describe('parseCommandLine', () => {
 
     it('rejects an unknown short flag', () => {
       expect(problemsOf([...base, '--token', 'T', '-x'])).toEqual(['unknown flag -x']);
-    });
-
-    it('says that --daemon is not supported yet', () => {
-      expect(problemsOf([...base, '--token', 'T', '--daemon'])).toEqual(['--daemon is not supported yet']);
     });
 
     it('rejects a stray positional argument', () => {
@@ -130,12 +161,12 @@ describe('parseCommandLine', () => {
     });
 
     it('requires --attestor and lists the known ones', () => {
-      expect(problemsOf(['login', '--server', 'https://a', '--out', 'd'])).toEqual(['--attestor is required (known: aws_iam, aws_iid, join_token)']);
+      expect(problemsOf(['login', '--server', 'https://a', '--out', 'd'])).toEqual(['--attestor is required (known: aws_iam, aws_iid, azure_msi, join_token, k8s_psat)']);
     });
 
     it('rejects an unknown attestor name', () => {
       expect(problemsOf(['login', '--server', 'https://a', '--out', 'd', '--attestor', 'aws_iidd'])).toEqual([
-        'unknown attestor "aws_iidd" (known: aws_iam, aws_iid, join_token)',
+        'unknown attestor "aws_iidd" (known: aws_iam, aws_iid, azure_msi, join_token, k8s_psat)',
       ]);
     });
 
@@ -157,7 +188,7 @@ describe('parseCommandLine', () => {
 
     it('rejects --token without --attestor join_token', () => {
       expect(problemsOf(['login', '--server', 'https://a', '--out', 'd', '--attestor', 'nope', '--token', 'T'])).toEqual([
-        'unknown attestor "nope" (known: aws_iam, aws_iid, join_token)',
+        'unknown attestor "nope" (known: aws_iam, aws_iid, azure_msi, join_token, k8s_psat)',
         '--token is only used with --attestor join_token',
       ]);
     });
@@ -166,7 +197,7 @@ describe('parseCommandLine', () => {
       expect(problemsOf(['login', '--bogus'])).toEqual([
         'unknown flag --bogus',
         '--server is required',
-        '--attestor is required (known: aws_iam, aws_iid, join_token)',
+        '--attestor is required (known: aws_iam, aws_iid, azure_msi, join_token, k8s_psat)',
         '--out is required',
       ]);
     });

@@ -1,5 +1,6 @@
 import { serverUrlProblem } from '../../libs/cli-support/server-url';
 import { parseArgs } from 'node:util';
+import type { JwtOptions } from './jwt-command';
 import type { LoginOptions } from './login';
 import { collectorNames, isKnownAttestor } from './proofs/index';
 
@@ -14,16 +15,21 @@ export class UsageError extends Error {
   }
 }
 
-export type Command = { name: 'help' } | { name: 'login'; options: LoginOptions };
+export type Command =
+  | { name: 'help' }
+  | { name: 'login'; options: LoginOptions; daemon: boolean }
+  | { name: 'jwt'; options: JwtOptions };
 
 export function usage(): string {
-  return `usage: attestd-agent login --server URL --attestor NAME [--attestor NAME ...] --out DIR [--token TOKEN]
+  return `usage: attestd-agent login --server URL --attestor NAME [--attestor NAME ...] --out DIR [--token TOKEN] [--daemon]
+       attestd-agent jwt --server URL --out DIR --audience AUD [--audience AUD ...]
 
 Attests this node to attestd with proofs collected on it and writes an
 X.509-SVID, its private key and the trust bundle.
 
 commands:
   login              log in and write svid.pem, svid.key (mode 0600) and bundle.pem
+  jwt                print a JWT-SVID for the SVID in --out to stdout
 
 login flags:
   --server URL       attestd base URL, http:// or https:// (required)
@@ -36,9 +42,25 @@ login flags:
                      (default AWS_EC2_METADATA_SERVICE_ENDPOINT or http://169.254.169.254)
   --aws-region NAME  STS region to sign for with --attestor aws_iam (default AWS_REGION);
                      credentials come from the AWS SDK's default chain
+  --azure-imds-endpoint URL  Azure instance metadata service for --attestor azure_msi
+                     (default http://169.254.169.254)
+  --azure-resource URI  resource (audience) of the azure_msi token: the policy
+                     tenant's resourceId (default https://management.azure.com/)
+  --k8s-cluster NAME  cluster name (KubernetesClusters) for --attestor k8s_psat (required)
+  --k8s-token-file PATH  projected service-account token for --attestor k8s_psat
+                     (default /var/run/secrets/tokens/attestd)
+  --daemon           after the login, keep running: renew the SVID at half-life
+                     (fresh key, files replaced atomically), retry with backoff;
+                     stop on SIGTERM/SIGINT, or exit 1 when attestd refuses the
+                     agent (evicted, banned) or the SVID expires
   -h, --help         show this help
 
-exit status: 0 logged in, 1 the login failed, 2 usage error
+jwt flags:
+  --server URL       attestd base URL (required)
+  --out DIR          the directory login wrote the SVID and key to (required)
+  --audience AUD     the token's audience; repeat for several, at most 8 (required)
+
+exit status: 0 done (or the daemon stopped by a signal), 1 failure, 2 usage error
 `;
 }
 
@@ -51,13 +73,28 @@ const LOGIN_FLAGS = {
   token: { type: 'string' },
   'imds-endpoint': { type: 'string' },
   'aws-region': { type: 'string' },
+  'azure-imds-endpoint': { type: 'string' },
+  'azure-resource': { type: 'string' },
+  'k8s-cluster': { type: 'string' },
+  'k8s-token-file': { type: 'string' },
+  daemon: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Record<string, FlagSpec>;
 
-/** Flags of the spec that later issues add; named so the message says so. */
-const NOT_YET = new Set(['daemon']);
+const JWT_FLAGS = {
+  server: { type: 'string' },
+  out: { type: 'string' },
+  audience: { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies Record<string, FlagSpec>;
 
-const COMMANDS = ['login'];
+/** `jwt-svid` accepts at most this many audiences (`libs/contracts/agent-api.ts`). */
+const MAX_AUDIENCES = 8;
+
+/** Flags of the spec that later issues add; named so the message says so. */
+const NOT_YET = new Set<string>();
+
+const COMMANDS = ['login', 'jwt'];
 
 /**
  * Reads `argv` (without node and script) into a command. Throws UsageError
@@ -69,13 +106,41 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): C
     return { name: 'help' };
   }
   if (command.startsWith('-')) throw new UsageError([`expected a command before ${command} (commands: ${COMMANDS.join(', ')})`]);
+  if (command === 'jwt') return parseJwt(rest);
   if (command !== 'login') throw new UsageError([`unknown command ${JSON.stringify(command)} (commands: ${COMMANDS.join(', ')})`]);
 
   const { values, mentioned, problems } = readFlags(rest, LOGIN_FLAGS);
   if (values.help === true) return { name: 'help' };
   const options = loginOptions(values, mentioned, env, problems);
   if (problems.length > 0) throw new UsageError(problems);
-  return { name: 'login', options };
+  return { name: 'login', options, daemon: values.daemon === true };
+}
+
+function parseJwt(args: string[]): Command {
+  const { values, mentioned, problems } = readFlags(args, JWT_FLAGS);
+  if (values.help === true) return { name: 'help' };
+  const server = values.server as string | undefined;
+  const out = values.out as string | undefined;
+  const audiences = (values.audience as string[] | undefined) ?? [];
+  if (server === undefined) {
+    if (!mentioned.has('server')) problems.push('--server is required');
+  } else {
+    const problem = serverUrlProblem(server);
+    if (problem) problems.push(problem);
+  }
+  if (out === undefined) {
+    if (!mentioned.has('out')) problems.push('--out is required');
+  } else if (out === '') {
+    problems.push('--out must not be empty');
+  }
+  if (audiences.length === 0 && !mentioned.has('audience')) problems.push('--audience is required');
+  if (audiences.length > MAX_AUDIENCES) problems.push(`--audience given more than ${MAX_AUDIENCES} times`);
+  for (const [i, audience] of audiences.entries()) {
+    if (!/^[\x21-\x7e]{1,256}$/.test(audience)) problems.push(`--audience ${JSON.stringify(audience)} must be 1 to 256 printable ASCII characters without spaces`);
+    else if (audiences.indexOf(audience) !== i) problems.push(`--audience ${audience} given more than once`);
+  }
+  if (problems.length > 0) throw new UsageError(problems);
+  return { name: 'jwt', options: { server: server ?? '', out: out ?? '', audiences } };
 }
 
 type FlagValues = Record<string, string | string[] | boolean | undefined>;
@@ -183,11 +248,33 @@ function loginOptions(
     if (!seen.has('aws_iid')) problems.push('--imds-endpoint is only used with --attestor aws_iid');
   }
   if (awsRegion !== undefined && !seen.has('aws_iam')) problems.push('--aws-region is only used with --attestor aws_iam');
+  const azureImdsEndpoint = values['azure-imds-endpoint'] as string | undefined;
+  const azureResource = values['azure-resource'] as string | undefined;
+  if (azureImdsEndpoint !== undefined) {
+    const problem = serverUrlProblem(azureImdsEndpoint, '--azure-imds-endpoint');
+    if (problem) problems.push(problem);
+  }
+  if (azureResource === '') problems.push('--azure-resource must not be empty');
+  for (const [flag, value] of [['--azure-imds-endpoint', azureImdsEndpoint], ['--azure-resource', azureResource]] as const) {
+    if (value !== undefined && !seen.has('azure_msi')) problems.push(`${flag} is only used with --attestor azure_msi`);
+  }
+
+  const k8sCluster = values['k8s-cluster'] as string | undefined;
+  const k8sTokenFile = values['k8s-token-file'] as string | undefined;
+  if (seen.has('k8s_psat') && !k8sCluster) problems.push('--attestor k8s_psat needs --k8s-cluster');
+  if (k8sTokenFile === '') problems.push('--k8s-token-file must not be empty');
+  for (const [flag, value] of [['--k8s-cluster', k8sCluster], ['--k8s-token-file', k8sTokenFile]] as const) {
+    if (value !== undefined && !seen.has('k8s_psat')) problems.push(`${flag} is only used with --attestor k8s_psat`);
+  }
 
   const options: LoginOptions = { server: server ?? '', attestors, out: out ?? '' };
   if (joinToken !== undefined) options.joinToken = joinToken;
   if (imdsEndpoint !== undefined) options.imdsEndpoint = imdsEndpoint;
   if (awsRegion !== undefined) options.awsRegion = awsRegion;
+  if (azureImdsEndpoint !== undefined) options.azureImdsEndpoint = azureImdsEndpoint;
+  if (azureResource) options.azureResource = azureResource;
+  if (k8sCluster) options.k8sCluster = k8sCluster;
+  if (k8sTokenFile) options.k8sTokenFile = k8sTokenFile;
   return options;
 }
 

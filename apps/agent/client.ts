@@ -3,6 +3,10 @@ import { clean } from '../../libs/cli-support/terminal-text';
 import type {
   CompleteLoginRequest,
   CompleteLoginResponse,
+  JwtSvidRequest,
+  JwtSvidResponse,
+  RenewRequest,
+  RenewResponse,
   StartLoginRequest,
   StartLoginResponse,
 } from '../../libs/contracts/agent-api';
@@ -14,6 +18,12 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 export interface AgentApi {
   startLogin(providedMethods: string[]): Promise<StartLoginResponse>;
   completeLogin(loginId: string, proofs: Record<string, unknown>, csr: string): Promise<CompleteLoginResponse>;
+}
+
+/** What an agent holding an SVID asks for with it (`api.md`, "renew" and "jwt-svid"). */
+export interface SvidApi {
+  renew(request: RenewRequest): Promise<RenewResponse>;
+  jwtSvid(request: JwtSvidRequest): Promise<JwtSvidResponse>;
 }
 
 export interface AgentClientOptions {
@@ -65,7 +75,7 @@ export class ServerUnreachableError extends Error {
 }
 
 /** Small HTTP client for the Agent API. Proofs are credentials, so redirects are never followed. */
-export class AgentClient implements AgentApi {
+export class AgentClient implements AgentApi, SvidApi {
   private readonly base: string;
   private readonly timeoutMs: number;
   private readonly fetch: typeof fetch;
@@ -90,6 +100,16 @@ export class AgentClient implements AgentApi {
     const body: CompleteLoginRequest = { proofs, csr };
     const answer = await this.post('login', `/v1/agent/login/${encodeURIComponent(loginId)}/complete`, body);
     return readCompleteLogin(answer);
+  }
+
+  async renew(request: RenewRequest): Promise<RenewResponse> {
+    return readRenew(await this.post('renew', '/v1/agent/renew', request));
+  }
+
+  async jwtSvid(request: JwtSvidRequest): Promise<JwtSvidResponse> {
+    const shape = new Shape('jwt-svid', 'jwt-svid answer', await this.post('jwt-svid', '/v1/agent/jwt-svid', request));
+    const object = shape.record();
+    return { token: shape.string(object, 'token'), expiresAt: shape.string(object, 'expiresAt') };
   }
 
   private async post(operation: string, path: string, body: unknown): Promise<unknown> {
@@ -176,12 +196,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Checks the parts of a 2xx answer the agent relies on; the message names what is missing. */
 class Shape {
   constructor(
+    private readonly operation: string,
     private readonly what: string,
     private readonly value: unknown,
   ) {}
 
   fail(problem: string): never {
-    throw new AgentApiError('login', 200, 'unexpected_response', `${this.what} ${problem}`);
+    throw new AgentApiError(this.operation, 200, 'unexpected_response', `${this.what} ${problem}`);
   }
 
   record(): Record<string, unknown> {
@@ -203,7 +224,7 @@ class Shape {
 }
 
 function readStartLogin(answer: unknown): StartLoginResponse {
-  const shape = new Shape('login start answer', answer);
+  const shape = new Shape('login', 'login start answer', answer);
   const object = shape.record();
   const challenges = object.challenges ?? {};
   if (!isRecord(challenges) || !Object.values(challenges).every((value) => typeof value === 'string')) {
@@ -218,7 +239,7 @@ function readStartLogin(answer: unknown): StartLoginResponse {
 }
 
 function readCompleteLogin(answer: unknown): CompleteLoginResponse {
-  const shape = new Shape('login complete answer', answer);
+  const shape = new Shape('login', 'login complete answer', answer);
   const object = shape.record();
   const attributes = object.attributes ?? {};
   if (!isRecord(attributes)) shape.fail('has malformed attributes');
@@ -228,6 +249,19 @@ function readCompleteLogin(answer: unknown): CompleteLoginResponse {
     policy: typeof object.policy === 'string' ? object.policy : '',
     attributes: attributes as Record<string, string[]>,
     selectors: Array.isArray(object.selectors) ? (object.selectors as string[]) : [],
+    svid: {
+      certChain: shape.string(object, 'svid.certChain'),
+      expiresAt: shape.string(object, 'svid.expiresAt'),
+    },
+    bundle: shape.string(object, 'bundle'),
+  };
+}
+
+function readRenew(answer: unknown): RenewResponse {
+  const shape = new Shape('renew', 'renew answer', answer);
+  const object = shape.record();
+  return {
+    spiffeId: shape.string(object, 'spiffeId'),
     svid: {
       certChain: shape.string(object, 'svid.certChain'),
       expiresAt: shape.string(object, 'svid.expiresAt'),

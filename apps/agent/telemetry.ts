@@ -8,13 +8,24 @@ export interface ProofRecorder {
   proof(attestorType: string, outcome: 'success' | 'failed'): void;
 }
 
-/** The agent's metrics (`attestd.agent.proofs`); `flush` exports them and must run before the CLI exits. */
-export interface AgentTelemetry extends ProofRecorder {
+/** Where the daemon reports each renewal attempt (`attestd.agent.renewals`). */
+export interface RenewalRecorder {
+  renewal(outcome: 'success' | 'failed'): void;
+}
+
+/**
+ * The renewing agent's counter. Named here, not in libs/contracts, since
+ * only the agent emits it and the specification's table does not list it.
+ */
+export const AGENT_RENEWALS = { name: 'attestd.agent.renewals', kind: 'counter', attributes: ['outcome'] } as const;
+
+/** The agent's metrics (`attestd.agent.proofs`, `attestd.agent.renewals`); `flush` exports them and must run before the CLI exits. */
+export interface AgentTelemetry extends ProofRecorder, RenewalRecorder {
   flush(): Promise<void>;
 }
 
 /** Counts nothing: the agent without OTEL_EXPORTER_OTLP_ENDPOINT. */
-export const NO_TELEMETRY: AgentTelemetry = { proof: () => undefined, flush: () => Promise.resolve() };
+export const NO_TELEMETRY: AgentTelemetry = { proof: () => undefined, renewal: () => undefined, flush: () => Promise.resolve() };
 
 /**
  * OpenTelemetry metrics over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT`
@@ -31,9 +42,12 @@ export function createAgentTelemetry(env: NodeJS.ProcessEnv): AgentTelemetry {
 /** The counter on any metric reader (tests pass an in-memory one). */
 export function meteredTelemetry(reader: MetricReader): AgentTelemetry {
   const provider = new MeterProvider({ readers: [reader], resource: resourceFromAttributes({ 'service.name': 'attestd-agent' }) });
-  const counter = provider.getMeter('attestd-agent').createCounter(AGENT_PROOFS.name);
+  const meter = provider.getMeter('attestd-agent');
+  const counter = meter.createCounter(AGENT_PROOFS.name);
+  const renewals = meter.createCounter(AGENT_RENEWALS.name);
   return {
     proof: (attestorType, outcome) => counter.add(1, { attestor_type: attestorType, outcome }),
+    renewal: (outcome) => renewals.add(1, { outcome }),
     // shutdown exports what is left, once; the CLI records nothing after it
     flush: () => provider.shutdown(),
   };

@@ -5,6 +5,11 @@ import { AttestorRegistry } from '../../libs/attestors/registry';
 import { JoinTokensRepository } from '../../libs/persistence';
 import { ActiveConfig } from './config-documents/active-config';
 import { AwsPorts } from './aws-ports';
+import { AzurePorts } from './azure-ports';
+import { createJwksSource } from '../../libs/attestors/k8s-psat/cloud/jwks-source';
+import { RemoteKeySets } from '../../libs/attestors/k8s-psat/remote-keys';
+import { Metrics } from './telemetry/metrics';
+import { cloudStats } from './aws-ports';
 
 export const ATTESTOR_CATALOG = Symbol('ATTESTOR_CATALOG');
 
@@ -24,11 +29,13 @@ export class AttestorsModule {
         { provide: ATTESTOR_CATALOG, useValue: [...builtInDescriptors(), ...additional] satisfies AttestorDescriptor[] },
         { provide: ActiveConfig, inject: [ATTESTOR_CATALOG], useFactory: (catalog: AttestorDescriptor[]) => new ActiveConfig(catalog) },
         AwsPorts,
+        AzurePorts,
         {
           provide: AttestorRegistry,
-          inject: [JoinTokensRepository, ActiveConfig, AwsPorts],
-          useFactory: (joinTokens: JoinTokensRepository, active: ActiveConfig, aws: AwsPorts) => {
-            const ports: AttestorPorts = { joinTokens, ...aws.ports, iidTrust: () => active.iidTrust };
+          inject: [JoinTokensRepository, ActiveConfig, AwsPorts, AzurePorts, Metrics],
+          useFactory: (joinTokens: JoinTokensRepository, active: ActiveConfig, aws: AwsPorts, azure: AzurePorts, metrics: Metrics) => {
+            const k8s = { clusters: () => active.kubernetesClusters, remoteKeys: new RemoteKeySets(createJwksSource({ stats: cloudStats(metrics) })) };
+            const ports: AttestorPorts = { joinTokens, ...aws.ports, ...azure.ports, k8s, iidTrust: () => active.iidTrust };
             return new AttestorRegistry([...builtInAttestors(ports), ...additional]);
           },
         },

@@ -3,7 +3,13 @@ import type { AwsCloud, StsSender } from './aws/ports';
 import { awsIamAttestor } from './aws-iam/aws-iam.attestor';
 import { awsIidAttestor } from './aws-iid/aws-iid.attestor';
 import type { IidTrustSet } from './aws-iid/trust-set';
+import type { AzureCloud } from './azure/ports';
+import { azureMsiAttestor } from './azure-msi/azure-msi.attestor';
+import type { SigningKeys } from './azure-msi/signing-keys';
 import { joinTokenAttestor, type JoinTokenLookup } from './join-token/join-token.attestor';
+import type { KubernetesClusterSet } from './k8s-psat/cluster-set';
+import { k8sPsatAttestor } from './k8s-psat/k8s-psat.attestor';
+import type { RemoteKeySets } from './k8s-psat/remote-keys';
 
 /** The ports attestors may use; the server wires real adapters, tests fakes. */
 export interface AttestorPorts {
@@ -13,6 +19,10 @@ export interface AttestorPorts {
   /** the AWS IID trust set of the active AwsIidCertificates version */
   iidTrust(): IidTrustSet;
   awsSettings: { partition: 'aws' | 'aws-cn' | 'aws-us-gov'; disableInstanceProfileSelectors: boolean; skipBlockDevice: boolean };
+  /** `azure_msi`: ARM look-ups, the tenants' signing keys, `azure.authorityHost` */
+  azure: { cloud: AzureCloud; keys: SigningKeys; authorityHost: string };
+  /** `k8s_psat`: the clusters of the active KubernetesClusters version, the cached `jwksUri` key sets */
+  k8s: { clusters(): KubernetesClusterSet; remoteKeys: RemoteKeySets };
 }
 
 /** Every attestor attestd ships, in one explicit list (SPIRE's catalog). */
@@ -21,6 +31,8 @@ export function builtInAttestors(ports: AttestorPorts): Attestor[] {
     awsIidAttestor({ cloud: ports.aws, trust: ports.iidTrust, settings: ports.awsSettings }),
     awsIamAttestor({ accounts: ports.aws, sts: ports.sts, partition: ports.awsSettings.partition }),
     joinTokenAttestor(ports.joinTokens),
+    azureMsiAttestor(ports.azure),
+    k8sPsatAttestor(ports.k8s),
   ] as Attestor[];
 }
 
@@ -40,5 +52,7 @@ export function builtInDescriptors(): AttestorDescriptor[] {
     sts: unusable,
     iidTrust: refuse,
     awsSettings: { partition: 'aws', disableInstanceProfileSelectors: false, skipBlockDevice: false },
+    azure: { cloud: unusable, keys: unusable, authorityHost: 'https://login.microsoftonline.com' },
+    k8s: { clusters: refuse, remoteKeys: unusable },
   });
 }

@@ -3,7 +3,7 @@ import { COLLECTORS, collectorNames, createCollector, isKnownAttestor } from './
 
 describe('proof collector registry', () => {
   it('lists the attestors it can collect for', () => {
-    expect(collectorNames()).toEqual(['aws_iam', 'aws_iid', 'join_token']);
+    expect(collectorNames()).toEqual(['aws_iam', 'aws_iid', 'azure_msi', 'join_token', 'k8s_psat']);
     expect(isKnownAttestor('join_token')).toBe(true);
   });
 
@@ -14,11 +14,11 @@ describe('proof collector registry', () => {
 
   it('rejects an unknown attestor name with the known ones', () => {
     expect(() => createCollector('azure_msix', {})).toThrow(CollectorSettingsError);
-    expect(() => createCollector('azure_msix', {})).toThrow('unknown attestor "azure_msix" (known: aws_iam, aws_iid, join_token)');
+    expect(() => createCollector('azure_msix', {})).toThrow('unknown attestor "azure_msix" (known: aws_iam, aws_iid, azure_msi, join_token, k8s_psat)');
   });
 
   it('builds collectors whose type is the name they are registered under', () => {
-    const settings = { joinToken: 't', awsRegion: 'us-east-1' };
+    const settings = { joinToken: 't', awsRegion: 'us-east-1', k8sCluster: 'web' };
     for (const name of Object.keys(COLLECTORS)) expect(createCollector(name, settings).type).toBe(name);
   });
 });

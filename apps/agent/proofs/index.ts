@@ -1,10 +1,12 @@
 import { CollectorSettingsError, type ProofCollector } from './collector';
 import { awsIamCollector, type AwsIamSettings } from './aws-iam';
 import { awsIidCollector, type AwsIidSettings } from './aws-iid';
+import { azureMsiCollector, type AzureMsiSettings } from './azure-msi';
 import { joinTokenCollector, type JoinTokenSettings } from './join-token';
+import { k8sPsatCollector, type K8sPsatSettings } from './k8s-psat';
 
 /** Everything any collector may be configured with; each reads its own part. */
-export type CollectorSettings = JoinTokenSettings & AwsIidSettings & AwsIamSettings;
+export type CollectorSettings = JoinTokenSettings & AwsIidSettings & AwsIamSettings & AzureMsiSettings & K8sPsatSettings;
 
 export type CollectorFactory = (settings: CollectorSettings) => ProofCollector;
 
@@ -15,7 +17,9 @@ export type CollectorFactory = (settings: CollectorSettings) => ProofCollector;
 export const COLLECTORS: Readonly<Record<string, CollectorFactory>> = Object.freeze({
   aws_iam: awsIamCollector,
   aws_iid: awsIidCollector,
+  azure_msi: azureMsiCollector,
   join_token: joinTokenCollector,
+  k8s_psat: k8sPsatCollector,
 });
 
 export function collectorNames(): string[] {

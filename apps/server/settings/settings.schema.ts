@@ -25,6 +25,31 @@ export const settingsSchema = {
         skipBlockDevice: { type: 'boolean', default: false },
       },
     },
+    azure: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        authorityHost: { type: 'string', pattern: '^https://[^\\s/]+(/[^\\s]*)?$', default: 'https://login.microsoftonline.com' },
+        resourceManagerEndpoint: { type: 'string', pattern: '^https://[^\\s/]+(/[^\\s]*)?$', default: 'https://management.azure.com' },
+        /** service principals to sign in as per tenant; other tenants use DefaultAzureCredential. Environment form: `TENANT_ID:CLIENT_ID:CLIENT_SECRET`, comma-separated */
+        tenants: {
+          type: 'array',
+          default: [],
+          items: {
+            anyOf: [
+              { type: 'string', pattern: '^[0-9a-fA-F-]{36}:[^:\\s]+:\\S+$' },
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['tenantId', 'clientId', 'clientSecret'],
+                properties: { tenantId: { type: 'string', pattern: '^[0-9a-fA-F-]{36}$' }, clientId: { type: 'string', minLength: 1 }, clientSecret: { type: 'string', minLength: 1 } },
+              },
+            ],
+          },
+        },
+      },
+    },
     cloudCacheTtl: { type: 'string', default: '3m' },
     jwtIssuer: { type: 'string', pattern: '^https?://' },
     rateLimit: {
@@ -51,6 +76,8 @@ export const settingsSchema = {
     jwtAlgorithm: { type: 'string', enum: ['RS256', 'ES256'], default: 'RS256' },
     keyEncryptionKey: { type: 'string' },
     keyEncryptionKeyFile: { type: 'string' },
+    /** how often a replica checks the database for configuration versions pushed elsewhere, as a fallback to LISTEN/NOTIFY */
+    configPollInterval: { type: 'string', default: '10s' },
     logLevel: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
   },
 } as const;

@@ -14,6 +14,7 @@ export interface Settings {
   policiesDir: string;
   adminTokens: { token: string; role: 'admin' | 'viewer' }[];
   aws: { assumeRoleName?: string; partition: 'aws' | 'aws-cn' | 'aws-us-gov'; disableInstanceProfileSelectors: boolean; skipBlockDevice: boolean };
+  azure: { authorityHost: string; resourceManagerEndpoint: string; tenants: AzureTenantCredential[] };
   cloudCacheTtlSeconds: number;
   jwtIssuer: string;
   rateLimit: { agentPerSecond: number; agentBurst: number; concurrentLogins: number };
@@ -26,6 +27,15 @@ export interface Settings {
   jwtAlgorithm: 'RS256' | 'ES256';
   keyEncryptionKey?: Buffer;
   logLevel: string;
+  /** fallback check for configuration pushed through other replicas (LISTEN/NOTIFY is the fast path) */
+  configPollIntervalSeconds: number;
+}
+
+/** `azure.tenants[]`: the service principal the server signs in as in that tenant. */
+export interface AzureTenantCredential {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
 }
 
 /** A setting that stops the server, named as the operator wrote it. */
@@ -93,9 +103,10 @@ function mergeEnvironment(fromFile: Raw, env: NodeJS.ProcessEnv): Raw {
 function typed(raw: Raw): Settings {
   const r = raw as {
     trustDomain: string; listen: string; databaseUrl?: string; dataDir: string; policiesDir: string; adminTokens: string[];
-    aws: Settings['aws']; cloudCacheTtl: string; jwtIssuer?: string; rateLimit: Settings['rateLimit']; trustedProxies: string[]; caTtl: string;
+    aws: Settings['aws']; azure: { authorityHost: string; resourceManagerEndpoint: string; tenants: (string | AzureTenantCredential)[] }; cloudCacheTtl: string; jwtIssuer?: string; rateLimit: Settings['rateLimit']; trustedProxies: string[]; caTtl: string;
     caRotation?: string; jwtKeyRotation: string; jwtSvidTtl: string; jwtAlgorithm: Settings['jwtAlgorithm'];
     keyEncryptionKey?: string; keyEncryptionKeyFile?: string; logLevel: string;
+    configPollInterval: string;
   };
   const [host, port] = [r.listen.slice(0, r.listen.lastIndexOf(':')), Number(r.listen.slice(r.listen.lastIndexOf(':') + 1))];
   if (!/^[a-z0-9]([a-z0-9.\-_]*[a-z0-9])?$/.test(r.trustDomain)) {
@@ -116,6 +127,7 @@ function typed(raw: Raw): Settings {
       return { role: role as 'admin' | 'viewer', token: token! };
     }),
     aws: r.aws,
+    azure: { ...r.azure, authorityHost: r.azure.authorityHost.replace(/\/+$/, ''), resourceManagerEndpoint: r.azure.resourceManagerEndpoint.replace(/\/+$/, ''), tenants: r.azure.tenants.map(azureTenant) },
     cloudCacheTtlSeconds: duration('cloudCacheTtl', r.cloudCacheTtl),
     jwtIssuer: r.jwtIssuer ?? `http://${r.listen}`,
     rateLimit: r.rateLimit,
@@ -124,7 +136,15 @@ function typed(raw: Raw): Settings {
     jwtAlgorithm: r.jwtAlgorithm,
     ...(kek && { keyEncryptionKey: kek }),
     logLevel: r.logLevel,
+    configPollIntervalSeconds: positiveDuration('configPollInterval', r.configPollInterval),
   };
+}
+
+/** `TENANT:CLIENT:SECRET` (the environment's form; the secret may hold colons) or the file's object form. */
+function azureTenant(entry: string | AzureTenantCredential): AzureTenantCredential {
+  if (typeof entry !== 'string') return entry;
+  const [tenantId, clientId, ...secret] = entry.split(':');
+  return { tenantId: tenantId!, clientId: clientId!, clientSecret: secret.join(':') };
 }
 
 function duration(name: string, text: string): number {
@@ -133,6 +153,12 @@ function duration(name: string, text: string): number {
   } catch (error) {
     throw new SettingsError(`${name} (${envName(name)}): ${(error as Error).message}`);
   }
+}
+
+function positiveDuration(name: string, text: string): number {
+  const seconds = duration(name, text);
+  if (seconds <= 0) throw new SettingsError(`${name} (${envName(name)}): must be more than 0s`);
+  return seconds;
 }
 
 const MAX_JWT_SVID_TTL_SECONDS = 3600;

@@ -1,0 +1,109 @@
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { ProofRejected } from '../attestor';
+import type { SigningKeys, VerificationKey } from './signing-keys';
+
+/** `exp` and `nbf` hold with this much clock skew (attestors.md). */
+const CLOCK_SKEW_SECONDS = 300;
+/** Headers that would let the token name its own key. */
+const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface TenantPolicy {
+  id: string;
+  /** the token's expected `aud` */
+  resourceId: string;
+}
+
+/** What a verified managed-identity token says. */
+export interface MsiClaims {
+  tenantId: string;
+  principalId: string;
+  /** `xms_mirid`: the VM (or user-assigned identity) resource ID, when present */
+  resourceId?: string;
+}
+
+/**
+ * Steps 1 and 2 of `azure_msi`: the header is checked before any key is
+ * looked up, the tenant is one of the policy's before its keys are fetched
+ * (no look-ups for tenants nobody allowed), then jose verifies the RS256
+ * signature with the tenant's key, the issuer (v2 or v1), the audience and
+ * the times.
+ */
+export async function verifyMsiToken(token: string, tenants: readonly TenantPolicy[], keys: SigningKeys, authorityHost: string, now: Date): Promise<MsiClaims> {
+  const kid = checkHeader(token);
+  const tid = unverifiedTenant(token);
+  const tenant = tenants.find((t) => t.id.toLowerCase() === tid.toLowerCase());
+  if (!tenant) reject(`tenant ${tid} is not allowed by this policy`);
+  const key = await keys.key(tenant.id, kid);
+  if (!key) reject(`no signing key ${kid} in the metadata of tenant ${tenant.id}`);
+  const payload = await verified(token, key, {
+    issuer: [`${authorityHost.replace(/\/+$/, '')}/${tid}/v2.0`, `https://sts.windows.net/${tid}/`],
+    audience: tenant.resourceId,
+    now,
+  });
+  if (typeof payload.oid !== 'string' || !GUID.test(payload.oid)) reject('token has no object ID (oid) claim');
+  const mirid = payload.xms_mirid;
+  if (mirid !== undefined && typeof mirid !== 'string') reject('token xms_mirid claim is not a string');
+  return { tenantId: tid.toLowerCase(), principalId: payload.oid.toLowerCase(), ...(mirid !== undefined && { resourceId: mirid }) };
+}
+
+function reject(reason: string): never {
+  throw new ProofRejected(`azure_msi: ${reason}`);
+}
+
+/** RS256 with a `kid`, and nothing that names a key of the token's choosing. */
+function checkHeader(token: string): string {
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch {
+    reject('token is not a JWT');
+  }
+  if (header.alg !== 'RS256') reject(`token algorithm ${JSON.stringify(header.alg ?? null)} is not allowed (only RS256)`);
+  const embedded = KEY_BEARING_HEADERS.filter((name) => Object.hasOwn(header, name));
+  if (embedded.length > 0) reject(`token header must not carry ${embedded.join(', ')}`);
+  if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 256) reject('token header has no kid');
+  return header.kid;
+}
+
+/** The `tid` claim, read before the signature only to choose the tenant's keys. */
+function unverifiedTenant(token: string): string {
+  let payload: JWTPayload;
+  try {
+    payload = decodeJwt(token);
+  } catch {
+    reject('token payload is not a JWT claims set');
+  }
+  if (typeof payload.tid !== 'string' || !GUID.test(payload.tid)) reject('token has no tenant ID (tid) claim');
+  return payload.tid;
+}
+
+async function verified(token: string, key: VerificationKey, expect: { issuer: string[]; audience: string; now: Date }): Promise<JWTPayload> {
+  try {
+    const { payload } = await jwtVerify(token, key, {
+      algorithms: ['RS256'],
+      issuer: expect.issuer,
+      audience: expect.audience,
+      clockTolerance: CLOCK_SKEW_SECONDS,
+      currentDate: expect.now,
+      requiredClaims: ['exp'],
+    });
+    return payload;
+  } catch (error) {
+    reject(joseReason(error));
+  }
+}
+
+/** jose's failures in the operator's words; nothing from the token is echoed but claim names. */
+function joseReason(error: unknown): string {
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'token signature does not verify';
+  if (error instanceof errors.JWTExpired) return 'token has expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'iss') return 'token issuer does not match its tenant';
+    if (error.claim === 'aud') return "token audience is not the tenant's resourceId";
+    if (error.claim === 'nbf') return 'token is not valid yet';
+    return `token claim ${error.claim} is invalid`;
+  }
+  if (error instanceof errors.JOSEError) return `token is invalid (${error.code})`;
+  return 'token is invalid';
+}
