@@ -1,0 +1,143 @@
+import { Agent, request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+// The load generator: HTTP/1.1 keep-alive over node:http, closed loop (N
+// clients back to back: saturation) or open loop (a fixed arrival rate,
+// latency counted from each operation's scheduled time so a slow server
+// cannot hide its queue: no coordinated omission).
+
+export interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
+export class HttpClient {
+  private readonly agent: Agent;
+  private readonly host: string;
+  private readonly port: number;
+
+  constructor(baseUrl: string, maxSockets: number) {
+    const url = new URL(baseUrl);
+    this.host = url.hostname;
+    this.port = Number(url.port);
+    this.agent = new Agent({ keepAlive: true, maxSockets });
+  }
+
+  call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          agent: this.agent,
+          host: this.host,
+          port: this.port,
+          method,
+          path,
+          headers: {
+            ...(payload !== undefined && { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+            ...headers,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** One unit of work (a login, a round trip); resolves to an outcome label, `ok` when it succeeded. */
+export type Operation = (index: number) => Promise<string>;
+
+export interface LoadResult {
+  /** operations finished (any outcome) */
+  operations: number;
+  succeeded: number;
+  outcomes: Record<string, number>;
+  seconds: number;
+  /** succeeded per second */
+  rate: number;
+  latencyMs: { mean: number; p50: number; p99: number; max: number };
+}
+
+class Recorder {
+  readonly latencies: number[] = [];
+  readonly outcomes: Record<string, number> = {};
+  succeeded = 0;
+
+  async time(op: Operation, index: number, since: bigint): Promise<void> {
+    let outcome: string;
+    try {
+      outcome = await op(index);
+    } catch (error) {
+      outcome = `error: ${(error as Error).message}`;
+    }
+    this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
+    if (outcome === 'ok') {
+      this.succeeded++;
+      this.latencies.push(Number(process.hrtime.bigint() - since) / 1e6);
+    }
+  }
+
+  result(seconds: number): LoadResult {
+    const sorted = Float64Array.from(this.latencies).sort();
+    const at = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+    const mean = sorted.length === 0 ? 0 : sorted.reduce((a, b) => a + b, 0) / sorted.length;
+    const operations = Object.values(this.outcomes).reduce((a, b) => a + b, 0);
+    return {
+      operations,
+      succeeded: this.succeeded,
+      outcomes: this.outcomes,
+      seconds,
+      rate: this.succeeded / seconds,
+      latencyMs: { mean, p50: at(0.5), p99: at(0.99), max: at(1) },
+    };
+  }
+}
+
+/** `concurrency` clients, each starting its next operation when the last ends, until time or operations run out. */
+export async function closedLoop(options: { concurrency: number; seconds: number; maxOperations: number; op: Operation }): Promise<LoadResult> {
+  const recorder = new Recorder();
+  const started = process.hrtime.bigint();
+  const deadline = started + BigInt(Math.round(options.seconds * 1e9));
+  let next = 0;
+  const client = async () => {
+    while (next < options.maxOperations && process.hrtime.bigint() < deadline) {
+      const index = next++;
+      await recorder.time(options.op, index, process.hrtime.bigint());
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, client));
+  return recorder.result(Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+/** Operations started at a fixed `rate` per second, whether or not earlier ones have finished. */
+export async function openLoop(options: { rate: number; seconds: number; maxOperations: number; op: Operation }): Promise<LoadResult> {
+  const recorder = new Recorder();
+  const total = Math.min(options.maxOperations, Math.floor(options.rate * options.seconds));
+  const intervalNs = 1e9 / options.rate;
+  const started = process.hrtime.bigint();
+  const inFlight: Promise<void>[] = [];
+  let launched = 0;
+  while (launched < total) {
+    const elapsed = Number(process.hrtime.bigint() - started);
+    const due = Math.min(total, Math.floor(elapsed / intervalNs) + 1);
+    for (; launched < due; launched++) {
+      // latency from when the operation was due, not from when it got to run
+      const scheduled = started + BigInt(Math.round(launched * intervalNs));
+      inFlight.push(recorder.time(options.op, launched, scheduled));
+    }
+    await sleep(1);
+  }
+  await Promise.all(inFlight);
+  return recorder.result(Number(process.hrtime.bigint() - started) / 1e9);
+}
