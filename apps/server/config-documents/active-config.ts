@@ -9,6 +9,7 @@ import {
 } from '../../../libs/policy';
 import type { AttestorDescriptor } from '../../../libs/attestors/attestor';
 import { IidTrustSet, IidTrustSetError, type AwsIidCertificatesSpec } from '../../../libs/attestors/aws-iid/trust-set';
+import { ClusterSetError, KubernetesClusterSet, type KubernetesClustersSpec } from '../../../libs/attestors/k8s-psat/cluster-set';
 
 export const SECTIONS: readonly SectionName[] = ['AgentAttestation', 'AwsIidCertificates', 'KubernetesClusters'];
 
@@ -33,6 +34,7 @@ export class ActiveConfig {
   private readonly sections = new Map<SectionName, ActiveSection>();
   private compiledPolicies: CompiledPolicySet;
   private trustSet = IidTrustSet.builtIn();
+  private clusterSet = KubernetesClusterSet.empty();
 
   constructor(private readonly catalog: readonly AttestorDescriptor[]) {
     this.compiledPolicies = compileAgentAttestation({ policies: [] }, catalog);
@@ -45,6 +47,11 @@ export class ActiveConfig {
   /** AWS's shipped IID certificates plus the AwsIidCertificates section's */
   get iidTrust(): IidTrustSet {
     return this.trustSet;
+  }
+
+  /** the KubernetesClusters section's clusters, inline keys imported */
+  get kubernetesClusters(): KubernetesClusterSet {
+    return this.clusterSet;
   }
 
   version(section: SectionName): number {
@@ -61,6 +68,7 @@ export class ActiveConfig {
       this.compiledPolicies = compileAgentAttestation(entry.document.spec as Parameters<typeof compileAgentAttestation>[0], this.catalog);
     }
     if (entry.section === 'AwsIidCertificates') this.trustSet = IidTrustSet.build(entry.document.spec as AwsIidCertificatesSpec);
+    if (entry.section === 'KubernetesClusters') this.clusterSet = KubernetesClusterSet.build(entry.document.spec as KubernetesClustersSpec);
     this.sections.set(entry.section, entry);
   }
 
@@ -74,6 +82,15 @@ export class ActiveConfig {
       } catch (error) {
         if (!(error instanceof IidTrustSetError)) throw error;
         return { ok: false, errors: error.problems.map((p) => ({ path: p.path, message: p.message })) };
+      }
+    }
+    if (section === 'KubernetesClusters') {
+      // The schema checks a JWK's shape loosely; only importing it tells a usable RS256/ES256 key.
+      try {
+        KubernetesClusterSet.build(result.value.spec as KubernetesClustersSpec);
+      } catch (error) {
+        if (!(error instanceof ClusterSetError)) throw error;
+        return { ok: false, errors: error.problems };
       }
     }
     return { ok: true, document: result.value, sha256: contentHash(result.value) };

@@ -1,0 +1,26 @@
+import { startK8sIssuer, type K8sIssuer } from '../../../testing/k8s-issuer';
+import { DependencyUnavailable } from '../../attestor';
+import { createJwksSource } from './jwks-source';
+
+describe('createJwksSource', () => {
+  let issuer: K8sIssuer;
+  beforeAll(async () => {
+    issuer = await startK8sIssuer();
+  });
+  afterAll(() => issuer.close());
+
+  it("fetches a cluster's published key set over https", async () => {
+    const stats: string[] = [];
+    const source = createJwksSource({ stats: { request: (service, operation, outcome) => stats.push(`${service} ${operation} ${outcome}`), cache: () => undefined } });
+    await expect(source.fetchKeys(issuer.jwksUri)).resolves.toEqual({ keys: [issuer.key.publicJwk] });
+    expect(stats).toEqual(['kubernetes jwks success']);
+  });
+
+  it('is DependencyUnavailable when the answer is not a key set', async () => {
+    await expect(createJwksSource().fetchKeys(`${issuer.issuer}/no-such-path`)).rejects.toThrow(new DependencyUnavailable(`k8s_psat: jwks unavailable at ${issuer.issuer}: HTTP 404`));
+  });
+
+  it('is DependencyUnavailable when nothing answers', async () => {
+    await expect(createJwksSource().fetchKeys('https://127.0.0.1:1/keys')).rejects.toBeInstanceOf(DependencyUnavailable);
+  });
+});
