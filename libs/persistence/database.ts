@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -29,6 +30,22 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   return target.kind === 'postgres' ? openPostgres(target.url) : openPglite(target.dataDir);
 }
 
+/** Marks hot-path SQL worth a server-side prepared statement (see `preparedStatementName`). */
+export const PREPARED = '/* prepared */';
+
+/**
+ * Names the statements that start with PREPARED so `pg` prepares them once
+ * per connection and PostgreSQL can reuse the plan: the login write is a
+ * many-CTE statement whose planning costs more than running it (2.7 ms vs
+ * 1.1 ms measured). Only these fixed statements get names; naming every
+ * query builder statement would pile up prepared statements on each
+ * connection. The adapter's type wants a string; `undefined` means unnamed.
+ */
+function preparedStatementName(query: { sql: string }): string {
+  if (!query.sql.startsWith(PREPARED)) return undefined as unknown as string;
+  return `attestd_${createHash('sha256').update(query.sql).digest('hex').slice(0, 24)}`;
+}
+
 const MIGRATION_LOCK_ID = 0x61747465; // "atte"
 
 async function openPostgres(url: string): Promise<Database> {
@@ -36,7 +53,7 @@ async function openPostgres(url: string): Promise<Database> {
   // An idle connection the server closes (restart, failover) must not crash
   // the process; the pool replaces it and the next query reports any outage.
   pool.on('error', () => undefined);
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { statementNameGenerator: preparedStatementName }) });
   return {
     prisma,
     kind: 'postgres',

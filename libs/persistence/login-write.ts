@@ -50,7 +50,7 @@ export async function recordLogin(prisma: PrismaClient, login: LoginRecord): Pro
 async function runLoginStatement(prisma: PrismaClient, login: LoginRecord): Promise<LoginWriteResult> {
   const keys = JSON.stringify(login.tofuKeys);
   const attributes = JSON.stringify(login.attributes);
-  const rows = await prisma.$queryRaw<{ verdict: Verdict; holder_id: string | null; holder_key: string | null }[]>`
+  const rows = await prisma.$queryRaw<{ verdict: Verdict; holder_id: string | null; holder_key: string | null }[]>`/* prepared */ -- PREPARED in database.ts: planned once per connection
     WITH
     nonce AS (
       INSERT INTO used_nonces (kind, value, expires_at)
@@ -167,7 +167,7 @@ export interface LoginFailureRecord {
  * answers `login_not_found`, and the audit event says so.
  */
 export async function recordLoginFailure(prisma: PrismaClient, failure: LoginFailureRecord): Promise<boolean> {
-  const rows = await prisma.$queryRaw<{ fresh: boolean }[]>`
+  const rows = await prisma.$queryRaw<{ fresh: boolean }[]>`/* prepared */ -- PREPARED in database.ts: planned once per connection
     WITH nonce AS (
       INSERT INTO used_nonces (kind, value, expires_at)
       VALUES ('login', ${failure.loginNonce}, ${failure.loginExpiresAt.toISOString()}::timestamptz)
