@@ -9,5 +9,6 @@ export function decodeCursor(cursor: string, pattern: RegExp): string | undefine
   return pattern.test(key) ? key : undefined;
 }
 
-export const BIGINT_KEY = /^[0-9]{1,19}$/;
+// 18 digits: every 19-digit number above 2^63-1 would reach PostgreSQL as an out-of-range bigint (a 500); ids never get near 10^18.
+export const BIGINT_KEY = /^[0-9]{1,18}$/;
 export const UUID_KEY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -196,6 +196,6 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (!e || typeof e !== 'object') return false;
   if (e.name === 'PrismaClientInitializationError') return true;
   if (['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001', '08003'].includes(e.code ?? '')) return true;
-  if (/ECONNREFUSED|ECONNRESET|Connection terminated|connection.*(closed|refused)|terminating connection|too many clients|not currently accepting connections|DatabaseNotReachable|PGlite is closed/i.test(e.message ?? '')) return true;
+  if (/ECONNREFUSED|ECONNRESET|Connection terminated|connection.*(closed|refused)|has closed the connection|terminating connection|too many clients|not currently accepting connections|DatabaseNotReachable|PGlite is closed/i.test(e.message ?? '')) return true;
   return e.cause !== undefined && e.cause !== error && isDatabaseUnavailable(e.cause);
 }

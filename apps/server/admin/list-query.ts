@@ -30,7 +30,8 @@ export function oneOf<T extends string>(name: string, value: string | undefined,
 export function timestamp(name: string, value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
   const date = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(date.getTime())) {
+  // Year 0 (and an offset that moves year 1 back into it) is a valid JS date but outside PostgreSQL's range: a 500, not a filter.
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(date.getTime()) || date.getUTCFullYear() < 1) {
     throw new ApiError('invalid_request', `${name} must be an RFC 3339 time`, [{ path: name, message: 'must be an RFC 3339 time' }]);
   }
   return date;

@@ -15,7 +15,8 @@ const checkRollback = bodyChecker<{ version: number }>({
   type: 'object',
   additionalProperties: false,
   required: ['version'],
-  properties: { version: { type: 'integer', minimum: 1 } },
+  // the same bound as GET ?version=: larger numbers do not fit the column
+  properties: { version: { type: 'integer', minimum: 1, maximum: 999_999_999 } },
 });
 
 /** `PUT/GET /v1/config/{section}` and friends (`api.md`, Admin API). */

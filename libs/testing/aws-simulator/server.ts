@@ -109,7 +109,7 @@ async function handle(world: World, log: RequestLog, req: IncomingMessage, res: 
   };
 
   const latency = world.latencyMs(service);
-  if (latency > 0) await sleep(latency);
+  if (latency > 0) await sleep(latency, undefined, { ref: false }); // unref'd: a delayed answer the client gave up on must not keep a test process alive
 
   const down = world.downMode(service);
   if (down === 'reset') {
