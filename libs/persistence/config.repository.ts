@@ -1,4 +1,5 @@
 import type { PrismaClient } from './generated/client';
+import { CONFIG_CHANNEL, noticePayload } from './config-notifications';
 import { isUniqueViolation } from './login-write';
 
 export interface StoredConfigVersion {
@@ -49,7 +50,9 @@ export class ConfigRepository {
   /**
    * Stores the content as the next version, audited in the same transaction;
    * content identical to the newest version is not stored again. Two
-   * replicas pushing at once both land, one after the other.
+   * replicas pushing at once both land, one after the other. The NOTIFY to
+   * other replicas is part of the transaction, so PostgreSQL delivers it
+   * only once the version is committed and readable.
    */
   async push(next: NewConfigVersion): Promise<{ stored: StoredConfigVersion; created: boolean }> {
     for (let attempt = 0; ; attempt++) {
@@ -77,6 +80,7 @@ export class ConfigRepository {
               requestId: next.requestId ?? null,
             },
           });
+          await tx.$executeRaw`SELECT pg_notify(${CONFIG_CHANNEL}, ${noticePayload(stored)})`;
           return { stored, created: true };
         });
       } catch (error) {

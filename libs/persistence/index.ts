@@ -5,6 +5,7 @@ export { recordLogin, recordLoginFailure, isDatabaseUnavailable, type LoginRecor
 export { AuditRepository, type AuditEvent, type AuditFilter, type NewAuditEvent, type AuditEventName } from './audit.repository';
 export { AgentsRepository, type AgentView, type AgentFilter, type AgentStatus, type StatusChange } from './agents.repository';
 export { ConfigRepository, type StoredConfigVersion, type NewConfigVersion } from './config.repository';
+export { listenForConfigNotices, CONFIG_CHANNEL, type ConfigNotice, type ConfigNoticeHandlers, type ConfigNoticeListener } from './config-notifications';
 export { JoinTokensRepository } from './join-tokens.repository';
 export { KeysRepository, type StoredKey } from './keys.repository';
 export { AdminTokensRepository, type AdminRole } from './admin-tokens.repository';

@@ -67,6 +67,11 @@ async function runLoginStatement(prisma: PrismaClient, login: LoginRecord): Prom
       SELECT CASE
         WHEN NOT EXISTS (SELECT 1 FROM nonce) THEN 'login_not_found'
         WHEN EXISTS (SELECT 1 FROM holder WHERE status = 'banned') THEN 'agent_banned'
+        -- a join token a racing login used first is a used token (401), as it
+        -- is for a login that starts after: not a TOFU conflict on its key
+        WHEN ${login.joinTokenId ?? null}::uuid IS NOT NULL AND NOT EXISTS (
+          SELECT 1 FROM join_tokens WHERE id = ${login.joinTokenId ?? null}::uuid AND used_at IS NULL AND expires_at > now()
+        ) THEN 'join_token_used'
         WHEN ${login.tofu} AND EXISTS (SELECT 1 FROM holder) THEN 'node_already_attested'
       END AS verdict
     ),

@@ -4,7 +4,7 @@ import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } fro
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { formatConfigError, type SectionName } from '../../../libs/policy';
-import { ConfigRepository, type StoredConfigVersion } from '../../../libs/persistence';
+import { ConfigRepository, listenForConfigNotices, type ConfigNotice, type ConfigNoticeListener, type StoredConfigVersion } from '../../../libs/persistence';
 import { ApiError } from '../http/api-error';
 import { LOGGER } from '../logging/logger';
 import { SETTINGS } from '../settings/settings.module';
@@ -13,8 +13,13 @@ import { INSTRUMENTS } from '../telemetry/instruments';
 import { Metrics } from '../telemetry/metrics';
 import { ActiveConfig, SECTIONS, type ActiveSection } from './active-config';
 
-/** How often a replica checks for versions pushed through another replica. */
-const POLL_INTERVAL_MS = 1000;
+/**
+ * How often a replica checks for versions pushed through another replica
+ * while it cannot LISTEN (embedded database, or the listening connection is
+ * down); once LISTEN is in place the check only backs it up, every
+ * `configPollInterval`.
+ */
+const UNLISTENED_POLL_INTERVAL_MS = 1000;
 
 export interface VersionSummary {
   section: string;
@@ -25,13 +30,18 @@ export interface VersionSummary {
 
 /**
  * Configuration documents (`policy.md`): validation, immutable versions,
- * activation without restart. Other replicas' pushes are picked up by a
- * cheap periodic check of each section's newest version number.
+ * activation without restart. Other replicas' pushes arrive through
+ * PostgreSQL LISTEN/NOTIFY (`operations.md`, scale-out), backed by a cheap
+ * periodic check of each section's newest version number.
  */
 @Injectable()
 export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
+  private listener: ConfigNoticeListener | undefined;
+  private stopped = false;
   private refreshing: Promise<void> | undefined;
+  /** a refresh asked for while one runs: that one may have read the heads too early */
+  private queuedRefresh: Promise<void> | undefined;
 
   constructor(
     private readonly versions: ConfigRepository,
@@ -44,12 +54,40 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
   async onModuleInit(): Promise<void> {
     await this.seedFromPoliciesDir();
     await this.refresh();
-    this.timer = setInterval(() => void this.refreshQuietly(), POLL_INTERVAL_MS);
-    this.timer.unref();
+    this.listener = listenForConfigNotices(this.settings.database, {
+      onNotice: (notice) => this.noticed(notice),
+      onListening: () => {
+        this.logger.info('config: listening for configuration changes');
+        // notices sent while the connection was down are lost: catch up
+        this.scheduleCheck(0);
+      },
+      onLost: (error, retryInMs) => {
+        this.logger.warn({ reason: error.message, retryInMs }, 'config: lost the configuration change listener; reconnecting');
+        this.scheduleCheck();
+      },
+    });
+    this.scheduleCheck();
   }
 
-  onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.listener?.close();
+  }
+
+  private noticed(notice: ConfigNotice): void {
+    const section = SECTIONS.find((name) => name === notice.section);
+    if (section && notice.version > this.active.version(section)) void this.refreshQuietly();
+  }
+
+  /** The fallback version check: often while unlistened, rarely once LISTEN works. */
+  private scheduleCheck(delayMs = this.listener?.listening ? this.settings.configPollIntervalSeconds * 1000 : UNLISTENED_POLL_INTERVAL_MS): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      void this.refreshQuietly().finally(() => this.scheduleCheck());
+    }, delayMs);
+    this.timer.unref();
   }
 
   /** Validates and stores a new version, and activates it here at once. */
@@ -97,20 +135,29 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
 
   /** Loads every section's newest version that this replica does not have yet. */
   async refresh(): Promise<void> {
-    this.refreshing ??= (async () => {
-      try {
-        const heads = await this.versions.heads();
-        for (const section of SECTIONS) {
-          const head = heads.get(section) ?? 0;
-          if (head <= this.active.version(section)) continue;
-          const stored = await this.versions.get(section, head);
-          if (stored) this.install(stored);
-        }
-      } finally {
-        this.refreshing = undefined;
-      }
-    })();
+    if (this.refreshing) {
+      this.queuedRefresh ??= this.refreshing
+        .catch(() => undefined)
+        .then(() => {
+          this.queuedRefresh = undefined;
+          return this.refresh();
+        });
+      return this.queuedRefresh;
+    }
+    this.refreshing = this.installNewVersions().finally(() => {
+      this.refreshing = undefined;
+    });
     return this.refreshing;
+  }
+
+  private async installNewVersions(): Promise<void> {
+    const heads = await this.versions.heads();
+    for (const section of SECTIONS) {
+      const head = heads.get(section) ?? 0;
+      if (head <= this.active.version(section)) continue;
+      const stored = await this.versions.get(section, head);
+      if (stored) this.install(stored);
+    }
   }
 
   private async refreshQuietly(): Promise<void> {
