@@ -39,6 +39,17 @@ describe('the proof of possession', () => {
     await expect(verifyProofOfPossession(await sign(other.privateKey, claims()), expected())).rejects.toEqual(rejected(/signature does not verify/));
   });
 
+  it('refuses a signature spelt with other unused trailing bits, though it decodes to the same bytes', async () => {
+    const pop = await sign(p256.privateKey, claims());
+    const last = pop.at(-1)!;
+    // a 64-byte ES256 signature ends in a character whose low 2 bits are unused
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sibling = alphabet[alphabet.indexOf(last) ^ 1]!;
+    const respelt = pop.slice(0, -1) + sibling;
+    expect(Buffer.from(respelt.split('.')[2]!, 'base64url')).toEqual(Buffer.from(pop.split('.')[2]!, 'base64url'));
+    await expect(verifyProofOfPossession(respelt, expected())).rejects.toEqual(rejected(/not canonical base64url/));
+  });
+
   it('refuses an algorithm that is not the key\'s', async () => {
     await expect(verifyProofOfPossession(await sign(p384.privateKey, claims(), { alg: 'ES384' }), expected())).rejects.toEqual(rejected(/alg must be ES256/));
   });

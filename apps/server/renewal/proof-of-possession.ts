@@ -56,6 +56,7 @@ export async function verifyProofOfPossession(pop: string, expected: PopExpectat
   if (typeof pop !== 'string' || pop.length === 0) throw new PopRejected('proof is empty');
   if (pop.length > MAX_POP_LENGTH) throw new PopRejected(`proof is longer than ${MAX_POP_LENGTH} characters`);
   if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(pop)) throw new PopRejected('proof is not a compact JWS');
+  if (!pop.split('.').every(isCanonicalBase64url)) throw new PopRejected('proof is not canonical base64url');
   const algorithm = algorithmForKey(expected.publicKey);
   if (!algorithm) throw new PopRejected('the certificate key cannot sign a proof (expected EC P-256, P-384 or RSA)');
   checkHeader(pop.slice(0, pop.indexOf('.')), algorithm);
@@ -70,6 +71,15 @@ export async function verifyProofOfPossession(pop: string, expected: PopExpectat
     throw error;
   }
   return checkClaims(payload, expected);
+}
+
+/**
+ * Decoders ignore the unused low bits of a segment's last character, so one
+ * signature has several spellings; accepting only the canonical one keeps a
+ * proof from being replayed in another spelling past anything keyed on its text.
+ */
+function isCanonicalBase64url(segment: string): boolean {
+  return Buffer.from(segment, 'base64url').toString('base64url') === segment;
 }
 
 function checkHeader(encoded: string, algorithm: string): void {

@@ -1,4 +1,4 @@
-import { Batcher, MAX_BATCH } from './batcher';
+import { Batcher, IDLE_GAP_MS, MAX_BATCH, MAX_INTERVAL_MS, type BatcherClock } from './batcher';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -13,7 +13,65 @@ function fakeEc2(latencyMs = 1) {
   return { calls, describe };
 }
 
+/** A clock the test moves by hand; timers fire as it passes them. */
+function manualClock() {
+  let now = 0;
+  let timers: { at: number; callback: () => void }[] = [];
+  const clock: BatcherClock = {
+    now: () => now,
+    setTimeout: (callback, ms) => {
+      const timer = { at: now + ms, callback };
+      timers.push(timer);
+      return timer;
+    },
+    clearTimeout: (handle) => {
+      timers = timers.filter((t) => t !== handle);
+    },
+  };
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+  async function advance(ms: number): Promise<void> {
+    const until = now + ms;
+    for (;;) {
+      const due = timers.filter((t) => t.at <= until).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      timers = timers.filter((t) => t !== due);
+      now = due.at;
+      due.callback();
+      await settle();
+    }
+    now = until;
+    await settle();
+  }
+  return { clock, advance };
+}
+
 describe('Batcher', () => {
+  it('spaces the calls of a long trickle further and further apart, then answers a lone look-up at once after a quiet spell', async () => {
+    // answers without a real timer, so only the manual clock paces the calls
+    const ec2 = { calls: [] as string[][] };
+    const describe = async (ids: string[]) => {
+      ec2.calls.push(ids);
+      return new Map(ids.map((id) => [id, { id }]));
+    };
+    const { clock, advance } = manualClock();
+    const batcher = new Batcher(describe, clock);
+    const answers: Promise<unknown>[] = [];
+    // 200 look-ups, one every 50 ms: a burst a slowed server spreads over 10 s
+    for (let i = 0; i < 200; i++) {
+      answers.push(batcher.lookup(`i-${i}`));
+      await advance(50);
+    }
+    await advance(MAX_INTERVAL_MS * 2);
+    expect((await Promise.all(answers)).every((a) => a !== null)).toBe(true);
+    expect(ec2.calls.length).toBeLessThanOrEqual(10);
+    expect(ec2.calls.flat()).toHaveLength(200);
+
+    await advance(MAX_INTERVAL_MS * 5);
+    const lone = batcher.lookup('i-lone');
+    await advance(IDLE_GAP_MS);
+    await expect(lone).resolves.toEqual({ id: 'i-lone' });
+  });
+
   it('answers a lone look-up after a short wait, in one call', async () => {
     const ec2 = fakeEc2();
     const started = Date.now();

@@ -10,10 +10,19 @@ export const MAX_IN_FLIGHT = 4;
  * ...and go at most this often per account and region. A burst of logins
  * arrives spread over its verification time (PKCS#7, CSR, signing: about 2 s
  * for 200 through the HTTP API here), so this, not the batch size, decides
- * what a burst costs: about its duration / 400 ms. A login in a quiet account
- * does not wait for it; one in a busy account waits at most this long more.
+ * what a burst costs. A login in a quiet account does not wait for it; one in
+ * a busy account waits at most the current spacing (below) more.
  */
 export const MIN_INTERVAL_MS = 400;
+/**
+ * While partial calls follow each other back to back (a long burst, or a
+ * slowed server that spreads one burst over seconds), the spacing grows by
+ * this factor up to MAX_INTERVAL_MS, so a burst costs about the logarithm of
+ * its duration in calls rather than one call per 400 ms; it drops back to
+ * MIN_INTERVAL_MS once the account has been quiet for twice the spacing.
+ */
+export const INTERVAL_GROWTH = 1.5;
+export const MAX_INTERVAL_MS = 2000;
 
 /** One call for many ids; ids missing from the map are answered `null`. */
 export type DescribeMany<T> = (ids: string[]) => Promise<Map<string, T>>;
@@ -40,9 +49,9 @@ const REAL_CLOCK: BatcherClock = {
  * shared calls, the way Nagle's algorithm gathers bytes. A batch stays open
  * while look-ups keep arriving (a 5 ms idle gap, at most 50 ms), and while a
  * call is in flight the look-ups arriving meanwhile wait and form the next
- * call, and partial calls are spaced at least 400 ms apart. So a burst costs
- * about one call per 100 ids plus one per max(EC2's answer time, 400 ms) of
- * its duration, whatever the arrival pattern: an
+ * call, and partial calls are spaced 400 ms apart, further while they keep
+ * coming. So a burst costs about one call per 100 ids plus a few calls that
+ * grow with the logarithm of its duration, whatever the arrival pattern: an
  * autoscaling group of 200 coming up costs a handful of calls, and stays far
  * below EC2's request-rate limits instead of being throttled into 503s.
  * A lone look-up waits only the idle gap.
@@ -57,6 +66,7 @@ export class Batcher<T> {
   private openedAt = 0;
   private inFlight = 0;
   private lastSentAt = -Infinity;
+  private interval = MIN_INTERVAL_MS;
 
   constructor(
     private readonly describe: DescribeMany<T>,
@@ -86,7 +96,7 @@ export class Batcher<T> {
     if (this.pending.size === 0 || this.inFlight > 0) return; // the call in flight schedules the rest when it returns
     const now = this.clock.now();
     const lingered = now - this.openedAt;
-    const spacing = Math.max(0, this.lastSentAt + MIN_INTERVAL_MS - now);
+    const spacing = Math.max(0, this.lastSentAt + this.interval - now);
     if (lingered >= MAX_LINGER_MS && spacing === 0) return this.send();
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
@@ -103,7 +113,10 @@ export class Batcher<T> {
     // Those left keep their `openedAt`: they have waited already, and go as soon as nothing is in flight.
     for (const id of batch.keys()) this.pending.delete(id);
     this.inFlight++;
-    this.lastSentAt = this.clock.now();
+    const now = this.clock.now();
+    const busy = now - this.lastSentAt <= 2 * this.interval;
+    this.interval = busy ? Math.min(this.interval * INTERVAL_GROWTH, MAX_INTERVAL_MS) : MIN_INTERVAL_MS;
+    this.lastSentAt = now;
     let call: Promise<Map<string, T>>;
     try {
       call = this.describe([...batch.keys()]);
