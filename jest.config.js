@@ -10,6 +10,8 @@ module.exports = {
   // Prisma's generated client imports its TypeScript siblings as `./x.js`.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transformIgnorePatterns: ['/node_modules/'],
-  testTimeout: 30000,
+  // generous: integration files start real servers, and on a loaded 2-core
+  // machine (the other worker spawning replica processes) a start can take 30 s
+  testTimeout: 120000,
   maxWorkers: 2,
 };

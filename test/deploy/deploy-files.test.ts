@@ -299,7 +299,7 @@ describe('deployment files', () => {
         name: name!,
         labels: Object.fromEntries([...(labels ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map(([, key, value]) => [key!, value!])),
       }));
-    }, 60_000);
+    }, 180_000);
     afterAll(async () => {
       await server?.stop();
       await aws?.close();

@@ -40,7 +40,7 @@ describe('protection of the Agent API', () => {
     const limits = { ATTESTD_RATE_LIMIT_AGENT_PER_SECOND: '1', ATTESTD_RATE_LIMIT_AGENT_BURST: '2' };
     beforeAll(async () => {
       [trusting, untrusting] = await Promise.all([startTestServer({ env: { ...limits, ATTESTD_TRUSTED_PROXIES: '127.0.0.1' } }), startTestServer({ env: limits })]);
-    }, 90_000); // two servers; slow when the other worker spawns replicas
+    });
     afterAll(async () => {
       await trusting?.stop();
       await untrusting?.stop();

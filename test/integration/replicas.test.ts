@@ -104,7 +104,7 @@ describe('two replicas on one PostgreSQL', () => {
     [a, b] = replicas.servers as [ServerProcess, ServerProcess];
     db = new Client({ connectionString: replicas.databaseUrl });
     await db.connect();
-  }, 120_000);
+  }, 180_000);
   afterAll(async () => {
     await db?.end();
     await replicas?.stop();
