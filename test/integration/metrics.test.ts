@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +8,7 @@ import { INSTRUMENTS, prometheusName } from '../../apps/server/telemetry/instrum
 import { login, newJoinToken, problemOf } from '../support/agent';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { fakeNodeAttestor } from '../support/fake-node-attestor';
+import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';
 
 const BLOG = 'i-0b22a22eec53b9321';
@@ -180,5 +183,38 @@ describe('metrics on /metrics after logins', () => {
       'code="node_already_attested",outcome="failure",policy="blog_servers"': 1,
     });
     expect(seriesOf(samples, proofs)).toMatchObject({ 'attestor_type="aws_iid",outcome="success"': 2 });
+  });
+});
+
+describe('OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set', () => {
+  it('pushes the login counters to the collector over OTLP/HTTP', async () => {
+    const bodies: string[] = [];
+    const collector = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        if (request.url === '/v1/metrics') bodies.push(Buffer.concat(chunks).toString('utf8'));
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const saved = { endpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT, interval: process.env.OTEL_METRIC_EXPORT_INTERVAL };
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    process.env.OTEL_METRIC_EXPORT_INTERVAL = '200';
+    const server = await startTestServer({ policies: { 'policy.yaml': joinTokenPolicy() } });
+    try {
+      const { token } = await newJoinToken(server);
+      expect((await login(server, { join_token: { token } })).status).toBe(200);
+      const exported = () => bodies.some((body) => body.includes('"attestd.logins"') && body.includes('"success"'));
+      for (let waited = 0; !exported() && waited < 20_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(exported()).toBe(true);
+    } finally {
+      await server.stop();
+      process.env.OTEL_EXPORTER_OTLP_ENDPOINT = saved.endpoint;
+      process.env.OTEL_METRIC_EXPORT_INTERVAL = saved.interval;
+      if (saved.endpoint === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+      if (saved.interval === undefined) delete process.env.OTEL_METRIC_EXPORT_INTERVAL;
+      collector.close();
+    }
   });
 });

@@ -25,7 +25,9 @@ export class Metrics {
   constructor(env: NodeJS.ProcessEnv = process.env) {
     const readers: MetricReader[] = [this.prometheus];
     if (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) {
-      readers.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter() }));
+      // the SDK does not read the standard interval variable itself
+      const interval = Number(env.OTEL_METRIC_EXPORT_INTERVAL);
+      readers.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), ...(interval > 0 && { exportIntervalMillis: interval, exportTimeoutMillis: Math.min(interval, 30_000) }) }));
     }
     this.provider = new MeterProvider({ readers, resource: resourceFromAttributes({ 'service.name': 'attestd' }) });
     const meter: Meter = this.provider.getMeter('attestd');

@@ -56,13 +56,13 @@ describe('aws-simulator faults, request log and endpoint environment', () => {
 
   it('adds latency to a service', async () => {
     const { sts, ec2 } = clients(sim.url, sim.world.server);
-    sim.world.setLatency('sts', 250);
+    sim.world.setLatency('sts', 1_000);
     let t = Date.now();
     await sts.send(new GetCallerIdentityCommand({}));
-    expect(Date.now() - t).toBeGreaterThanOrEqual(240);
+    expect(Date.now() - t).toBeGreaterThanOrEqual(990);
     t = Date.now();
     await ec2.send(new DescribeInstancesCommand({}));
-    expect(Date.now() - t).toBeLessThan(240);
+    expect(Date.now() - t).toBeLessThan(900);
   });
 
   it('logs service, operation, caller, region, params and time; counts a concurrent burst; resets', async () => {

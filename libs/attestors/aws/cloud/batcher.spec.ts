@@ -72,11 +72,9 @@ describe('Batcher', () => {
     await expect(lone).resolves.toEqual({ id: 'i-lone' });
   });
 
-  it('answers a lone look-up after a short wait, in one call', async () => {
+  it('answers a lone look-up in one call (how soon: the manual-clock test above)', async () => {
     const ec2 = fakeEc2();
-    const started = Date.now();
     expect(await new Batcher(ec2.describe).lookup('i-1')).toEqual({ id: 'i-1' });
-    expect(Date.now() - started).toBeLessThan(100);
     expect(ec2.calls).toEqual([['i-1']]);
   });
 
