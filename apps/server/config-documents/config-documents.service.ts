@@ -21,6 +21,9 @@ import { ActiveConfig, SECTIONS, type ActiveSection } from './active-config';
  */
 const UNLISTENED_POLL_INTERVAL_MS = 1000;
 
+/** How long a start waits for the configuration listener's first connection. */
+const FIRST_LISTEN_WAIT_MS = 5000;
+
 export interface VersionSummary {
   section: string;
   version: number;
@@ -54,19 +57,30 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
   async onModuleInit(): Promise<void> {
     await this.seedFromPoliciesDir();
     await this.refresh();
+    // Ready means listening (or known not to be): the first attempt is
+    // awaited, boundedly, so a replica does not serve while deaf to pushes.
+    let firstAttempt: () => void = () => undefined;
+    const attempted = new Promise<void>((resolve) => (firstAttempt = resolve));
     this.listener = listenForConfigNotices(this.settings.database, {
       onNotice: (notice) => this.noticed(notice),
       onListening: () => {
+        firstAttempt();
         this.logger.info('config: listening for configuration changes');
         // notices sent while the connection was down are lost: catch up
         this.scheduleCheck(0);
       },
       onLost: (error, retryInMs) => {
+        firstAttempt();
         this.logger.warn({ reason: error.message, retryInMs }, 'config: lost the configuration change listener; reconnecting');
         this.scheduleCheck();
       },
     });
     this.scheduleCheck();
+    if (this.settings.database.kind === 'postgres') {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([attempted, new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_LISTEN_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
