@@ -53,7 +53,21 @@ export class RenewalRepository {
   }
 
   /** Consumes the jti and moves the agent to its new SVID, auditing `renew`. */
-  async recordRenewal(record: RenewalRecord): Promise<AgentWriteResult> {
+  recordRenewal(record: RenewalRecord): Promise<AgentWriteResult> {
+    return this.presentSvid(record, 'renew', `new serial ${record.newSerial}`, { serial: record.newSerial, expiresAt: record.newExpiresAt });
+  }
+
+  /** Consumes the jti of a JWT-SVID request from the agent's current SVID, auditing `jwt_svid`. */
+  recordJwtSvid(record: Presented & { audience: string[] }): Promise<AgentWriteResult> {
+    return this.presentSvid(record, 'jwt_svid', `audience ${record.audience.join(' ')}`.slice(0, 1024));
+  }
+
+  /**
+   * The one statement both writes are: the agent is touched (and moved to
+   * `next` when a renewal gives one) only when the jti was fresh and the
+   * presented SVID is still its current one.
+   */
+  private async presentSvid(record: Presented, event: 'renew' | 'jwt_svid', okReason: string, next?: { serial: string; expiresAt: Date }): Promise<AgentWriteResult> {
     const rows = await this.prisma.$queryRaw<{ verdict: AgentWriteVerdict; agent_id: string | null }[]>`
       WITH
       agent AS (
@@ -67,7 +81,8 @@ export class RenewalRepository {
         ON CONFLICT DO NOTHING RETURNING 1
       ),
       updated AS (
-        UPDATE agents SET svid_serial = ${record.newSerial}, svid_expires_at = ${record.newExpiresAt.toISOString()}::timestamptz, last_seen_at = now()
+        UPDATE agents SET svid_serial = COALESCE(${next?.serial ?? null}::text, svid_serial),
+          svid_expires_at = COALESCE(${next?.expiresAt.toISOString() ?? null}::timestamptz, svid_expires_at), last_seen_at = now()
         WHERE id = (SELECT id FROM agent) AND svid_serial = ${record.serial} AND status = 'active'
           AND EXISTS (SELECT 1 FROM nonce)
         RETURNING id
@@ -83,63 +98,12 @@ export class RenewalRepository {
       ),
       audit AS (
         INSERT INTO audit_events (event, outcome, code, reason, attestors, policy, spiffe_id, agent_id, source_ip, request_id)
-        SELECT 'renew',
+        SELECT ${event},
                CASE WHEN v.verdict = 'ok' THEN 'success' ELSE 'failure' END,
                CASE v.verdict WHEN 'ok' THEN NULL WHEN 'agent_evicted' THEN 'agent_evicted' WHEN 'agent_banned' THEN 'agent_banned'
                  ELSE 'invalid_proof_of_possession' END,
                CASE v.verdict
-                 WHEN 'ok' THEN ${`new serial ${record.newSerial}`}
-                 WHEN 'not_current' THEN 'the certificate is not the agent''s current SVID'
-                 WHEN 'replayed' THEN 'pop: jti was already used'
-                 WHEN 'agent_evicted' THEN 'the agent is evicted'
-                 WHEN 'agent_banned' THEN 'the agent is banned'
-               END,
-               COALESCE((SELECT attestor_types FROM agent), ARRAY[]::text[]), (SELECT policy FROM agent),
-               ${record.spiffeId}, (SELECT id FROM agent), ${record.sourceIp ?? null}, ${record.requestId ?? null}
-        FROM verdict v
-        RETURNING 1
-      )
-      SELECT v.verdict, (SELECT id::text FROM agent) AS agent_id, (SELECT count(*) FROM audit) AS audited FROM verdict v`;
-    return resultOf(rows);
-  }
-
-  /** Consumes the jti of a JWT-SVID request from the agent's current SVID, auditing `jwt_svid`. */
-  async recordJwtSvid(record: Presented & { audience: string[] }): Promise<AgentWriteResult> {
-    const rows = await this.prisma.$queryRaw<{ verdict: AgentWriteVerdict; agent_id: string | null }[]>`
-      WITH
-      agent AS (
-        SELECT id, status, policy, attestor_types FROM agents
-        WHERE svid_serial = ${record.serial} AND spiffe_id = ${record.spiffeId}
-        LIMIT 1
-      ),
-      nonce AS (
-        INSERT INTO used_nonces (kind, value, expires_at)
-        VALUES ('jti', ${record.jti}, ${record.jtiExpiresAt.toISOString()}::timestamptz)
-        ON CONFLICT DO NOTHING RETURNING 1
-      ),
-      touched AS (
-        UPDATE agents SET last_seen_at = now()
-        WHERE id = (SELECT id FROM agent) AND svid_serial = ${record.serial} AND status = 'active'
-          AND EXISTS (SELECT 1 FROM nonce)
-        RETURNING id
-      ),
-      verdict AS (
-        SELECT CASE
-          WHEN NOT EXISTS (SELECT 1 FROM agent) THEN 'not_current'
-          WHEN (SELECT status FROM agent) = 'banned' THEN 'agent_banned'
-          WHEN (SELECT status FROM agent) = 'evicted' THEN 'agent_evicted'
-          WHEN NOT EXISTS (SELECT 1 FROM nonce) THEN 'replayed'
-          WHEN NOT EXISTS (SELECT 1 FROM touched) THEN 'not_current'
-          ELSE 'ok' END AS verdict
-      ),
-      audit AS (
-        INSERT INTO audit_events (event, outcome, code, reason, attestors, policy, spiffe_id, agent_id, source_ip, request_id)
-        SELECT 'jwt_svid',
-               CASE WHEN v.verdict = 'ok' THEN 'success' ELSE 'failure' END,
-               CASE v.verdict WHEN 'ok' THEN NULL WHEN 'agent_evicted' THEN 'agent_evicted' WHEN 'agent_banned' THEN 'agent_banned'
-                 ELSE 'invalid_proof_of_possession' END,
-               CASE v.verdict
-                 WHEN 'ok' THEN ${`audience ${record.audience.join(' ')}`.slice(0, 1024)}
+                 WHEN 'ok' THEN ${okReason}
                  WHEN 'not_current' THEN 'the certificate is not the agent''s current SVID'
                  WHEN 'replayed' THEN 'pop: jti was already used'
                  WHEN 'agent_evicted' THEN 'the agent is evicted'

@@ -1,11 +1,11 @@
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
 import { ProofRejected } from '../attestor';
+import { checkJwtHeader } from '../jwt-header';
 import type { SigningKeys, VerificationKey } from './signing-keys';
 
 /** `exp` and `nbf` hold with this much clock skew (attestors.md). */
 const CLOCK_SKEW_SECONDS = 300;
 /** Headers that would let the token name its own key. */
-const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface TenantPolicy {
@@ -51,19 +51,8 @@ function reject(reason: string): never {
   throw new ProofRejected(`azure_msi: ${reason}`);
 }
 
-/** RS256 with a `kid`, and nothing that names a key of the token's choosing. */
 function checkHeader(token: string): string {
-  let header: ReturnType<typeof decodeProtectedHeader>;
-  try {
-    header = decodeProtectedHeader(token);
-  } catch {
-    reject('token is not a JWT');
-  }
-  if (header.alg !== 'RS256') reject(`token algorithm ${JSON.stringify(header.alg ?? null)} is not allowed (only RS256)`);
-  const embedded = KEY_BEARING_HEADERS.filter((name) => Object.hasOwn(header, name));
-  if (embedded.length > 0) reject(`token header must not carry ${embedded.join(', ')}`);
-  if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 256) reject('token header has no kid');
-  return header.kid;
+  return checkJwtHeader(token, ['RS256'], reject);
 }
 
 /** The `tid` claim, read before the signature only to choose the tenant's keys. */

@@ -1,5 +1,6 @@
-import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { ProofRejected } from '../attestor';
+import { checkJwtHeader } from '../jwt-header';
 import type { KubernetesCluster } from './cluster-set';
 import type { RemoteKeySets } from './remote-keys';
 import type { SignatureKey } from './signature-key';
@@ -7,7 +8,6 @@ import type { SignatureKey } from './signature-key';
 /** `exp` and `nbf` hold with this much clock skew, as for `azure_msi`. */
 const CLOCK_SKEW_SECONDS = 300;
 /** Headers that would let the token name its own key. */
-const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
 
 /** What a verified bound service-account token says (the `kubernetes.io` claim). */
 export interface PsatClaims {
@@ -35,19 +35,8 @@ function reject(reason: string): never {
   throw new ProofRejected(`k8s_psat: ${reason}`);
 }
 
-/** RS256 or ES256 with a `kid`, and nothing that names a key of the token's choosing. */
 function checkHeader(token: string): string {
-  let header: ReturnType<typeof decodeProtectedHeader>;
-  try {
-    header = decodeProtectedHeader(token);
-  } catch {
-    reject('token is not a JWT');
-  }
-  if (header.alg !== 'RS256' && header.alg !== 'ES256') reject(`token algorithm ${JSON.stringify(header.alg ?? null)} is not allowed (only RS256, ES256)`);
-  const embedded = KEY_BEARING_HEADERS.filter((name) => Object.hasOwn(header, name));
-  if (embedded.length > 0) reject(`token header must not carry ${embedded.join(', ')}`);
-  if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 256) reject('token header has no kid');
-  return header.kid;
+  return checkJwtHeader(token, ['RS256', 'ES256'], reject);
 }
 
 async function verified(token: string, key: SignatureKey, cluster: KubernetesCluster, now: Date): Promise<JWTPayload> {
