@@ -94,12 +94,12 @@ export function loginRecordLike(index: number): LoginRecord {
 /** Login writes per second against this database, `concurrency` in flight (the server's pool has 10). */
 export async function loginWriteRate(db: Database, options: { count: number; concurrency: number }): Promise<number> {
   const records = Array.from({ length: options.count }, (_, i) => loginRecordLike(i));
-  for (const record of records.splice(0, Math.min(200, Math.floor(records.length / 10)))) await recordLogin(db.prisma, record); // warm-up
+  for (const record of records.splice(0, Math.min(200, Math.floor(records.length / 10)))) await recordLogin(db, record); // warm-up
   let next = 0;
   const started = process.hrtime.bigint();
   const worker = async () => {
     while (next < records.length) {
-      const written = await recordLogin(db.prisma, records[next++]!);
+      const written = await recordLogin(db, records[next++]!);
       if (written.outcome !== 'recorded') throw new Error(`bench: login write ${written.outcome}`);
     }
   };

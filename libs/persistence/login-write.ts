@@ -1,4 +1,7 @@
-import type { PrismaClient } from './generated/client';
+import { hotStatement, type Database } from './database';
+
+/** What the login writes need of the database: its hot-path statement runner. */
+type HotRunner = Pick<Database, 'runHot'>;
 
 /**
  * The login's one write (STYLE 4): in a single SQL statement it consumes the
@@ -35,22 +38,22 @@ export type LoginWriteResult =
 
 type Verdict = 'ok' | 'login_not_found' | 'join_token_used' | 'agent_banned' | 'node_already_attested';
 
-export async function recordLogin(prisma: PrismaClient, login: LoginRecord): Promise<LoginWriteResult> {
+export async function recordLogin(db: HotRunner, login: LoginRecord): Promise<LoginWriteResult> {
   try {
-    return await runLoginStatement(prisma, login);
+    return await runLoginStatement(db, login);
   } catch (error) {
     // Two logins of one node raced past the holder check; the partial unique
     // index stopped the second and rolled its statement back whole. Running
     // it again sees the winner and audits the conflict.
     if (!isUniqueViolation(error)) throw error;
-    return runLoginStatement(prisma, login);
+    return runLoginStatement(db, login);
   }
 }
 
-async function runLoginStatement(prisma: PrismaClient, login: LoginRecord): Promise<LoginWriteResult> {
+async function runLoginStatement(db: HotRunner, login: LoginRecord): Promise<LoginWriteResult> {
   const keys = JSON.stringify(login.tofuKeys);
   const attributes = JSON.stringify(login.attributes);
-  const rows = await prisma.$queryRaw<{ verdict: Verdict; holder_id: string | null; holder_key: string | null }[]>`/* prepared */ -- PREPARED in database.ts: planned once per connection
+  const rows = await db.runHot<{ verdict: Verdict; holder_id: string | null; holder_key: string | null }>(hotStatement`
     WITH
     nonce AS (
       INSERT INTO used_nonces (kind, value, expires_at)
@@ -135,7 +138,7 @@ async function runLoginStatement(prisma: PrismaClient, login: LoginRecord): Prom
     SELECT v.verdict, (SELECT id::text FROM holder) AS holder_id, (SELECT key FROM holder) AS holder_key,
            (SELECT count(*) FROM recorded_keys) AS keys_recorded, (SELECT count(*) FROM audit) AS audited,
            (SELECT count(*) FROM retired) AS retired
-    FROM verdict v`;
+    FROM verdict v`);
   const row = rows[0];
   if (!row) throw new Error('login statement returned no row');
   switch (row.verdict) {
@@ -171,8 +174,8 @@ export interface LoginFailureRecord {
  * Returns false when the login ID had already been used: the caller then
  * answers `login_not_found`, and the audit event says so.
  */
-export async function recordLoginFailure(prisma: PrismaClient, failure: LoginFailureRecord): Promise<boolean> {
-  const rows = await prisma.$queryRaw<{ fresh: boolean }[]>`/* prepared */ -- PREPARED in database.ts: planned once per connection
+export async function recordLoginFailure(db: HotRunner, failure: LoginFailureRecord): Promise<boolean> {
+  const rows = await db.runHot<{ fresh: boolean }>(hotStatement`
     WITH nonce AS (
       INSERT INTO used_nonces (kind, value, expires_at)
       VALUES ('login', ${failure.loginNonce}, ${failure.loginExpiresAt.toISOString()}::timestamptz)
@@ -188,7 +191,7 @@ export async function recordLoginFailure(prisma: PrismaClient, failure: LoginFai
              ${failure.sourceIp ?? null}, ${failure.requestId ?? null}
       RETURNING 1
     )
-    SELECT EXISTS (SELECT 1 FROM nonce) AS fresh, (SELECT count(*) FROM audit) AS audited`;
+    SELECT EXISTS (SELECT 1 FROM nonce) AS fresh, (SELECT count(*) FROM audit) AS audited`);
   return rows[0]?.fresh === true;
 }
 

@@ -126,7 +126,7 @@ export class LoginService {
     const selectors = decision.proofs.flatMap((p) => p.selectors);
     const tofuKeys = decision.proofs.flatMap((p) => (p.tofuKey ? [p.tofuKey] : []));
     const joinTokenId = decision.proofs.find((p) => p.consume)?.consume?.joinTokenId;
-    const written = await recordLogin(this.db.prisma, {
+    const written = await recordLogin(this.db, {
       loginNonce: login.nonce,
       loginExpiresAt: login.expiresAt,
       agentId,
@@ -214,7 +214,7 @@ export class LoginService {
   private async refuse(decision: Exclude<Decision, { kind: 'authorized' }>, login: LoginState, request: RequestContext): Promise<never> {
     const attestor = decision.kind === 'policy_denied' ? `policy:${decision.policy}` : decision.attestor;
     this.logger.warn({ attestor, reason: decision.reason, loginId: login.nonce, requestId: request.requestId }, 'Attestor rejected proof, policy failed');
-    const fresh = await recordLoginFailure(this.db.prisma, {
+    const fresh = await recordLoginFailure(this.db, {
       loginNonce: login.nonce,
       loginExpiresAt: login.expiresAt,
       code: decision.kind,
