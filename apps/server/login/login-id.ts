@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { ApiError } from '../http/api-error';
 
 /** A login ID lives this long (`api.md`). */
@@ -27,7 +27,12 @@ interface Payload {
  * a login writes nothing and any replica can complete it.
  */
 export class LoginIdCodec {
-  constructor(private readonly macKey: Buffer) {}
+  /** a KeyObject: `createHmac` would otherwise import the raw key on every call */
+  private readonly macKey: KeyObject;
+
+  constructor(macKey: Buffer) {
+    this.macKey = createSecretKey(macKey);
+  }
 
   issue(providedMethods: string[], challenges: Record<string, string>, now: Date): { loginId: string; state: LoginState } {
     const nonce = randomBytes(18).toString('base64url');
@@ -39,13 +44,14 @@ export class LoginIdCodec {
 
   /** 404 `login_not_found` for anything not issued by us; 410 `login_expired` when stale. */
   open(loginId: string, now: Date): LoginState {
-    const notFound = new ApiError('login_not_found', 'login ID is unknown, forged or already completed');
-    if (loginId.length > MAX_LOGIN_ID_LENGTH) throw notFound;
+    // made only when thrown: an Error captures a stack trace, which the success path should not pay for
+    const notFound = () => new ApiError('login_not_found', 'login ID is unknown, forged or already completed');
+    if (loginId.length > MAX_LOGIN_ID_LENGTH) throw notFound();
     const [body, mac, extra] = loginId.split('.');
-    if (!body || !mac || extra !== undefined) throw notFound;
+    if (!body || !mac || extra !== undefined) throw notFound();
     const presented = Buffer.from(mac, 'base64url');
     const expected = this.mac(body);
-    if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) throw notFound;
+    if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) throw notFound();
     const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Payload;
     if (payload.e <= now.getTime()) throw new ApiError('login_expired', 'login ID expired (logins must complete within 5 minutes); start a new login');
     return { nonce: payload.n, providedMethods: payload.m, challenges: payload.c, expiresAt: new Date(payload.e) };
