@@ -12,7 +12,7 @@ export interface CpuShares {
   /** CPU microseconds per operation */
   serverUs: number;
   loadGeneratorUs: number;
-  /** undefined when no local postgres processes were found (embedded PGlite runs inside the server) */
+  /** undefined for embedded PGlite (it runs inside the server) or a PostgreSQL elsewhere */
   postgresUs?: number;
 }
 
@@ -44,16 +44,20 @@ function postgresCpuSeconds(): number | undefined {
   return pids.length === 0 ? undefined : pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
 }
 
-/** Starts counting; `perOperation(n)` divides what was spent since by `n` operations. */
-export function cpuMeter(serverPid: number) {
+/**
+ * Starts counting; `perOperation(n)` divides what was spent since by `n`
+ * operations. `localPostgres`: the database is a PostgreSQL server on this
+ * machine (else its processes, if any, are not the bench's).
+ */
+export function cpuMeter(serverPid: number, localPostgres: boolean) {
   const server = cpuSecondsOf(serverPid);
   const self = process.cpuUsage();
-  const postgres = postgresCpuSeconds();
+  const postgres = localPostgres ? postgresCpuSeconds() : undefined;
   return {
     perOperation(operations: number): CpuShares {
       const n = Math.max(1, operations);
       const own = process.cpuUsage(self);
-      const postgresNow = postgresCpuSeconds();
+      const postgresNow = localPostgres ? postgresCpuSeconds() : undefined;
       return {
         serverUs: ((cpuSecondsOf(serverPid) - server) * 1e6) / n,
         loadGeneratorUs: (own.user + own.system) / n,

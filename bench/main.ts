@@ -91,6 +91,7 @@ async function main(): Promise<void> {
     const adminToken = randomBytes(24).toString('base64url');
     server = await startAttestd(home, fleet, database.url, adminToken, opts.profile ? join(resultsDir, 'profiles') : undefined);
     const serverPid = server.pid;
+    const localPostgres = database.url !== undefined && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(database.url).hostname);
     const rssIdle = server.rssMiB();
     const rss = sampleRss(server.pid);
     const client = new HttpClient(server.url, 256);
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
       fleet.sim.log.reset();
       rss.reset();
       step(`${name}: timed logins`);
-      const cpu = cpuMeter(serverPid);
+      const cpu = cpuMeter(serverPid, localPostgres);
       const result = await run(loginOperation(client, proofs, fleet.csrs), proofs.length);
       return { result, cpuPerLogin: cpu.perOperation(result.operations), cloudCalls: fleet.sim.log.count(), rssPeakMiB: rss.peak(), warmUpRate: warm.rate };
     };
@@ -243,7 +244,7 @@ function tableRows(
 }
 
 function cpuShares(cpu: CpuShares): string {
-  const us = (n: number | undefined) => (n === undefined ? 'in server' : `${Math.round(n)} µs`);
+  const us = (n: number | undefined) => (n === undefined ? 'n/a' : `${Math.round(n)} µs`);
   return `${us(cpu.serverUs)} / ${us(cpu.loadGeneratorUs)} / ${us(cpu.postgresUs)}`;
 }
 
