@@ -48,8 +48,20 @@ export interface HotStatement {
 /** Builds a HotStatement from a tagged template, parameters as `$n` (Prisma's own `sql` tag). */
 export function hotStatement(strings: TemplateStringsArray, ...values: unknown[]): HotStatement {
   const built = Prisma.sql(strings, ...(values as Prisma.Sql[]));
-  return { name: `attestd_${createHash('sha256').update(built.text).digest('hex').slice(0, 24)}`, text: built.text, values: built.values };
+  let name = statementNames.get(strings);
+  if (name === undefined) {
+    name = `attestd_${createHash('sha256').update(built.text).digest('hex').slice(0, 24)}`;
+    statementNames.set(strings, name);
+  }
+  return { name, text: built.text, values: built.values };
 }
+
+/**
+ * A call site's template strings are one object for the life of the
+ * process, so its statement is named once, not hashed per login. (No
+ * value is ever an Sql fragment here, so the text depends on the strings alone.)
+ */
+const statementNames = new WeakMap<TemplateStringsArray, string>();
 
 /**
  * The login write is a many-CTE statement whose planning cost more than

@@ -145,10 +145,13 @@ export class LoginService {
     });
     if (written.outcome !== 'recorded') this.refuseConflict(written, request);
     this.metrics.count(INSTRUMENTS.svidsIssued, { kind: 'x509', reason: 'login' });
-    this.logger.info(
-      { agentId, spiffeId: agentSpiffeId, policy: policy.name, agentAttestationAttributes: describeAttributes(attributes), requestId: request.requestId },
-      'Authorization received and verified',
-    );
+    // the attribute list is built only when it will be written (the bench, and quiet deployments, log at warn)
+    if (this.logger.isLevelEnabled('info')) {
+      this.logger.info(
+        { agentId, spiffeId: agentSpiffeId, policy: policy.name, agentAttestationAttributes: describeAttributes(attributes), requestId: request.requestId },
+        'Authorization received and verified',
+      );
+    }
     return {
       agentId,
       spiffeId: agentSpiffeId,
