@@ -1,9 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
 import { verifyIidSignature } from '../libs/attestors/aws-iid/pkcs7';
+import { iidDocument, signIid, testSigner, testTrustSet } from '../libs/attestors/aws-iid/testing/iid-signer';
 import { IidTrustSet } from '../libs/attestors/aws-iid/trust-set';
 import { CertificateAuthority, generateCaKey } from '../libs/pki/ca';
 import { canonicalSpki } from '../libs/pki/spki';
-import { measureSync } from './rules';
+import { measureAsync, measureSync } from './rules';
 
 // The machine's ceiling for one login's work, each part measured alone on
 // one core in this process: the aws_iid signature check and the SVID
@@ -48,4 +51,24 @@ export interface Ceiling {
 export function combineCeiling(parts: Omit<Ceiling, 'loginsPerSecond'>): Ceiling {
   const secondsPerLogin = 2 / parts.fastifyRoundTripPerSecond + 1 / parts.iidVerifyPerSecond + 1 / parts.svidSignPerSecond + 1 / parts.loginWritePerSecond;
   return { ...parts, loginsPerSecond: 1 / secondsPerLogin };
+}
+
+/**
+ * Our hand-written PKCS#7 verifier against pkijs's `SignedData.verify` on
+ * the same openssl-made signature (`libs/attestors/aws-iid/README.md`,
+ * "Speed"): the reason the verifier is ours. pkijs finds the signer in the
+ * signature's certificate bag, which this signature carries.
+ */
+export async function iidVerifierComparison(seconds: number): Promise<{ oursPerSecond: number; pkijsPerSecond: number; ratio: number }> {
+  const signer = testSigner('us-east-1');
+  const trust = testTrustSet([{ regions: ['us-east-1'], signer }]);
+  const document = iidDocument();
+  const signature = signIid(document, signer);
+  const der = Buffer.from(signature.replace(/\s/g, ''), 'base64');
+  const oursPerSecond = measureSync(() => verifyIidSignature(signature, document, trust).region === 'us-east-1', seconds);
+  const pkijsPerSecond = await measureAsync(() => {
+    const contentInfo = new pkijs.ContentInfo({ schema: asn1js.fromBER(der).result });
+    return new pkijs.SignedData({ schema: contentInfo.content }).verify({ signer: 0, checkChain: false });
+  }, seconds);
+  return { oursPerSecond, pkijsPerSecond, ratio: oursPerSecond / pkijsPerSecond };
 }

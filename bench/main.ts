@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { certificatesSection, fleetPolicy, loginOperation, startFleet, type Fleet } from './aws-fleet';
 import { cpuMeter, type CpuShares } from './cpu-accounting';
-import { combineCeiling, iidVerifyRate, svidSignRate, type Ceiling } from './ceiling';
+import { combineCeiling, iidVerifierComparison, iidVerifyRate, svidSignRate, type Ceiling } from './ceiling';
 import { loginWriteRate, scratchDatabase, seedAgents, withDatabase } from './database';
 import { HttpClient, closedLoop, openLoop, type LoadResult } from './http-load';
 import { topSelfTime } from './profile-top';
@@ -84,8 +84,9 @@ async function main(): Promise<void> {
     const fastify = await bareFastify(opts.seconds);
     const ceiling = combineCeiling({ iidVerifyPerSecond, svidSignPerSecond, loginWritePerSecond, fastifyRoundTripPerSecond: fastify.rate });
 
-    step('comparing compiled rules with json-rules-engine');
+    step('comparing compiled rules with json-rules-engine, and our IID verifier with pkijs');
     const rules = await compareRuleEngines(micro);
+    const iidVerifiers = await iidVerifierComparison(micro);
 
     step('starting attestd');
     const adminToken = randomBytes(24).toString('base64url');
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
       ceilingRatio: saturation.result.rate / ceiling.loginsPerSecond,
       fastify,
       rules,
+      iidVerifiers,
       burst: { instances: BURST, outcomes: burst.outcomes, cloudCalls: burstCloudCalls, cloudCallsPerLogin: burstCloudCalls / BURST },
       rssMiB: { idleWith100kAgents: rssIdle, peakSaturation: saturation.rssPeakMiB, peakHalfLoad: halfLoad.rssPeakMiB },
       seededAgents: SEEDED_AGENTS,
@@ -215,7 +217,7 @@ function tableRows(
   ceiling: Ceiling,
   ratio: number,
   rules: { compiledPerSecond: number; jsonRulesEnginePerSecond: number; ratio: number },
-  report: { logins: { saturation: { cloudCalls: number; cpuPerLogin: CpuShares }; halfLoad: { cloudCalls: number } }; burst: { cloudCallsPerLogin: number; outcomes: Record<string, number> }; rssMiB: Record<string, number>; fastify: LoadResult },
+  report: { logins: { saturation: { cloudCalls: number; cpuPerLogin: CpuShares }; halfLoad: { cloudCalls: number } }; iidVerifiers: { oursPerSecond: number; pkijsPerSecond: number; ratio: number }; burst: { cloudCallsPerLogin: number; outcomes: Record<string, number> }; rssMiB: Record<string, number>; fastify: LoadResult },
 ): Row[] {
   const failures = (r: LoadResult) => r.operations - r.succeeded;
   return [
@@ -236,6 +238,7 @@ function tableRows(
     { metric: 'rules: compiled evaluations/s', value: fmt.rate(rules.compiledPerSecond) },
     { metric: 'rules: json-rules-engine evaluations/s', value: fmt.rate(rules.jsonRulesEnginePerSecond) },
     { metric: 'rules: compiled / json-rules-engine', value: `${rules.ratio.toFixed(0)}x`, target: `>= ${TARGETS.rulesRatio}x`, pass: rules.ratio >= TARGETS.rulesRatio },
+    { metric: 'IID verify: ours / pkijs SignedData.verify', value: `${fmt.rate(report.iidVerifiers.oursPerSecond)} / ${fmt.rate(report.iidVerifiers.pkijsPerSecond)} (${report.iidVerifiers.ratio.toFixed(0)}x)` },
     { metric: `cloud calls per login, burst of ${BURST} new`, value: report.burst.cloudCallsPerLogin.toFixed(3) },
     { metric: 'burst logins succeeded', value: String(report.burst.outcomes.ok ?? 0) },
     { metric: `RSS, idle, ${SEEDED_AGENTS.toLocaleString('en-US')} agents stored`, value: fmt.mib(report.rssMiB.idleWith100kAgents!) },
