@@ -254,23 +254,4 @@ describe('CertificateAuthority', () => {
       );
     });
   });
-
-  it('measures one issuance and one CSR intake (printed, not asserted)', async () => {
-    // The login path's real input: a key that came out of parseCsr.
-    const csr = opensslCsr('P-256').csrPem;
-    const { publicKey } = await parseCsr(csr);
-    const perCall = async (runs: number, fn: () => unknown): Promise<number> => {
-      for (let i = 0; i < 300; i++) await fn();
-      const started = process.hrtime.bigint();
-      for (let i = 0; i < runs; i++) await fn();
-      return Number(process.hrtime.bigint() - started) / runs / 1000;
-    };
-    const issue = await perCall(5000, () => ca.issueX509Svid({ spiffeId: ID, subjectPublicKey: publicKey, ttlSeconds: 3600, now: NOW }));
-    const intake = await perCall(2000, () => parseCsr(csr));
-    console.log(
-      `pki: issueX509Svid ${issue.toFixed(1)} µs (${Math.round(1e6 / issue)}/s on one core); ` +
-        `parseCsr (P-256) ${intake.toFixed(1)} µs; under Jest, which is slower than plain node`,
-    );
-    expect(issue).toBeGreaterThan(0);
-  });
 });
