@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { Pool } from 'pg';
+import { Pool, type PoolConfig } from 'pg';
 import { Prisma, PrismaClient } from './generated/client';
 
 /**
@@ -45,23 +45,24 @@ export interface HotStatement {
   values: unknown[];
 }
 
-/** Builds a HotStatement from a tagged template, parameters as `$n` (Prisma's own `sql` tag). */
+/**
+ * Builds a HotStatement from a tagged template, parameters as `$n`. A call
+ * site's template strings are one object for the life of the process, and
+ * values here are plain parameters (never SQL fragments), so the text (by
+ * Prisma's own `sql` tag) and its name are made once per call site rather
+ * than on every login.
+ */
 export function hotStatement(strings: TemplateStringsArray, ...values: unknown[]): HotStatement {
-  const built = Prisma.sql(strings, ...(values as Prisma.Sql[]));
-  let name = statementNames.get(strings);
-  if (name === undefined) {
-    name = `attestd_${createHash('sha256').update(built.text).digest('hex').slice(0, 24)}`;
-    statementNames.set(strings, name);
+  let made = hotStatements.get(strings);
+  if (made === undefined) {
+    const { text } = Prisma.sql(strings, ...(values as Prisma.Sql[]));
+    made = { name: `attestd_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text };
+    hotStatements.set(strings, made);
   }
-  return { name, text: built.text, values: built.values };
+  return { ...made, values };
 }
 
-/**
- * A call site's template strings are one object for the life of the
- * process, so its statement is named once, not hashed per login. (No
- * value is ever an Sql fragment here, so the text depends on the strings alone.)
- */
-const statementNames = new WeakMap<TemplateStringsArray, string>();
+const hotStatements = new WeakMap<TemplateStringsArray, { name: string; text: string }>();
 
 /**
  * The login write is a many-CTE statement whose planning cost more than
@@ -75,13 +76,19 @@ const HOT_POOL_OPTIONS = '-c plan_cache_mode=force_generic_plan';
 
 const MIGRATION_LOCK_ID = 0x61747465; // "atte"
 
-async function openPostgres(url: string): Promise<Database> {
-  const pool = new Pool({ connectionString: url, max: 6 });
-  // An idle connection the server closes (restart, failover) must not crash
-  // the process; the pool replaces it and the next query reports any outage.
+/**
+ * An idle connection the server closes (restart, failover) must not crash
+ * the process; the pool replaces it and the next query reports any outage.
+ */
+function quietPool(config: PoolConfig): Pool {
+  const pool = new Pool(config);
   pool.on('error', () => undefined);
-  const hotPool = new Pool({ connectionString: url, max: 10, options: HOT_POOL_OPTIONS });
-  hotPool.on('error', () => undefined);
+  return pool;
+}
+
+async function openPostgres(url: string): Promise<Database> {
+  const pool = quietPool({ connectionString: url, max: 6 });
+  const hotPool = quietPool({ connectionString: url, max: 10, options: HOT_POOL_OPTIONS });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     prisma,

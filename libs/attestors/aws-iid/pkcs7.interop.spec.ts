@@ -1,20 +1,11 @@
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 import { ProofRejected } from '../attestor';
 import { verifyIidSignature } from './pkcs7';
 import { iidDocument, signIid, signedLayout, testSigner, testTrustSet } from './testing/iid-signer';
+import { verifiesWithPkijs } from './testing/pkijs-verify';
 
 // Our PKCS#7 verifier is hand-written (README, "Speed"); pkijs, an
 // independent implementation, checks that it agrees on what is a valid
-// signature. pkijs finds the signer in the signature's certificate bag, so
-// these signatures carry one (ours ignores it and uses the trust set).
-
-async function pkijsVerifies(signatureBase64: string): Promise<boolean> {
-  const der = Buffer.from(signatureBase64.replace(/\s/g, ''), 'base64');
-  const contentInfo = new pkijs.ContentInfo({ schema: asn1js.fromBER(der).result });
-  const signedData = new pkijs.SignedData({ schema: contentInfo.content });
-  return signedData.verify({ signer: 0, checkChain: false }).catch(() => false);
-}
+// signature (ours ignores the signature's certificate bag and uses the trust set).
 
 describe('aws_iid signatures, cross-checked with pkijs', () => {
   const signer = testSigner('us-east-1');
@@ -24,7 +15,7 @@ describe('aws_iid signatures, cross-checked with pkijs', () => {
 
   it('pkijs verifies the BER signature that ours accepts', async () => {
     expect(verifyIidSignature(signature, document, trust)).toEqual({ region: 'us-east-1' });
-    await expect(pkijsVerifies(signature)).resolves.toBe(true);
+    await expect(verifiesWithPkijs(signature)).resolves.toBe(true);
   });
 
   it('both refuse the signature once one byte of its signature value changes', async () => {
@@ -33,6 +24,6 @@ describe('aws_iid signatures, cross-checked with pkijs', () => {
     der[signatureStart + 10]! ^= 0x01;
     const tampered = der.toString('base64');
     expect(() => verifyIidSignature(tampered, document, trust)).toThrow(ProofRejected);
-    await expect(pkijsVerifies(tampered)).resolves.toBe(false);
+    await expect(verifiesWithPkijs(tampered)).resolves.toBe(false);
   });
 });
