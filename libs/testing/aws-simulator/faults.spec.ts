@@ -56,13 +56,13 @@ describe('aws-simulator faults, request log and endpoint environment', () => {
 
   it('adds latency to a service', async () => {
     const { sts, ec2 } = clients(sim.url, sim.world.server);
-    sim.world.setLatency('sts', 1_000);
+    sim.world.setLatency('sts', 3_000);
     let t = Date.now();
     await sts.send(new GetCallerIdentityCommand({}));
-    expect(Date.now() - t).toBeGreaterThanOrEqual(990);
+    expect(Date.now() - t).toBeGreaterThanOrEqual(2_990);
     t = Date.now();
     await ec2.send(new DescribeInstancesCommand({}));
-    expect(Date.now() - t).toBeLessThan(900);
+    expect(Date.now() - t).toBeLessThan(2_500); // EC2 has no latency: well under STS's, with room for a loaded machine
   });
 
   it('logs service, operation, caller, region, params and time; counts a concurrent burst; resets', async () => {
