@@ -98,7 +98,15 @@ export async function startServer(settings: Settings, logger: Logger, options: S
   });
   app.enableShutdownHooks();
   serveOpenApi(app);
-  await app.listen({ host: settings.listen.host, port: settings.listen.port });
+  try {
+    await app.listen({ host: settings.listen.host, port: settings.listen.port });
+  } catch (error) {
+    // A start that fails half-way (wrong key-encryption key, port taken)
+    // releases what the modules already opened: database pools, listeners,
+    // timers. main exits anyway; a test or an embedding process lives on.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : settings.listen.port;
   return {

@@ -3,6 +3,18 @@ import { login, newJoinToken } from '../support/agent';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';
 
+/**
+ * How many resources keep the process alive, once sockets still closing have
+ * closed: polls (up to 5 s) until there are no more than `before`.
+ */
+async function resourcesKeepingAlive(before: number): Promise<number> {
+  for (let waited = 0; ; waited += 100) {
+    const active = process.getActiveResourcesInfo().length;
+    if (waited >= 5_000 || active <= before) return active;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 describe('a restarted server', () => {
   let server: TestServer;
   afterEach(() => server.stop());
@@ -24,7 +36,10 @@ describe('a restarted server', () => {
     server = await startTestServer({ policies: { 'lab.yaml': joinTokenPolicy() }, env: { ATTESTD_KEY_ENCRYPTION_KEY: kek } });
     const bundle = await (await server.call('GET', '/v1/bundle')).text();
     await expect(server.restart({ ATTESTD_KEY_ENCRYPTION_KEY: '' })).rejects.toThrow(/key-encryption key required/);
+    // a failed start releases what it opened (pools, listeners, timers): a second one leaves no more behind than the first
+    const before = process.getActiveResourcesInfo().length;
     await expect(server.restart({ ATTESTD_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64') })).rejects.toThrow(/key-encryption key does not match/);
+    expect(await resourcesKeepingAlive(before)).toBeLessThanOrEqual(before);
     server = await server.restart({ ATTESTD_KEY_ENCRYPTION_KEY: kek });
     expect(await (await server.call('GET', '/v1/bundle')).text()).toBe(bundle);
   });
