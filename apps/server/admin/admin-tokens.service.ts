@@ -1,8 +1,9 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { AdminTokensRepository, type AdminRole } from '../../../libs/persistence';
 import { SETTINGS } from '../settings/settings.module';
 import type { Settings } from '../settings/settings';
+import { newSecretToken } from './secret-token';
 
 interface KnownToken {
   hash: Buffer;
@@ -38,7 +39,7 @@ export class AdminTokensService implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     if (this.settings.adminTokens.length === 0 && this.settings.database.kind === 'pglite' && (await this.tokens.count()) === 0) {
-      this.generatedToken = randomBytes(32).toString('base64url');
+      this.generatedToken = newSecretToken();
       await this.tokens.add({ id: randomUUID(), tokenHash: hashAdminToken(this.generatedToken).toString('hex'), role: 'admin' });
     }
     const stored = await this.tokens.all();

@@ -1,10 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Body, Controller, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { hashJoinToken } from '../../../libs/attestors/join-token/join-token.attestor';
 import { JoinTokensRepository } from '../../../libs/persistence';
 import { bodyChecker } from '../http/body-validation';
 import { RequestInfo } from '../http/request-context';
+import { newSecretToken } from './secret-token';
 
 const CREATE_SCHEMA = {
   type: 'object',
@@ -27,7 +28,7 @@ export class JoinTokensController {
   async create(@Body() body: unknown, @RequestInfo() info: RequestInfo) {
     const { ttlSeconds = DEFAULT_TTL_SECONDS } = checkCreate(body ?? {});
     const id = randomUUID();
-    const token = randomBytes(32).toString('base64url');
+    const token = newSecretToken();
     const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
     await this.tokens.create({ id, tokenHash: hashJoinToken(token), expiresAt, createdBy: info.actor, requestId: info.requestId });
     return { id, token, expiresAt: expiresAt.toISOString() };
