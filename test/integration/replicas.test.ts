@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import { generateAgentKey, type AgentKey } from '../../apps/agent/keys';
 import { identityDocument } from '../../libs/testing/aws-simulator';
 import { SERVER_ACCOUNT } from '../../libs/testing/aws-simulator/fixtures';
+import { until } from '../../libs/testing/until';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { startReplicas, type Replicas, type ServerProcess } from '../support/server-process';
 
@@ -62,11 +63,6 @@ async function outcomes(responses: Response[]): Promise<Record<string, number>> 
     counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;
-}
-
-/** Waits for a condition that must come true; the test's timeout bounds the wait. */
-async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((done) => setTimeout(done, 20));
 }
 
 /** Splits `count` requests alternately across the replicas and fires them all at once. */

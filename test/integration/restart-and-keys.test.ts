@@ -1,19 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { login, newJoinToken } from '../support/agent';
+import { until } from '../../libs/testing/until';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';
-
-/**
- * How many resources keep the process alive, once sockets still closing have
- * closed: polls (up to 5 s) until there are no more than `before`.
- */
-async function resourcesKeepingAlive(before: number): Promise<number> {
-  for (let waited = 0; ; waited += 100) {
-    const active = process.getActiveResourcesInfo().length;
-    if (waited >= 5_000 || active <= before) return active;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('a restarted server', () => {
   let server: TestServer;
@@ -39,7 +28,8 @@ describe('a restarted server', () => {
     // a failed start releases what it opened (pools, listeners, timers): a second one leaves no more behind than the first
     const before = process.getActiveResourcesInfo().length;
     await expect(server.restart({ ATTESTD_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64') })).rejects.toThrow(/key-encryption key does not match/);
-    expect(await resourcesKeepingAlive(before)).toBeLessThanOrEqual(before);
+    await until(() => process.getActiveResourcesInfo().length <= before, 5_000); // sockets still closing may take a moment
+    expect(process.getActiveResourcesInfo().length).toBeLessThanOrEqual(before);
     server = await server.restart({ ATTESTD_KEY_ENCRYPTION_KEY: kek });
     expect(await (await server.call('GET', '/v1/bundle')).text()).toBe(bundle);
   });

@@ -1,4 +1,6 @@
+
 import { DependencyUnavailable } from '../../attestor';
+import { until } from '../../../testing/until';
 import { startAwsSimulator, type AwsSimulator } from '../../../testing/aws-simulator';
 import { MEMBER_ACCOUNT, ORG_ROLE, OUTSIDER_ACCOUNT, SERVER_ACCOUNT, WEB_PROFILE, WEB_ROLE, worldInit } from '../../../testing/aws-simulator/fixtures';
 import { createAwsCloud, type AwsCloudOptions, type AwsCloudService } from './aws-cloud';
@@ -199,7 +201,7 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
       await c.describeInstance(MEMBER_ACCOUNT, 'us-east-1', extra[0]);
       expect(Date.now() - started).toBeLessThan(2_000); // ...and no login waits for it (a margin for a loaded machine)
       // the background AssumeRole is logged when the simulator answers; give its answer time to be cached
-      while (calls('AssumeRole') < 2) await new Promise((resolve) => setTimeout(resolve, 100));
+      await until(() => calls('AssumeRole') >= 2);
       await new Promise((resolve) => setTimeout(resolve, 500));
       await c.describeInstance(MEMBER_ACCOUNT, 'us-east-1', extra[1]);
       const keys = sim.log.entries({ operation: 'DescribeInstances' }).map((e) => e.caller?.accessKeyId);
