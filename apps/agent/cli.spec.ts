@@ -1,4 +1,4 @@
-import { parseCommandLine, UsageError } from './cli';
+import { parseCommandLine, UsageError, usage } from './cli';
 
 const base = ['login', '--server', 'https://attestd.example.org', '--attestor', 'join_token', '--out', '/var/lib/agent'];
 
@@ -50,9 +50,9 @@ describe('parseCommandLine', () => {
       });
     });
 
-    it('asks for help with --help or -h, whatever else is on the line', () => {
-      expect(parseCommandLine(['login', '--help'])).toEqual({ name: 'help' });
-      expect(parseCommandLine(['login', '-h', '--bogus'])).toEqual({ name: 'help' });
+    it('asks for the login page with --help or -h, whatever else is on the line', () => {
+      expect(parseCommandLine(['login', '--help'])).toEqual({ name: 'help', topic: 'login' });
+      expect(parseCommandLine(['login', '-h', '--bogus'])).toEqual({ name: 'help', topic: 'login' });
     });
   });
 
@@ -82,9 +82,43 @@ describe('parseCommandLine', () => {
     });
   });
 
-  describe('help', () => {
+  describe('help and version', () => {
     it.each([[[]], [['--help']], [['-h']], [['help']]])('%j asks for help', (argv) => {
       expect(parseCommandLine(argv)).toEqual({ name: 'help' });
+    });
+
+    it.each([
+      [['jwt', '--help'], 'jwt'],
+      [['jwt', '--server', 'x', '-h'], 'jwt'],
+      [['help', 'login'], 'login'],
+      [['help', 'jwt'], 'jwt'],
+    ] as const)('%j asks for the %s page', (argv, topic) => {
+      expect(parseCommandLine([...argv])).toEqual({ name: 'help', topic });
+    });
+
+    it('refuses help on a command that does not exist', () => {
+      expect(problemsOf(['help', 'logout'])).toEqual(['unknown command "logout" (commands: login, jwt)']);
+      expect(problemsOf(['help', 'login', 'jwt'])).toEqual(['unexpected argument "jwt"']);
+    });
+
+    it('asks for the version with --version or version alone', () => {
+      expect(parseCommandLine(['--version'])).toEqual({ name: 'version' });
+      expect(parseCommandLine(['version'])).toEqual({ name: 'version' });
+      expect(problemsOf(['--version', 'login'])).toEqual(['--version takes no arguments']);
+    });
+
+    it("gives each command a page of its own flags only, and the overview all of them", () => {
+      const login = usage('login');
+      const jwt = usage('jwt');
+      expect(login).toMatch(/^usage: attestd-agent login --server URL/);
+      expect(login).toContain('--k8s-token-file PATH');
+      expect(login).not.toContain('--audience');
+      expect(jwt).toMatch(/^usage: attestd-agent jwt --server URL --out DIR --audience AUD/);
+      expect(jwt).not.toContain('--attestor');
+      for (const page of [login, jwt]) expect(page).toContain('-h, --help');
+      expect(usage()).toContain('--version');
+      expect(usage()).toContain('--k8s-token-file PATH');
+      expect(usage()).toContain('--audience AUD');
     });
   });
 

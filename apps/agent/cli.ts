@@ -15,23 +15,36 @@ export class UsageError extends Error {
   }
 }
 
+/** The commands with a help page of their own (`attestd-agent login --help`). */
+export type HelpTopic = 'login' | 'jwt';
+
 export type Command =
-  | { name: 'help' }
+  | { name: 'help'; topic?: HelpTopic }
+  | { name: 'version' }
   | { name: 'login'; options: LoginOptions; daemon: boolean }
   | { name: 'jwt'; options: JwtOptions };
 
-export function usage(): string {
-  return `usage: attestd-agent login --server URL --attestor NAME [--attestor NAME ...] --out DIR [--token TOKEN] [--daemon]
-       attestd-agent jwt --server URL --out DIR --audience AUD [--audience AUD ...]
+const SYNOPSIS: Record<HelpTopic, string> = {
+  login: 'attestd-agent login --server URL --attestor NAME [--attestor NAME ...] --out DIR [--token TOKEN] [--daemon]',
+  jwt: 'attestd-agent jwt --server URL --out DIR --audience AUD [--audience AUD ...]',
+};
 
-Attests this node to attestd with proofs collected on it and writes an
-X.509-SVID, its private key and the trust bundle.
+const SUMMARY: Record<HelpTopic, string> = {
+  login: `Attests this node to attestd with proofs collected on it and writes
+svid.pem, svid.key (mode 0600) and bundle.pem to --out.`,
+  jwt: `Prints a JWT-SVID for the audiences to stdout, signed by attestd for the
+SVID that login wrote to --out.`,
+};
 
-commands:
-  login              log in and write svid.pem, svid.key (mode 0600) and bundle.pem
-  jwt                print a JWT-SVID for the SVID in --out to stdout
-
-login flags:
+function flagsHelp(topic: HelpTopic): string {
+  if (topic === 'jwt') {
+    return `jwt flags:
+  --server URL       attestd base URL (required)
+  --out DIR          the directory login wrote the SVID and key to (required)
+  --audience AUD     the token's audience; repeat for several, at most 8 (required)
+`;
+  }
+  return `login flags:
   --server URL       attestd base URL, http:// or https:// (required)
   --attestor NAME    attestor to offer; repeat to offer several (required)
                      known: ${collectorNames().join(', ')}
@@ -53,15 +66,34 @@ login flags:
                      (fresh key, files replaced atomically), retry with backoff;
                      stop on SIGTERM/SIGINT, or exit 1 when attestd refuses the
                      agent (evicted, banned) or the SVID expires
-  -h, --help         show this help
-
-jwt flags:
-  --server URL       attestd base URL (required)
-  --out DIR          the directory login wrote the SVID and key to (required)
-  --audience AUD     the token's audience; repeat for several, at most 8 (required)
-
-exit status: 0 done (or the daemon stopped by a signal), 1 failure, 2 usage error
 `;
+}
+
+const EXIT_STATUS = 'exit status: 0 done (or the daemon stopped by a signal), 1 failure, 2 usage error\n';
+
+/** The whole usage, or one command's page. */
+export function usage(topic?: HelpTopic): string {
+  if (topic !== undefined) {
+    return `usage: ${SYNOPSIS[topic]}\n\n${SUMMARY[topic]}\n\n${flagsHelp(topic)}  -h, --help         show this help\n\n${EXIT_STATUS}`;
+  }
+  return `usage: ${SYNOPSIS.login}
+       ${SYNOPSIS.jwt}
+       attestd-agent COMMAND --help | --version
+
+Attests this node to attestd with proofs collected on it and writes an
+X.509-SVID, its private key and the trust bundle.
+
+commands:
+  login              log in and write svid.pem, svid.key (mode 0600) and bundle.pem
+  jwt                print a JWT-SVID for the SVID in --out to stdout
+
+${flagsHelp('login')}
+${flagsHelp('jwt')}
+other flags:
+  -h, --help         show this help; COMMAND --help shows one command's
+  --version          print the version
+
+${EXIT_STATUS}`;
 }
 
 type FlagSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
@@ -102,23 +134,35 @@ const COMMANDS = ['login', 'jwt'];
  */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): Command {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-    return { name: 'help' };
+  if (command === undefined || command === '-h' || command === '--help') return { name: 'help' };
+  if (command === '--version' || command === 'version') {
+    if (rest.length > 0) throw new UsageError([`${command} takes no arguments`]);
+    return { name: 'version' };
   }
+  if (command === 'help') return helpFor(rest);
   if (command.startsWith('-')) throw new UsageError([`expected a command before ${command} (commands: ${COMMANDS.join(', ')})`]);
   if (command === 'jwt') return parseJwt(rest);
   if (command !== 'login') throw new UsageError([`unknown command ${JSON.stringify(command)} (commands: ${COMMANDS.join(', ')})`]);
 
   const { values, mentioned, problems } = readFlags(rest, LOGIN_FLAGS);
-  if (values.help === true) return { name: 'help' };
+  if (values.help === true) return { name: 'help', topic: 'login' };
   const options = loginOptions(values, mentioned, env, problems);
   if (problems.length > 0) throw new UsageError(problems);
   return { name: 'login', options, daemon: values.daemon === true };
 }
 
+/** `attestd-agent help [COMMAND]`. */
+function helpFor(args: string[]): Command {
+  const [topic, ...extra] = args;
+  if (topic === undefined) return { name: 'help' };
+  if (!COMMANDS.includes(topic)) throw new UsageError([`unknown command ${JSON.stringify(topic)} (commands: ${COMMANDS.join(', ')})`]);
+  if (extra.length > 0) throw new UsageError([`unexpected argument ${JSON.stringify(extra[0])}`]);
+  return { name: 'help', topic: topic as HelpTopic };
+}
+
 function parseJwt(args: string[]): Command {
   const { values, mentioned, problems } = readFlags(args, JWT_FLAGS);
-  if (values.help === true) return { name: 'help' };
+  if (values.help === true) return { name: 'help', topic: 'jwt' };
   const server = values.server as string | undefined;
   const out = values.out as string | undefined;
   const audiences = (values.audience as string[] | undefined) ?? [];

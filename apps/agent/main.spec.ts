@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from './main';
@@ -31,6 +31,18 @@ describe('attestd-agent main', () => {
     expect(result).toMatchObject({ status: 0, stderr: '' });
     expect(result.stdout).toMatch(/^usage: attestd-agent login --server URL --attestor NAME/);
     expect(result.stdout).toContain('--token TOKEN');
+  });
+
+  it("prints one command's page for COMMAND --help", async () => {
+    const result = await run(['jwt', '--help']);
+    expect(result).toMatchObject({ status: 0, stderr: '' });
+    expect(result.stdout).toMatch(/^usage: attestd-agent jwt --server URL/);
+    expect(result.stdout).not.toContain('--attestor');
+  });
+
+  it("prints package.json's version for --version", async () => {
+    const { version } = JSON.parse(await readFile(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    expect(await run(['--version'])).toEqual({ status: 0, stdout: `attestd-agent ${version}\n`, stderr: '' });
   });
 
   it('prints every usage problem prefixed on stderr and exits 2', async () => {

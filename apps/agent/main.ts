@@ -7,6 +7,7 @@ import { AgentClient } from './client';
 import { runDaemon, type DaemonDeps } from './daemon';
 import { runJwt } from './jwt-command';
 import { createAgentLog } from './log';
+import { productVersion } from '../../libs/cli-support/version';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -37,7 +38,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, io: Io, contr
   try {
     switch (command.name) {
       case 'help':
-        io.stdout(usage());
+        io.stdout(usage(command.topic));
+        return 0;
+      case 'version':
+        io.stdout(`${PREFIX} ${productVersion()}\n`);
         return 0;
       case 'login': {
         const telemetry = createAgentTelemetry(env);

@@ -1,4 +1,5 @@
-import { DEFAULT_AUDIT_LIMIT, DEFAULT_SERVER, parseCommandLine, UsageError, usage } from './cli';
+import { commandNames, DEFAULT_AUDIT_LIMIT, DEFAULT_SERVER, parseCommandLine, UsageError } from './cli';
+import { usage } from './help';
 
 function problemsOf(argv: string[], env: NodeJS.ProcessEnv = {}): string[] {
   try {
@@ -84,8 +85,46 @@ describe('parseCommandLine', () => {
   });
 
   describe('help', () => {
-    it.each([[[]], [['--help']], [['-h']], [['help']], [['config', 'apply', '--help']], [['agents', '-h', '--bogus']]])('asks for help with %j', (argv) => {
+    it.each([[[]], [['--help']], [['-h']], [['help']], [['bogus', '--help']], [['help', 'bogus']]])('asks for the overview with %j', (argv) => {
       expect(parseCommandLine(argv)).toEqual({ name: 'help' });
+    });
+
+    it.each([
+      [['config', 'apply', '--help'], 'config apply'],
+      [['--help', 'config', 'apply', '-f'], 'config apply'],
+      [['agents', '-h', '--bogus'], 'agents'],
+      [['agents', '--help'], 'agents'],
+      [['agents', 'bogus', '--help'], 'agents'],
+      [['help', 'audit', 'list'], 'audit list'],
+      [['help', 'join-token'], 'join-token'],
+    ])('asks for help on what %j names', (argv, topic) => {
+      expect(parseCommandLine(argv)).toEqual({ name: 'help', topic });
+    });
+
+    it('has a page for every command, naming its synopsis and only its own flags', () => {
+      for (const name of commandNames()) {
+        const page = usage(name);
+        expect(page.split('\n')[0]).toMatch(new RegExp(`^usage: attestctl \\[global flags\\] ${name}\\b`));
+        expect(page).toContain('--server URL');
+      }
+      expect(usage('config apply')).toContain('-f, --file FILE');
+      expect(usage('config apply')).not.toContain('--offline');
+      expect(usage('config rollback')).toMatch(/--version N +the version whose content becomes current again \(required\)/);
+      expect(usage('config get')).toContain('SECTION is one of AgentAttestation, AwsIidCertificates, KubernetesClusters');
+    });
+
+    it('lists a group\'s commands, and only them, on its page', () => {
+      const agents = usage('agents');
+      for (const action of ['list', 'show', 'evict', 'ban', 'unban']) expect(agents).toContain(`agents ${action}`);
+      expect(agents).not.toContain('config apply');
+      expect(agents).toContain("run 'attestctl agents COMMAND --help'");
+    });
+
+    it('asks for the version with --version or version alone on the line, and keeps --version N for config', () => {
+      expect(parseCommandLine(['--version'])).toEqual({ name: 'version' });
+      expect(parseCommandLine(['version'])).toEqual({ name: 'version' });
+      expect(parseCommandLine(['config', 'get', 'AgentAttestation', '--version', '2'])).toMatchObject({ command: { version: 2 } });
+      expect(problemsOf(['agents', 'list', '--version', '3'])).toEqual(['--version does not apply to agents list']);
     });
 
     it('names every command of operations.md in the usage', () => {

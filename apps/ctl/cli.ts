@@ -41,45 +41,7 @@ export type Command =
   | { name: 'audit list'; outcome?: AuditOutcome; attestor?: string; agentId?: string; since?: Since; limit: number; follow: boolean }
   | { name: 'join-token create'; ttlSeconds?: number };
 
-export type Invocation = { name: 'help' } | { name: 'run'; global: GlobalOptions; command: Command };
-
-export function usage(): string {
-  return `usage: attestctl [--server URL] [--token TOKEN] [--output table|json] COMMAND
-
-Administers attestd through its Admin API.
-
-commands:
-  config apply -f FILE                 store FILE as a new version of the section named in its section: field
-  config validate -f FILE [--offline]  check FILE on the server, or with --offline locally (built-in attestors only)
-  config get SECTION [--version N]     print the current (or version N) document as pushed; JSON with --output json
-  config history SECTION               list the versions of a section
-  config simulate -f FILE [--limit N] [--since T]
-                                       replay the newest N (server default 1000, at most 10000) login attempts
-                                       against FILE and show who would newly be allowed or denied
-  config rollback SECTION --version N  store version N's content as a new version
-  agents list [--status S] [--attestor A]
-                                       list agents (every page); S is ${AGENT_STATUSES.join(', ')}
-  agents show ID                       show one agent
-  agents evict ID                      free the agent's TOFU keys so its node may attest again
-  agents ban ID                        stop the agent's node from attesting again
-  agents unban ID                      let a banned node attest again
-  audit list [--outcome success|failure] [--attestor A] [--agent ID] [--since T] [--limit N] [--follow]
-                                       the newest N (default ${DEFAULT_AUDIT_LIMIT}) audit events, oldest first;
-                                       T is an RFC 3339 time or a duration ago (30m, 2h, 7d);
-                                       --follow then prints new events every 2 s until interrupted
-  join-token create [--ttl 1h]         make a one-time join token (ttl like 30m, 1h, 2d; server default 1h)
-
-sections: ${SECTION_NAMES.join(', ')}
-
-global flags:
-  --server URL          attestd base URL (default $${SERVER_ENV}, else ${DEFAULT_SERVER})
-  --token TOKEN         admin or viewer token; prefer $${TOKEN_ENV}, which other users cannot read from ps
-  -o, --output FORMAT   table (for people; the default) or json (for scripts)
-  -h, --help            show this help
-
-exit status: 0 done, 1 the command failed (any non-2xx answer, no answer), 2 usage error
-`;
-}
+export type Invocation = { name: 'help'; topic?: string } | { name: 'version' } | { name: 'run'; global: GlobalOptions; command: Command };
 
 type FlagSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
 
@@ -143,10 +105,13 @@ type FlagValues = Partial<Record<FlagName, string | true>>;
  * listing every problem found; never exits.
  */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): Invocation {
+  // `--version` alone: elsewhere it is the version number of `config get` and `config rollback`
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === 'version')) return { name: 'version' };
   const { values, mentioned, positionals, problems } = readFlags(argv);
-  if (values.help === true) return { name: 'help' };
+  if (values.help === true) return helpFor(positionals);
   const [group, action, ...operands] = positionals;
-  if (argv.length === 0 || group === 'help') return { name: 'help' };
+  if (argv.length === 0) return { name: 'help' };
+  if (group === 'help') return helpFor(positionals.slice(1));
   if (group === undefined) throw new UsageError([...problems, `expected a command (${Object.keys(COMMANDS).join(', ')})`]);
   const actions = Object.hasOwn(COMMANDS, group) ? COMMANDS[group] : undefined;
   if (actions === undefined) {
@@ -176,6 +141,18 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): I
   const command = buildCommand(name, operand ?? '', read);
   if (problems.length > 0) throw new UsageError(problems);
   return { name: 'run', global, command };
+}
+
+/** The names of every command, `group action`. */
+export function commandNames(): string[] {
+  return Object.entries(COMMANDS).flatMap(([group, actions]) => Object.keys(actions).map((action) => `${group} ${action}`));
+}
+
+/** Help on the command the line names as far as it names one: a command, a group, or everything. */
+function helpFor([group, action]: string[]): Invocation {
+  const actions = group !== undefined && Object.hasOwn(COMMANDS, group) ? COMMANDS[group]! : undefined;
+  if (actions === undefined) return { name: 'help' };
+  return { name: 'help', topic: action !== undefined && Object.hasOwn(actions, action) ? `${group} ${action}` : group };
 }
 
 /**

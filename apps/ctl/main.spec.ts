@@ -1,5 +1,7 @@
 // main() against a scripted fetch: answers the real server does not give
 // (a proxy's HTML page, a simulation, an outage during --follow).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { main, type MainOptions } from './main';
 
 type Answer = { status: number; body: string; type?: string };
@@ -52,6 +54,21 @@ describe('attestctl main', () => {
     const result = await run(['--help']);
     expect(result).toMatchObject({ status: 0, stderr: '' });
     expect(result.stdout).toMatch(/^usage: attestctl /);
+  });
+
+  it("prints a group's and a command's page, and asks no server", async () => {
+    const server = scripted([]);
+    const agents = await run(['agents', '--help'], { fetch: server.fetch });
+    expect(agents).toMatchObject({ status: 0, stderr: '' });
+    expect(agents.stdout).toMatch(/^usage: attestctl \[global flags\] agents COMMAND/);
+    const apply = await run(['config', 'apply', '--help'], { fetch: server.fetch });
+    expect(apply.stdout).toMatch(/^usage: attestctl \[global flags\] config apply -f FILE/);
+    expect(server.requests).toEqual([]);
+  });
+
+  it("prints package.json's version for --version", async () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    expect(await run(['--version'])).toEqual({ status: 0, stdout: `attestctl ${version}\n`, stderr: '' });
   });
 
   it('sends the bearer token and a YAML body with its media type', async () => {

@@ -1,7 +1,9 @@
 // attestctl: the admin CLI of attestd (operations.md, "CLIs").
 import { setTimeout as delay } from 'node:timers/promises';
 import { formatConfigError } from '../../libs/policy';
-import { parseCommandLine, usage, UsageError, type Command } from './cli';
+import { parseCommandLine, UsageError, type Command } from './cli';
+import { usage } from './help';
+import { productVersion } from '../../libs/cli-support/version';
 import { AdminApiError, AdminClient } from './client';
 import { agentsChange, agentsList, agentsShow } from './commands/agents';
 import { auditList } from './commands/audit';
@@ -33,7 +35,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, io: Io, optio
     return 2;
   }
   if (invocation.name === 'help') {
-    io.stdout(usage());
+    io.stdout(usage(invocation.topic));
+    return 0;
+  }
+  if (invocation.name === 'version') {
+    io.stdout(`${PREFIX} ${productVersion()}\n`);
     return 0;
   }
 

@@ -1,13 +1,20 @@
-import { parseArgs } from 'node:util';
-import { createLogger } from './logging/logger';
-import { startServer } from './server';
-import { loadSettings, SettingsError } from './settings/settings';
+#!/usr/bin/env node
+import { productVersion } from '../../libs/cli-support/version';
+import { parseServerCommandLine, serverUsage, ServerUsageError, type ServerInvocation } from './command-line';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string' } }, strict: true });
+  const invocation = readCommandLine(process.argv.slice(2));
+  if (invocation.name !== 'run') {
+    process.stdout.write(invocation.name === 'help' ? serverUsage() : `attestd ${productVersion()}\n`);
+    return;
+  }
+  // loaded only to run: NestJS, Prisma and the cloud SDKs take a while to load
+  const { createLogger } = await import('./logging/logger.js');
+  const { startServer } = await import('./server.js');
+  const { loadSettings, SettingsError } = await import('./settings/settings.js');
   let settings;
   try {
-    settings = loadSettings(process.env, values.config);
+    settings = loadSettings(process.env, invocation.configFile);
   } catch (error) {
     if (error instanceof SettingsError) {
       process.stderr.write(`attestd: ${error.message}\n`);
@@ -25,6 +32,16 @@ async function main(): Promise<void> {
     );
   }
   logger.info({ url: server.url, trustDomain: settings.trustDomain, database: settings.database.kind }, 'attestd listening');
+}
+
+function readCommandLine(argv: string[]): ServerInvocation {
+  try {
+    return parseServerCommandLine(argv);
+  } catch (error) {
+    if (!(error instanceof ServerUsageError)) throw error;
+    process.stderr.write(`attestd: ${error.message}\nrun 'attestd --help' for usage\n`);
+    process.exit(2);
+  }
 }
 
 main().catch((error: unknown) => {

@@ -138,6 +138,22 @@ describe('deployment files', () => {
       expect(ruleTargets).toContain(mounts.get('deploy/alerts.yml'));
     });
 
+    it('publishes every port on 127.0.0.1 only', () => {
+      const mappings = Object.entries(services).flatMap(([name, service]) => (service.ports ?? []).map((mapping) => ({ name, mapping })));
+      expect(mappings.length).toBeGreaterThan(0);
+      expect(mappings.filter(({ mapping }) => !/^127\.0\.0\.1:\d+:\d+(\/(tcp|udp))?$/.test(mapping))).toEqual([]);
+    });
+
+    it('runs Grafana without anonymous access or sign-up, its admin password required from the environment', () => {
+      const grafana = Object.values(services).find((service) => /^grafana\/grafana(:|$)/.test(service.image ?? ''))!;
+      expect(grafana).toBeDefined();
+      const env = grafana.environment ?? {};
+      expect(env.GF_AUTH_ANONYMOUS_ENABLED).toBe('false');
+      expect(env.GF_USERS_ALLOW_SIGN_UP).toBe('false');
+      // "${VAR:?message}": compose refuses to start without it, and there is no default such as admin/admin
+      expect(env.GF_SECURITY_ADMIN_PASSWORD).toMatch(/^\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}$/);
+    });
+
     it('bind-mounts only files that exist', () => {
       const sources = Object.values(services).flatMap((service) => service.volumes ?? []).map((volume) => volume.split(':')[0]!).filter((source) => source.startsWith('.'));
       expect(sources.length).toBeGreaterThan(0);

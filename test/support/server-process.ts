@@ -14,8 +14,9 @@ export const DEFAULT_POSTGRES_URL = 'postgresql://postgres@127.0.0.1:5432/test';
 /**
  * The server compiled with the repository's own build (`swc apps libs`) into
  * a directory of its own, so a test never clobbers `dist/` while someone
- * else builds. Links to `node_modules` and `prisma/` let the compiled code
- * resolve its packages and find its migrations as from `dist/`.
+ * else builds. Links to `node_modules`, `prisma/` and `package.json` let the
+ * compiled code resolve its packages, find its migrations and read its
+ * version as from `dist/`.
  */
 export async function buildServer(): Promise<{ dir: string; remove(): void }> {
   const dir = mkdtempSync(join(tmpdir(), 'attestd-build-'));
@@ -23,6 +24,7 @@ export async function buildServer(): Promise<{ dir: string; remove(): void }> {
   await promisify(execFile)(process.execPath, [swc, 'apps', 'libs', '-d', dir, '--copy-files', '-q', '--ignore', '**/*.spec.ts'], { cwd: REPO });
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
   symlinkSync(join(REPO, 'prisma'), join(dir, 'prisma'));
+  symlinkSync(join(REPO, 'package.json'), join(dir, 'package.json'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
