@@ -63,6 +63,9 @@ export const azureMsi = descriptor({
   attributes: [
     'tenant.id',
     'principal.id',
+    'identity.type',
+    'identity.name',
+    'identity.resource_group',
     'subscription.id',
     'vm.name',
     'vm.resource_group',
@@ -70,7 +73,7 @@ export const azureMsi = descriptor({
     'network.virtual_network',
     'network.subnet',
   ],
-  singleValued: ['tenant.id', 'principal.id', 'subscription.id', 'vm.name', 'vm.resource_group'],
+  singleValued: ['tenant.id', 'principal.id', 'identity.type', 'identity.name', 'identity.resource_group', 'subscription.id', 'vm.name', 'vm.resource_group'],
   configSchema: {
     type: 'object',
     required: ['tenants'],
