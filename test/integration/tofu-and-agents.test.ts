@@ -103,6 +103,10 @@ describe('TOFU, eviction and bans', () => {
     expect(server.logs).toContainEqual(
       expect.objectContaining({ level: 40, msg: 'login: SPIFFE ID held by another active agent; refused', spiffeId: holder.spiffeId, agentId: holder.agentId, policy: 'zoned' }),
     );
+    // the template was loaded with a warning: the zone is any text a node sends
+    expect(server.logs).toContainEqual(
+      expect.objectContaining({ level: 40, msg: 'config: policies file loaded with a warning', warning: expect.stringMatching(/^nodes\.yaml:\d+:\d+ \/spec\/policies\/0\/spiffeIdTemplate: \{\{test_node\.zone\}\} can be set/) }),
+    );
     // the refused node was not recorded: it holds no TOFU key and may attest once the ID is free
     expect((await server.admin('POST', `/v1/agents/${holder.agentId}/evict`)).status).toBe(200);
     expect((await attest('zone-node-2', 'shared-1')).spiffeId).toBe(holder.spiffeId);

@@ -65,6 +65,10 @@ export function azureMsiAttestor(ports: AzureMsiPorts): Attestor<AzureMsiProof, 
     type: 'azure_msi',
     attributes: [...SINGLE_VALUED, 'network.security_group', 'network.virtual_network', 'network.subnet'],
     singleValued: SINGLE_VALUED,
+    // the TOFU key: one active agent per managed identity
+    nodeUnique: ['principal.id'],
+    // whoever creates VMs and identities names them, alike in two resource groups
+    callerChosen: ['vm.name', 'vm.resource_group', 'identity.name', 'identity.resource_group'],
     configSchema: CONFIG_SCHEMA,
     proofSchema: PROOF_SCHEMA,
     defaultSpiffeIdPath: '/agent/azure_msi/{{azure_msi.tenant.id}}/{{azure_msi.principal.id}}',
