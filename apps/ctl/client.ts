@@ -9,8 +9,10 @@ import type {
   ConfigWarning,
   JoinToken,
   Page,
+  PushedVersion,
   SimulationResult,
   StoredVersion,
+  ValidationAnswer,
   VersionHistory,
   VersionSummary,
 } from '../../libs/contracts/admin-api';
@@ -98,11 +100,11 @@ export class AdminClient {
   }
 
   /** The new (or unchanged) version, and the document's warnings (a server older than them sends none). */
-  pushConfig(section: string, text: string, type: DocumentType): Promise<VersionSummary & { warnings?: ConfigWarning[] }> {
+  pushConfig(section: string, text: string, type: DocumentType): Promise<Omit<PushedVersion, 'warnings'> & { warnings?: ConfigWarning[] }> {
     return this.json('PUT', configPath(section), { body: text, contentType: MEDIA_TYPE[type] });
   }
 
-  validateConfig(section: string, text: string, type: DocumentType): Promise<{ valid: boolean; warnings?: ConfigWarning[] }> {
+  validateConfig(section: string, text: string, type: DocumentType): Promise<Omit<ValidationAnswer, 'warnings'> & { warnings?: ConfigWarning[] }> {
     return this.json('POST', `${configPath(section)}/validate`, { body: text, contentType: MEDIA_TYPE[type] });
   }
 

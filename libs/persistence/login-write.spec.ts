@@ -207,6 +207,20 @@ describe('recordLogin (the single login write)', () => {
     });
   });
 
+  it('runs a write that keeps losing races again a bounded number of times, then answers contended', async () => {
+    let rounds = 0;
+    const losing = {
+      runHot: async () => {
+        rounds++;
+        throw Object.assign(new Error('duplicate key value violates unique constraint "agents_active_spiffe_id_key"'), { code: '23505' });
+      },
+    };
+    await expect(recordLogin(losing, login())).resolves.toEqual({ outcome: 'contended' });
+    expect(rounds).toBe(10);
+    const broken = { runHot: async () => Promise.reject(new Error('syntax error')) };
+    await expect(recordLogin(broken, login())).rejects.toThrow('syntax error');
+  });
+
   it('runs on connections that plan the statement generically on PostgreSQL, so it is not re-planned per login', async () => {
     await recordLogin(t.db, login());
     const [row] = await t.db.runHot<{ mode: string }>(hotStatement`SELECT current_setting('plan_cache_mode') AS mode`);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
-import type { ConfigWarning, PushedVersion } from '../../../libs/contracts/admin-api';
+import type { ConfigWarning, PushedVersion, ValidationAnswer } from '../../../libs/contracts/admin-api';
 import { formatConfigError, type ConfigError, type SectionName } from '../../../libs/policy';
 import { ConfigRepository, listenForConfigNotices, type ConfigNotice, type ConfigNoticeListener, type StoredConfigVersion } from '../../../libs/persistence';
 import { ApiError } from '../http/api-error';
@@ -133,7 +133,7 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
   }
 
   /** The dry run of `POST …/validate`: valid, with the document's warnings, or 422. */
-  validate(section: SectionName, body: string, contentType?: 'yaml' | 'json'): { valid: true; warnings: ConfigWarning[] } {
+  validate(section: SectionName, body: string, contentType?: 'yaml' | 'json'): ValidationAnswer {
     return { valid: true, warnings: this.validateOrThrow(section, body, contentType).warnings.map(placed) };
   }
 
