@@ -6,10 +6,13 @@ import type {
   AgentQuery,
   AuditEvent,
   AuditQuery,
+  ConfigWarning,
   JoinToken,
   Page,
+  PushedVersion,
   SimulationResult,
   StoredVersion,
+  ValidationAnswer,
   VersionHistory,
   VersionSummary,
 } from '../../libs/contracts/admin-api';
@@ -96,11 +99,12 @@ export class AdminClient {
     this.fetch = options.fetch ?? globalThis.fetch;
   }
 
-  pushConfig(section: string, text: string, type: DocumentType): Promise<VersionSummary> {
-    return this.json<VersionSummary>('PUT', configPath(section), { body: text, contentType: MEDIA_TYPE[type] });
+  /** The new (or unchanged) version, and the document's warnings (a server older than them sends none). */
+  pushConfig(section: string, text: string, type: DocumentType): Promise<Omit<PushedVersion, 'warnings'> & { warnings?: ConfigWarning[] }> {
+    return this.json('PUT', configPath(section), { body: text, contentType: MEDIA_TYPE[type] });
   }
 
-  validateConfig(section: string, text: string, type: DocumentType): Promise<{ valid: boolean }> {
+  validateConfig(section: string, text: string, type: DocumentType): Promise<Omit<ValidationAnswer, 'warnings'> & { warnings?: ConfigWarning[] }> {
     return this.json('POST', `${configPath(section)}/validate`, { body: text, contentType: MEDIA_TYPE[type] });
   }
 

@@ -132,7 +132,43 @@ describe('attestctl against attestd', () => {
         expect(result.status).toBe(1);
         expect(JSON.parse(result.stdout)).toEqual({ valid: false, errors: [expect.objectContaining({ path: '/spec/policies/0/spiffeIdTemplate', line: 8 })] });
         const good = await run(['config', 'validate', '-f', file('good.yaml', V1), '-o', 'json']);
-        expect(JSON.parse(good.stdout)).toEqual({ valid: true });
+        expect(JSON.parse(good.stdout)).toEqual({ valid: true, warnings: [] });
+      });
+
+      describe('a template two nodes can render alike', () => {
+        const named = `section: AgentAttestation
+schema: v1
+spec:
+  policies:
+    - name: lab
+      requiredAttestors: [{ type: join_token }]
+      spiffeIdTemplate: "/lab/{{join_token.id}}"
+    - name: tasks
+      requiredAttestors: [{ type: aws_iam }]
+      spiffeIdTemplate: "/task/{{aws_iam.session.name}}"
+`;
+        const warningLine = (path: string) =>
+          new RegExp(`^${path}:10:25 /spec/policies/1/spiffeIdTemplate: warning: \\{\\{aws_iam\\.session\\.name\\}\\} can be set to the same value on two nodes .*; add \\{\\{agent\\.uuid\\}\\}\\n$`);
+
+        it('validates with the warning on stderr, on the server and offline alike, and exit 0', async () => {
+          const path = file('named.yaml', named);
+          const online = await run(['config', 'validate', '-f', path]);
+          expect(online).toEqual({ status: 0, stdout: `${path}: valid AgentAttestation document\n`, stderr: expect.stringMatching(warningLine(path)) });
+          expect(online.stderr.trimEnd().split('\n')).toHaveLength(1);
+          const offline = await run(['config', 'validate', '-f', path, '--offline'], { token: null });
+          expect(offline).toMatchObject({ status: 0, stderr: online.stderr });
+          const asJson = JSON.parse((await run(['config', 'validate', '-f', path, '-o', 'json'])).stdout) as unknown;
+          expect(asJson).toEqual({ valid: true, warnings: [expect.objectContaining({ path: '/spec/policies/1/spiffeIdTemplate', line: 10, column: 25 })] });
+        });
+
+        it('applies it, printing the warning before the new version', async () => {
+          const path = file('named.yaml', named);
+          const applied = await run(['config', 'apply', '-f', path]);
+          expect(applied).toEqual({ status: 0, stdout: expect.stringMatching(/^AgentAttestation version \d+ \(sha256 [0-9a-f]{64}\)\n$/), stderr: expect.stringMatching(warningLine(path)) });
+          const asJson = JSON.parse((await run(['config', 'apply', '-f', path, '-o', 'json'])).stdout) as { warnings: unknown[] };
+          expect(asJson.warnings).toEqual([expect.objectContaining({ path: '/spec/policies/1/spiffeIdTemplate' })]);
+          expect((await run(['config', 'apply', '-f', file('v1.yaml', V1)])).stderr).toBe('');
+        });
       });
 
       it('refuses to apply a bad file, placing the errors the same way', async () => {

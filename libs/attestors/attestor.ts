@@ -15,6 +15,21 @@ export interface AttestorDescriptor {
   readonly attributes: readonly string[];
   /** Names (without prefix) that always hold exactly one value: usable in SPIFFE ID templates. */
   readonly singleValued: readonly string[];
+  /**
+   * Names (without prefix) whose value identifies one node: those its TOFU
+   * key is made of (an instance ID, a pod UID, a join-token ID), so no two
+   * active agents hold the same one. A SPIFFE ID template that uses one
+   * cannot render one node's ID for another.
+   */
+  readonly nodeUnique: readonly string[];
+  /**
+   * Names (without prefix, patterns as in `attributes`) whose values whoever
+   * runs or launches a node can set to any text, the same text on two
+   * nodes: EC2 tags, STS session names, VM and pod names. A template built
+   * on them, without a node-unique attribute or `{{agent.uuid}}`, lets one
+   * node claim the SPIFFE ID meant for another; pushing one gets a warning.
+   */
+  readonly callerChosen: readonly string[];
   /** JSON Schema of the per-policy `config` (`policy.md`); unknown keys rejected. */
   readonly configSchema: object;
   /** JSON Schema of the proof the agent sends under `proofs.<type>`. */

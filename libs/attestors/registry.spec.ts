@@ -5,6 +5,8 @@ const impostor: Attestor<{ v: string }, object> = {
   type: 'impostor',
   attributes: ['v'],
   singleValued: ['v'],
+  nodeUnique: [],
+  callerChosen: [],
   configSchema: { type: 'object' },
   proofSchema: { type: 'object', required: ['v'], additionalProperties: false, properties: { v: { type: 'string' } } },
   defaultSpiffeIdPath: '/x',

@@ -9,12 +9,35 @@ export const AUDIT_OUTCOMES: readonly AuditOutcome[] = ['success', 'failure'];
 
 export type AgentChange = 'evict' | 'ban' | 'unban';
 
-/** `PUT /v1/config/{section}`, `…/rollback` */
+/** A stored configuration version (`GET /v1/config/{section}` and its history). */
 export interface VersionSummary {
   section: string;
   version: number;
   sha256: string;
   createdAt: string;
+}
+
+/**
+ * Something a valid document does that is probably not meant (a SPIFFE ID
+ * template two nodes can render alike), placed like an `invalid_config`
+ * error; it never stops the document.
+ */
+export interface ConfigWarning {
+  path: string;
+  line?: number;
+  column?: number;
+  message: string;
+}
+
+/** `PUT /v1/config/{section}`, `…/rollback`: the version, and the document's warnings (additive; may be empty). */
+export interface PushedVersion extends VersionSummary {
+  warnings: ConfigWarning[];
+}
+
+/** `POST /v1/config/{section}/validate` */
+export interface ValidationAnswer {
+  valid: true;
+  warnings: ConfigWarning[];
 }
 
 /** `GET /v1/config/{section}` as JSON */

@@ -16,6 +16,7 @@ export const PROBLEMS = {
   not_found: { status: 404, title: 'Not found' },
   login_not_found: { status: 404, title: 'Login not found' },
   node_already_attested: { status: 409, title: 'Node already attested' },
+  spiffe_id_in_use: { status: 409, title: 'SPIFFE ID in use' },
   login_expired: { status: 410, title: 'Login expired' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },

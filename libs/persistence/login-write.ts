@@ -6,9 +6,10 @@ type HotRunner = Pick<Database, 'runHot'>;
 /**
  * The login's one write (STYLE 4): in a single SQL statement it consumes the
  * login ID, consumes the join token if any, checks and records every TOFU
- * key, creates the agent and writes the audit event, so that either all of
- * it happens or none, in one round trip. Prisma's interactive transactions
- * would cost several round trips and ~7x the CPU on this hot path.
+ * key, checks that no other active agent holds the SPIFFE ID, creates the
+ * agent and writes the audit event, so that either all of it happens or
+ * none, in one round trip. Prisma's interactive transactions would cost
+ * several round trips and ~7x the CPU on this hot path.
  */
 export interface LoginRecord {
   loginNonce: string;
@@ -34,26 +35,40 @@ export type LoginWriteResult =
   | { outcome: 'login_not_found' }
   | { outcome: 'join_token_used' }
   | { outcome: 'agent_banned'; tofuKey: string; holderId: string }
-  | { outcome: 'node_already_attested'; tofuKey: string; holderId: string };
+  | { outcome: 'node_already_attested'; tofuKey: string; holderId: string }
+  | { outcome: 'spiffe_id_in_use'; holderId: string }
+  /** lost to concurrent logins of the same node in every round: nothing written */
+  | { outcome: 'contended' };
 
-type Verdict = 'ok' | 'login_not_found' | 'join_token_used' | 'agent_banned' | 'node_already_attested';
+type Verdict = 'ok' | 'login_not_found' | 'join_token_used' | 'agent_banned' | 'node_already_attested' | 'spiffe_id_in_use';
 
 export async function recordLogin(db: HotRunner, login: LoginRecord): Promise<LoginWriteResult> {
-  try {
-    return await runLoginStatement(db, login);
-  } catch (error) {
-    // Two logins of one node raced past the holder check; the partial unique
-    // index stopped the second and rolled its statement back whole. Running
-    // it again sees the winner and audits the conflict.
-    if (!isUniqueViolation(error)) throw error;
-    return runLoginStatement(db, login);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runLoginStatement(db, login);
+    } catch (error) {
+      // Logins raced past the holder checks: of one node (the TOFU key's
+      // partial unique index stopped the loser), or of two nodes given one
+      // SPIFFE ID (the active agents' partial unique index did). The loser
+      // waited for the winner's commit and its statement was rolled back
+      // whole; running it again sees the winner and audits the conflict,
+      // or, with tofu off, supersedes it. Only logins of one node with tofu
+      // off can lose again (each round one of them wins: an agent written
+      // after a statement's snapshot is one it cannot retire), so the
+      // rounds are bounded; past them the caller answers "retry later".
+      if (!isUniqueViolation(error)) throw error;
+      if (attempt >= MAX_LOGIN_WRITE_ATTEMPTS) return { outcome: 'contended' };
+    }
   }
 }
+
+/** Rounds of one login write under contention (see recordLogin): more concurrent logins of one node than a node ever sends. */
+const MAX_LOGIN_WRITE_ATTEMPTS = 10;
 
 async function runLoginStatement(db: HotRunner, login: LoginRecord): Promise<LoginWriteResult> {
   const keys = JSON.stringify(login.tofuKeys);
   const attributes = JSON.stringify(login.attributes);
-  const rows = await db.runHot<{ verdict: Verdict; holder_id: string | null; holder_key: string | null }>(hotStatement`
+  const rows = await db.runHot<{ verdict: Verdict; holder_id: string | null; holder_key: string | null; id_holder_id: string | null }>(hotStatement`
     WITH
     nonce AS (
       INSERT INTO used_nonces (kind, value, expires_at)
@@ -66,6 +81,15 @@ async function runLoginStatement(db: HotRunner, login: LoginRecord): Promise<Log
       WHERE k.active AND k.key IN (SELECT key FROM wanted)
       ORDER BY (a.status = 'banned') DESC LIMIT 1
     ),
+    -- another active agent with this SPIFFE ID; the node's own earlier agent
+    -- (a holder of one of its keys) is not another: with tofu off it is
+    -- retired below, with tofu on the key conflict is reported first
+    id_holder AS (
+      SELECT a.id FROM agents a
+      WHERE a.spiffe_id = ${login.spiffeId} AND a.status = 'active'
+        AND a.id NOT IN (SELECT agent_id FROM tofu_keys WHERE active AND key IN (SELECT key FROM wanted))
+      LIMIT 1
+    ),
     blocked AS (
       SELECT CASE
         WHEN NOT EXISTS (SELECT 1 FROM nonce) THEN 'login_not_found'
@@ -76,6 +100,7 @@ async function runLoginStatement(db: HotRunner, login: LoginRecord): Promise<Log
           SELECT 1 FROM join_tokens WHERE id = ${login.joinTokenId ?? null}::uuid AND used_at IS NULL AND expires_at > now()
         ) THEN 'join_token_used'
         WHEN ${login.tofu} AND EXISTS (SELECT 1 FROM holder) THEN 'node_already_attested'
+        WHEN EXISTS (SELECT 1 FROM id_holder) THEN 'spiffe_id_in_use'
       END AS verdict
     ),
     token AS (
@@ -91,7 +116,11 @@ async function runLoginStatement(db: HotRunner, login: LoginRecord): Promise<Log
     ),
     -- tofu off: the earlier holder's key rows move to the new agent, which
     -- supersedes it. Moving (not re-inserting) keeps the unique index happy
-    -- within one statement.
+    -- within one statement. Order matters, and is fixed by what each step
+    -- reads: the new agent row is inserted only after its source read every
+    -- row of "retired", which read "superseded". So the node's earlier agent
+    -- leaves the SPIFFE ID's partial unique index (checked row by row) before
+    -- the new agent enters it, and every login takes its locks in one order.
     superseded AS (
       UPDATE tofu_keys t SET agent_id = ${login.agentId}::uuid
       FROM (SELECT id, key, agent_id FROM tofu_keys WHERE active AND key IN (SELECT key FROM wanted)) old
@@ -108,6 +137,7 @@ async function runLoginStatement(db: HotRunner, login: LoginRecord): Promise<Log
              ${attributes}::jsonb,
              ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(login.selectors)}::jsonb)),
              ${login.svidSerial}, ${login.svidExpiresAt.toISOString()}::timestamptz
+      FROM (SELECT count(*) FROM retired) AS retired_first
       WHERE (SELECT verdict FROM verdict) = 'ok'
       RETURNING id
     ),
@@ -126,16 +156,18 @@ async function runLoginStatement(db: HotRunner, login: LoginRecord): Promise<Log
                WHEN 'join_token_used' THEN 'join_token: token is unknown, expired or already used'
                WHEN 'agent_banned' THEN 'the node is banned'
                WHEN 'node_already_attested' THEN 'node already attested (TOFU)'
+               WHEN 'spiffe_id_in_use' THEN 'SPIFFE ID held by another active agent'
              END,
              ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(login.attestorTypes)}::jsonb)),
              ${login.policy}, ${attributes}::jsonb,
-             CASE WHEN v.verdict = 'ok' THEN ${login.spiffeId} END,
-             CASE WHEN v.verdict = 'ok' THEN ${login.agentId}::uuid ELSE (SELECT id FROM holder) END,
+             CASE WHEN v.verdict IN ('ok', 'spiffe_id_in_use') THEN ${login.spiffeId} END,
+             CASE v.verdict WHEN 'ok' THEN ${login.agentId}::uuid WHEN 'spiffe_id_in_use' THEN (SELECT id FROM id_holder) ELSE (SELECT id FROM holder) END,
              ${login.sourceIp ?? null}, ${login.requestId ?? null}
       FROM verdict v
       RETURNING 1
     )
     SELECT v.verdict, (SELECT id::text FROM holder) AS holder_id, (SELECT key FROM holder) AS holder_key,
+           (SELECT id::text FROM id_holder) AS id_holder_id,
            (SELECT count(*) FROM recorded_keys) AS keys_recorded, (SELECT count(*) FROM audit) AS audited,
            (SELECT count(*) FROM retired) AS retired
     FROM verdict v`);
@@ -147,6 +179,8 @@ async function runLoginStatement(db: HotRunner, login: LoginRecord): Promise<Log
     case 'agent_banned':
     case 'node_already_attested':
       return { outcome: row.verdict, tofuKey: row.holder_key ?? '', holderId: row.holder_id ?? '' };
+    case 'spiffe_id_in_use':
+      return { outcome: row.verdict, holderId: row.id_holder_id ?? '' };
     default:
       return { outcome: row.verdict };
   }

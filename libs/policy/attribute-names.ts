@@ -9,6 +9,10 @@ export interface PolicyAttributeNames {
   checkRuleAttribute(name: string): string | undefined;
   /** undefined when a template may use `name` (single-valued), else why not */
   checkTemplateAttribute(name: string): string | undefined;
+  /** what the emitting attestor declares about `name` (`AttestorDescriptor`); both false for unknown names */
+  traitsOf(name: string): { nodeUnique: boolean; callerChosen: boolean };
+  /** every node-unique attribute of the policy's attestors, `<type>.<name>` */
+  nodeUniqueNames(): string[];
 }
 
 /** The placeholder for the server-assigned agent UUID; not an attestor attribute. */
@@ -53,6 +57,12 @@ export function policyAttributeNames(
         ? undefined
         : `attribute ${name} is not single-valued; templates take single-valued attributes only`;
     },
+    traitsOf: (name) => {
+      const found = emitter(name);
+      if ('problem' in found) return { nodeUnique: false, callerChosen: false };
+      return { nodeUnique: matchesAny(found.suffix, found.descriptor.nodeUnique), callerChosen: matchesAny(found.suffix, found.descriptor.callerChosen) };
+    },
+    nodeUniqueNames: () => requiredTypes.flatMap((type) => (byType.get(type)?.nodeUnique ?? []).map((name) => `${type}.${name}`)),
   };
 }
 

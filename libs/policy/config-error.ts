@@ -10,7 +10,14 @@ export interface ConfigError {
   message: string;
 }
 
-export type ValidationResult<T> = { ok: true; value: T } | { ok: false; errors: ConfigError[] };
+/**
+ * Something a valid document does that is probably not meant (a SPIFFE ID
+ * template two nodes can render alike): reported beside the answer, never
+ * a reason to refuse the document. Placed like an error.
+ */
+export type ConfigWarning = ConfigError;
+
+export type ValidationResult<T> = { ok: true; value: T; warnings: ConfigWarning[] } | { ok: false; errors: ConfigError[] };
 
 /**
  * `policies.yaml:12:9 /spec/policies/0/requiredAttestors/0/type: must be one of ...`:

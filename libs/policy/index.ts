@@ -2,7 +2,7 @@
 // Pipeline: parse (bounded YAML) → validate (schemas, then semantics) →
 // compile (closures, once per version) → evaluate (per login).
 
-export type { ConfigError, ValidationResult } from './config-error';
+export type { ConfigError, ConfigWarning, ValidationResult } from './config-error';
 export { formatConfigError } from './config-error';
 export { parseDuration } from './duration';
 export { validateDocument } from './validate-document';

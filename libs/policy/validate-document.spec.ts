@@ -16,7 +16,24 @@ describe('validateDocument', () => {
     expect(result).toEqual({
       ok: true,
       value: { section: 'AgentAttestation', schema: 'v1', spec: { policies: [{ name: 'a', requiredAttestors: [{ type: 'join_token' }] }] } },
+      warnings: [],
     });
+  });
+
+  it('accepts a template two nodes can render alike, with a warning placed at it', () => {
+    const text = policies(
+      '    - name: ec2\n      requiredAttestors: [{ type: aws_iid }]\n      spiffeIdTemplate: "/ec2/{{aws_iid.ec2.instance.id}}"\n' +
+        '    - name: named\n      requiredAttestors: [{ type: aws_iid }]\n      spiffeIdTemplate: "/node/{{aws_iid.ec2.instance.tag.Name}}"\n',
+    );
+    expect(validateDocument('AgentAttestation', text, testCatalog)).toMatchObject({
+      ok: true,
+      warnings: [{ path: '/spec/policies/1/spiffeIdTemplate', line: 10, column: 25, message: expect.stringMatching(/^\{\{aws_iid\.ec2\.instance\.tag\.Name\}\} can be set to the same value on two nodes/) }],
+    });
+  });
+
+  it('gives no warnings with an invalid document, only its errors', () => {
+    const text = policies('    - name: named\n      requiredAttestors: [{ type: aws_iid }]\n      spiffeIdTemplate: "/node/{{aws_iid.ec2.instance.tag.Name}}"\n      svidTtl: 1h\n      tofu: maybe\n');
+    expect(validateDocument('AgentAttestation', text, testCatalog)).toEqual({ ok: false, errors: [expect.objectContaining({ path: '/spec/policies/0/tofu' })] });
   });
 
   it('reports the line and column of the offending node', () => {

@@ -6,7 +6,7 @@ import { envelopeSchema } from './schemas/envelope.schema';
 import { kubernetesClustersSpecSchema } from './schemas/kubernetes-clusters.schema';
 import { compileSectionSchema, type SchemaCheck, type SchemaError } from './schemas/schema-validator';
 import { schemaVerdict, type SchemaVerdict } from './schemas/schema-verdict';
-import { checkAgentAttestation } from './sections/agent-attestation.check';
+import { checkAgentAttestation, warnAgentAttestation } from './sections/agent-attestation.check';
 import { checkAwsIidCertificates } from './sections/aws-iid-certificates.check';
 import { checkKubernetesClusters } from './sections/kubernetes-clusters.check';
 import { SECTION_NAMES, type ConfigDocument, type SectionName, type SpecOf } from './spec-types';
@@ -23,12 +23,15 @@ const sections: {
     schema: SchemaCheck;
     itemsKey: string;
     check(spec: SpecOf[S], catalog: readonly AttestorDescriptor[], verdict: SchemaVerdict): SchemaError[];
+    /** what a valid spec does that is probably not meant; never refuses it */
+    warn?(spec: SpecOf[S], catalog: readonly AttestorDescriptor[]): SchemaError[];
   };
 } = {
   AgentAttestation: {
     schema: compileSectionSchema(agentAttestationSpecSchema),
     itemsKey: 'policies',
     check: checkAgentAttestation,
+    warn: warnAgentAttestation,
   },
   AwsIidCertificates: {
     schema: compileSectionSchema(awsIidCertificatesSpecSchema),
@@ -45,7 +48,9 @@ const sections: {
 /**
  * Parse (bounded), envelope schema, section schema, then the semantic checks
  * (catalog types and configs, rule attribute names, regex and CIDR operands,
- * templates, unique names). Collects every error it can; never throws on input.
+ * templates, unique names). Collects every error it can; never throws on
+ * input. A valid document comes with its warnings (templates two nodes can
+ * render alike), placed like errors.
  */
 export function validateDocument<S extends SectionName>(
   section: S,
@@ -81,7 +86,8 @@ export function validateDocument<S extends SectionName>(
 
   const errors = [...schemaErrors, ...semanticErrors];
   if (errors.length > 0) return place(errors);
-  return { ok: true, value: document.value as ConfigDocument<S> };
+  const warnings = rules.warn?.(envelope.spec as SpecOf[S], catalog) ?? [];
+  return { ok: true, value: document.value as ConfigDocument<S>, warnings: sortConfigErrors(warnings.map((warning) => locate(document, warning))) };
 }
 
 function locate(document: ParsedDocument, error: SchemaError): ConfigError {

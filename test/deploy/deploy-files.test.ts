@@ -203,6 +203,8 @@ describe('deployment files', () => {
       expect(alertUsing((e) => e.includes(`${proofs}{outcome="failed"}`) && /by \(attestor_type\)/.test(e))).not.toHaveLength(0);
       // any TOFU conflict
       expect(alertUsing((e) => e.includes(prometheusName(INSTRUMENTS.tofuConflicts)) && /> 0\b/.test(e))).not.toHaveLength(0);
+      // any login refused because another active agent holds its SPIFFE ID
+      expect(alertUsing((e) => e.includes(`${prometheusName(INSTRUMENTS.logins)}{code="spiffe_id_in_use"}`) && /> 0\b/.test(e))).not.toHaveLength(0);
       // login error ratio
       expect(alertUsing((e) => e.includes(`${prometheusName(INSTRUMENTS.logins)}{outcome!="success"}`) && e.includes('/'))).not.toHaveLength(0);
       // cloud request failures

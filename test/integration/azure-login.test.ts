@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { generateAgentKey } from '../../apps/agent/keys';
 import { runLogin } from '../../apps/agent/login';
-import { startAzureImds, startAzureSimulator, type AzureSimulator, type RunningHttp, type VmInit } from '../../libs/testing/azure-simulator';
+import { AZURE_CLI_CLIENT_ID, startAzureImds, startAzureSimulator, type AzureSimulator, type RunningHttp, type VmInit } from '../../libs/testing/azure-simulator';
 import { azureWorldInit, BLOG_PRINCIPAL_ID, OTHER_TENANT_ID, SUBSCRIPTION_ID, TENANT_ID } from '../../libs/testing/azure-simulator/fixtures';
 import { login, problemOf } from '../support/agent';
 import { joinTokenPolicy } from '../support/policies';
@@ -68,6 +68,61 @@ describe('Azure logins end to end: agent, server, simulated Azure (Entra, ARM, I
     expect(sim.log.count({ service: 'arm', operation: 'virtualMachines.get', status: 200 })).toBe(1);
     const metrics = await (await server.call('GET', '/metrics')).text();
     expect(metrics).toMatch(/attestd_cloud_requests_total\{[^}]*service="azure-arm"[^}]*\} [1-9]/);
+  });
+
+  it('logs a VM in with its user-assigned identity: the VM (xms_az_rid) and its networks, the identity named, TOFU on the identity', async () => {
+    const identity = sim.world.addUserAssignedIdentity({ tenantId: TENANT_ID, subscriptionId: SUBSCRIPTION_ID, resourceGroup: 'identities', name: 'web-nodes' });
+    const url = await vmWithImds({ name: 'api', systemAssigned: false, userAssignedIdentities: [identity.resourceId] });
+    const summary = await azureLogin(url);
+    expect(summary.spiffeId).toBe(`spiffe://example.org/agent/azure_msi/${TENANT_ID}/${identity.principalId}`);
+    const agent = (await (await server.admin('GET', `/v1/agents/${summary.agentId}`)).json()) as { tofuKeys: string[]; attributes: Record<string, string[]> };
+    expect(agent.attributes).toEqual({
+      'azure_msi.tenant.id': [TENANT_ID],
+      'azure_msi.principal.id': [identity.principalId],
+      'azure_msi.identity.type': ['user_assigned'],
+      'azure_msi.identity.name': ['web-nodes'],
+      'azure_msi.identity.resource_group': ['identities'],
+      'azure_msi.subscription.id': [SUBSCRIPTION_ID],
+      'azure_msi.vm.name': ['api'],
+      'azure_msi.vm.resource_group': ['frontend'],
+      'azure_msi.network.security_group': ['frontend:webservers'],
+      'azure_msi.network.virtual_network': ['frontend:vnet'],
+      'azure_msi.network.subnet': ['frontend:vnet:default'],
+    });
+    expect(agent.tofuKeys).toEqual([`azure_msi/${TENANT_ID}/${identity.principalId}`]);
+    expect(sim.log.count({ service: 'arm', operation: 'virtualMachines.get', status: 200 })).toBe(1);
+    // the identity is the node's TOFU key: a second VM sharing it is refused while the first holds it
+    const sibling = await vmWithImds({ name: 'api-2', systemAssigned: false, userAssignedIdentities: [identity.resourceId] });
+    await expect(azureLogin(sibling)).rejects.toThrow(/409 node_already_attested/);
+  });
+
+  describe('refuses principals of a listed tenant that are not a VM’s managed identity, with the reason audited', () => {
+    const ARM = 'https://management.azure.com/';
+    async function entraToken(form: Record<string, string>): Promise<string> {
+      const response = await fetch(`${sim.url}/${TENANT_ID}/oauth2/v2.0/token`, { method: 'POST', body: new URLSearchParams({ ...form, scope: `${ARM}/.default` }) });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { access_token: string }).access_token;
+    }
+
+    async function expectRefused(token: string, reason: string): Promise<void> {
+      const problem = await problemOf(await login(server, { azure_msi: { token } }));
+      expect(problem).toMatchObject({ status: 401, code: 'attestation_failed', detail: reason });
+      const audit = (await (await server.admin('GET', '/v1/audit?outcome=failure&attestor=azure_msi&limit=1')).json()) as { items: { code: string; reason: string }[] };
+      expect(audit.items[0]).toMatchObject({ code: 'attestation_failed', reason });
+      expect(sim.log.count({ service: 'arm' })).toBe(0);
+    }
+
+    it("a user's token from az login (password grant, Azure CLI client)", async () => {
+      const user = sim.world.addUser({ tenantId: TENANT_ID, userPrincipalName: 'mallory@contoso.example' });
+      const token = await entraToken({ grant_type: 'password', client_id: AZURE_CLI_CLIENT_ID, username: user.userPrincipalName, password: user.password });
+      await expectRefused(token, "azure_msi: token is not a managed identity's: it is a user's delegated token (scp claim)");
+    });
+
+    it("a service principal's client-secret token with ARM's audience", async () => {
+      const principal = sim.world.addServicePrincipal({ tenantId: TENANT_ID });
+      const token = await entraToken({ grant_type: 'client_credentials', client_id: principal.clientId, client_secret: principal.clientSecret });
+      await expectRefused(token, "azure_msi: token is not a managed identity's: it has no xms_mirid claim (an application's or a user's token)");
+    });
   });
 
   it('refuses the same VM a second time (TOFU)', async () => {

@@ -60,8 +60,29 @@ describe('configuration documents', () => {
   });
 
   it('validates without storing', async () => {
-    expect(await (await yaml(server, 'POST', '/v1/config/AgentAttestation/validate', policy('/ok/{{join_token.id}}'))).json()).toEqual({ valid: true });
+    expect(await (await yaml(server, 'POST', '/v1/config/AgentAttestation/validate', policy('/ok/{{join_token.id}}'))).json()).toEqual({ valid: true, warnings: [] });
     expect((await yaml(server, 'POST', '/v1/config/AgentAttestation/validate', 'section: AgentAttestation\nschema: v2\nspec: {}\n')).status).toBe(422);
+  });
+
+  it('accepts a template that two nodes can render alike, warning at its line in the PUT and validate answers', async () => {
+    const named = `section: AgentAttestation
+schema: v1
+spec:
+  policies:
+    - name: lab
+      requiredAttestors: [{ type: join_token }]
+    - name: named
+      requiredAttestors: [{ type: aws_iid }]
+      spiffeIdTemplate: "/node/{{aws_iid.ec2.instance.tag.Name}}"
+`;
+    const warning = { path: '/spec/policies/1/spiffeIdTemplate', line: 9, column: 25, message: expect.stringMatching(/^\{\{aws_iid\.ec2\.instance\.tag\.Name\}\} can be set to the same value on two nodes .*add \{\{agent\.uuid\}\} or a node-unique attribute \(\{\{aws_iid\.ec2\.instance\.id\}\}\)$/) };
+    const validated = await yaml(server, 'POST', '/v1/config/AgentAttestation/validate', named);
+    expect(await validated.json()).toEqual({ valid: true, warnings: [warning] });
+    const pushed = await yaml(server, 'PUT', '/v1/config/AgentAttestation', named);
+    expect(pushed.status).toBe(200);
+    expect(await pushed.json()).toEqual({ section: 'AgentAttestation', version: expect.any(Number), sha256: expect.any(String), createdAt: expect.any(String), warnings: [warning] });
+    const fixed = await yaml(server, 'PUT', '/v1/config/AgentAttestation', named.replace('tag.Name}}', 'tag.Name}}/{{aws_iid.ec2.instance.id}}'));
+    expect(await fixed.json()).toMatchObject({ warnings: [] });
   });
 
   it('serves the document as YAML text and any older version', async () => {

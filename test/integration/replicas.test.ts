@@ -17,6 +17,10 @@ section: AgentAttestation
 schema: v1
 spec:
   policies:
+    - name: named
+      requiredAttestors: [{ type: aws_iid }]
+      rules: [{ attribute: aws_iid.ec2.instance.tag.Role, equals: named }]
+      spiffeIdTemplate: "/node/{{aws_iid.ec2.instance.tag.Name}}"
     - name: ec2
       requiredAttestors: [{ type: aws_iid }]
       spiffeIdTemplate: "/ec2/{{aws_iid.ec2.instance.id}}"
@@ -28,6 +32,7 @@ spec:
 /** The bound operations.md sets for a pushed document to govern logins on every replica. */
 const RELOAD_BOUND_MS = 2000;
 const LISTENING = 'config: listening for configuration changes';
+const SPIFFE_ID_TAKEN = 'login: SPIFFE ID held by another active agent; refused';
 
 interface LoginBody {
   agentId: string;
@@ -165,6 +170,30 @@ describe('two replicas on one PostgreSQL', () => {
     const responses = await acrossReplicas([a, b], 100, (server) => login(server, proofs, csr));
     expect(await outcomes(responses)).toEqual({ '200 ok': 1, '409 node_already_attested': 99 });
     expect(await loginAuditSince(mark)).toEqual({ success: 1, 'failure node_already_attested': 99 });
+  });
+
+  it('gives one SPIFFE ID to one of 20 instances tagged web-1 logging in at once across both replicas, auditing and warning about each refusal', async () => {
+    const instances = Array.from({ length: 20 }, (_, i) =>
+      aws.sim.world.addInstance({ accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId: `i-0a1b2c3d4e5f60${(0x700 + i).toString(16)}`, tags: { Name: 'web-1', Role: 'named' } }),
+    );
+    const proofs = await Promise.all(
+      instances.map(async (instance) => {
+        const document = identityDocument(instance);
+        return { aws_iid: { document, signature: await aws.signer.sign(document) } };
+      }),
+    );
+    const csr = (await generateAgentKey()).csrPem;
+    const mark = await auditMark();
+    const warnedBefore = [a, b].map((server) => server.logs.filter((line) => line.msg === SPIFFE_ID_TAKEN).length);
+    const responses = await Promise.all(proofs.map((proof, i) => login([a, b][i % 2]!, proof, csr)));
+    expect(await outcomes(responses)).toEqual({ '200 ok': 1, '409 spiffe_id_in_use': 19 });
+    expect(await loginAuditSince(mark)).toEqual({ success: 1, 'failure spiffe_id_in_use': 19 });
+    const active = await db.query("SELECT count(*)::int AS n FROM agents WHERE spiffe_id = 'spiffe://example.org/node/web-1' AND status = 'active'");
+    expect(active.rows[0]).toEqual({ n: 1 });
+    // each replica warns about the refusals it answered; log lines arrive through a pipe, after the answers
+    const warned = () => [a, b].reduce((sum, server, i) => sum + server.logs.filter((line) => line.msg === SPIFFE_ID_TAKEN).length - warnedBefore[i]!, 0);
+    await until(() => warned() >= 19);
+    expect(warned()).toBe(19);
   });
 
   it('admits one of 100 concurrent uses of one join token across both replicas, auditing each', async () => {

@@ -7,6 +7,11 @@ section: AgentAttestation
 schema: v1
 spec:
   policies:
+    - name: zoned
+      requiredAttestors: [{ type: test_node }]
+      rules:
+        - { attribute: test_node.zone, glob: "shared-*" }
+      spiffeIdTemplate: "/zone/{{test_node.zone}}"
     - name: nodes
       requiredAttestors: [{ type: test_node }]
       rules:
@@ -86,6 +91,25 @@ describe('TOFU, eviction and bans', () => {
     expect(second.spiffeId).toBe('spiffe://example.org/quarantine/node-e');
     const old = (await (await server.admin('GET', `/v1/agents/${first.agentId}`)).json()) as { status: string };
     expect(old.status).toBe('evicted');
+  });
+
+  it('refuses a second node the SPIFFE ID an active agent holds with 409 spiffe_id_in_use, audits it and warns; evicting the holder frees it', async () => {
+    const holder = await attest('zone-node-1', 'shared-1');
+    expect(holder.spiffeId).toBe('spiffe://example.org/zone/shared-1');
+    const refused = await problemOf(await login(server, proof('zone-node-2', 'shared-1')));
+    expect(refused).toMatchObject({ status: 409, code: 'spiffe_id_in_use', detail: 'spiffe://example.org/zone/shared-1 is held by another active agent; an operator must evict that agent first' });
+    const audit = (await (await server.admin('GET', `/v1/audit?agentId=${holder.agentId}`)).json()) as { items: { outcome: string; code: string | null; spiffeId: string | null; policy: string | null }[] };
+    expect(audit.items[0]).toMatchObject({ outcome: 'failure', code: 'spiffe_id_in_use', spiffeId: holder.spiffeId, policy: 'zoned' });
+    expect(server.logs).toContainEqual(
+      expect.objectContaining({ level: 40, msg: 'login: SPIFFE ID held by another active agent; refused', spiffeId: holder.spiffeId, agentId: holder.agentId, policy: 'zoned' }),
+    );
+    // the template was loaded with a warning: the zone is any text a node sends
+    expect(server.logs).toContainEqual(
+      expect.objectContaining({ level: 40, msg: 'config: policies file loaded with a warning', warning: expect.stringMatching(/^nodes\.yaml:\d+:\d+ \/spec\/policies\/0\/spiffeIdTemplate: \{\{test_node\.zone\}\} can be set/) }),
+    );
+    // the refused node was not recorded: it holds no TOFU key and may attest once the ID is free
+    expect((await server.admin('POST', `/v1/agents/${holder.agentId}/evict`)).status).toBe(200);
+    expect((await attest('zone-node-2', 'shared-1')).spiffeId).toBe(holder.spiffeId);
   });
 
   it('shows an agent with its TOFU keys, attributes and SVID', async () => {

@@ -10,6 +10,9 @@ export const fakeNodeAttestor: Attestor<{ node: string; secret: string; zone?: s
   type: 'test_node',
   attributes: ['node.id', 'zone'],
   singleValued: ['node.id', 'zone'],
+  nodeUnique: ['node.id'],
+  // the proof names its zone: any text, the same on two nodes
+  callerChosen: ['zone'],
   configSchema: { type: 'object', additionalProperties: false, properties: {} },
   proofSchema: {
     type: 'object',

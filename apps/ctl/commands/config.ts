@@ -1,5 +1,5 @@
 import { formatConfigError } from '../../../libs/policy';
-import type { SimulatedLogin, SimulationResult, VersionHistory } from '../../../libs/contracts/admin-api';
+import type { ConfigWarning, SimulatedLogin, SimulationResult, VersionHistory } from '../../../libs/contracts/admin-api';
 import type { Command } from '../cli';
 import { AdminApiError } from '../client';
 import { isJson, printJson, type Context } from '../context';
@@ -15,7 +15,8 @@ type Of<N extends Command['name']> = Extract<Command, { name: N }>;
 export async function configApply(context: Context, command: Of<'config apply'>): Promise<void> {
   const document = await readDocumentFile(command.file, context.hooks.readText);
   const summary = await inFile(document, () => context.client.pushConfig(document.section, document.text, document.type));
-  if (isJson(context)) return printJson(context, summary);
+  if (isJson(context)) return printJson(context, { ...summary, warnings: summary.warnings ?? [] });
+  printWarnings(context, document, summary.warnings);
   context.io.stdout(`${clean(summary.section)} version ${summary.version} (sha256 ${clean(summary.sha256)})\n`);
 }
 
@@ -23,8 +24,10 @@ export async function configApply(context: Context, command: Of<'config apply'>)
 export async function configValidate(context: Context, command: Of<'config validate'>): Promise<void> {
   const document = await readDocumentFile(command.file, context.hooks.readText);
   const where = command.offline ? ' (offline, built-in attestors)' : '';
+  let warnings: ConfigWarning[] = [];
   if (command.offline) {
-    const errors = validateOffline(document);
+    const { errors, warnings: found } = validateOffline(document);
+    warnings = found;
     if (errors.length > 0) {
       if (isJson(context)) printJson(context, { valid: false, errors });
       throw new CommandFailed(
@@ -34,7 +37,7 @@ export async function configValidate(context: Context, command: Of<'config valid
     }
   } else {
     try {
-      await inFile(document, () => context.client.validateConfig(document.section, document.text, document.type));
+      warnings = (await inFile(document, () => context.client.validateConfig(document.section, document.text, document.type))).warnings ?? [];
     } catch (error) {
       if (error instanceof AdminApiError && error.code === 'invalid_config' && isJson(context)) {
         printJson(context, { valid: false, errors: error.errors });
@@ -42,8 +45,18 @@ export async function configValidate(context: Context, command: Of<'config valid
       throw error;
     }
   }
-  if (isJson(context)) return printJson(context, { valid: true });
+  if (isJson(context)) return printJson(context, { valid: true, warnings });
+  printWarnings(context, document, warnings);
   context.io.stdout(`${document.file}: valid ${document.section} document${where}\n`);
+}
+
+/**
+ * A valid document's warnings (a SPIFFE ID template two nodes can render
+ * alike), on stderr as `FILE:LINE:COL /path: warning: message`, the way
+ * compilers print them; they never fail the command.
+ */
+function printWarnings(context: Context, document: DocumentFile, warnings: readonly ConfigWarning[] | undefined): void {
+  for (const warning of warnings ?? []) context.io.stderr(`${clean(formatConfigError({ ...warning, message: `warning: ${warning.message}` }, document.file))}\n`);
 }
 
 /** `config get SECTION [--version N]`: the text as pushed, or the stored version as JSON. */

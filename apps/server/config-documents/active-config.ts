@@ -5,6 +5,7 @@ import {
   type CompiledPolicySet,
   type ConfigDocument,
   type ConfigError,
+  type ConfigWarning,
   type SectionName,
 } from '../../../libs/policy';
 import type { AttestorDescriptor } from '../../../libs/attestors/attestor';
@@ -72,7 +73,11 @@ export class ActiveConfig {
     this.sections.set(entry.section, entry);
   }
 
-  validate(section: SectionName, body: string, contentType?: 'yaml' | 'json'): { ok: true; document: ConfigDocument; sha256: string } | { ok: false; errors: ConfigError[] } {
+  validate(
+    section: SectionName,
+    body: string,
+    contentType?: 'yaml' | 'json',
+  ): { ok: true; document: ConfigDocument; sha256: string; warnings: ConfigWarning[] } | { ok: false; errors: ConfigError[] } {
     const result = validateDocument(section, body, this.catalog, contentType ? { contentType } : undefined);
     if (!result.ok) return result;
     if (section === 'AwsIidCertificates') {
@@ -93,7 +98,7 @@ export class ActiveConfig {
         return { ok: false, errors: error.problems };
       }
     }
-    return { ok: true, document: result.value, sha256: contentHash(result.value) };
+    return { ok: true, document: result.value, sha256: contentHash(result.value), warnings: result.warnings };
   }
 }
 

@@ -59,8 +59,7 @@ export class ConfigDocumentsController {
   @HttpCode(200)
   validate(@Param('section') section: string, @Req() request: FastifyRequest) {
     const { text, contentType } = documentBody(request);
-    this.documents.validateOrThrow(sectionName(section), text, contentType);
-    return { valid: true };
+    return this.documents.validate(sectionName(section), text, contentType);
   }
 
   @Post('simulate')

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
-import { formatConfigError, type SectionName } from '../../../libs/policy';
+import type { ConfigWarning, PushedVersion, ValidationAnswer } from '../../../libs/contracts/admin-api';
+import { formatConfigError, type ConfigError, type SectionName } from '../../../libs/policy';
 import { ConfigRepository, listenForConfigNotices, type ConfigNotice, type ConfigNoticeListener, type StoredConfigVersion } from '../../../libs/persistence';
 import { ApiError } from '../http/api-error';
 import { LOGGER } from '../logging/logger';
@@ -104,8 +105,8 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
     this.timer.unref();
   }
 
-  /** Validates and stores a new version, and activates it here at once. */
-  async push(section: SectionName, body: string, contentType: 'yaml' | 'json', actor: string, requestId?: string): Promise<VersionSummary> {
+  /** Validates and stores a new version, and activates it here at once; the answer carries the document's warnings. */
+  async push(section: SectionName, body: string, contentType: 'yaml' | 'json', actor: string, requestId?: string): Promise<PushedVersion> {
     const checked = this.validateOrThrow(section, body, contentType);
     const { stored } = await this.versions.push({
       section,
@@ -116,7 +117,7 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
       ...(requestId !== undefined && { requestId }),
     });
     this.install(stored);
-    return summary(stored);
+    return { ...summary(stored), warnings: checked.warnings.map(placed) };
   }
 
   validateOrThrow(section: SectionName, body: string, contentType?: 'yaml' | 'json') {
@@ -125,10 +126,15 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
       throw new ApiError(
         'invalid_config',
         `${section} document is invalid: ${checked.errors.slice(0, 5).map((e) => formatConfigError(e)).join('; ')}`,
-        checked.errors.map((e) => ({ path: e.path, message: e.message, ...(e.line !== undefined && { line: e.line }), ...(e.column !== undefined && { column: e.column }) })),
+        checked.errors.map(placed),
       );
     }
     return checked;
+  }
+
+  /** The dry run of `POST …/validate`: valid, with the document's warnings, or 422. */
+  validate(section: SectionName, body: string, contentType?: 'yaml' | 'json'): ValidationAnswer {
+    return { valid: true, warnings: this.validateOrThrow(section, body, contentType).warnings.map(placed) };
   }
 
   async get(section: SectionName, version?: number): Promise<StoredConfigVersion> {
@@ -141,7 +147,7 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
     return this.versions.versions(section);
   }
 
-  async rollback(section: SectionName, version: number, actor: string, requestId?: string): Promise<VersionSummary> {
+  async rollback(section: SectionName, version: number, actor: string, requestId?: string): Promise<PushedVersion> {
     const old = await this.get(section, version);
     // Re-validated: an old document may no longer fit today's attestors.
     return this.push(section, old.source, 'yaml', actor, requestId);
@@ -207,6 +213,7 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
       if (await this.versions.latest(section)) continue;
       const checked = this.active.validate(section, body, 'yaml');
       if (!checked.ok) throw new Error(`${join(dir, file)} is invalid: ${checked.errors.map((e) => formatConfigError(e, file)).join('; ')}`);
+      for (const warning of checked.warnings) this.logger.warn({ section, file: join(dir, file), warning: formatConfigError(warning, file) }, 'config: policies file loaded with a warning');
       await this.versions.push({ section, document: checked.document, source: body, sha256: checked.sha256, createdBy: `file:${file}` });
     }
   }
@@ -220,6 +227,11 @@ function sectionOf(body: string): SectionName | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** An error or warning as the API answers it: `{ path, line?, column?, message }`. */
+function placed(problem: ConfigError): ConfigWarning {
+  return { path: problem.path, message: problem.message, ...(problem.line !== undefined && { line: problem.line }), ...(problem.column !== undefined && { column: problem.column }) };
 }
 
 export function summary(stored: StoredConfigVersion): VersionSummary {

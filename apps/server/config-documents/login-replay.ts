@@ -26,6 +26,8 @@ function replayAttestor(descriptor: AttestorDescriptor): Attestor<Attributes | u
     type: descriptor.type,
     attributes: descriptor.attributes,
     singleValued: descriptor.singleValued,
+    nodeUnique: descriptor.nodeUnique,
+    callerChosen: descriptor.callerChosen,
     configSchema: descriptor.configSchema,
     // the "proof" is the recorded attributes, not the agent's proof
     proofSchema: {},

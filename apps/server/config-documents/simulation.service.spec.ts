@@ -10,6 +10,8 @@ const zoneAttestor: AttestorDescriptor = {
   type: 'zone_node',
   attributes: ['node.id', 'zone'],
   singleValued: ['node.id', 'zone'],
+  nodeUnique: ['node.id'],
+  callerChosen: ['zone'],
   configSchema: { type: 'object', additionalProperties: false, properties: {} },
   proofSchema: { type: 'object' },
   defaultSpiffeIdPath: '/agent/zone_node/{{zone_node.node.id}}',

@@ -143,7 +143,8 @@ export class LoginService {
       sourceIp: request.sourceIp,
       requestId: request.requestId,
     });
-    if (written.outcome !== 'recorded') this.refuseConflict(written, request);
+    if (written.outcome === 'contended') return this.refuseContended(login, policy.name, attributes, request);
+    if (written.outcome !== 'recorded') this.refuseConflict(written, { spiffeId: agentSpiffeId, policy: policy.name }, request);
     this.metrics.count(INSTRUMENTS.svidsIssued, { kind: 'x509', reason: 'login' });
     // the attribute list is built only when it will be written (the bench, and quiet deployments, log at warn)
     if (this.logger.isLevelEnabled('info')) {
@@ -163,8 +164,8 @@ export class LoginService {
     };
   }
 
-  /** The login write found the login ID used, the token spent, or the node known. */
-  private refuseConflict(written: Exclude<LoginWriteResult, { outcome: 'recorded' }>, request: RequestContext): never {
+  /** The login write found the login ID used, the token spent, the node known, or its SPIFFE ID taken. */
+  private refuseConflict(written: Exclude<LoginWriteResult, { outcome: 'recorded' | 'contended' }>, wanted: { spiffeId: string; policy: string }, request: RequestContext): never {
     switch (written.outcome) {
       case 'login_not_found':
         throw new ApiError('login_not_found', 'login ID is unknown, forged or already completed');
@@ -178,7 +179,34 @@ export class LoginService {
         this.logger.warn({ attestor, tofuKey: written.tofuKey, agentId: written.holderId, requestId: request.requestId }, 'Node already attested (TOFU); possible security incident');
         throw new ApiError('node_already_attested', `this node already attested as agent ${written.holderId}; an operator must evict it first`);
       }
+      case 'spiffe_id_in_use':
+        // another node rendered the same SPIFFE ID: a template without a node-unique attribute, or a node claiming another's name
+        this.logger.warn({ spiffeId: wanted.spiffeId, policy: wanted.policy, agentId: written.holderId, requestId: request.requestId }, 'login: SPIFFE ID held by another active agent; refused');
+        throw new ApiError('spiffe_id_in_use', `${wanted.spiffeId} is held by another active agent; an operator must evict that agent first`);
     }
+  }
+
+  /**
+   * The login write lost every round to other logins of the same node
+   * (tofu off; see recordLogin): nothing was written, so the refusal is
+   * audited and the login ID used up here, and the agent retries later.
+   */
+  private async refuseContended(login: LoginState, policy: string, attributes: Record<string, string[]>, request: RequestContext): Promise<never> {
+    const reason = 'other logins of this node were being recorded at the same time; retry';
+    this.logger.warn({ policy, loginId: login.nonce, requestId: request.requestId }, 'login: lost to concurrent logins of the same node; refused');
+    const fresh = await recordLoginFailure(this.db, {
+      loginNonce: login.nonce,
+      loginExpiresAt: login.expiresAt,
+      code: 'unavailable',
+      reason,
+      attestors: login.providedMethods,
+      policy,
+      attributes,
+      sourceIp: request.sourceIp,
+      requestId: request.requestId,
+    });
+    if (!fresh) throw new ApiError('login_not_found', 'login ID is unknown, forged or already completed');
+    throw new ApiError('unavailable', reason);
   }
 
   /** Every proof the candidates need must be there, and none that was not announced. */

@@ -9,6 +9,8 @@ function attestor(type: string): Attestor<{ node: string }, { tier?: string }> {
     type,
     attributes: ['node'],
     singleValued: ['node'],
+    nodeUnique: ['node'],
+    callerChosen: [],
     configSchema: { type: 'object', additionalProperties: false, properties: { tier: { type: 'string' } } },
     proofSchema: { type: 'object', required: ['node'], additionalProperties: false, properties: { node: { type: 'string' } } },
     defaultSpiffeIdPath: `/agent/${type}/{{${type}.node}}`,

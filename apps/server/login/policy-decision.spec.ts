@@ -9,6 +9,8 @@ function fakeAttestor(type: string, verdicts: Record<string, 'ok' | 'reject' | '
     type,
     attributes: ['node', 'tier'],
     singleValued: ['node'],
+    nodeUnique: ['node'],
+    callerChosen: [],
     configSchema: { type: 'object', additionalProperties: false, properties: { tier: { type: 'string' } } },
     proofSchema: { type: 'object', required: ['node'], additionalProperties: false, properties: { node: { type: 'string' } } },
     defaultSpiffeIdPath: `/agent/${type}/{{${type}.node}}`,

@@ -28,6 +28,10 @@ export function awsIamAttestor(ports: AwsIamPorts): Attestor<AwsIamProof, AwsAcc
     type: 'aws_iam',
     attributes: ['account.id', 'arn', 'principal.type', 'role.name', 'session.name', 'user.name', 'user_id'],
     singleValued: ['account.id', 'arn', 'principal.type', 'role.name', 'session.name', 'user.name', 'user_id'],
+    // no TOFU key: nothing names one node (templates use {{agent.uuid}})
+    nodeUnique: [],
+    // the caller of sts:AssumeRole names the session; an assumed role's ARN and user ID carry that name
+    callerChosen: ['session.name', 'arn', 'user_id'],
     configSchema: {
       type: 'object',
       additionalProperties: false,

@@ -62,6 +62,9 @@ export function awsIidAttestor(ports: AwsIidPorts): Attestor<AwsIidProof, AwsIid
     type: 'aws_iid',
     attributes: [...DOCUMENT_ATTRIBUTES, 'ec2.instance.private_dns_name', 'ec2.instance.tag.*', 'ec2.security_group.id', 'ec2.security_group.name', 'iam.role', 'eks.cluster.name'],
     singleValued: [...DOCUMENT_ATTRIBUTES, 'ec2.instance.private_dns_name', 'ec2.instance.tag.*', 'eks.cluster.name'],
+    nodeUnique: ['ec2.instance.id'],
+    // anyone allowed ec2:CreateTags on an instance (often the instance's own role) writes its tags
+    callerChosen: ['ec2.instance.tag.*'],
     configSchema: CONFIG_SCHEMA,
     proofSchema: PROOF_SCHEMA,
     defaultSpiffeIdPath: '/agent/aws_iid/{{aws_iid.account.id}}/{{aws_iid.ec2.instance.region}}/{{aws_iid.ec2.instance.id}}',

@@ -4,12 +4,37 @@ import { DependencyUnavailable, ProofRejected } from '../attestor';
 import type { AzureCloud, AzureVmNetwork } from '../azure/ports';
 import { azureMsiAttestor, type AzureMsiConfig } from './azure-msi.attestor';
 import { SigningKeys } from './signing-keys';
-import { AUTHORITY, fakeKeySource, OTHER_TENANT, PRINCIPAL, signRs256, SUBSCRIPTION, TENANT, testTenant, unsignedJwt, vmClaims } from './testing/tokens';
+import {
+  appClaims,
+  AUTHORITY,
+  fakeKeySource,
+  IDENTITY_RESOURCE_ID,
+  OTHER_TENANT,
+  PRINCIPAL,
+  signRs256,
+  SUBSCRIPTION,
+  TENANT,
+  testTenant,
+  unsignedJwt,
+  userAssignedClaims,
+  userClaims,
+  vmClaims,
+} from './testing/tokens';
 
 const NETWORK: AzureVmNetwork = {
   securityGroups: [{ resourceGroup: 'frontend', name: 'webservers' }],
   virtualNetworks: [{ resourceGroup: 'frontend', name: 'vnet' }],
   subnets: [{ resourceGroup: 'frontend', virtualNetwork: 'vnet', name: 'default' }],
+};
+
+/** What the `blog` VM and its network give either kind of identity. */
+const BLOG_ATTRIBUTES = {
+  'subscription.id': [SUBSCRIPTION],
+  'vm.name': ['blog'],
+  'vm.resource_group': ['frontend'],
+  'network.security_group': ['frontend:webservers'],
+  'network.virtual_network': ['frontend:vnet'],
+  'network.subnet': ['frontend:vnet:default'],
 };
 
 const tenant = testTenant();
@@ -46,12 +71,8 @@ describe('azure_msi attestor', () => {
     expect(verified.attributes).toEqual({
       'tenant.id': [TENANT],
       'principal.id': [PRINCIPAL],
-      'subscription.id': [SUBSCRIPTION],
-      'vm.name': ['blog'],
-      'vm.resource_group': ['frontend'],
-      'network.security_group': ['frontend:webservers'],
-      'network.virtual_network': ['frontend:vnet'],
-      'network.subnet': ['frontend:vnet:default'],
+      'identity.type': ['system_assigned'],
+      ...BLOG_ATTRIBUTES,
     });
     expect(verified.selectors).toEqual([
       `subscription-id:${SUBSCRIPTION}`,
@@ -75,13 +96,79 @@ describe('azure_msi attestor', () => {
     expect(await reason(verify(await signRs256(tenant, vmClaims()), config))).toBe("azure_msi: token audience is not the tenant's resourceId");
   });
 
-  it('gives a user-assigned identity its subscription but no VM or network, without asking ARM', async () => {
+  it('gives a user-assigned identity the VM that asked for it (xms_az_rid), with its networks, and names the identity', async () => {
     const { attestor, lookups } = setup();
-    const mirid = `/subscriptions/${SUBSCRIPTION}/resourcegroups/identities/providers/Microsoft.ManagedIdentity/userAssignedIdentities/blog-id`;
-    const verified = await verify(await signRs256(tenant, vmClaims({ xms_mirid: mirid })), CONFIG, attestor);
-    expect(verified.attributes).toEqual({ 'tenant.id': [TENANT], 'principal.id': [PRINCIPAL], 'subscription.id': [SUBSCRIPTION] });
-    expect(verified.selectors).toEqual([`subscription-id:${SUBSCRIPTION}`]);
-    expect(lookups).toEqual([]);
+    const verified = await verify(await signRs256(tenant, userAssignedClaims()), CONFIG, attestor);
+    expect(verified.attributes).toEqual({
+      'tenant.id': [TENANT],
+      'principal.id': [PRINCIPAL],
+      'identity.type': ['user_assigned'],
+      'identity.name': ['web-nodes'],
+      'identity.resource_group': ['identities'],
+      ...BLOG_ATTRIBUTES,
+    });
+    expect(verified.selectors).toEqual(expect.arrayContaining([`subscription-id:${SUBSCRIPTION}`, 'vm-name:frontend:blog']));
+    expect(verified.tofuKey).toBe(`azure_msi/${TENANT}/${PRINCIPAL}`);
+    expect(lookups).toEqual([`${TENANT}/${SUBSCRIPTION}/frontend/blog`]);
+  });
+
+  it('takes the subscription of the VM, not of the user-assigned identity, when they differ', async () => {
+    const vmElsewhere = '/subscriptions/0f0e0d0c-0b0a-4908-8706-050403020100/resourcegroups/edge/providers/Microsoft.Compute/virtualMachines/gw-1';
+    const { attestor, lookups } = setup();
+    const verified = await verify(await signRs256(tenant, userAssignedClaims({ xms_az_rid: vmElsewhere })), CONFIG, attestor);
+    expect(verified.attributes).toMatchObject({ 'subscription.id': ['0f0e0d0c-0b0a-4908-8706-050403020100'], 'vm.name': ['gw-1'], 'identity.resource_group': ['identities'] });
+    expect(lookups).toEqual([`${TENANT}/0f0e0d0c-0b0a-4908-8706-050403020100/edge/gw-1`]);
+  });
+
+  describe('refuses every principal that is not a virtual machine’s managed identity, before asking ARM', () => {
+    const refused: [string, () => Record<string, unknown>, string][] = [
+      ["a user's token from az login (idtyp user, scp, upn)", () => userClaims(), "token is not a managed identity's: it is a user's delegated token (scp claim)"],
+      ['a user token without idtyp, by its scp', () => userClaims({ idtyp: undefined, upn: undefined, unique_name: undefined }), "token is not a managed identity's: it is a user's delegated token (scp claim)"],
+      ['a user token marked only by idtyp', () => userClaims({ scp: undefined, upn: undefined, unique_name: undefined }), "token is not a managed identity's: it is a user's delegated token (idtyp user)"],
+      ["a user's token that carries an xms_mirid it should not have", () => userClaims({ xms_mirid: IDENTITY_RESOURCE_ID }), "token is not a managed identity's: it is a user's delegated token (scp claim)"],
+      ["a service principal's client-secret token (idtyp app, no xms_mirid)", () => appClaims(), "token is not a managed identity's: it has no xms_mirid claim (an application's or a user's token)"],
+      ['an app token without idtyp', () => appClaims({ idtyp: undefined }), "token is not a managed identity's: it has no xms_mirid claim (an application's or a user's token)"],
+      ['a token of another idtyp', () => vmClaims({ idtyp: 'device' }), `token is not a managed identity's: its idtyp is "device", not app`],
+      [
+        "an App Service's system-assigned identity",
+        () => vmClaims({ xms_mirid: `/subscriptions/${SUBSCRIPTION}/resourcegroups/web/providers/Microsoft.Web/sites/shop` }),
+        "token is not a virtual machine's managed identity: the identity of a Microsoft.Web/sites resource (xms_mirid)",
+      ],
+      [
+        "a scale set's system-assigned identity, shared by all its instances",
+        () => vmClaims({ xms_mirid: `/subscriptions/${SUBSCRIPTION}/resourcegroups/aks/providers/Microsoft.Compute/virtualMachineScaleSets/pool` }),
+        "token is not a virtual machine's managed identity: the identity of a Microsoft.Compute/virtualMachineScaleSets resource (xms_mirid)",
+      ],
+      [
+        'a child resource that only looks like a VM',
+        () => vmClaims({ xms_mirid: `/subscriptions/${SUBSCRIPTION}/resourcegroups/aks/providers/Microsoft.Compute/virtualMachineScaleSets/pool/virtualMachines/0` }),
+        "token is not a virtual machine's managed identity: the identity of a Microsoft.Compute/virtualMachineScaleSets/… resource (xms_mirid)",
+      ],
+      [
+        'a user-assigned identity token that names no VM (workload identity federation, or a resource without xms_az_rid)',
+        () => userAssignedClaims({ xms_az_rid: undefined }),
+        "token is not a virtual machine's managed identity: a user-assigned identity token that names no virtual machine (no xms_az_rid claim)",
+      ],
+      [
+        'a user-assigned identity token issued to a scale set',
+        () => userAssignedClaims({ xms_az_rid: `/subscriptions/${SUBSCRIPTION}/resourcegroups/aks/providers/Microsoft.Compute/virtualMachineScaleSets/pool` }),
+        "token is not a virtual machine's managed identity: a user-assigned identity token issued to a Microsoft.Compute/virtualMachineScaleSets resource (xms_az_rid)",
+      ],
+      ['a system-assigned token whose xms_az_rid names another VM', () => vmClaims({ xms_az_rid: `/subscriptions/${SUBSCRIPTION}/resourcegroups/frontend/providers/Microsoft.Compute/virtualMachines/other` }), "token xms_az_rid names another resource than the VM's own identity (xms_mirid)"],
+      ['an xms_mirid that is no resource ID', () => vmClaims({ xms_mirid: '/subscriptions/x' }), 'token xms_mirid is not an Azure resource ID'],
+      ['an xms_az_rid that is no resource ID', () => userAssignedClaims({ xms_az_rid: 'blog' }), 'token xms_az_rid is not an Azure resource ID'],
+      ['an xms_mirid that is not a string', () => vmClaims({ xms_mirid: ['a'] }), 'token xms_mirid claim is not a string'],
+    ];
+    it.each(refused)('%s', async (_name, claims, why) => {
+      const { attestor, lookups } = setup();
+      expect(await reason(verify(await signRs256(tenant, claims()), CONFIG, attestor))).toBe(`azure_msi: ${why}`);
+      expect(lookups).toEqual([]);
+    });
+
+    it('accepts a system-assigned token whose xms_az_rid names its own VM (case as ARM compares)', async () => {
+      const own = `/subscriptions/${SUBSCRIPTION.toUpperCase()}/resourceGroups/FRONTEND/providers/microsoft.compute/virtualmachines/BLOG`;
+      await expect(verify(await signRs256(tenant, vmClaims({ xms_az_rid: own })))).resolves.toMatchObject({ attributes: { 'identity.type': ['system_assigned'] } });
+    });
   });
 
   it('rejects alg none', async () => {

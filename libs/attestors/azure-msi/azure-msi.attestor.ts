@@ -1,8 +1,9 @@
 import { ProofRejected, type Attestor, type Verified } from '../attestor';
 import type { AzureCloud, AzureVmNetwork } from '../azure/ports';
-import { parseIdentityResource, type IdentityResource } from './resource-id';
+import { managedIdentityOf, type ManagedIdentity } from './managed-identity';
+import type { ArmResource } from './resource-id';
 import type { SigningKeys } from './signing-keys';
-import { verifyMsiToken, type MsiClaims } from './token';
+import { verifyMsiToken } from './token';
 
 export interface AzureMsiProof {
   /** the access token the VM got from Azure IMDS */
@@ -53,31 +54,34 @@ const PROOF_SCHEMA = {
   properties: { token: { type: 'string', minLength: 1, maxLength: 16384 } },
 } as const;
 
-const SINGLE_VALUED = ['tenant.id', 'principal.id', 'subscription.id', 'vm.name', 'vm.resource_group'];
+const SINGLE_VALUED = ['tenant.id', 'principal.id', 'identity.type', 'identity.name', 'identity.resource_group', 'subscription.id', 'vm.name', 'vm.resource_group'];
 
 /**
- * `azure_msi` (attestors.md): an Entra access token of a managed identity,
- * as Azure IMDS hands it to the VM; for a VM's identity, its networks.
+ * `azure_msi` (attestors.md): an Entra access token of a virtual machine's
+ * managed identity, as Azure IMDS hands it to the VM, and the VM's networks.
  */
 export function azureMsiAttestor(ports: AzureMsiPorts): Attestor<AzureMsiProof, AzureMsiConfig> {
   return {
     type: 'azure_msi',
     attributes: [...SINGLE_VALUED, 'network.security_group', 'network.virtual_network', 'network.subnet'],
     singleValued: SINGLE_VALUED,
+    // the TOFU key: one active agent per managed identity
+    nodeUnique: ['principal.id'],
+    // whoever creates VMs and identities names them, alike in two resource groups
+    callerChosen: ['vm.name', 'vm.resource_group', 'identity.name', 'identity.resource_group'],
     configSchema: CONFIG_SCHEMA,
     proofSchema: PROOF_SCHEMA,
     defaultSpiffeIdPath: '/agent/azure_msi/{{azure_msi.tenant.id}}/{{azure_msi.principal.id}}',
     bindsChallenge: false,
     async verify(proof, config, context): Promise<Verified> {
       const tenants = config.tenants.map((t) => ({ id: t.id, resourceId: t.resourceId ?? DEFAULT_RESOURCE_ID }));
-      const claims = await verifyMsiToken(proof.token, tenants, ports.keys, ports.authorityHost, context.now); // steps 1-2
-      const resource = claims.resourceId === undefined ? null : parseIdentityResource(claims.resourceId); // step 3
-      if (claims.resourceId !== undefined && !resource) reject('token xms_mirid is not an Azure resource ID');
-      const network = resource?.vm ? await vmNetwork(ports.cloud, claims, resource) : undefined; // step 4
+      const claims = await verifyMsiToken(proof.token, tenants, ports.keys, ports.authorityHost, context.now); // steps 1-4
+      const identity = managedIdentityOf(claims); // step 5
+      const network = await vmNetwork(ports.cloud, claims.tenantId, identity.vm); // step 6
       return {
-        attributes: attributesOf(claims, resource, network),
-        selectors: selectorsOf(resource, network),
-        tofuKey: `azure_msi/${claims.tenantId}/${claims.principalId}`, // step 5
+        attributes: attributesOf(claims.tenantId, claims.principalId, identity, network),
+        selectors: selectorsOf(identity.vm, network),
+        tofuKey: `azure_msi/${claims.tenantId}/${claims.principalId}`, // step 7
       };
     },
   };
@@ -87,36 +91,35 @@ function reject(reason: string): never {
   throw new ProofRejected(`azure_msi: ${reason}`);
 }
 
-async function vmNetwork(cloud: AzureCloud, claims: MsiClaims, resource: IdentityResource): Promise<AzureVmNetwork> {
-  const vm = { tenantId: claims.tenantId, subscriptionId: resource.subscriptionId, resourceGroup: resource.resourceGroup, name: resource.vm!.name };
-  const network = await cloud.vmNetwork(vm);
+async function vmNetwork(cloud: AzureCloud, tenantId: string, vm: ArmResource): Promise<AzureVmNetwork> {
+  const network = await cloud.vmNetwork({ tenantId, subscriptionId: vm.subscriptionId, resourceGroup: vm.resourceGroup, name: vm.name });
   if (!network) reject(`virtual machine ${vm.name} does not exist in resource group ${vm.resourceGroup} of subscription ${vm.subscriptionId}`);
   return network;
 }
 
-function attributesOf(claims: MsiClaims, resource: IdentityResource | null, network: AzureVmNetwork | undefined): Record<string, string[]> {
-  const attributes: Record<string, string[]> = { 'tenant.id': [claims.tenantId], 'principal.id': [claims.principalId] };
-  if (resource) attributes['subscription.id'] = [resource.subscriptionId];
-  if (resource?.vm) {
-    attributes['vm.name'] = [resource.vm.name];
-    attributes['vm.resource_group'] = [resource.resourceGroup];
-  }
-  if (network) {
-    attributes['network.security_group'] = network.securityGroups.map((g) => `${g.resourceGroup}:${g.name}`);
-    attributes['network.virtual_network'] = network.virtualNetworks.map((v) => `${v.resourceGroup}:${v.name}`);
-    attributes['network.subnet'] = network.subnets.map((s) => `${s.resourceGroup}:${s.virtualNetwork}:${s.name}`);
-  }
-  return attributes;
+function attributesOf(tenantId: string, principalId: string, identity: ManagedIdentity, network: AzureVmNetwork): Record<string, string[]> {
+  const { vm } = identity;
+  return {
+    'tenant.id': [tenantId],
+    'principal.id': [principalId],
+    'identity.type': [identity.type],
+    ...(identity.type === 'user_assigned' && { 'identity.name': [identity.identity.name], 'identity.resource_group': [identity.identity.resourceGroup] }),
+    'subscription.id': [vm.subscriptionId],
+    'vm.name': [vm.name],
+    'vm.resource_group': [vm.resourceGroup],
+    'network.security_group': network.securityGroups.map((g) => `${g.resourceGroup}:${g.name}`),
+    'network.virtual_network': network.virtualNetworks.map((v) => `${v.resourceGroup}:${v.name}`),
+    'network.subnet': network.subnets.map((s) => `${s.resourceGroup}:${s.virtualNetwork}:${s.name}`),
+  };
 }
 
 /** SPIRE's azure_msi selectors, so workload registrations carry over. */
-function selectorsOf(resource: IdentityResource | null, network: AzureVmNetwork | undefined): string[] {
-  if (!resource) return [];
+function selectorsOf(vm: ArmResource, network: AzureVmNetwork): string[] {
   return [
-    `subscription-id:${resource.subscriptionId}`,
-    ...(resource.vm ? [`vm-name:${resource.resourceGroup}:${resource.vm.name}`] : []),
-    ...(network?.securityGroups.map((g) => `network-security-group:${g.resourceGroup}:${g.name}`) ?? []),
-    ...(network?.virtualNetworks.map((v) => `virtual-network:${v.resourceGroup}:${v.name}`) ?? []),
-    ...(network?.subnets.map((s) => `virtual-network-subnet:${s.resourceGroup}:${s.virtualNetwork}:${s.name}`) ?? []),
+    `subscription-id:${vm.subscriptionId}`,
+    `vm-name:${vm.resourceGroup}:${vm.name}`,
+    ...network.securityGroups.map((g) => `network-security-group:${g.resourceGroup}:${g.name}`),
+    ...network.virtualNetworks.map((v) => `virtual-network:${v.resourceGroup}:${v.name}`),
+    ...network.subnets.map((s) => `virtual-network-subnet:${s.resourceGroup}:${s.virtualNetwork}:${s.name}`),
   ];
 }

@@ -1,23 +1,41 @@
-/** What an `xms_mirid` names: always a subscription; a VM when the identity is a VM's (system-assigned). */
-export interface IdentityResource {
+/**
+ * An ARM resource as Azure names it in a managed-identity token's `xms_mirid`
+ * and `xms_az_rid` claims
+ * (`/subscriptions/{sub}/resourcegroups/{rg}/providers/{namespace}/{type}/{name}`).
+ */
+export interface ArmResource {
+  /** lowercase, as ARM compares it */
   subscriptionId: string;
   resourceGroup: string;
-  vm?: { name: string };
+  /** `{namespace}/{type}` as written, e.g. `Microsoft.Compute/virtualMachines` */
+  type: string;
+  name: string;
+  /** what kind of managed-identity resource it is, as far as `azure_msi` cares */
+  kind: 'virtual_machine' | 'user_assigned_identity' | 'other';
 }
 
 const SEGMENT = '[^/]{1,128}';
-const PREFIX = `^/subscriptions/(${SEGMENT})/resourcegroups/(${SEGMENT})/providers/`;
-const VM = new RegExp(`${PREFIX}Microsoft\\.Compute/virtualMachines/(${SEGMENT})$`, 'i');
-const ANY_RESOURCE = new RegExp(`${PREFIX}[^/]{1,128}/.{1,1024}$`, 'i');
+/** Namespace and type words: ARM's alphabet, so a type is safe to quote in a reason. */
+const WORD = '[A-Za-z0-9.]{1,128}';
+/** Child resources (`…/virtualMachineScaleSets/{s}/virtualMachines/{n}`) are kept as a tail, never a VM. */
+const RESOURCE = new RegExp(`^/subscriptions/(${SEGMENT})/resourcegroups/(${SEGMENT})/providers/(${WORD}/${WORD})/(${SEGMENT})((?:/${SEGMENT})*)$`, 'i');
 
-/**
- * Reads an ARM resource ID as Azure writes it in `xms_mirid`
- * (`/subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.Compute/virtualMachines/{vm}`),
- * case-insensitively as ARM compares them. Null for anything else.
- */
-export function parseIdentityResource(resourceId: string): IdentityResource | null {
-  const vm = VM.exec(resourceId);
-  if (vm) return { subscriptionId: vm[1]!.toLowerCase(), resourceGroup: vm[2]!, vm: { name: vm[3]! } };
-  const other = ANY_RESOURCE.exec(resourceId);
-  return other ? { subscriptionId: other[1]!.toLowerCase(), resourceGroup: other[2]! } : null;
+const KINDS: Record<string, ArmResource['kind']> = {
+  'microsoft.compute/virtualmachines': 'virtual_machine',
+  'microsoft.managedidentity/userassignedidentities': 'user_assigned_identity',
+};
+
+/** Reads an ARM resource ID case-insensitively, as ARM compares them; null for anything else. */
+export function parseArmResource(resourceId: string): ArmResource | null {
+  const m = RESOURCE.exec(resourceId);
+  if (!m) return null;
+  const type = m[3]!;
+  const kind = m[5] === '' ? (KINDS[type.toLowerCase()] ?? 'other') : 'other';
+  return { subscriptionId: m[1]!.toLowerCase(), resourceGroup: m[2]!, type: m[5] === '' ? type : `${type}/…`, name: m[4]!, kind };
+}
+
+/** Whether two parsed resources are the same one (ARM IDs compare case-insensitively). */
+export function sameResource(a: ArmResource, b: ArmResource): boolean {
+  const key = (r: ArmResource) => `${r.subscriptionId}/${r.resourceGroup}/${r.type}/${r.name}`.toLowerCase();
+  return key(a) === key(b);
 }

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { ProofRejected } from '../attestor';
 import { azureMsiAttestor } from './azure-msi.attestor';
 import { SigningKeys } from './signing-keys';
-import { AUTHORITY, fakeKeySource, signRs256, TENANT, testTenant, vmClaims } from './testing/tokens';
+import { appClaims, AUTHORITY, fakeKeySource, signRs256, TENANT, testTenant, userAssignedClaims, vmClaims } from './testing/tokens';
 
 const tenant = testTenant();
 const attestor = azureMsiAttestor({
@@ -48,6 +48,31 @@ describe('azure_msi against arbitrary tokens', () => {
         expect(await outcome(changed)).toBe('rejected');
       }),
       { numRuns: 300 },
+    );
+  });
+
+  // Validly signed tokens of the listed tenant: only the claims decide. Extra
+  // claims are drawn from the ones Entra writes, with arbitrary values.
+  const extraClaims = fc.dictionary(
+    fc.constantFrom('idtyp', 'appidacr', 'azpacr', 'roles', 'xms_az_rid', 'xms_tcdt', 'name', 'ver', 'amr', 'acr'),
+    fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('app', 'user', '2', '1', '0'), fc.array(fc.string({ maxLength: 10 }), { maxLength: 3 })),
+  );
+
+  it("rejects a signed token without xms_mirid (an application's), whatever else it claims", async () => {
+    await fc.assert(
+      fc.asyncProperty(extraClaims, async (extra) => expect(await outcome(await signRs256(tenant, appClaims({ ...extra, xms_mirid: undefined })))).toBe('rejected')),
+      { numRuns: 60 },
+    );
+  });
+
+  it("rejects a signed token that carries a user's claim (scp, upn, unique_name), whatever else it claims", async () => {
+    const userMarker = fc.constantFrom('scp', 'upn', 'unique_name');
+    await fc.assert(
+      fc.asyncProperty(userMarker, fc.string({ maxLength: 40 }), fc.boolean(), extraClaims, async (marker, value, assigned, extra) => {
+        const claims = assigned ? userAssignedClaims(extra) : vmClaims(extra);
+        expect(await outcome(await signRs256(tenant, { ...claims, [marker]: value }))).toBe('rejected');
+      }),
+      { numRuns: 60 },
     );
   });
 });

@@ -14,20 +14,29 @@ export interface TenantPolicy {
   resourceId: string;
 }
 
-/** What a verified managed-identity token says. */
+/** What a verified access token says, before anything decides whether it is a managed identity's. */
 export interface MsiClaims {
   tenantId: string;
   principalId: string;
-  /** `xms_mirid`: the VM (or user-assigned identity) resource ID, when present */
-  resourceId?: string;
+  /** `xms_mirid`: the managed identity's resource (a VM for a system-assigned identity, else the user-assigned identity) */
+  identityResourceId?: string;
+  /** `xms_az_rid`: the resource that asked for a user-assigned identity's token (its VM) */
+  requesterResourceId?: string;
+  /** `idtyp`: `app` for app-only tokens (managed identities, service principals), `user` for delegated ones */
+  idtyp?: string;
+  /** the claim that marks a user's delegated token (`scp`, `upn`, `unique_name`), if any */
+  userClaim?: string;
 }
 
+/** Claims only a token issued on behalf of a signed-in user carries. */
+const USER_CLAIMS = ['scp', 'upn', 'unique_name'] as const;
+
 /**
- * Steps 1 and 2 of `azure_msi`: the header is checked before any key is
- * looked up, the tenant is one of the policy's before its keys are fetched
- * (no look-ups for tenants nobody allowed), then jose verifies the RS256
- * signature with the tenant's key, the issuer (v2 or v1), the audience and
- * the times.
+ * Steps 1 to 4 of `azure_msi` (README): the header is checked before any
+ * key is looked up, the tenant is one of the policy's before its keys are
+ * fetched (no look-ups for tenants nobody allowed), then jose verifies the
+ * RS256 signature with the tenant's key, the issuer (v2 or v1), the audience
+ * and the times. Whose token it is (step 5) is `managed-identity.ts`'s call.
  */
 export async function verifyMsiToken(token: string, tenants: readonly TenantPolicy[], keys: SigningKeys, authorityHost: string, now: Date): Promise<MsiClaims> {
   const kid = checkHeader(token);
@@ -42,9 +51,24 @@ export async function verifyMsiToken(token: string, tenants: readonly TenantPoli
     now,
   });
   if (typeof payload.oid !== 'string' || !GUID.test(payload.oid)) reject('token has no object ID (oid) claim');
-  const mirid = payload.xms_mirid;
-  if (mirid !== undefined && typeof mirid !== 'string') reject('token xms_mirid claim is not a string');
-  return { tenantId: tid.toLowerCase(), principalId: payload.oid.toLowerCase(), ...(mirid !== undefined && { resourceId: mirid }) };
+  const mirid = optionalString(payload, 'xms_mirid');
+  const azRid = optionalString(payload, 'xms_az_rid');
+  const idtyp = optionalString(payload, 'idtyp');
+  const userClaim = USER_CLAIMS.find((name) => payload[name] !== undefined);
+  return {
+    tenantId: tid.toLowerCase(),
+    principalId: payload.oid.toLowerCase(),
+    ...(mirid !== undefined && { identityResourceId: mirid }),
+    ...(azRid !== undefined && { requesterResourceId: azRid }),
+    ...(idtyp !== undefined && { idtyp }),
+    ...(userClaim !== undefined && { userClaim }),
+  };
+}
+
+function optionalString(payload: JWTPayload, name: string): string | undefined {
+  const value = payload[name];
+  if (value !== undefined && typeof value !== 'string') reject(`token ${name} claim is not a string`);
+  return value;
 }
 
 function reject(reason: string): never {

@@ -26,6 +26,8 @@ export function joinTokenAttestor(tokens: JoinTokenLookup): Attestor<JoinTokenPr
     type: 'join_token',
     attributes: ['id'],
     singleValued: ['id'],
+    nodeUnique: ['id'],
+    callerChosen: [],
     configSchema: { type: 'object', additionalProperties: false, properties: {} },
     proofSchema: {
       type: 'object',

@@ -50,6 +50,9 @@ export function k8sPsatAttestor(ports: K8sPsatPorts): Attestor<K8sPsatProof, K8s
     type: 'k8s_psat',
     attributes: ATTRIBUTES,
     singleValued: ATTRIBUTES,
+    nodeUnique: ['pod.uid'],
+    // whoever may create pods names them; a pod name is free again once its pod is gone
+    callerChosen: ['pod.name'],
     configSchema: CONFIG_SCHEMA,
     proofSchema: PROOF_SCHEMA,
     defaultSpiffeIdPath: '/agent/k8s_psat/{{k8s_psat.cluster}}/{{k8s_psat.pod.uid}}',

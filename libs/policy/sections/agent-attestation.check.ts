@@ -6,6 +6,7 @@ import { validateRule } from '../rules/validate-rule';
 import { attestorConfigCheck, type SchemaError } from '../schemas/schema-validator';
 import type { SchemaVerdict } from '../schemas/schema-verdict';
 import { templateProblems } from '../spiffe-id/template';
+import { templateCollisionWarning } from '../spiffe-id/template-warnings';
 import type { AgentAttestationSpec, PolicySpec } from '../spec-types';
 
 export const MIN_SVID_TTL_SECONDS = 5 * 60;
@@ -123,4 +124,18 @@ function checkAttributeUses(
     const message = `default SPIFFE ID path of ${types[0]} is unusable: ${problem}`;
     errors.push({ path: joinPointer(path, 'requiredAttestors', 0, 'type'), message, at: 'value' });
   }
+}
+
+/**
+ * Warnings on a valid AgentAttestation spec: each explicit SPIFFE ID
+ * template that two nodes can render alike on purpose. Default paths come
+ * from the catalog and always name one node or `{{agent.uuid}}`.
+ */
+export function warnAgentAttestation(spec: AgentAttestationSpec, catalog: readonly AttestorDescriptor[]): SchemaError[] {
+  return spec.policies.flatMap((policy, i) => {
+    if (policy.spiffeIdTemplate === undefined) return [];
+    const names = policyAttributeNames(policy.requiredAttestors.map((attestor) => attestor.type), catalog);
+    const warning = templateCollisionWarning(policy.spiffeIdTemplate, names);
+    return warning === undefined ? [] : [{ path: joinPointer('/spec/policies', i, 'spiffeIdTemplate'), message: warning, at: 'value' as const }];
+  });
 }

@@ -1,7 +1,8 @@
 import type { AttestorDescriptor } from '../../attestors/attestor';
 
 // A small fake catalog built from attestors.md: the attribute names, the
-// single-valued ones, a config schema and the default path of each attestor.
+// single-valued, node-unique and caller-chosen ones, a config schema and the
+// default path of each attestor.
 // Proof schemas are irrelevant to the policy library.
 
 const accountId = { type: 'string', pattern: '^[0-9]{12}$' };
@@ -40,7 +41,11 @@ export const awsIid = descriptor({
     'ec2.instance.type',
     'ec2.instance.private_ip',
     'ec2.instance.private_dns_name',
+    'ec2.instance.tag.*',
+    'eks.cluster.name',
   ],
+  nodeUnique: ['ec2.instance.id'],
+  callerChosen: ['ec2.instance.tag.*'],
   configSchema: {
     type: 'object',
     additionalProperties: false,
@@ -53,6 +58,8 @@ export const awsIam = descriptor({
   type: 'aws_iam',
   attributes: ['account.id', 'arn', 'principal.type', 'role.name', 'session.name', 'user.name', 'user_id'],
   singleValued: ['account.id', 'arn', 'principal.type', 'role.name', 'session.name', 'user.name', 'user_id'],
+  nodeUnique: [],
+  callerChosen: ['session.name', 'arn', 'user_id'],
   configSchema: { type: 'object', additionalProperties: false, properties: awsAccountConfig },
   defaultSpiffeIdPath: '/agent/aws_iam/{{aws_iam.account.id}}/{{aws_iam.role.name}}/{{agent.uuid}}',
   bindsChallenge: true,
@@ -63,6 +70,9 @@ export const azureMsi = descriptor({
   attributes: [
     'tenant.id',
     'principal.id',
+    'identity.type',
+    'identity.name',
+    'identity.resource_group',
     'subscription.id',
     'vm.name',
     'vm.resource_group',
@@ -70,7 +80,9 @@ export const azureMsi = descriptor({
     'network.virtual_network',
     'network.subnet',
   ],
-  singleValued: ['tenant.id', 'principal.id', 'subscription.id', 'vm.name', 'vm.resource_group'],
+  singleValued: ['tenant.id', 'principal.id', 'identity.type', 'identity.name', 'identity.resource_group', 'subscription.id', 'vm.name', 'vm.resource_group'],
+  nodeUnique: ['principal.id'],
+  callerChosen: ['vm.name', 'vm.resource_group', 'identity.name', 'identity.resource_group'],
   configSchema: {
     type: 'object',
     required: ['tenants'],
@@ -95,6 +107,8 @@ export const k8sPsat = descriptor({
   type: 'k8s_psat',
   attributes: ['cluster', 'namespace', 'service_account', 'pod.name', 'pod.uid', 'node.name', 'node.uid'],
   singleValued: ['cluster', 'namespace', 'service_account', 'pod.name', 'pod.uid', 'node.name', 'node.uid'],
+  nodeUnique: ['pod.uid'],
+  callerChosen: ['pod.name'],
   configSchema: {
     type: 'object',
     required: ['clusters'],
@@ -108,6 +122,8 @@ export const joinToken = descriptor({
   type: 'join_token',
   attributes: ['id'],
   singleValued: ['id'],
+  nodeUnique: ['id'],
+  callerChosen: [],
   configSchema: { type: 'object', additionalProperties: false, properties: {} },
   defaultSpiffeIdPath: '/agent/join_token/{{join_token.id}}',
 });

@@ -22,7 +22,7 @@ export function armAnswer(world: AzureWorld, operation: string, path: string, qu
   const [, subscriptionId, resourceGroup, name] = (operation === 'virtualMachines.get' ? VM : NIC).exec(path)!.map(decodeURIComponent) as [string, string, string, string];
   if (operation === 'virtualMachines.get') {
     const vm = world.vm(subscriptionId, resourceGroup, name);
-    return vm ? { status: 200, body: vmBody(vm) } : notFound('Microsoft.Compute/virtualMachines', name, resourceGroup);
+    return vm ? { status: 200, body: vmBody(world, vm) } : notFound('Microsoft.Compute/virtualMachines', name, resourceGroup);
   }
   const nic = world.networkInterface(subscriptionId, resourceGroup, name);
   return nic ? { status: 200, body: nicBody(nic) } : notFound('Microsoft.Network/networkInterfaces', name, resourceGroup);
@@ -38,16 +38,29 @@ function notFound(type: string, name: string, resourceGroup: string): JsonAnswer
 
 const group = (subscriptionId: string, resourceGroup: string) => `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}`;
 
-function vmBody(vm: Vm): unknown {
+function vmBody(world: AzureWorld, vm: Vm): unknown {
+  const userAssigned = vm.userAssignedIdentities.flatMap((id) => {
+    const identity = world.userAssignedIdentity(id);
+    if (!identity) return [];
+    const armId = `${group(identity.subscriptionId, identity.resourceGroup)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${identity.name}`;
+    return [[armId, { principalId: identity.principalId, clientId: identity.clientId }] as const];
+  });
+  const type = [vm.systemAssigned && 'SystemAssigned', userAssigned.length > 0 && 'UserAssigned'].filter(Boolean).join(', ');
   return {
     id: `${group(vm.subscriptionId, vm.resourceGroup)}/providers/Microsoft.Compute/virtualMachines/${vm.name}`,
     name: vm.name,
     type: 'Microsoft.Compute/virtualMachines',
     location: 'westeurope',
-    identity: { type: 'SystemAssigned', principalId: vm.principalId, tenantId: vm.tenantId },
+    ...(type && {
+      identity: {
+        type,
+        ...(vm.systemAssigned && { principalId: vm.principalId, tenantId: vm.tenantId }),
+        ...(userAssigned.length > 0 && { userAssignedIdentities: Object.fromEntries(userAssigned) }),
+      },
+    }),
     properties: {
       provisioningState: 'Succeeded',
-      vmId: vm.principalId,
+      vmId: vm.vmId,
       hardwareProfile: { vmSize: 'Standard_B2s' },
       networkProfile: {
         networkInterfaces: vm.networkInterfaces.map((nic, i) => ({

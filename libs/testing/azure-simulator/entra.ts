@@ -1,10 +1,11 @@
 import type { JsonAnswer } from './http';
-import { mintAppToken, tenantJwks } from './tokens';
+import { mintAppToken, mintUserToken, tenantJwks } from './tokens';
 import type { AzureWorld } from './world';
 
 // Entra ID (login.microsoftonline.com) as @azure/identity and the attestor
 // use it: v2.0 OpenID metadata, the tenant's keys, and the token endpoint for
-// the client-credentials grant. Errors use Entra's OAuth error body.
+// the client-credentials grant (a service principal) and the password grant
+// (a user, as `az login` signs one in). Errors use Entra's OAuth error body.
 
 const METADATA = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/;
 const KEYS = /^\/([^/]+)\/discovery\/v2\.0\/keys$/;
@@ -22,7 +23,7 @@ export async function entraAnswer(world: AzureWorld, authority: string, operatio
   if (!world.hasTenant(tenantId)) return oauthError(400, 'invalid_tenant', `AADSTS90002: Tenant '${tenantId}' not found.`);
   if (operation === 'openid-configuration') return { status: 200, body: metadata(authority, tenantId) };
   if (operation === 'jwks') return { status: 200, body: await tenantJwks(world, tenantId) };
-  return clientCredentials(world, authority, tenantId, new URLSearchParams(body));
+  return tokenGrant(world, authority, tenantId, new URLSearchParams(body));
 }
 
 function metadata(authority: string, tenantId: string): Record<string, unknown> {
@@ -45,15 +46,29 @@ function metadata(authority: string, tenantId: string): Record<string, unknown> 
   };
 }
 
-async function clientCredentials(world: AzureWorld, authority: string, tenantId: string, form: URLSearchParams): Promise<JsonAnswer> {
-  if (form.get('grant_type') !== 'client_credentials') return oauthError(400, 'unsupported_grant_type', 'AADSTS70003: the simulator supports client_credentials only');
+async function tokenGrant(world: AzureWorld, authority: string, tenantId: string, form: URLSearchParams): Promise<JsonAnswer> {
+  const grant = form.get('grant_type');
+  if (grant !== 'client_credentials' && grant !== 'password') return oauthError(400, 'unsupported_grant_type', 'AADSTS70003: the simulator supports client_credentials and password only');
+  const scope = form.get('scope') ?? '';
+  const resource = scope.split(' ').find((s) => s.endsWith('/.default'))?.slice(0, -'/.default'.length);
+  if (resource === undefined) return oauthError(400, 'invalid_scope', 'AADSTS1002012: The provided value for scope is not valid.');
+  const token = grant === 'password' ? await passwordToken(world, authority, tenantId, form, resource) : await clientCredentialsToken(world, authority, tenantId, form, resource);
+  if (typeof token !== 'string') return token;
+  return { status: 200, body: { token_type: 'Bearer', scope, expires_in: 3599, ext_expires_in: 3599, access_token: token } };
+}
+
+async function clientCredentialsToken(world: AzureWorld, authority: string, tenantId: string, form: URLSearchParams, resource: string): Promise<string | JsonAnswer> {
   const principal = world.servicePrincipal(tenantId, form.get('client_id') ?? '');
   if (!principal || principal.clientSecret !== form.get('client_secret')) return oauthError(401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided.');
-  const scope = form.get('scope') ?? '';
-  if (!scope.endsWith('/.default')) return oauthError(400, 'invalid_scope', 'AADSTS1002012: The provided value for scope is not valid.');
-  const resource = scope.slice(0, -'/.default'.length);
-  const token = await mintAppToken(world, authority, principal, resource);
-  return { status: 200, body: { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: token } };
+  return mintAppToken(world, authority, principal, resource);
+}
+
+async function passwordToken(world: AzureWorld, authority: string, tenantId: string, form: URLSearchParams, resource: string): Promise<string | JsonAnswer> {
+  const clientId = form.get('client_id');
+  if (!clientId) return oauthError(400, 'invalid_request', "AADSTS900144: The request body must contain the following parameter: 'client_id'.");
+  const user = world.user(tenantId, form.get('username') ?? '');
+  if (!user || user.password !== form.get('password')) return oauthError(400, 'invalid_grant', 'AADSTS50126: Error validating credentials due to invalid username or password.');
+  return mintUserToken(world, authority, user, clientId, resource);
 }
 
 function oauthError(status: number, error: string, description: string): JsonAnswer {

@@ -2,12 +2,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sendJson, type RunningHttp } from './http';
 import { mintManagedIdentityToken, type MintOptions } from './tokens';
-import type { AzureWorld, Vm } from './world';
+import type { AzureWorld, UserAssignedIdentity, Vm } from './world';
 
 // Azure IMDS's managed-identity endpoint for one VM, on plain http as on
 // 169.254.169.254: `GET /metadata/identity/oauth2/token?api-version=...&resource=...`
 // with `Metadata: true` (and no X-Forwarded-For), answering Azure's token
-// response, numbers as strings.
+// response, numbers as strings. `client_id`, `object_id` or `msi_res_id`
+// choose one of the VM's identities; without them, the system-assigned one,
+// else the only user-assigned one, as Azure does.
 
 const TOKEN_PATH = '/metadata/identity/oauth2/token';
 
@@ -28,14 +30,17 @@ export async function startAzureImds(world: AzureWorld, vm: Vm, options: ImdsOpt
     if (!url.searchParams.get('api-version') || !resource) {
       return sendJson(res, { status: 400, body: { error: 'invalid_request', error_description: 'Required query variable(s) api-version, resource missing' } });
     }
-    mintManagedIdentityToken(world, options.authority, vm, resource, options.mint).then(
+    const chosen = chooseIdentity(world, vm, url.searchParams);
+    if ('error' in chosen) return sendJson(res, { status: 400, body: { error: 'invalid_request', error_description: chosen.error } });
+    const { identity } = chosen;
+    mintManagedIdentityToken(world, options.authority, vm, resource, { ...options.mint, ...(identity && { identity }) }).then(
       (token) => {
         const { exp, nbf } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number; nbf: number };
         sendJson(res, {
           status: 200,
           body: {
             access_token: token,
-            client_id: vm.principalId,
+            client_id: identity ? identity.clientId : vm.clientId,
             expires_in: String(exp - Math.floor(Date.now() / 1000)),
             expires_on: String(exp),
             ext_expires_in: String(exp - Math.floor(Date.now() / 1000)),
@@ -57,4 +62,20 @@ export async function startAzureImds(world: AzureWorld, vm: Vm, options: ImdsOpt
         server.closeAllConnections();
       }),
   };
+}
+
+/** Which of the VM's identities a token request names (none: the system-assigned one), or why none (Azure's 400 text). */
+function chooseIdentity(world: AzureWorld, vm: Vm, query: URLSearchParams): { identity?: UserAssignedIdentity } | { error: string } {
+  const attached = vm.userAssignedIdentities.map((id) => world.userAssignedIdentity(id)).filter((identity) => identity !== undefined);
+  const clientId = query.get('client_id');
+  const objectId = query.get('object_id') ?? query.get('principal_id');
+  const resourceId = query.get('msi_res_id') ?? query.get('mi_res_id');
+  if (clientId !== null || objectId !== null || resourceId !== null) {
+    if (vm.systemAssigned && (clientId === vm.clientId || objectId === vm.principalId)) return {};
+    const named = attached.find((i) => i.clientId === clientId || i.principalId === objectId || i.resourceId.toLowerCase() === resourceId?.toLowerCase());
+    return named ? { identity: named } : { error: 'Identity not found' };
+  }
+  if (vm.systemAssigned) return {};
+  if (attached.length === 1) return { identity: attached[0]! };
+  return { error: attached.length === 0 ? 'Identity not found' : 'Multiple user assigned identities exist, please specify the clientId / resourceId of the identity in the token request' };
 }

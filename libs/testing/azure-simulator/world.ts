@@ -35,19 +35,51 @@ export interface VmInit {
   subscriptionId: string;
   resourceGroup: string;
   name: string;
+  /** ARM's `properties.vmId`; default a new UUID */
+  vmId?: string;
+  /** whether the VM has a system-assigned identity; default true */
+  systemAssigned?: boolean;
   /** the system-assigned identity's object ID; default a new UUID */
   principalId?: string;
+  /** the system-assigned identity's client (application) ID; default a new UUID */
+  clientId?: string;
   /** network interfaces by name, in the VM's resource group and subscription */
   networkInterfaces?: string[];
+  /** resource IDs of the user-assigned identities attached to the VM (`world.addUserAssignedIdentity`) */
+  userAssignedIdentities?: string[];
+}
+
+/** A user-assigned managed identity (`Microsoft.ManagedIdentity/userAssignedIdentities`). */
+export interface UserAssignedIdentityInit {
+  tenantId: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  /** its service principal's object ID (`oid` in its tokens); default a new UUID */
+  principalId?: string;
+  /** its client ID (`appid`); default a new UUID */
+  clientId?: string;
+}
+
+/** A member of a tenant who signs in with a password (`az login`, ROPC). */
+export interface UserInit {
+  tenantId: string;
+  userPrincipalName: string;
+  password?: string;
+  objectId?: string;
 }
 
 export type Vm = Required<VmInit>;
 export type ServicePrincipal = Required<ServicePrincipalInit>;
+export type UserAssignedIdentity = Required<UserAssignedIdentityInit> & { resourceId: string };
+export type User = Required<UserInit>;
 export type AzureService = 'entra' | 'arm';
 
 export interface WorldInit {
   tenants?: TenantInit[];
   servicePrincipals?: ServicePrincipalInit[];
+  users?: UserInit[];
+  userAssignedIdentities?: UserAssignedIdentityInit[];
   vms?: VmInit[];
   networkInterfaces?: NetworkInterfaceInit[];
 }
@@ -55,6 +87,8 @@ export interface WorldInit {
 export class AzureWorld {
   private readonly keys = new Map<string, SigningKey[]>();
   private readonly principals: ServicePrincipal[] = [];
+  private readonly users: User[] = [];
+  private readonly identities = new Map<string, UserAssignedIdentity>();
   private readonly vmList: Vm[] = [];
   private readonly nics = new Map<string, NetworkInterfaceInit>();
   private readonly down = new Set<AzureService | '*'>();
@@ -63,6 +97,8 @@ export class AzureWorld {
   constructor(init: WorldInit = {}) {
     for (const tenant of init.tenants ?? []) this.addTenant(tenant.id);
     for (const sp of init.servicePrincipals ?? []) this.addServicePrincipal(sp);
+    for (const user of init.users ?? []) this.addUser(user);
+    for (const identity of init.userAssignedIdentities ?? []) this.addUserAssignedIdentity(identity);
     for (const nic of init.networkInterfaces ?? []) this.addNetworkInterface(nic);
     for (const vm of init.vms ?? []) this.addVm(vm);
   }
@@ -102,7 +138,33 @@ export class AzureWorld {
     return this.principals.find((p) => p.tenantId.toLowerCase() === tenantId.toLowerCase() && p.clientId === clientId);
   }
 
+  // --- users (password sign-in)
+
+  addUser(init: UserInit): User {
+    this.addTenant(init.tenantId);
+    const user = { password: randomBytes(12).toString('base64url'), objectId: randomUUID(), ...init };
+    this.users.push(user);
+    return user;
+  }
+
+  user(tenantId: string, userPrincipalName: string): User | undefined {
+    return this.users.find((u) => u.tenantId.toLowerCase() === tenantId.toLowerCase() && u.userPrincipalName.toLowerCase() === userPrincipalName.toLowerCase());
+  }
+
   // --- resources
+
+  addUserAssignedIdentity(init: UserAssignedIdentityInit): UserAssignedIdentity {
+    this.addTenant(init.tenantId);
+    const resourceId = `/subscriptions/${init.subscriptionId}/resourcegroups/${init.resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${init.name}`;
+    const identity = { principalId: randomUUID(), clientId: randomUUID(), ...init, resourceId };
+    this.identities.set(resourceId.toLowerCase(), identity);
+    return identity;
+  }
+
+  /** By resource ID, compared case-insensitively as ARM does. */
+  userAssignedIdentity(resourceId: string): UserAssignedIdentity | undefined {
+    return this.identities.get(resourceId.toLowerCase());
+  }
 
   addNetworkInterface(nic: NetworkInterfaceInit): void {
     this.nics.set(resourceKey(nic.subscriptionId, nic.resourceGroup, nic.name), nic);
@@ -114,7 +176,7 @@ export class AzureWorld {
 
   addVm(init: VmInit): Vm {
     this.addTenant(init.tenantId);
-    const vm: Vm = { principalId: randomUUID(), networkInterfaces: [], ...init };
+    const vm: Vm = { vmId: randomUUID(), systemAssigned: true, principalId: randomUUID(), clientId: randomUUID(), networkInterfaces: [], userAssignedIdentities: [], ...init };
     this.vmList.push(vm);
     return vm;
   }
@@ -122,6 +184,11 @@ export class AzureWorld {
   vm(subscriptionId: string, resourceGroup: string, name: string): Vm | undefined {
     const key = resourceKey(subscriptionId, resourceGroup, name);
     return this.vmList.find((vm) => resourceKey(vm.subscriptionId, vm.resourceGroup, vm.name) === key);
+  }
+
+  /** The VM's resource ID as Azure writes it in `xms_mirid` and `xms_az_rid` (`resourcegroups` lowercase). */
+  vmResourceId(vm: Vm): string {
+    return `/subscriptions/${vm.subscriptionId}/resourcegroups/${vm.resourceGroup}/providers/Microsoft.Compute/virtualMachines/${vm.name}`;
   }
 
   deleteVm(vm: Vm): void {
