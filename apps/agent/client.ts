@@ -254,6 +254,8 @@ function readCompleteLogin(answer: unknown): CompleteLoginResponse {
       expiresAt: shape.string(object, 'svid.expiresAt'),
     },
     bundle: shape.string(object, 'bundle'),
+    // an attestd from before the field existed: the agent cannot know, so it does not log in again by itself
+    reattestable: object.reattestable === true,
   };
 }
 
