@@ -15,12 +15,13 @@ export const DEFAULT_POSTGRES_URL = 'postgresql://postgres@127.0.0.1:5432/test';
  * The server compiled with the repository's own build (`swc apps libs`) into
  * a directory of its own, so a test never clobbers `dist/` while someone
  * else builds. Links to `node_modules` and `prisma/` let the compiled code
- * resolve its packages and find its migrations as from `dist/`.
+ * resolve its packages and find its migrations as from `dist/`. `also`
+ * names more source folders to compile (test harnesses).
  */
-export async function buildServer(): Promise<{ dir: string; remove(): void }> {
+export async function buildServer(also: string[] = []): Promise<{ dir: string; remove(): void }> {
   const dir = mkdtempSync(join(tmpdir(), 'attestd-build-'));
   const swc = join(REPO, 'node_modules', '@swc', 'cli', 'bin', 'swc.js');
-  await promisify(execFile)(process.execPath, [swc, 'apps', 'libs', '-d', dir, '--copy-files', '-q', '--ignore', '**/*.spec.ts'], { cwd: REPO });
+  await promisify(execFile)(process.execPath, [swc, 'apps', 'libs', ...also, '-d', dir, '--copy-files', '-q', '--ignore', '**/*.spec.ts', '--ignore', '**/*.test.ts'], { cwd: REPO });
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
   symlinkSync(join(REPO, 'prisma'), join(dir, 'prisma'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
