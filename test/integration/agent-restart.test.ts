@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { SERVER_ACCOUNT } from '../../libs/testing/aws-simulator/fixtures';
+import { until } from '../../libs/testing/until';
 import { buildAgent, startAgentProcess, type AgentProcess } from '../support/agent-process';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { readSvid, startAgent, steppedClock } from '../support/in-process-agent';
@@ -108,8 +109,12 @@ describe('an aws_iid agent through restarts and lost answers', () => {
       await agent.logged('SVID renewed');
     };
 
-    // right after a renewal wrote its files, that is between two renewals
-    for (let i = 0; i < 2; i++) await killAndRestart('between renewals');
+    // once a renewal's files are all in place, waiting for the next one
+    for (let i = 0; i < 2; i++) {
+      const lastRenewed = () => agent.logLines().filter((line) => line.msg === 'SVID renewed').at(-1)!.serial;
+      await until(async () => (await readSvid(out).catch(() => undefined))?.serial === lastRenewed());
+      await killAndRestart('between renewals');
+    }
     // anywhere: renewing, writing, waiting (renewals come every 300 ms)
     const points = Array.from({ length: 6 }, () => Math.floor(Math.random() * 700));
     for (const ms of points) {
