@@ -62,10 +62,12 @@ function flagsHelp(topic: HelpTopic): string {
   --k8s-cluster NAME  cluster name (KubernetesClusters) for --attestor k8s_psat (required)
   --k8s-token-file PATH  projected service-account token for --attestor k8s_psat
                      (default /var/run/secrets/tokens/attestd)
-  --daemon           after the login, keep running: renew the SVID at half-life
-                     (fresh key, files replaced atomically), retry with backoff;
-                     stop on SIGTERM/SIGINT, or exit 1 when attestd refuses the
-                     agent (evicted, banned) or the SVID expires
+  --daemon           keep running: renew the SVID at half-life (fresh key,
+                     files replaced atomically), retry with backoff; restarted
+                     on a --out that holds an SVID, resume from it without a
+                     login; log in again when the SVID expired or the agent was
+                     evicted; stop on SIGTERM/SIGINT, or exit 1 when attestd
+                     refuses the agent (banned) or a TOFU node must be evicted
 `;
 }
 

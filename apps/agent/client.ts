@@ -60,6 +60,15 @@ export class AgentApiError extends Error {
   }
 }
 
+/**
+ * attestd refused for good: a 4xx answer other than 408 and 429 (evicted,
+ * banned, a proof it will not accept, a used join token). Asking again
+ * cannot change it; no answer, 5xx, 408 and 429 can.
+ */
+export function isRefusal(error: unknown): error is AgentApiError {
+  return error instanceof AgentApiError && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
+}
+
 /** No answer from attestd: connection refused, DNS, TLS, redirect refused or timeout. */
 export class ServerUnreachableError extends Error {
   override readonly name = 'ServerUnreachableError';
@@ -254,6 +263,8 @@ function readCompleteLogin(answer: unknown): CompleteLoginResponse {
       expiresAt: shape.string(object, 'svid.expiresAt'),
     },
     bundle: shape.string(object, 'bundle'),
+    // an attestd from before the field existed: the agent cannot know, so it does not log in again by itself
+    reattestable: object.reattestable === true,
   };
 }
 

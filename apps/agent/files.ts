@@ -3,7 +3,10 @@ import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { errorMessage } from '../../libs/cli-support/errors';
 
-export const FILE_NAMES = { svid: 'svid.pem', key: 'svid.key', bundle: 'bundle.pem' } as const;
+export const FILE_NAMES = { svid: 'svid.pem', key: 'svid.key', bundle: 'bundle.pem', state: 'agent.json' } as const;
+
+/** The order files are renamed in: the SVID last, so its change means a whole new set is in place. */
+export const RENAME_ORDER = [FILE_NAMES.state, FILE_NAMES.bundle, FILE_NAMES.key, FILE_NAMES.svid] as const;
 
 const DIR_MODE = 0o700;
 const KEY_MODE = 0o600;
@@ -17,6 +20,8 @@ export interface SvidMaterial {
   privateKeyPem: string;
   /** trust bundle PEM */
   bundle: string;
+  /** after a login: `agent.json` (`state.ts`); renewals keep the one on disk */
+  state?: string;
 }
 
 /** Absolute paths of what was written. */
@@ -25,6 +30,8 @@ export interface WrittenFiles {
   svid: string;
   key: string;
   bundle: string;
+  /** when `state` was written */
+  state?: string;
 }
 
 export interface WriteHooks {
@@ -33,12 +40,15 @@ export interface WriteHooks {
 }
 
 /**
- * Writes `svid.pem`, `svid.key` and `bundle.pem` into `dir` (created 0700
- * when missing). Each file is staged as a temp file in the same directory,
- * flushed, then renamed over its target, so a reader sees the old file or
- * the new one, never a partial one. The key's temp file is created 0600, so
- * it is never readable by others, whatever the umask. All three are staged
- * before the first rename; the renames (bundle, key, SVID) follow at once.
+ * Writes `svid.pem`, `svid.key` and `bundle.pem` (and `agent.json` after a
+ * login) into `dir` (created 0700 when missing). Each file is staged as a
+ * temp file in the same directory, flushed, then renamed over its target,
+ * so a reader sees the old file or the new one, never a partial one. The
+ * key's temp file is created 0600, so it is never readable by others,
+ * whatever the umask. All of them are staged before the first rename, under
+ * one write id (`.svid.pem.<id>.tmp`), and renamed in RENAME_ORDER at once,
+ * so a write a crash cut short between two renames can be finished
+ * (`recovery.ts`).
  */
 export async function writeSvidFiles(dir: string, material: SvidMaterial, hooks: WriteHooks = {}): Promise<WrittenFiles> {
   const target = resolve(dir);
@@ -48,17 +58,20 @@ export async function writeSvidFiles(dir: string, material: SvidMaterial, hooks:
     svid: join(target, FILE_NAMES.svid),
     key: join(target, FILE_NAMES.key),
     bundle: join(target, FILE_NAMES.bundle),
+    ...(material.state && { state: join(target, FILE_NAMES.state) }),
   };
   const plan = [
+    ...(files.state && material.state ? [{ path: files.state, content: material.state, mode: CERT_MODE, exact: false }] : []),
     { path: files.bundle, content: material.bundle, mode: CERT_MODE, exact: false },
     { path: files.key, content: material.privateKeyPem, mode: KEY_MODE, exact: true },
     { path: files.svid, content: material.certChain, mode: CERT_MODE, exact: false },
   ];
 
   const staged: { temp: string; path: string }[] = [];
+  const writeId = randomBytes(6).toString('hex');
   try {
     for (const file of plan) {
-      const temp = tempPathFor(file.path);
+      const temp = tempPathFor(file.path, writeId);
       await writeNew(temp, file.content, file.mode, file.exact);
       staged.push({ temp, path: file.path });
     }
@@ -88,8 +101,14 @@ async function ensureDirectory(dir: string): Promise<void> {
   }
 }
 
-function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+function tempPathFor(path: string, writeId: string): string {
+  return join(dirname(path), `.${basename(path)}.${writeId}.tmp`);
+}
+
+/** A staged file's name: which target it replaces, and the write it belongs to. */
+export function parseTempName(name: string): { target: string; writeId: string } | undefined {
+  const match = /^\.(svid\.pem|svid\.key|bundle\.pem|agent\.json)\.([0-9a-f]{12})\.tmp$/.exec(name);
+  return match ? { target: match[1]!, writeId: match[2]! } : undefined;
 }
 
 /**
@@ -117,7 +136,7 @@ async function writeNew(path: string, content: string, mode: number, exact: bool
 }
 
 /** Makes the renames durable; not every platform can fsync a directory. */
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   try {
     const handle = await open(dir, 'r');
     try {

@@ -1,5 +1,6 @@
 import { X509Certificate, type webcrypto } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
 import { importPKCS8 } from 'jose';
 import { errorMessage } from '../../libs/cli-support/errors';
@@ -36,12 +37,36 @@ export function svidFacts(certChain: string): SvidFacts {
   };
 }
 
+/** How `readHeldSvid` rides out a daemon replacing the files as it reads them. */
+export interface ReadRetry {
+  /** reads of the pair before a mismatch is an error; default 5 */
+  attempts?: number;
+  /** awaited between two reads; default 10 ms (the renames it waits for take microseconds) */
+  between?: () => Promise<void>;
+}
+
 /**
  * The SVID and key a login (or the daemon) wrote to `dir`, checked to
  * belong together: a command signing with a key the certificate does not
- * certify would only be refused by attestd.
+ * certify would only be refused by attestd. The daemon renames the key
+ * before the SVID, so a read that falls between the two renames sees a new
+ * key with the old SVID; such a pair is read again a few times before it is
+ * an error.
  */
-export async function readHeldSvid(dir: string): Promise<HeldSvid> {
+export async function readHeldSvid(dir: string, retry: ReadRetry = {}): Promise<HeldSvid> {
+  const attempts = retry.attempts ?? 5;
+  const between = retry.between ?? (() => delay(10));
+  for (let attempt = 1; ; attempt++) {
+    const read = await readPair(dir);
+    if (read.matches || attempt >= attempts) {
+      if (!read.matches) throw new Error(`${read.certPath} does not certify the key in ${read.keyPath}; log in again`);
+      return read.held;
+    }
+    await between();
+  }
+}
+
+async function readPair(dir: string): Promise<{ held: HeldSvid; matches: boolean; certPath: string; keyPath: string }> {
   const target = resolve(dir);
   const certPath = join(target, FILE_NAMES.svid);
   const keyPath = join(target, FILE_NAMES.key);
@@ -60,10 +85,8 @@ export async function readHeldSvid(dir: string): Promise<HeldSvid> {
     // the key's text never goes into a message
     throw new Error(`cannot use ${keyPath}: not an ECDSA P-256 PKCS#8 private key`);
   }
-  if (!(await leafMatchesKey(certChain, await publicKeyOf(privateKey)))) {
-    throw new Error(`${certPath} does not certify the key in ${keyPath}; log in again`);
-  }
-  return { ...facts, certChain, privateKey };
+  const matches = await leafMatchesKey(certChain, await publicKeyOf(privateKey));
+  return { held: { ...facts, certChain, privateKey }, matches, certPath, keyPath };
 }
 
 async function readText(path: string): Promise<string> {

@@ -42,7 +42,7 @@ describe('runLogin', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('logs in with a join token and writes the SVID, its key and the bundle', async () => {
+  it('logs in with a join token and writes the SVID, its key, the bundle and who the agent is', async () => {
     await start();
     const summary = await runLogin(options());
 
@@ -52,14 +52,17 @@ describe('runLogin', () => {
       spiffeId: 'spiffe://example.org/agent/join_token/tok-1',
       policy: 'fake_policy',
       expiresAt: issued.svid.expiresAt,
+      reattestable: false,
       files: {
         dir: out,
         svid: join(out, 'svid.pem'),
         key: join(out, 'svid.key'),
         bundle: join(out, 'bundle.pem'),
+        state: join(out, 'agent.json'),
       },
     });
     expect(await readFile(summary.files.svid, 'utf8')).toBe(issued.svid.certChain);
+    expect(JSON.parse(await readFile(join(out, 'agent.json'), 'utf8'))).toEqual({ agentId: issued.agentId, spiffeId: issued.spiffeId, reattestable: false });
     expect(await readFile(summary.files.bundle, 'utf8')).toBe(issued.bundle);
     expect((await stat(summary.files.key)).mode & 0o777).toBe(0o600);
     expect((await stat(out)).mode & 0o777).toBe(0o700);
@@ -99,7 +102,7 @@ describe('runLogin', () => {
     const first = await readFile(join(out, 'svid.key'), 'utf8');
     await runLogin(options({ joinToken: 'U' }));
     expect(await readFile(join(out, 'svid.key'), 'utf8')).not.toBe(first);
-    expect((await readdir(out)).sort()).toEqual(['bundle.pem', 'svid.key', 'svid.pem']);
+    expect((await readdir(out)).sort()).toEqual(['agent.json', 'bundle.pem', 'svid.key', 'svid.pem']);
   });
 
   it('surfaces a 401 problem as an AgentApiError and writes nothing', async () => {

@@ -4,6 +4,7 @@ import { writeSvidFiles, type SvidMaterial, type WrittenFiles } from './files';
 import { generateAgentKey, leafMatchesKey, type AgentKey } from './keys';
 import type { ProofCollector } from './proofs/collector';
 import { createCollector, type CollectorSettings } from './proofs/index';
+import { serializeAgentState } from './state';
 import { NO_TELEMETRY, type ProofRecorder } from './telemetry';
 
 /** What `attestd-agent login` does, as a value; the CLI builds it from flags. */
@@ -34,6 +35,8 @@ export interface LoginSummary {
   policy: string;
   /** the SVID's expiry, as the server sent it */
   expiresAt: string;
+  /** whether the agent may log in again by itself once this SVID can no longer renew */
+  reattestable: boolean;
   files: WrittenFiles;
 }
 
@@ -88,12 +91,14 @@ export async function runLogin(options: LoginOptions, deps: Partial<LoginDeps> =
     certChain: result.svid.certChain,
     privateKeyPem: key.privateKeyPem,
     bundle: result.bundle,
+    state: serializeAgentState({ agentId: result.agentId, spiffeId: result.spiffeId, reattestable: result.reattestable }),
   });
   return {
     agentId: result.agentId,
     spiffeId: result.spiffeId,
     policy: result.policy,
     expiresAt: result.svid.expiresAt,
+    reattestable: result.reattestable,
     files,
   };
 }

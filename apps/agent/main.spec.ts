@@ -70,7 +70,7 @@ describe('attestd-agent main', () => {
       stdout: `logged in as spiffe://example.org/agent/join_token/tok-1 (agent ${issued.agentId}), SVID expires ${issued.svid.expiresAt}; wrote ${out}\n`,
       stderr: '',
     });
-    expect((await readdir(out)).sort()).toEqual(['bundle.pem', 'svid.key', 'svid.pem']);
+    expect((await readdir(out)).sort()).toEqual(['agent.json', 'bundle.pem', 'svid.key', 'svid.pem']);
   });
 
   it('prints a failed login on stderr and exits 1', async () => {

@@ -29,6 +29,14 @@ export interface CompleteLoginResponse {
   selectors: string[];
   svid: SvidResponse;
   bundle: string;
+  /**
+   * Whether the agent may log in again by itself, with fresh proofs, once
+   * this SVID can no longer renew (expired, or the agent evicted): false when
+   * a proof was single use (a join token) or node-unique under a policy with
+   * TOFU on, where an operator must evict the agent first. Added after the
+   * first release: agents treat a missing value as false.
+   */
+  reattestable: boolean;
 }
 
 /** Attestor type names: lower-case words joined by `_` (`aws_iid`). */

@@ -5,10 +5,24 @@ import type { AgentStatus } from './generated/enums';
  * The agent's side of renewals and JWT-SVIDs. Each write is ONE SQL
  * statement (STYLE 4): it consumes the proof's `jti` (a unique row, so a
  * replay fails on every replica), checks that the agent is active and that
- * the presented SVID is still its current one, updates the agent and writes
- * the audit event, all or nothing. Only the current serial may renew: a
- * renewal replaces it, and two concurrent renewals with one certificate
- * cannot both succeed (the second finds the serial changed under its row lock).
+ * the presented SVID is one it may use, updates the agent and writes the
+ * audit event, all or nothing.
+ *
+ * Which SVIDs an agent may present: its current one, and, until that
+ * current one is first presented, the one it was renewed from. A renewal
+ * whose answer was lost (a dropped connection, an agent killed before it
+ * wrote its files) thus leaves the agent with an SVID that still renews:
+ *
+ *   renew from the current C:        (previous, current) → (C, new)
+ *   renew from the previous P:       (P, current) → (P, new); the unused current is abandoned
+ *   JWT-SVID from the current C:     (previous, C) → (null, C): the previous is refused from now on
+ *   JWT-SVID from the previous P:    unchanged
+ *
+ * The previous serial is non-null exactly while the current SVID has never
+ * been presented. The update is conditioned on the row as the statement read
+ * it, so of concurrent requests from one SVID (on any replica) exactly one
+ * moves the row; the others find it changed under their row lock and are
+ * refused as not current.
  */
 export interface SvidHolder {
   id: string;
@@ -43,10 +57,14 @@ export interface AgentWriteResult {
 export class RenewalRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** The agent whose current SVID this is, whatever its status; null when none (superseded, renewed, unknown). */
+  /**
+   * The agent that may present this SVID (its current one, or the one it was
+   * renewed from while the current one is unused), whatever its status; null
+   * when none (abandoned, superseded by a later renewal, unknown).
+   */
   async holderOf(spiffeId: string, serial: string): Promise<SvidHolder | null> {
     const row = await this.prisma.agent.findFirst({
-      where: { spiffeId, svidSerial: serial },
+      where: { spiffeId, OR: [{ svidSerial: serial }, { previousSvidSerial: serial }] },
       select: { id: true, status: true, policy: true, attestorTypes: true },
     });
     return row;
@@ -64,15 +82,17 @@ export class RenewalRepository {
 
   /**
    * The one statement both writes are: the agent is touched (and moved to
-   * `next` when a renewal gives one) only when the jti was fresh and the
-   * presented SVID is still its current one.
+   * `next` when a renewal gives one) only when the jti was fresh, the
+   * presented SVID is its current or previous one, and the row is still as
+   * the statement read it.
    */
   private async presentSvid(record: Presented, event: 'renew' | 'jwt_svid', okReason: string, next?: { serial: string; expiresAt: Date }): Promise<AgentWriteResult> {
     const rows = await this.prisma.$queryRaw<{ verdict: AgentWriteVerdict; agent_id: string | null }[]>`
       WITH
       agent AS (
-        SELECT id, status, policy, attestor_types FROM agents
-        WHERE svid_serial = ${record.serial} AND spiffe_id = ${record.spiffeId}
+        -- agents_svid_serial_idx and agents_previous_svid_serial_idx (a BitmapOr)
+        SELECT id, status, policy, attestor_types, svid_serial, previous_svid_serial FROM agents
+        WHERE spiffe_id = ${record.spiffeId} AND (svid_serial = ${record.serial} OR previous_svid_serial = ${record.serial})
         LIMIT 1
       ),
       nonce AS (
@@ -81,11 +101,22 @@ export class RenewalRepository {
         ON CONFLICT DO NOTHING RETURNING 1
       ),
       updated AS (
-        UPDATE agents SET svid_serial = COALESCE(${next?.serial ?? null}::text, svid_serial),
-          svid_expires_at = COALESCE(${next?.expiresAt.toISOString() ?? null}::timestamptz, svid_expires_at), last_seen_at = now()
-        WHERE id = (SELECT id FROM agent) AND svid_serial = ${record.serial} AND status = 'active'
+        UPDATE agents a SET
+          svid_serial = COALESCE(${next?.serial ?? null}::text, a.svid_serial),
+          svid_expires_at = COALESCE(${next?.expiresAt.toISOString() ?? null}::timestamptz, a.svid_expires_at),
+          previous_svid_serial = CASE
+            -- a renewal: the SVID it came from may renew again until the new one is used
+            WHEN ${next?.serial ?? null}::text IS NOT NULL THEN ${record.serial}
+            -- the current SVID is in use: the previous one is done
+            WHEN a.svid_serial = ${record.serial} THEN NULL
+            ELSE a.previous_svid_serial END,
+          last_seen_at = now()
+        FROM agent seen
+        WHERE a.id = seen.id AND a.status = 'active'
+          -- the row as read: a concurrent request that moved it first wins
+          AND a.svid_serial = seen.svid_serial AND a.previous_svid_serial IS NOT DISTINCT FROM seen.previous_svid_serial
           AND EXISTS (SELECT 1 FROM nonce)
-        RETURNING id
+        RETURNING a.id
       ),
       verdict AS (
         SELECT CASE

@@ -1,12 +1,14 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import type { DaemonClock } from '../../apps/agent/daemon';
-import { main, type RunControl } from '../../apps/agent/main';
+import { writeSvidFiles } from '../../apps/agent/files';
+import { IdentityService } from '../../apps/server/identity/identity.service';
+import { SERVER_ACCOUNT } from '../../libs/testing/aws-simulator/fixtures';
 import { newJoinToken } from '../support/agent';
+import { readSvid, startAgent, steppedClock } from '../support/in-process-agent';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { startTestServer, type TestServer } from '../support/server';
 
@@ -19,55 +21,16 @@ spec:
     - name: lab
       requiredAttestors: [{ type: join_token }]
       svidTtl: 5m
+    - name: ec2-replaceable
+      requiredAttestors: [{ type: aws_iid }]
+      rules:
+        - { attribute: aws_iid.ec2.instance.tag.role, equals: replaceable }
+      svidTtl: 5m
+      tofu: false
     - name: ec2
       requiredAttestors: [{ type: aws_iid }]
       svidTtl: 5m
 `;
-
-interface Wait {
-  ms: number;
-  release(): void;
-}
-
-/**
- * The daemon's clock, stepped by the test: real time (attestd checks the
- * proof's `iat` and the SVID's expiry against its own clock), but every
- * sleep waits until the test releases it, so no test waits out a half-life.
- * `next()` resolves when the daemon sleeps, that is once it has finished
- * what it was doing.
- */
-function steppedClock(): DaemonClock & { next(): Promise<Wait> } {
-  const waits: Wait[] = [];
-  const takers: ((wait: Wait) => void)[] = [];
-  return {
-    now: () => Date.now(),
-    sleep: (ms, signal) =>
-      new Promise<void>((resolve) => {
-        signal.addEventListener('abort', () => resolve(), { once: true });
-        const wait = { ms, release: resolve };
-        const taker = takers.shift();
-        if (taker) taker(wait);
-        else waits.push(wait);
-      }),
-    next: () => {
-      const wait = waits.shift();
-      return wait ? Promise.resolve(wait) : new Promise<Wait>((resolve) => takers.push(resolve));
-    },
-  };
-}
-
-/** The agent's main, in-process, with what it prints captured. */
-function startAgent(argv: string[], control: RunControl = {}) {
-  const output = { stdout: '', stderr: '' };
-  const status = main(argv, {}, { stdout: (text) => void (output.stdout += text), stderr: (text) => void (output.stderr += text) }, control);
-  return { status, output, logLines: () => output.stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>) };
-}
-
-async function readSvid(dir: string) {
-  const [svid, key, bundle] = await Promise.all(['svid.pem', 'svid.key', 'bundle.pem'].map((name) => readFile(join(dir, name), 'utf8')));
-  const leaf = new X509Certificate(svid!);
-  return { leaf, key: key!, bundle: new X509Certificate(bundle!), serial: leaf.serialNumber.toLowerCase(), spiffeId: leaf.subjectAltName!.replace(/^URI:/, '') };
-}
 
 describe('attestd-agent login --daemon and jwt against a real attestd', () => {
   let aws: AwsTestbed;
@@ -145,7 +108,7 @@ describe('attestd-agent login --daemon and jwt against a real attestd', () => {
     expect(agent.output.stderr).not.toMatch(/PRIVATE KEY/);
   });
 
-  it('stops with a clear error and exit status 1 when the agent is evicted', async () => {
+  it('after an eviction tries to log in again, and stops when its join token is spent', async () => {
     const dir = newDir();
     const clock = steppedClock();
     const agent = startAgent([...(await joinTokenLogin(dir)), '--daemon'], { daemon: { clock } });
@@ -154,7 +117,9 @@ describe('attestd-agent login --daemon and jwt against a real attestd', () => {
     expect((await server.admin('POST', `/v1/agents/${agentId}/evict`)).status).toBe(200);
     first.release();
     expect(await agent.status).toBe(1);
-    expect(agent.output.stderr).toContain('attestd-agent: daemon: stopped renewing: renew failed: 403 agent_evicted: this agent was evicted; the node must log in again\n');
+    expect(agent.output.stderr).toContain(
+      `attestd-agent: daemon: attestd evicted agent ${agentId}; logging in again failed: login failed: 401 attestation_failed: join_token: token is unknown, expired or already used\n`,
+    );
   });
 
   it('stops when the node is banned, and the banned node cannot log in again', async () => {
@@ -193,5 +158,129 @@ describe('attestd-agent login --daemon and jwt against a real attestd', () => {
     const jwt = startAgent(['jwt', '--server', server.url, '--out', newDir(), '--audience', 'vault']);
     expect(await jwt.status).toBe(1);
     expect(jwt.output.stderr).toMatch(/^attestd-agent: cannot read .*svid\.pem: .*; log in first/);
+  });
+
+  describe('restarted', () => {
+    /** an EC2 instance of its own for each test, so TOFU records do not meet */
+    async function newInstance(tags: Record<string, string> = {}): Promise<string[]> {
+      const instanceId = `i-0${randomBytes(8).toString('hex')}`;
+      aws.sim.world.addInstance({ accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId, tags });
+      const imds = await aws.imdsFor(instanceId);
+      return ['login', '--server', server.url, '--attestor', 'aws_iid', '--imds-endpoint', imds.url, '--out', newDir(), '--daemon'];
+    }
+    const outOf = (argv: string[]) => argv[argv.indexOf('--out') + 1]!;
+    const agentIdIn = (text: string) => /\(agent ([0-9a-f-]+|unknown)\)/.exec(text)![1]!;
+
+    /** Runs the daemon until its first wait, then stops it as SIGTERM does. */
+    async function runUntilFirstWait(argv: string[]): Promise<{ stdout: string; stderr: string }> {
+      const clock = steppedClock();
+      const stop = new AbortController();
+      const agent = startAgent(argv, { signal: stop.signal, daemon: { clock } });
+      await agent.nextWait(clock);
+      stop.abort();
+      expect(await agent.status).toBe(0);
+      return agent.output;
+    }
+
+    async function auditOf(agentId: string): Promise<string[]> {
+      const page = (await (await server.admin('GET', `/v1/audit?agentId=${agentId}&limit=100`)).json()) as { items: { event: string; outcome: string; code: string | null }[] };
+      return page.items.map((e) => `${e.event} ${e.outcome}${e.code ? ` ${e.code}` : ''}`).reverse();
+    }
+
+    /**
+     * Replaces the SVID in `dir` by one for the same key and SPIFFE ID that
+     * attestd's CA signed as early as it could, valid for a second: what a
+     * node finds after a long stop.
+     */
+    async function expireSvidIn(dir: string): Promise<void> {
+      const held = await readSvid(dir);
+      const identity = server.server.app.get(IdentityService);
+      const expired = identity.ca.issueX509Svid({ spiffeId: held.spiffeId, subjectPublicKey: createPublicKey(createPrivateKey(held.key)), ttlSeconds: 1, now: identity.ca.notBefore });
+      expect(expired.notAfter.getTime()).toBeLessThan(Date.now());
+      await writeSvidFiles(dir, { certChain: expired.chainPem, privateKeyPem: held.key, bundle: identity.bundlePem() });
+    }
+
+    it('renews from the SVID on disk with the same agent and SPIFFE ID, logging in no more (aws_iid, TOFU)', async () => {
+      const argv = await newInstance();
+      const first = await runUntilFirstWait(argv);
+      const agentId = agentIdIn(first.stdout);
+      const before = await readSvid(outOf(argv));
+
+      const clock = steppedClock();
+      const stop = new AbortController();
+      const restarted = startAgent(argv, { signal: stop.signal, daemon: { clock } });
+      (await restarted.nextWait(clock)).release();
+      await restarted.nextWait(clock);
+      expect(restarted.output.stdout).toBe(`resuming as ${before.spiffeId} (agent ${agentId}) from ${outOf(argv)}, SVID expires ${before.leaf.validToDate.toISOString()}\n`);
+      const after = await readSvid(outOf(argv));
+      expect(after.spiffeId).toBe(before.spiffeId);
+      expect(after.serial).not.toBe(before.serial);
+      stop.abort();
+      expect(await restarted.status).toBe(0);
+      expect(await auditOf(agentId)).toEqual(['login success', 'renew success']);
+      expect(JSON.parse(await readFile(join(outOf(argv), 'agent.json'), 'utf8'))).toEqual({ agentId, spiffeId: before.spiffeId, reattestable: false });
+    });
+
+    it('stops with one line naming attestctl agents evict when the SVID expired on a TOFU node, and logs in once an operator evicted it', async () => {
+      const argv = await newInstance();
+      const agentId = agentIdIn((await runUntilFirstWait(argv)).stdout);
+      await expireSvidIn(outOf(argv));
+
+      const refusing = steppedClock();
+      const refused = startAgent(argv, { daemon: { clock: refusing } });
+      (await refused.nextWait(refusing)).release(); // no wait: the SVID expired already
+      expect(await refused.status).toBe(1);
+      const lines = refused.output.stderr.split('\n').filter((line) => line.startsWith('attestd-agent: '));
+      expect(lines).toEqual([expect.stringMatching(new RegExp(`^attestd-agent: daemon: the SVID expired at \\S+, and this node attested with TOFU, so it cannot log in again by itself: an operator must run 'attestctl agents evict ${agentId}' \\(attestd: 409 node_already_attested\\); the agent then logs in at its next start$`))]);
+
+      expect((await server.admin('POST', `/v1/agents/${agentId}/evict`)).status).toBe(200);
+      const clock = steppedClock();
+      const stop = new AbortController();
+      const again = startAgent(argv, { signal: stop.signal, daemon: { clock } });
+      (await again.nextWait(clock)).release(); // no wait: the SVID expired already
+      await again.nextWait(clock);
+      const state = JSON.parse(await readFile(join(outOf(argv), 'agent.json'), 'utf8')) as { agentId: string };
+      expect(state.agentId).not.toBe(agentId);
+      expect(again.logLines()).toContainEqual(expect.objectContaining({ msg: 'Logged in again', agentId: state.agentId }));
+      stop.abort();
+      expect(await again.status).toBe(0);
+    });
+
+    it('logs in again by itself when the SVID expired and the policy turns TOFU off', async () => {
+      const argv = await newInstance({ role: 'replaceable' });
+      const first = await runUntilFirstWait(argv);
+      const agentId = agentIdIn(first.stdout);
+      expect(JSON.parse(await readFile(join(outOf(argv), 'agent.json'), 'utf8'))).toMatchObject({ reattestable: true });
+      await expireSvidIn(outOf(argv));
+
+      const clock = steppedClock();
+      const stop = new AbortController();
+      const again = startAgent(argv, { signal: stop.signal, daemon: { clock } });
+      (await again.nextWait(clock)).release(); // no wait: the SVID expired already
+      await again.nextWait(clock);
+      const renewedBy = again.logLines().find((line) => line.msg === 'Logged in again')!;
+      expect(renewedBy).toMatchObject({ reattestable: true, spiffeId: (await readSvid(outOf(argv))).spiffeId });
+      expect(renewedBy.agentId).not.toBe(agentId);
+      expect(((await (await server.admin('GET', `/v1/agents/${agentId}`)).json()) as { status: string }).status).toBe('evicted');
+      stop.abort();
+      expect(await again.status).toBe(0);
+    });
+
+    it('logs in again by itself, still running, when an operator evicts the agent of a TOFU node', async () => {
+      const argv = await newInstance();
+      const clock = steppedClock();
+      const stop = new AbortController();
+      const agent = startAgent(argv, { signal: stop.signal, daemon: { clock } });
+      const first = await agent.nextWait(clock);
+      const agentId = agentIdIn(agent.output.stdout);
+      expect((await server.admin('POST', `/v1/agents/${agentId}/evict`)).status).toBe(200);
+      first.release();
+      await agent.nextWait(clock);
+      const state = JSON.parse(await readFile(join(outOf(argv), 'agent.json'), 'utf8')) as { agentId: string };
+      expect(state.agentId).not.toBe(agentId);
+      expect(agent.logLines()).toContainEqual(expect.objectContaining({ msg: 'Logging in again', reason: `attestd evicted agent ${agentId}` }));
+      stop.abort();
+      expect(await agent.status).toBe(0);
+    });
   });
 });

@@ -49,6 +49,7 @@ describe('AWS logins end to end: agent, server, simulated AWS', () => {
     const summary = await iidLogin(BLOG);
     expect(summary.spiffeId).toBe(`spiffe://example.org/agent/aws_iid/${SERVER_ACCOUNT}/us-east-1/${BLOG}`);
     expect(summary.policy).toBe('blog_servers');
+    expect(summary.reattestable).toBe(false);
     const agent = (await (await server.admin('GET', `/v1/agents/${summary.agentId}`)).json()) as { selectors: string[]; tofuKeys: string[] };
     expect(agent.tofuKeys).toEqual([`aws_iid/${SERVER_ACCOUNT}/us-east-1/${BLOG}`]);
     expect(agent.selectors).toEqual(expect.arrayContaining([`aws_iid:instance:id:${BLOG}`, 'aws_iid:sg:name:blog', 'aws_iid:tag:env:prod', 'aws_iid:image:id:ami-5fb8c835']));
@@ -75,6 +76,8 @@ describe('AWS logins end to end: agent, server, simulated AWS', () => {
     const credentials = async () => ({ accessKeyId: session.accessKeyId, secretAccessKey: session.secretAccessKey, sessionToken: session.sessionToken });
     const first = await runLogin({ server: server.url, attestors: ['aws_iam'], out: out(), awsRegion: 'us-east-1', awsCredentials: credentials });
     const second = await runLogin({ server: server.url, attestors: ['aws_iam'], out: out(), awsRegion: 'us-east-1', awsCredentials: credentials });
+    // nothing node-unique or single use: the task may log in again by itself
+    expect(first.reattestable).toBe(true);
     expect(first.spiffeId).toMatch(new RegExp(`^spiffe://example.org/agent/aws_iam/${SERVER_ACCOUNT}/checkout/[0-9a-f-]{36}$`));
     expect(second.spiffeId).not.toBe(first.spiffeId);
   });

@@ -109,12 +109,45 @@ describe('renewing an X.509-SVID', () => {
     expect(await problemOf(await renew(stale.body))).toMatchObject({ status: 401, code: 'invalid_proof_of_possession', detail: expect.stringMatching(/not the agent's current SVID/) });
   });
 
-  it('lets exactly one of ten concurrent renewals of one certificate succeed', async () => {
+  const renewedBy = async (held: Held, response: Response, key: AgentKey): Promise<Held> => ({ ...held, certChain: ((await response.json()) as { svid: { certChain: string } }).svid.certChain, key });
+  const mintJwt = async (held: Held) =>
+    server.call('POST', '/v1/agent/jwt-svid', {
+      body: { certChain: held.certChain, pop: await signPop(held.key.keyPair.privateKey, { aud: 'attestd-jwt-svid', iat: nowSeconds(), jti: jti() }), audience: ['vault'] },
+    });
+
+  it('lets the SVID renewed from renew and mint JWT-SVIDs again until its successor is used, so a lost answer is harmless', async () => {
+    const held = await attest();
+    const lost = await renewal(held);
+    const lostResponse = await renew(lost.body); // committed, but the agent never sees the answer
+    expect(lostResponse.status).toBe(200);
+    const abandoned = await renewedBy(held, lostResponse, lost.next);
+
+    expect((await mintJwt(held)).status).toBe(200);
+    const retry = await renewal(held);
+    const retried = await renew(retry.body);
+    expect(retried.status).toBe(200);
+    const current = await renewedBy(held, retried, retry.next);
+    // the answer that was lost is abandoned: its SVID is neither current nor previous
+    expect(await problemOf(await renew((await renewal(abandoned)).body))).toMatchObject({ status: 401, code: 'invalid_proof_of_possession' });
+
+    // once the new SVID is used, the one before it is refused
+    expect((await mintJwt(current)).status).toBe(200);
+    expect(await problemOf(await mintJwt(held))).toMatchObject({ status: 401, code: 'invalid_proof_of_possession', detail: expect.stringMatching(/not the agent's current SVID/) });
+    expect(await problemOf(await renew((await renewal(held)).body))).toMatchObject({ status: 401, code: 'invalid_proof_of_possession' });
+    expect((await renew((await renewal(current)).body)).status).toBe(200);
+    const agents = (await (await server.admin('GET', '/v1/agents?limit=500')).json()) as { items: { spiffeId: string }[] };
+    expect(agents.items.filter((a) => a.spiffeId === held.spiffeId)).toHaveLength(1);
+  });
+
+  it('leaves one usable successor of ten concurrent renewals of one certificate', async () => {
     const held = await attest();
     const requests = await Promise.all(Array.from({ length: 10 }, () => renewal(held)));
-    const statuses = (await Promise.all(requests.map((r) => renew(r.body)))).map((r) => r.status);
-    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
-    expect(statuses.filter((s) => s !== 200).every((s) => s === 401)).toBe(true);
+    const responses = await Promise.all(requests.map((r) => renew(r.body)));
+    expect(responses.every((r) => r.status === 200 || r.status === 401)).toBe(true);
+    const successors = await Promise.all(responses.flatMap((response, i) => (response.status === 200 ? [renewedBy(held, response, requests[i]!.next)] : [])));
+    const usable = [];
+    for (const successor of successors) if ((await renew((await renewal(successor)).body)).status === 200) usable.push(successor);
+    expect(usable).toHaveLength(1);
   });
 
   it('refuses an evicted agent at once', async () => {

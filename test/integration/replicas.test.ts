@@ -235,4 +235,26 @@ describe('two replicas on one PostgreSQL', () => {
       expect(await response.json()).toMatchObject({ code: 'invalid_proof_of_possession', detail: expect.stringMatching(/jti was already used/) });
     }
   });
+
+  it('lets one of eight renewals of one SVID win across both replicas when they overlap, the others refused as not current', async () => {
+    const key = await generateAgentKey();
+    const held = (await (await login(a, { join_token: { token: await newJoinToken(a) } }, key.csrPem)).json()) as LoginBody;
+    const bodies = await Promise.all(Array.from({ length: 8 }, () => renewalBody(held.svid.certChain, key.keyPair.privateKey, randomBytes(16).toString('base64url'))));
+    // The agent's row locked by the test: every renewal reads the row, then
+    // waits on the lock to update it, so all eight overlap for certain.
+    await db.query('BEGIN');
+    let responses: Response[];
+    try {
+      await db.query('SELECT 1 FROM agents WHERE id = $1 FOR UPDATE', [held.agentId]);
+      const pending = bodies.map(({ body }, i) => [a, b][i % 2]!.call('POST', '/v1/agent/renew', { body }));
+      const waiting = async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0]!.n);
+      expect(await until(async () => (await waiting()) === bodies.length, 30_000)).toBe(true);
+      await db.query('COMMIT');
+      responses = await Promise.all(pending);
+    } catch (error) {
+      await db.query('ROLLBACK');
+      throw error;
+    }
+    expect(await outcomes(responses)).toEqual({ '200 ok': 1, '401 invalid_proof_of_possession': 7 });
+  });
 });

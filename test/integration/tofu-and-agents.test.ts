@@ -112,6 +112,13 @@ describe('TOFU, eviction and bans', () => {
     expect((await attest('zone-node-2', 'shared-1')).spiffeId).toBe(holder.spiffeId);
   });
 
+  it('tells the agent it may log in again by itself only when the policy turns TOFU off', async () => {
+    const tofu = (await (await login(server, proof('node-r1'))).json()) as { reattestable: boolean };
+    expect(tofu.reattestable).toBe(false);
+    const replaceable = (await (await login(server, proof('node-r2', 'quarantine'))).json()) as { reattestable: boolean };
+    expect(replaceable.reattestable).toBe(true);
+  });
+
   it('shows an agent with its TOFU keys, attributes and SVID', async () => {
     const agent = await attest('node-f', 'eu');
     const shown = await (await server.call('GET', `/v1/agents/${agent.agentId}`, { token: server.viewerToken })).json();

@@ -16,12 +16,13 @@ export const DEFAULT_POSTGRES_URL = 'postgresql://postgres@127.0.0.1:5432/test';
  * a directory of its own, so a test never clobbers `dist/` while someone
  * else builds. Links to `node_modules`, `prisma/` and `package.json` let the
  * compiled code resolve its packages, find its migrations and read its
- * version as from `dist/`.
+ * version as from `dist/`. `also` names more source folders to compile
+ * (test harnesses).
  */
-export async function buildServer(): Promise<{ dir: string; remove(): void }> {
+export async function buildServer(also: string[] = []): Promise<{ dir: string; remove(): void }> {
   const dir = mkdtempSync(join(tmpdir(), 'attestd-build-'));
   const swc = join(REPO, 'node_modules', '@swc', 'cli', 'bin', 'swc.js');
-  await promisify(execFile)(process.execPath, [swc, 'apps', 'libs', '-d', dir, '--copy-files', '-q', '--ignore', '**/*.spec.ts'], { cwd: REPO });
+  await promisify(execFile)(process.execPath, [swc, 'apps', 'libs', ...also, '-d', dir, '--copy-files', '-q', '--ignore', '**/*.spec.ts', '--ignore', '**/*.test.ts'], { cwd: REPO });
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
   symlinkSync(join(REPO, 'prisma'), join(dir, 'prisma'));
   symlinkSync(join(REPO, 'package.json'), join(dir, 'package.json'));

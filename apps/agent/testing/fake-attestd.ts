@@ -213,6 +213,8 @@ export async function startFakeAttestd(options: FakeAttestdOptions = {}): Promis
       selectors,
       svid,
       bundle: ca.cert.toString('pem') + '\n',
+      // a join token is single use
+      reattestable: !policyRequires.includes('join_token'),
     };
     issued.push(response);
     return { status: 200, body: response };

@@ -18,7 +18,7 @@ import { SETTINGS } from '../settings/settings.module';
 import type { Settings } from '../settings/settings';
 import { INSTRUMENTS } from '../telemetry/instruments';
 import { Metrics } from '../telemetry/metrics';
-import { decide, type Decision } from './policy-decision';
+import { canReattest, decide, type Decision } from './policy-decision';
 import type { LoginState } from './login-id';
 
 export interface RequestContext {
@@ -161,6 +161,7 @@ export class LoginService {
       selectors,
       svid: { certChain: svid.chainPem, expiresAt: svid.notAfter.toISOString() },
       bundle: this.identity.ca.bundlePem(),
+      reattestable: canReattest(policy, decision.proofs),
     };
   }
 

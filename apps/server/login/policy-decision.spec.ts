@@ -1,7 +1,7 @@
 import { DependencyUnavailable, ProofRejected, type Attestor } from '../../../libs/attestors/attestor';
 import { AttestorRegistry } from '../../../libs/attestors/registry';
 import { compileAgentAttestation } from '../../../libs/policy';
-import { decide } from './policy-decision';
+import { canReattest, decide } from './policy-decision';
 
 /** A configurable fake: its verdict per node name, and a count of verifications. */
 function fakeAttestor(type: string, verdicts: Record<string, 'ok' | 'reject' | 'down'>, calls: { n: number }): Attestor<{ node: string }, { tier?: string }> {
@@ -77,5 +77,26 @@ describe('decide', () => {
 
   it('fails closed when an earlier policy cannot be decided because a dependency is down', async () => {
     expect(await run({ alpha: { node: 'down' }, beta: { node: 'down' } })).toMatchObject({ kind: 'unavailable', attestor: 'alpha' });
+  });
+});
+
+describe('canReattest', () => {
+  const tofuProof = { tofuKey: 'aws_iid/111111111111/us-east-1/i-1' };
+  const plainProof = {};
+  const joinToken = { tofuKey: 'join_token/t', consume: { joinTokenId: 't' } };
+
+  it('lets an agent whose proofs are neither node-unique nor single use log in again (aws_iam)', () => {
+    expect(canReattest({ tofu: true }, [plainProof])).toBe(true);
+  });
+
+  it('lets a node-unique proof log in again only when the policy turns TOFU off', () => {
+    expect(canReattest({ tofu: true }, [tofuProof])).toBe(false);
+    expect(canReattest({ tofu: false }, [tofuProof])).toBe(true);
+    expect(canReattest({ tofu: true }, [plainProof, tofuProof])).toBe(false);
+  });
+
+  it('never lets a single-use proof (a join token) log in again, whatever the policy', () => {
+    expect(canReattest({ tofu: false }, [joinToken])).toBe(false);
+    expect(canReattest({ tofu: false }, [plainProof, joinToken])).toBe(false);
   });
 });

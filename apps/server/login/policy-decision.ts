@@ -90,3 +90,16 @@ function failure(attestor: string, error: unknown): Decision {
   // An attestor bug must not turn into a success, nor leak internals.
   throw error;
 }
+
+/**
+ * Whether an agent may log in again by itself, with fresh proofs, when its
+ * SVID can no longer renew (SPIRE's "can reattest"): no proof of the login
+ * was single use (a join token), and no proof was node-unique (TOFU:
+ * `aws_iid`, `azure_msi`, `k8s_psat`) unless the policy turns TOFU off, in
+ * which case the new login supersedes the old agent. A node-unique proof
+ * under `tofu: true` would meet its own TOFU record: an operator must
+ * evict the agent first.
+ */
+export function canReattest(policy: Pick<CompiledPolicy, 'tofu'>, proofs: readonly Pick<VerifiedProof, 'tofuKey' | 'consume'>[]): boolean {
+  return proofs.every((proof) => proof.consume === undefined && (proof.tofuKey === undefined || !policy.tofu));
+}

@@ -1,0 +1,202 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { until } from '../testing/until';
+import { createSharedDatabase } from '../../test/support/server-process';
+import { createTestDatabase, type TestDatabase } from '../../test/support/database';
+import { AgentsRepository } from './agents.repository';
+import { openDatabase, type Database } from './database';
+import { recordLogin } from './login-write';
+import { migrate } from './migrator';
+import { RenewalRepository, type AgentWriteVerdict } from './renewal.repository';
+
+const serial = () => randomBytes(16).toString('hex');
+const jti = () => randomBytes(16).toString('base64url');
+
+/** Agents on `db()`, and the two writes of the repository as an agent makes them. */
+function fixture(db: () => Database) {
+  const repository = () => new RenewalRepository(db().prisma);
+  /** A logged-in agent whose current SVID has `first` as serial. */
+  async function agent(first = serial()): Promise<{ id: string; spiffeId: string; first: string }> {
+    const id = randomUUID();
+    const spiffeId = `spiffe://example.org/agent/${id}`;
+    const written = await recordLogin(db(), {
+      loginNonce: randomUUID(),
+      loginExpiresAt: new Date(Date.now() + 300_000),
+      agentId: id,
+      spiffeId,
+      policy: 'p',
+      attestorTypes: ['test'],
+      attributes: {},
+      selectors: [],
+      tofuKeys: [],
+      tofu: true,
+      svidSerial: first,
+      svidExpiresAt: new Date(Date.now() + 3_600_000),
+    });
+    expect(written).toEqual({ outcome: 'recorded' });
+    return { id, spiffeId, first };
+  }
+
+  const renew = async (a: { spiffeId: string }, from: string, to = serial()): Promise<{ verdict: AgentWriteVerdict; to: string }> => {
+    const { verdict } = await repository().recordRenewal({ spiffeId: a.spiffeId, serial: from, jti: jti(), jtiExpiresAt: new Date(Date.now() + 120_000), newSerial: to, newExpiresAt: new Date(Date.now() + 3_600_000) });
+    return { verdict, to };
+  };
+  const jwt = async (a: { spiffeId: string }, from: string): Promise<AgentWriteVerdict> =>
+    (await repository().recordJwtSvid({ spiffeId: a.spiffeId, serial: from, jti: jti(), jtiExpiresAt: new Date(Date.now() + 120_000), audience: ['vault'] })).verdict;
+  const serials = async (id: string) => {
+    const row = await db().prisma.agent.findUniqueOrThrow({ where: { id }, select: { svidSerial: true, previousSvidSerial: true } });
+    return { previous: row.previousSvidSerial, current: row.svidSerial };
+  };
+
+  const holderOf = (spiffeId: string, serial: string) => repository().holderOf(spiffeId, serial);
+  return { agent, renew, jwt, serials, holderOf };
+}
+
+describe('RenewalRepository: which SVIDs an agent may present', () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+  });
+  afterAll(() => t?.drop());
+
+  const { agent, renew, jwt, serials, holderOf } = fixture(() => t.db);
+
+  it('starts with no previous serial after a login; renewing from the current one keeps it as the previous', async () => {
+    const a = await agent();
+    expect(await serials(a.id)).toEqual({ previous: null, current: a.first });
+    const renewed = await renew(a, a.first);
+    expect(renewed.verdict).toBe('ok');
+    expect(await serials(a.id)).toEqual({ previous: a.first, current: renewed.to });
+    expect(await holderOf(a.spiffeId, a.first)).toMatchObject({ id: a.id, status: 'active' });
+    expect(await holderOf(a.spiffeId, renewed.to)).toMatchObject({ id: a.id });
+  });
+
+  it('lets the previous SVID renew again while the current one is unused, abandoning the unused one', async () => {
+    const a = await agent();
+    const lost = await renew(a, a.first); // the answer never reached the agent
+    const retried = await renew(a, a.first);
+    expect(retried.verdict).toBe('ok');
+    expect(await serials(a.id)).toEqual({ previous: a.first, current: retried.to });
+    // the abandoned SVID is refused: it is neither current nor previous
+    expect((await renew(a, lost.to)).verdict).toBe('not_current');
+    expect(await jwt(a, lost.to)).toBe('not_current');
+    expect(await holderOf(a.spiffeId, lost.to)).toBeNull();
+  });
+
+  it('lets the previous SVID mint JWT-SVIDs while the current one is unused, without moving the row', async () => {
+    const a = await agent();
+    const renewed = await renew(a, a.first);
+    expect(await jwt(a, a.first)).toBe('ok');
+    expect(await serials(a.id)).toEqual({ previous: a.first, current: renewed.to });
+  });
+
+  it('refuses the previous SVID once the current one has minted a JWT-SVID', async () => {
+    const a = await agent();
+    const renewed = await renew(a, a.first);
+    expect(await jwt(a, renewed.to)).toBe('ok');
+    expect(await serials(a.id)).toEqual({ previous: null, current: renewed.to });
+    expect((await renew(a, a.first)).verdict).toBe('not_current');
+    expect(await jwt(a, a.first)).toBe('not_current');
+  });
+
+  it('refuses the previous SVID once the current one has renewed', async () => {
+    const a = await agent();
+    const second = await renew(a, a.first);
+    const third = await renew(a, second.to);
+    expect(third.verdict).toBe('ok');
+    expect(await serials(a.id)).toEqual({ previous: second.to, current: third.to });
+    expect((await renew(a, a.first)).verdict).toBe('not_current');
+    expect(await jwt(a, a.first)).toBe('not_current');
+  });
+
+  it('answers agent_evicted for the previous SVID of an evicted agent, and audits each refusal', async () => {
+    const a = await agent();
+    await renew(a, a.first);
+    await new AgentsRepository(t.db.prisma).changeStatus(a.id, 'evict', { actor: 'test' });
+    expect((await renew(a, a.first)).verdict).toBe('agent_evicted');
+    const audited = await t.db.prisma.auditEvent.findMany({ where: { agentId: a.id, event: 'renew' }, orderBy: { id: 'asc' } });
+    expect(audited.map((e) => `${e.outcome} ${e.code ?? ''}`.trim())).toEqual(['success', 'failure agent_evicted']);
+  });
+
+  it('leaves one usable successor of concurrent renewals from one SVID, however they interleave', async () => {
+    // Requests that overlap in the database: one wins, the others are refused.
+    // Requests that do not (PGlite runs one statement at a time): each is a
+    // retry from the previous SVID and abandons the one before it. Either
+    // way only the row's current serial renews afterwards.
+    const a = await agent();
+    const results = await Promise.all(Array.from({ length: 8 }, () => renew(a, a.first)));
+    const { previous, current } = await serials(a.id);
+    expect(previous).toBe(a.first);
+    const succeeded = results.filter((r) => r.verdict === 'ok');
+    expect(succeeded.map((r) => r.to)).toContain(current);
+    expect(results.filter((r) => r.verdict !== 'ok').every((r) => r.verdict === 'not_current')).toBe(true);
+    for (const loser of succeeded.filter((r) => r.to !== current)) expect((await renew(a, loser.to)).verdict).toBe('not_current');
+    expect((await renew(a, current!)).verdict).toBe('ok');
+  });
+
+  it('lets a renewal and a JWT-SVID from the current SVID race without losing the renewal', async () => {
+    const a = await agent();
+    const [renewed, minted] = await Promise.all([renew(a, a.first), jwt(a, a.first)]);
+    // either order is fine: the renewal always lands, the JWT-SVID wins or loses the race
+    expect(renewed.verdict).toBe('ok');
+    expect(['ok', 'not_current']).toContain(minted);
+    expect((await serials(a.id)).current).toBe(renewed.to);
+  });
+});
+
+/**
+ * The race itself needs requests that overlap in the database, which only
+ * PostgreSQL runs (this block uses it in the PGlite run too, as the replica
+ * tests do). A transaction holding the agent's row lock makes the overlap
+ * certain: every renewal has read the row and waits to update it when the
+ * lock is released.
+ */
+describe('RenewalRepository on PostgreSQL: concurrent renewals from one SVID', () => {
+  let shared: { url: string; drop(): Promise<void> };
+  let db: Database;
+  beforeAll(async () => {
+    shared = await createSharedDatabase();
+    db = await openDatabase({ kind: 'postgres', url: shared.url });
+    await migrate(db);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await shared?.drop();
+  });
+
+  const { agent, renew, serials } = fixture(() => db);
+
+  /** Runs `requests` while the agent's row is locked, releasing it once all of them wait on the lock. */
+  async function whileRowLocked<T>(agentId: string, requests: () => Promise<T>[]): Promise<T[]> {
+    let release = () => undefined as void;
+    const released = new Promise<void>((done) => (release = done));
+    let locked = () => undefined as void;
+    const isLocked = new Promise<void>((done) => (locked = done));
+    const holder = db.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT 1 FROM agents WHERE id = ${agentId}::uuid FOR UPDATE`;
+      locked();
+      await released;
+    }, { timeout: 60_000 });
+    await isLocked;
+    const running = requests();
+    const waiting = () => db.prisma.$queryRaw<{ n: bigint }[]>`
+      SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+    await until(async () => Number((await waiting())[0]!.n) === running.length);
+    release();
+    await holder;
+    return Promise.all(running);
+  }
+
+  it.each([
+    ['the current SVID', false],
+    ['the previous SVID, its successor unused', true],
+  ])('lets exactly one of four renewals from %s win; the others are refused as not current', async (_name, fromPrevious) => {
+    const a = await agent();
+    if (fromPrevious) expect((await renew(a, a.first)).verdict).toBe('ok');
+    // the main pool has 6 connections: one holds the lock, four renew, one is left for the check
+    const results = await whileRowLocked(a.id, () => Array.from({ length: 4 }, () => renew(a, a.first)));
+    const winners = results.filter((r) => r.verdict === 'ok');
+    expect(winners).toHaveLength(1);
+    expect(results.filter((r) => r.verdict !== 'ok').map((r) => r.verdict)).toEqual(['not_current', 'not_current', 'not_current']);
+    expect(await serials(a.id)).toEqual({ previous: a.first, current: winners[0]!.to });
+  });
+});
