@@ -12,6 +12,7 @@ import type { Settings } from '../settings/settings';
 import { INSTRUMENTS } from '../telemetry/instruments';
 import { Metrics } from '../telemetry/metrics';
 import { ActiveConfig, SECTIONS, type ActiveSection } from './active-config';
+import { DocumentWorkers } from './document-workers';
 
 /**
  * How often a replica checks for versions pushed through another replica
@@ -52,6 +53,7 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
     @Inject(SETTINGS) private readonly settings: Settings,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly metrics: Metrics,
+    private readonly workers: DocumentWorkers,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -106,7 +108,7 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
 
   /** Validates and stores a new version, and activates it here at once. */
   async push(section: SectionName, body: string, contentType: 'yaml' | 'json', actor: string, requestId?: string): Promise<VersionSummary> {
-    const checked = this.validateOrThrow(section, body, contentType);
+    const checked = await this.validateOrThrow(section, body, contentType);
     const { stored } = await this.versions.push({
       section,
       document: checked.document,
@@ -119,8 +121,9 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
     return summary(stored);
   }
 
-  validateOrThrow(section: SectionName, body: string, contentType?: 'yaml' | 'json') {
-    const checked = this.active.validate(section, body, contentType);
+  /** Validated on the document worker (`document-workers.ts`), never on the event loop. */
+  async validateOrThrow(section: SectionName, body: string, contentType?: 'yaml' | 'json') {
+    const checked = await this.workers.validate(section, body, contentType);
     if (!checked.ok) {
       throw new ApiError(
         'invalid_config',
