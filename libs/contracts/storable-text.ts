@@ -12,6 +12,16 @@ export function unstorableText(text: string): string | undefined {
 }
 
 /**
+ * The text with what PostgreSQL cannot store replaced by U+FFFD. For text
+ * the server writes *about* a request (an audit reason quoting a bad key),
+ * so the record of a refusal is never lost to its own content; never for
+ * what a caller asked to store, which is refused instead.
+ */
+export function storableText(text: string): string {
+  return unstorableText(text) === undefined ? text : text.replace(/\u0000|\p{Surrogate}/gu, '\ufffd');
+}
+
+/**
  * The JSON pointer of the first string (value or key) in a parsed JSON body
  * that cannot be stored, and why. Iterative: a 64 KiB body can nest 30,000 deep.
  */

@@ -156,10 +156,11 @@ describe('fuzzing every endpoint body', () => {
     });
 
     it('login complete: hostile JSON text is a 400', async () => {
-      const started = (await (await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['join_token'] } })).json()) as { loginId: string };
       await fuzz(
         hostileJsonText,
         async (text, slowest) => {
+          // a fresh login each time: a body that parses but is refused still uses its login ID up
+          const started = (await (await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['join_token'] } })).json()) as { loginId: string };
           await expectProblem(await slowest.time(() => json(`/v1/agent/login/${started.loginId}/complete`, text)), ['invalid_request', 'payload_too_large']);
         },
         40,

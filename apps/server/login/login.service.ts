@@ -31,9 +31,11 @@ const checkComplete = bodyChecker<CompleteLoginRequest>(completeLoginSchema);
 
 const NO_POLICY = 'no cluster policy authorizes the provided attestors';
 
-/** What a completion learnt before it ended, for its metrics: the policy chosen or denying, if any. */
+/** What a completion learnt before it ended: the policy chosen or denying (for its metrics), and whether its end is written. */
 interface LoginTrace {
   policy?: string;
+  /** the audit event is written and the login ID used up */
+  recorded?: boolean;
 }
 
 /** The login protocol (`api.md`): start, then complete with proofs and a CSR. */
@@ -99,12 +101,30 @@ export class LoginService {
     return { loginId, expiresAt: state.expiresAt.toISOString(), requiredAttestors: unionOfRequired(candidates), challenges };
   }
 
+  /**
+   * Once a genuine login ID is opened, the completion is final whatever
+   * happens next: a malformed body, a refused proof, a bug or a failed
+   * write is audited and uses the login ID up, so one login ID never serves
+   * two attempts and no failure goes unrecorded.
+   */
   private async completeLogin(loginId: string, body: unknown, request: RequestContext, trace: LoginTrace): Promise<CompleteLoginResponse> {
     const now = new Date();
     const login = this.identity.loginIds.open(loginId, now);
+    try {
+      return await this.completeOpened(login, body, request, trace, now);
+    } catch (error) {
+      if (!trace.recorded) await this.recordFailure(error, login, request);
+      throw error;
+    }
+  }
+
+  private async completeOpened(login: LoginState, body: unknown, request: RequestContext, trace: LoginTrace, now: Date): Promise<CompleteLoginResponse> {
     const { proofs, csr } = checkComplete(body);
     const candidates = this.active.policies.candidatesFor(login.providedMethods);
-    if (candidates.length === 0) await this.refuseNoPolicy(login.providedMethods, request);
+    if (candidates.length === 0) {
+      this.logger.warn({ providedMethods: login.providedMethods, requestId: request.requestId }, NO_POLICY);
+      throw new ApiError('no_policy_for_methods', NO_POLICY);
+    }
     this.checkProofsPresent(proofs, login, candidates);
     const subject = await parseCsr(csr).catch((error: unknown) => {
       if (error instanceof CsrRejected) throw new ApiError('invalid_request', error.message, [{ path: '/csr', message: error.message }]);
@@ -114,13 +134,13 @@ export class LoginService {
     const onProof = (attestorType: string, outcome: 'success' | 'failed') => this.metrics.count(INSTRUMENTS.attestationProofs, { attestor_type: attestorType, outcome });
     const decision = await decide(candidates, proofs, this.registry, { challenges: login.challenges, now, onProof });
     if (decision.kind === 'policy_denied') trace.policy = decision.policy;
-    if (decision.kind !== 'authorized') return this.refuse(decision, login, request);
+    if (decision.kind !== 'authorized') return this.refuse(decision, login, request, trace);
 
     const { policy, attributes } = decision;
     trace.policy = policy.name;
     const agentId = randomUUID();
     const path = policy.renderSpiffeIdPath(attributes, agentId);
-    if (!path.ok) return this.refuse({ kind: 'policy_denied', policy: policy.name, reason: `policy ${policy.name}: ${path.reason}`, attributes }, login, request);
+    if (!path.ok) return this.refuse({ kind: 'policy_denied', policy: policy.name, reason: `policy ${policy.name}: ${path.reason}`, attributes }, login, request, trace);
     const agentSpiffeId = spiffeIdFor(this.settings.trustDomain, path.path);
     const svid = this.identity.ca.issueX509Svid({ spiffeId: agentSpiffeId, subjectPublicKey: subject.publicKey, ttlSeconds: policy.svidTtlSeconds, now });
     const selectors = decision.proofs.flatMap((p) => p.selectors);
@@ -143,6 +163,7 @@ export class LoginService {
       sourceIp: request.sourceIp,
       requestId: request.requestId,
     });
+    trace.recorded = true;
     if (written.outcome !== 'recorded') this.refuseConflict(written, request);
     this.metrics.count(INSTRUMENTS.svidsIssued, { kind: 'x509', reason: 'login' });
     // the attribute list is built only when it will be written (the bench, and quiet deployments, log at warn)
@@ -214,7 +235,7 @@ export class LoginService {
   }
 
   /** A failed completion is audited and uses up its login ID, in one statement. */
-  private async refuse(decision: Exclude<Decision, { kind: 'authorized' }>, login: LoginState, request: RequestContext): Promise<never> {
+  private async refuse(decision: Exclude<Decision, { kind: 'authorized' }>, login: LoginState, request: RequestContext, trace: LoginTrace): Promise<never> {
     const attestor = decision.kind === 'policy_denied' ? `policy:${decision.policy}` : decision.attestor;
     this.logger.warn({ attestor, reason: decision.reason, loginId: login.nonce, requestId: request.requestId }, 'Attestor rejected proof, policy failed');
     const fresh = await recordLoginFailure(this.db, {
@@ -227,8 +248,29 @@ export class LoginService {
       sourceIp: request.sourceIp,
       requestId: request.requestId,
     });
+    trace.recorded = true;
     if (!fresh) throw new ApiError('login_not_found', 'login ID is unknown, forged or already completed');
     throw new ApiError(decision.kind, decision.reason);
+  }
+
+  /** A completion that failed before writing its end: audit it and use its login ID up. */
+  private async recordFailure(error: unknown, login: LoginState, request: RequestContext): Promise<void> {
+    const code = problemCodeOf(error);
+    // a bug's message stays in the server log (the problem filter logs it), out of the audit log
+    const reason = error instanceof ApiError ? error.detail : `internal error; request id ${request.requestId}`;
+    try {
+      await recordLoginFailure(this.db, {
+        loginNonce: login.nonce,
+        loginExpiresAt: login.expiresAt,
+        code,
+        reason,
+        attestors: login.providedMethods,
+        sourceIp: request.sourceIp,
+        requestId: request.requestId,
+      });
+    } catch (writeError) {
+      this.logger.error({ err: writeError, code, requestId: request.requestId }, 'login: cannot record a failed completion');
+    }
   }
 }
 
