@@ -19,6 +19,7 @@ import type { Settings } from '../settings/settings';
 import { INSTRUMENTS } from '../telemetry/instruments';
 import { Metrics } from '../telemetry/metrics';
 import { decide, type Decision } from './policy-decision';
+import { CompletedLogins } from './completed-logins';
 import type { LoginState } from './login-id';
 
 export interface RequestContext {
@@ -41,6 +42,8 @@ interface LoginTrace {
 /** The login protocol (`api.md`): start, then complete with proofs and a CSR. */
 @Injectable()
 export class LoginService {
+  private readonly completed = new CompletedLogins();
+
   constructor(
     private readonly registry: AttestorRegistry,
     private readonly active: ActiveConfig,
@@ -110,6 +113,8 @@ export class LoginService {
   private async completeLogin(loginId: string, body: unknown, request: RequestContext, trace: LoginTrace): Promise<CompleteLoginResponse> {
     const now = new Date();
     const login = this.identity.loginIds.open(loginId, now);
+    // like a forged login ID: no verification, no audit row
+    if (!this.completed.claim(login, now)) throw new ApiError('login_not_found', 'login ID is unknown, forged or already completed');
     try {
       return await this.completeOpened(login, body, request, trace, now);
     } catch (error) {
