@@ -60,7 +60,10 @@ describe('AWS logins end to end: agent, server, simulated AWS', () => {
 
   it('refuses an instance of an account no policy allows', async () => {
     aws.sim.world.addInstance({ accountId: OUTSIDER_ACCOUNT, region: 'us-east-1', instanceId: 'i-0ddddddddddddddd4' });
-    await expect(iidLogin('i-0ddddddddddddddd4')).rejects.toThrow(`401 attestation_failed: aws_iid: account ${OUTSIDER_ACCOUNT} is not allowed`);
+    // the agent is not told which account was refused; the audit log keeps it
+    await expect(iidLogin('i-0ddddddddddddddd4')).rejects.toThrow(/401 attestation_failed: aws_iid: account is not allowed$/);
+    const audit = (await (await server.admin('GET', '/v1/audit?outcome=failure&limit=1')).json()) as { items: { reason: string }[] };
+    expect(audit.items[0]!.reason).toBe(`aws_iid: account ${OUTSIDER_ACCOUNT} is not allowed`);
   });
 
   it('refuses a stopped instance', async () => {

@@ -145,7 +145,11 @@ export class LoginService {
     trace.policy = policy.name;
     const agentId = randomUUID();
     const path = policy.renderSpiffeIdPath(attributes, agentId);
-    if (!path.ok) return this.refuse({ kind: 'policy_denied', policy: policy.name, reason: `policy ${policy.name}: ${path.reason}`, attributes }, login, request, trace);
+    if (!path.ok) {
+      // names an attribute of the policy's attestors and this node's own value: the agent may read it
+      const reason = `policy ${policy.name}: ${path.reason}`;
+      return this.refuse({ kind: 'policy_denied', policy: policy.name, reason, agentReason: reason, attributes }, login, request, trace);
+    }
     const agentSpiffeId = spiffeIdFor(this.settings.trustDomain, path.path);
     const svid = this.identity.ca.issueX509Svid({ spiffeId: agentSpiffeId, subjectPublicKey: subject.publicKey, ttlSeconds: policy.svidTtlSeconds, now });
     const selectors = decision.proofs.flatMap((p) => p.selectors);
@@ -202,7 +206,8 @@ export class LoginService {
         const attestor = written.tofuKey.split('/')[0]!;
         this.metrics.count(INSTRUMENTS.tofuConflicts, { attestor_type: attestor });
         this.logger.warn({ attestor, tofuKey: written.tofuKey, agentId: written.holderId, requestId: request.requestId }, 'Node already attested (TOFU); possible security incident');
-        throw new ApiError('node_already_attested', `this node already attested as agent ${written.holderId}; an operator must evict it first`);
+        // the holder's UUID is in the warning above and the audit event, not for the caller
+        throw new ApiError('node_already_attested', 'this node already attested; an operator must evict it first');
       }
     }
   }
@@ -255,7 +260,7 @@ export class LoginService {
     });
     trace.recorded = true;
     if (!fresh) throw new ApiError('login_not_found', 'login ID is unknown, forged or already completed');
-    throw new ApiError(decision.kind, decision.reason);
+    throw new ApiError(decision.kind, decision.agentReason);
   }
 
   /** A completion that failed before writing its end: audit it and use its login ID up. */

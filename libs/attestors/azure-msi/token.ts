@@ -1,5 +1,5 @@
 import { decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
-import { ProofRejected } from '../attestor';
+import { rejectionOf } from '../attestor';
 import { checkJwtHeader } from '../jwt-header';
 import type { SigningKeys, VerificationKey } from './signing-keys';
 
@@ -33,7 +33,7 @@ export async function verifyMsiToken(token: string, tenants: readonly TenantPoli
   const kid = checkHeader(token);
   const tid = unverifiedTenant(token);
   const tenant = tenants.find((t) => t.id.toLowerCase() === tid.toLowerCase());
-  if (!tenant) reject(`tenant ${tid} is not allowed by this policy`);
+  if (!tenant) reject(`tenant ${tid} is not allowed by this policy`, 'tenant is not allowed');
   const key = await keys.key(tenant.id, kid);
   if (!key) reject(`no signing key ${kid} in the metadata of tenant ${tenant.id}`);
   const payload = await verified(token, key, {
@@ -47,8 +47,8 @@ export async function verifyMsiToken(token: string, tenants: readonly TenantPoli
   return { tenantId: tid.toLowerCase(), principalId: payload.oid.toLowerCase(), ...(mirid !== undefined && { resourceId: mirid }) };
 }
 
-function reject(reason: string): never {
-  throw new ProofRejected(`azure_msi: ${reason}`);
+function reject(reason: string, agentReason?: string): never {
+  throw rejectionOf('azure_msi', reason, agentReason);
 }
 
 function checkHeader(token: string): string {
