@@ -39,18 +39,19 @@ describe('login decisions', () => {
     expect(await response.json()).toMatchObject({ spiffeId: 'spiffe://example.org/eu/eu-west/n1', policy: 'eu_nodes' });
   });
 
-  it('denies with 403 policy_denied naming the rule, audited with the attributes', async () => {
+  it('denies with 403 policy_denied naming the policy; the audit event and the log name the rule, with the attributes', async () => {
     const problem = await problemOf(await login(server, proof('n2', 'us-east')));
-    expect(problem).toMatchObject({ status: 403, code: 'policy_denied' });
-    expect(problem.detail).toMatch(/eu_nodes.*test_node\.zone/);
-    expect(await lastAudit()).toMatchObject({
+    // the rule and its operands would tell a prober what to forge
+    expect(problem).toMatchObject({ status: 403, code: 'policy_denied', detail: 'policy eu_nodes: rules do not hold' });
+    const audited = await lastAudit();
+    expect(audited).toMatchObject({
       outcome: 'failure',
       code: 'policy_denied',
       policy: 'eu_nodes',
-      reason: problem.detail,
+      reason: expect.stringMatching(/^policy eu_nodes: rule 1 .*test_node\.zone/),
       attributes: { 'test_node.zone': ['us-east'], 'test_node.node.id': ['n2'] },
     });
-    expect(server.logs).toContainEqual(expect.objectContaining({ msg: 'Attestor rejected proof, policy failed', reason: problem.detail }));
+    expect(server.logs).toContainEqual(expect.objectContaining({ msg: 'Attestor rejected proof, policy failed', reason: audited.reason }));
   });
 
   it('answers 401 attestation_failed naming the attestor when a proof does not verify', async () => {
