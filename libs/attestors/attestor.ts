@@ -61,11 +61,31 @@ export interface VerifyContext {
   now: Date;
 }
 
-/** A proof that did not verify; `reason` is operator-readable and holds no secret. */
+/**
+ * A proof that did not verify. The split between what operators and agents
+ * read is made here, once, for every attestor:
+ * - `reason` is for operators (the audit log, the server log): the full
+ *   story, naming configuration (allowed accounts, clusters, tenants, EKS
+ *   clusters, audiences) where it explains the refusal. Never a secret.
+ * - `agentReason` is what the unauthenticated caller is told: the attestor
+ *   and the step that failed, enough for an honest operator to look the
+ *   request up, and nothing of the server's configuration or of other
+ *   agents. It is `reason` itself when the reason speaks only of the
+ *   caller's own proof (a bad signature, an expired token, its own instance
+ *   ID), which is most of them.
+ */
 export class ProofRejected extends Error {
-  constructor(readonly reason: string) {
+  constructor(
+    readonly reason: string,
+    readonly agentReason: string = reason,
+  ) {
     super(reason);
   }
+}
+
+/** A ProofRejected from `<type>: reason`, with the agent's shorter form when the reason names configuration. */
+export function rejectionOf(type: string, reason: string, agentReason?: string): ProofRejected {
+  return new ProofRejected(`${type}: ${reason}`, `${type}: ${agentReason ?? reason}`);
 }
 
 /** A dependency (cloud API, database) was unreachable: fail closed with 503. */

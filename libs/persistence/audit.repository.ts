@@ -1,6 +1,7 @@
 import type { PrismaClient } from './generated/client';
 import type { AuditEvent as AuditRow } from './generated/client';
 import type { AuditEvent, AuditEventName } from '../contracts/admin-api';
+import { storableText } from '../contracts/storable-text';
 import { encodeCursor } from './cursor';
 
 export type { AuditEvent, AuditEventName };
@@ -92,7 +93,7 @@ export function toRow(event: NewAuditEvent) {
     event: event.event,
     outcome: event.outcome,
     code: event.code ?? null,
-    reason: event.reason ?? null,
+    reason: event.reason === undefined || event.reason === null ? null : storableText(event.reason),
     attestors: event.attestors ?? [],
     policy: event.policy ?? null,
     attributes: event.attributes ?? undefined,

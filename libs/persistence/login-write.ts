@@ -1,3 +1,4 @@
+import { storableText } from '../contracts/storable-text';
 import { hotStatement, type Database } from './database';
 
 /** What the login writes need of the database: its hot-path statement runner. */
@@ -209,6 +210,7 @@ export interface LoginFailureRecord {
  * answers `login_not_found`, and the audit event says so.
  */
 export async function recordLoginFailure(db: HotRunner, failure: LoginFailureRecord): Promise<boolean> {
+  // the reason may quote what the agent sent
   const rows = await db.runHot<{ fresh: boolean }>(hotStatement`
     WITH nonce AS (
       INSERT INTO used_nonces (kind, value, expires_at)
@@ -219,14 +221,19 @@ export async function recordLoginFailure(db: HotRunner, failure: LoginFailureRec
       INSERT INTO audit_events (event, outcome, code, reason, attestors, policy, attributes, source_ip, request_id)
       SELECT 'login', 'failure',
              CASE WHEN EXISTS (SELECT 1 FROM nonce) THEN ${failure.code} ELSE 'login_not_found' END,
-             CASE WHEN EXISTS (SELECT 1 FROM nonce) THEN ${failure.reason} ELSE 'login ID already completed' END,
+             CASE WHEN EXISTS (SELECT 1 FROM nonce) THEN ${storableText(failure.reason)} ELSE 'login ID already completed' END,
              ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(failure.attestors)}::jsonb)),
-             ${failure.policy ?? null}, ${failure.attributes ? JSON.stringify(failure.attributes) : null}::jsonb,
+             ${failure.policy ?? null}, ${failure.attributes ? JSON.stringify(storableAttributes(failure.attributes)) : null}::jsonb,
              ${failure.sourceIp ?? null}, ${failure.requestId ?? null}
       RETURNING 1
     )
     SELECT EXISTS (SELECT 1 FROM nonce) AS fresh, (SELECT count(*) FROM audit) AS audited`);
   return rows[0]?.fresh === true;
+}
+
+/** A refusal's record must not be lost to its own content (jsonb refuses `\u0000` escapes too). */
+function storableAttributes(attributes: Record<string, string[]>): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(attributes).map(([name, values]) => [storableText(name), values.map(storableText)]));
 }
 
 /**

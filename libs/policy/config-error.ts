@@ -33,6 +33,19 @@ export function formatConfigError(error: ConfigError, filename?: string): string
   return `${location === '' ? '' : `${location} `}${path}: ${error.message}`;
 }
 
+/**
+ * Errors one answer lists at most: a 1 MiB document can have 100,000, and
+ * an answer of megabytes helps nobody fix the first.
+ */
+export const MAX_REPORTED_ERRORS = 1000;
+
+/** Sorted as below, cut to MAX_REPORTED_ERRORS with a last entry saying how many more there are. */
+export function reportedConfigErrors(errors: readonly ConfigError[]): ConfigError[] {
+  const sorted = sortConfigErrors(errors);
+  if (sorted.length <= MAX_REPORTED_ERRORS) return sorted;
+  return [...sorted.slice(0, MAX_REPORTED_ERRORS), { path: '', message: `${sorted.length - MAX_REPORTED_ERRORS} more errors are not listed` }];
+}
+
 /** Document order first (what an operator reads top to bottom), then path; duplicates dropped. */
 export function sortConfigErrors(errors: readonly ConfigError[]): ConfigError[] {
   const seen = new Set<string>();

@@ -1,5 +1,5 @@
 import type { AttestorDescriptor } from '../attestors/attestor';
-import { sortConfigErrors, type ConfigError, type ValidationResult } from './config-error';
+import { reportedConfigErrors, sortConfigErrors, type ConfigError, type ValidationResult } from './config-error';
 import { agentAttestationSpecSchema } from './schemas/agent-attestation.schema';
 import { awsIidCertificatesSpecSchema } from './schemas/aws-iid-certificates.schema';
 import { envelopeSchema } from './schemas/envelope.schema';
@@ -62,11 +62,11 @@ export function validateDocument<S extends SectionName>(
     return { ok: false, errors: [{ path: '/section', message: `unknown section ${String(section)}; sections are ${SECTION_NAMES.join(', ')}` }] };
   }
   const parsed = parseConfigDocument(body, opts.contentType === 'json' ? 'json' : 'yaml');
-  if (!parsed.ok) return { ok: false, errors: sortConfigErrors(parsed.errors) };
+  if (!parsed.ok) return { ok: false, errors: reportedConfigErrors(parsed.errors) };
   const { document } = parsed;
   const place = (errors: readonly SchemaError[]): ValidationResult<ConfigDocument<S>> => ({
     ok: false,
-    errors: sortConfigErrors(errors.map((error) => locate(document, error))),
+    errors: reportedConfigErrors(errors.map((error) => locate(document, error))),
   });
 
   const envelopeErrors = checkEnvelope(document.value, '');

@@ -1,4 +1,4 @@
-import { MAX_DOCUMENT_BYTES, MAX_NESTING_DEPTH, parseConfigDocument, type ParseResult } from './yaml-document';
+import { MAX_DOCUMENT_BYTES, MAX_KEYS_PER_MAP, MAX_NESTING_DEPTH, MAX_NODES, parseConfigDocument, type ParseResult } from './yaml-document';
 
 function errorsOf(result: ParseResult) {
   if (result.ok) throw new Error('expected the document to be rejected');
@@ -42,12 +42,51 @@ describe('parseConfigDocument', () => {
     expect(errorsOf(parseConfigDocument(text))[0].message).toMatch(/larger than/);
   });
 
-  it('rejects duplicate keys with their line and column', () => {
-    expect(errorsOf(parseConfigDocument('a: 1\nb: 2\na: 3\n'))).toEqual([{ path: '', line: 3, column: 1, message: 'duplicate key' }]);
+  it('rejects duplicate keys with their path, line and column', () => {
+    expect(errorsOf(parseConfigDocument('a: 1\nb: 2\nc:\n  d: 1\n  d: 2\na: 3\n'))).toEqual([
+      { path: '/c/d', line: 5, column: 3, message: 'duplicate key' },
+      { path: '/a', line: 6, column: 1, message: 'duplicate key' },
+    ]);
   });
 
   it('rejects duplicate keys that differ only in quoting', () => {
     expect(errorsOf(parseConfigDocument('a: 1\n"a": 2\n'))[0].message).toBe('duplicate key');
+  });
+
+  it('rejects more than MAX_NODES nodes before parsing, at the first one too many', () => {
+    const text = `a: [${'1,'.repeat(MAX_NODES)}1]\n`;
+    // the key a, its `:`, the `[`, then the list items
+    expect(errorsOf(parseConfigDocument(text))).toEqual([
+      { path: '', line: 1, column: 5 + 2 * (MAX_NODES - 3), message: `document has more than ${MAX_NODES} nodes (keys, values and entries); split it or write it more compactly` },
+    ]);
+    expect(parseConfigDocument(`a: [${'1,'.repeat(MAX_NODES - 4)}1]\n`).ok).toBe(true);
+  });
+
+  it('rejects a map with more than MAX_KEYS_PER_MAP keys, at the first key too many', () => {
+    const keys = (n: number) => Array.from({ length: n }, (_, i) => `  k${i}: 1`).join('\n');
+    expect(errorsOf(parseConfigDocument(`spec:\n${keys(MAX_KEYS_PER_MAP + 1)}\n`))).toEqual([
+      { path: '/spec', line: MAX_KEYS_PER_MAP + 2, column: 3, message: `map has more than ${MAX_KEYS_PER_MAP} keys` },
+    ]);
+    expect(parseConfigDocument(`spec:\n${keys(MAX_KEYS_PER_MAP)}\n`).ok).toBe(true);
+  });
+
+  it('rejects lists and maps as keys', () => {
+    expect(errorsOf(parseConfigDocument('? [a, b]\n: 1\n'))[0]).toMatchObject({ line: 1, message: 'a key must be a string, not a list, map or tagged value' });
+  });
+
+  it('treats keys that differ only in type as duplicates, as the JSON value would merge them', () => {
+    expect(errorsOf(parseConfigDocument('1: a\n"1": b\n'))).toEqual([{ path: '/1', line: 2, column: 1, message: 'duplicate key' }]);
+  });
+
+  it('rejects text PostgreSQL cannot store, with its line and column (a NUL escape, an unpaired surrogate)', () => {
+    expect(errorsOf(parseConfigDocument('a:\n  b: "x\\0y"\n'))).toEqual([{ path: '/a/b', line: 2, column: 6, message: 'must not contain the NUL character (U+0000)' }]);
+    expect(errorsOf(parseConfigDocument('a: ["\\ud800"]\n'))).toEqual([
+      { path: '/a/0', line: 1, column: 5, message: 'must be well-formed Unicode (it has an unpaired surrogate)' },
+    ]);
+    expect(errorsOf(parseConfigDocument('{"a": {"k\\u0000": 1}}', 'json'))).toEqual([
+      { path: '/a/k\u0000', line: 1, column: 8, message: 'key must not contain the NUL character (U+0000)' },
+    ]);
+    expect(parseConfigDocument('a: "\\ud83e\\udd84 é"\n').ok).toBe(true);
   });
 
   it('rejects several documents in one stream', () => {

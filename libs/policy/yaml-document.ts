@@ -1,4 +1,5 @@
-import { isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { CST, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument, type Alias, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import { unstorableText } from '../contracts/storable-text';
 import type { ConfigError } from './config-error';
 import { joinPointer, splitPointer } from './json-pointer';
 
@@ -11,6 +12,15 @@ export const MAX_NESTING_DEPTH = 32;
  * anchors for shared account lists fits; "billion laughs" does not.
  */
 export const MAX_ALIAS_COUNT = 32;
+/**
+ * Nodes per document, counted from the lexer's tokens before anything is
+ * built: every key, value and list or map entry counts once. A real
+ * configuration has a few thousand; 1 MiB of `[1,1,1,...]` has 500,000, and
+ * every later step (schema errors, their placement, the answer) grows with it.
+ */
+export const MAX_NODES = 100_000;
+/** Keys of one map. Every map of a configuration has a fixed set of a dozen or so keys. */
+export const MAX_KEYS_PER_MAP = 1_000;
 
 export type ContentType = 'yaml' | 'json';
 
@@ -48,16 +58,22 @@ export function parseConfigDocument(text: unknown, contentType: ContentType = 'y
 }
 
 function parseBounded(text: string, contentType: ContentType): ParseResult {
-  const tooDeepAt = excessiveNestingOffset(text);
-  if (tooDeepAt !== undefined) {
-    const { line, col } = lineCounterOf(text).linePos(tooDeepAt);
-    return { ok: false, errors: [{ path: '', line, column: col, message: `nesting deeper than ${MAX_NESTING_DEPTH} levels` }] };
+  const tooLarge = lexicalLimit(text);
+  if (tooLarge !== undefined) {
+    const { line, col } = lineCounterOf(text).linePos(tooLarge.offset);
+    return { ok: false, errors: [{ path: '', line, column: col, message: tooLarge.message }] };
   }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter,
     prettyErrors: false,
-    uniqueKeys: true,
+    // yaml's own duplicate-key check compares each key with every earlier key
+    // of its map: quadratic, 59 s of CPU for 40,000 keys. indexMaps() does it
+    // with one Set per map. stringKeys makes every YAML key a plain string,
+    // as the JSON value will have it, and refuses collections as keys (JSON
+    // text has only string keys, and the JSON check below refuses the rest).
+    uniqueKeys: false,
+    stringKeys: contentType === 'yaml',
     strict: true,
     version: '1.2',
     // JSON bodies get the JSON schema, so `yes` or `0x10` cannot sneak in.
@@ -82,6 +98,9 @@ function parseBounded(text: string, contentType: ContentType): ParseResult {
     if (jsonError !== undefined) return fail('', `document is not valid JSON: ${jsonError}`);
   }
 
+  const index = indexMaps(doc);
+  if (index.errors.length > 0) return { ok: false, errors: index.errors.map(({ path, offset, message }) => ({ path, ...at(offset), message })) };
+
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -94,38 +113,105 @@ function parseBounded(text: string, contentType: ContentType): ParseResult {
 
   const document: ParsedDocument = {
     value,
-    locate: (pointer, which = 'value') => at(nodeOffset(doc, pointer, which)),
+    locate: (pointer, which = 'value') => at(nodeOffset(doc, index, pointer, which)),
   };
   const shapeError = findNonJson(value, '', 0);
   if (shapeError !== undefined) {
-    return { ok: false, errors: [{ path: shapeError.path, ...document.locate(shapeError.path), message: shapeError.message }] };
+    return { ok: false, errors: [{ path: shapeError.path, ...document.locate(shapeError.path, shapeError.at), message: shapeError.message }] };
   }
   return { ok: true, document };
 }
 
 // yaml's parser slows down sharply and finally overflows its stack on deep
-// nesting (seconds for `[[[[...` in 1 MiB), so nesting that is deep on its
-// face is refused from the lexer's tokens, which are cheap and know quotes and
-// block scalars: flow depth, and `- - - x` chains on one line. Nesting by
-// indentation needs quadratic text and is caught after parsing.
+// nesting (seconds for `[[[[...` in 1 MiB), and takes seconds for 1 MiB of
+// tiny nodes, so both are refused from the lexer's tokens, which are cheap
+// and know quotes and block scalars: flow depth, `- - - x` chains on one
+// line, and the node count. Nesting by indentation needs quadratic text and
+// is caught after parsing.
 const FLOW_OPEN = new Set(['[', '{']);
 const FLOW_CLOSE = new Set([']', '}']);
 // lexer control tokens that stand for no source text
 const CONTROL = new Set(['\u0002', '\u0018', '\u001f']);
+/** Token types that each stand for one node: a key or value, a list or map entry, a flow collection. */
+const NODE_TOKENS = new Set<string | null>([
+  'scalar',
+  'single-quoted-scalar',
+  'double-quoted-scalar',
+  'alias',
+  'flow-map-start',
+  'flow-seq-start',
+  'seq-item-ind',
+  'explicit-key-ind',
+  'map-value-ind',
+]);
 
-function excessiveNestingOffset(text: string): number | undefined {
+function lexicalLimit(text: string): { offset: number; message: string } | undefined {
   let offset = 0;
   let flowDepth = 0;
   let indicatorsOnLine = 0;
+  let nodes = 0;
   for (const token of new Lexer().lex(text)) {
     if (FLOW_OPEN.has(token)) flowDepth++;
     else if (FLOW_CLOSE.has(token)) flowDepth = Math.max(0, flowDepth - 1);
     else if (token === '-' || token === '?') indicatorsOnLine++;
     else if (token === '\n' || token === '\r\n') indicatorsOnLine = 0;
-    if (flowDepth > MAX_NESTING_DEPTH || indicatorsOnLine > MAX_NESTING_DEPTH) return offset;
+    if (flowDepth > MAX_NESTING_DEPTH || indicatorsOnLine > MAX_NESTING_DEPTH) return { offset, message: `nesting deeper than ${MAX_NESTING_DEPTH} levels` };
+    if (NODE_TOKENS.has(CST.tokenType(token)) && ++nodes > MAX_NODES) {
+      return { offset, message: `document has more than ${MAX_NODES} nodes (keys, values and entries); split it or write it more compactly` };
+    }
     if (!CONTROL.has(token)) offset += token.length;
   }
   return undefined;
+}
+
+/** Per map, its entries by key; per alias, the node it stands for. What locate() walks. */
+interface MapIndex {
+  keys: Map<YAMLMap, Map<string, Pair>>;
+  aliases: Map<Alias, Node | undefined>;
+  errors: { path: string; offset: number | undefined; message: string }[];
+}
+
+/**
+ * One walk over the parsed tree, linear in its size: keys per map (capped),
+ * duplicate keys (a Set per map), each map's entries by key and each alias's
+ * anchor (the last one before it, as YAML resolves it), so placing an error
+ * never scans a map or the document again.
+ */
+function indexMaps(doc: Document): MapIndex {
+  const index: MapIndex = { keys: new Map(), aliases: new Map(), errors: [] };
+  const anchors = new Map<string, Node>();
+  const walk = (node: unknown, path: string): void => {
+    if (!node || typeof node !== 'object') return;
+    const anchor = (node as { anchor?: string }).anchor;
+    if (anchor) anchors.set(anchor, node as Node);
+    if (isAlias(node)) {
+      index.aliases.set(node, anchors.get(node.source));
+    } else if (isMap(node)) {
+      if (node.items.length > MAX_KEYS_PER_MAP) {
+        const extra = node.items[MAX_KEYS_PER_MAP]!.key as Node | null;
+        index.errors.push({ path, offset: extra?.range?.[0] ?? node.range?.[0], message: `map has more than ${MAX_KEYS_PER_MAP} keys` });
+        return;
+      }
+      const entries = new Map<string, Pair>();
+      index.keys.set(node, entries);
+      for (const pair of node.items) {
+        const name = keyText(pair.key);
+        const keyPath = joinPointer(path, name);
+        if (entries.has(name)) index.errors.push({ path: keyPath, offset: (pair.key as Node | null)?.range?.[0], message: 'duplicate key' });
+        else entries.set(name, pair);
+        walk(pair.value, keyPath);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => walk(item, joinPointer(path, i)));
+    }
+  };
+  walk(doc.contents, '');
+  return index;
+}
+
+/** With `stringKeys`, every key is a string scalar (an empty key has no node). */
+function keyText(key: unknown): string {
+  return isScalar(key) ? String(key.value) : '';
 }
 
 function lineCounterOf(text: string): LineCounter {
@@ -141,6 +227,7 @@ function fail(path: string, message: string): ParseResult {
 
 function yamlMessage(code: string, message: string): string {
   if (code === 'DUPLICATE_KEY') return 'duplicate key';
+  if (code === 'NON_STRING_KEY') return 'a key must be a string, not a list, map or tagged value';
   if (code === 'MULTIPLE_DOCS') return 'only one document is allowed (found a "---" separator)';
   // yaml turns the composer's stack overflow into an error at the deepest node.
   if (/call stack/i.test(message)) return `nesting deeper than ${MAX_NESTING_DEPTH} levels`;
@@ -159,14 +246,21 @@ function strictJsonError(text: string): string | undefined {
 /**
  * Depth limit and "only JSON values": tags like `!!binary` yield Buffers and
  * `.inf` yields Infinity, neither of which a schema should have to consider.
+ * Text must be storable too: PostgreSQL's text and jsonb refuse U+0000 and
+ * unpaired surrogates (which `"\\0"` and `"\\ud800"` escapes make), so such a
+ * document would validate and then fail to store.
  */
-function findNonJson(value: unknown, path: string, depth: number): { path: string; message: string } | undefined {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
-  if (typeof value === 'number') {
-    return Number.isFinite(value) ? undefined : { path, message: 'must be a finite number' };
+function findNonJson(value: unknown, path: string, depth: number): { path: string; message: string; at: 'key' | 'value' } | undefined {
+  if (value === null || typeof value === 'boolean') return undefined;
+  if (typeof value === 'string') {
+    const problem = unstorableText(value);
+    return problem === undefined ? undefined : { path, message: problem, at: 'value' };
   }
-  if (typeof value !== 'object') return { path, message: 'must be a JSON value' };
-  if (depth >= MAX_NESTING_DEPTH) return { path, message: `nesting deeper than ${MAX_NESTING_DEPTH} levels` };
+  if (typeof value === 'number') {
+    return Number.isFinite(value) ? undefined : { path, message: 'must be a finite number', at: 'value' };
+  }
+  if (typeof value !== 'object') return { path, message: 'must be a JSON value', at: 'value' };
+  if (depth >= MAX_NESTING_DEPTH) return { path, message: `nesting deeper than ${MAX_NESTING_DEPTH} levels`, at: 'value' };
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const found = findNonJson(value[i], joinPointer(path, i), depth + 1);
@@ -176,9 +270,11 @@ function findNonJson(value: unknown, path: string, depth: number): { path: strin
   }
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
-    return { path, message: 'must be a string, number, boolean, null, list or map' };
+    return { path, message: 'must be a string, number, boolean, null, list or map', at: 'value' };
   }
   for (const [key, child] of Object.entries(value)) {
+    const keyProblem = unstorableText(key);
+    if (keyProblem !== undefined) return { path: joinPointer(path, key), message: `key ${keyProblem}`, at: 'key' };
     const found = findNonJson(child, joinPointer(path, key), depth + 1);
     if (found) return found;
   }
@@ -186,15 +282,15 @@ function findNonJson(value: unknown, path: string, depth: number): { path: strin
 }
 
 /** Walks the YAML tree along a JSON pointer; stops at the deepest node that exists. */
-function nodeOffset(doc: Document, pointer: string, which: 'key' | 'value'): number | undefined {
+function nodeOffset(doc: Document, index: MapIndex, pointer: string, which: 'key' | 'value'): number | undefined {
   let node: Node | null | undefined = doc.contents as Node | null;
   let offset = node?.range?.[0];
   const segments = splitPointer(pointer);
   for (let i = 0; i < segments.length && node; i++) {
-    if (isAlias(node)) node = node.resolve(doc) ?? null;
-    const segment = segments[i];
+    if (isAlias(node)) node = index.aliases.get(node) ?? null;
+    const segment = segments[i]!;
     if (isMap(node)) {
-      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === segment);
+      const pair = index.keys.get(node)?.get(segment);
       if (!pair) break;
       const key = pair.key as Node;
       const value = pair.value as Node | null;

@@ -11,3 +11,17 @@ export function onThreadCpu<T>(run: () => T): { value: T; cpuMs: number } {
   const { user, system } = process.threadCpuUsage(before);
   return { value, cpuMs: (user + system) / 1000 };
 }
+
+/**
+ * The same for work that awaits and crosses threads (a request to a server
+ * running in this process, and the worker threads it hands work to): the
+ * CPU time of the whole process over `run`, every thread counted. Only
+ * meaningful while nothing else runs in the process, as in a fuzzer that
+ * sends one request at a time.
+ */
+export async function onProcessCpu<T>(run: () => Promise<T>): Promise<{ value: T; cpuMs: number }> {
+  const before = process.cpuUsage();
+  const value = await run();
+  const { user, system } = process.cpuUsage(before);
+  return { value, cpuMs: (user + system) / 1000 };
+}

@@ -1,7 +1,7 @@
 import { generateAgentKey } from '../../apps/agent/keys';
 import { runLogin } from '../../apps/agent/login';
 import { identityDocument } from '../../libs/testing/aws-simulator';
-import { OUTSIDER_ACCOUNT, SERVER_ACCOUNT } from '../../libs/testing/aws-simulator/fixtures';
+import { OUTSIDER_ACCOUNT, presignedGetCallerIdentity, SERVER_ACCOUNT } from '../../libs/testing/aws-simulator/fixtures';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,7 +61,10 @@ describe('AWS logins end to end: agent, server, simulated AWS', () => {
 
   it('refuses an instance of an account no policy allows', async () => {
     aws.sim.world.addInstance({ accountId: OUTSIDER_ACCOUNT, region: 'us-east-1', instanceId: 'i-0ddddddddddddddd4' });
-    await expect(iidLogin('i-0ddddddddddddddd4')).rejects.toThrow(`401 attestation_failed: aws_iid: account ${OUTSIDER_ACCOUNT} is not allowed`);
+    // the agent is not told which account was refused; the audit log keeps it
+    await expect(iidLogin('i-0ddddddddddddddd4')).rejects.toThrow(/401 attestation_failed: aws_iid: account is not allowed$/);
+    const audit = (await (await server.admin('GET', '/v1/audit?outcome=failure&limit=1')).json()) as { items: { reason: string }[] };
+    expect(audit.items[0]!.reason).toBe(`aws_iid: account ${OUTSIDER_ACCOUNT} is not allowed`);
   });
 
   it('refuses a stopped instance', async () => {
@@ -119,5 +122,25 @@ describe('AWS logins end to end: agent, server, simulated AWS', () => {
     const problem = await problemOf(await login(server, { aws_iid: { document: forged, signature } }));
     expect(problem).toMatchObject({ status: 401, code: 'attestation_failed' });
     expect(aws.sim.log.count()).toBe(0);
+  });
+
+  it('refuses a resubmitted completion before verifying it again: no STS call, no audit row', async () => {
+    const { csrPem } = await generateAgentKey();
+    const auditCount = async () => ((await (await server.admin('GET', '/v1/audit?limit=500')).json()) as { items: unknown[] }).items.length;
+    // a completion that succeeds, and one refused after STS answered (an account no policy allows)
+    for (const [role, status] of [[`arn:aws:iam::${SERVER_ACCOUNT}:role/checkout`, 200], [`arn:aws:iam::${OUTSIDER_ACCOUNT}:role/intruder`, 401]] as const) {
+      const started = (await (await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['aws_iam'] } })).json()) as { loginId: string; challenges: { aws_iam: string } };
+      const session = aws.sim.world.issueSession(role, 'resubmit');
+      const signed = await presignedGetCallerIdentity(session, started.challenges.aws_iam);
+      const body = { proofs: { aws_iam: { method: signed.method, url: 'https://sts.us-east-1.amazonaws.com/', headers: signed.headers, body: signed.body } }, csr: csrPem };
+      const complete = () => server.call('POST', `/v1/agent/login/${started.loginId}/complete`, { body });
+      expect((await complete()).status).toBe(status);
+      const calls = aws.sim.log.count();
+      expect(calls).toBeGreaterThanOrEqual(1); // the agent's signed GetCallerIdentity, sent on to STS
+      const audited = await auditCount();
+      for (let i = 0; i < 3; i++) expect(await problemOf(await complete())).toMatchObject({ status: 404, code: 'login_not_found' });
+      expect(aws.sim.log.count()).toBe(calls);
+      expect(await auditCount()).toBe(audited);
+    }
   });
 });

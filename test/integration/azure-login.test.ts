@@ -135,7 +135,9 @@ describe('Azure logins end to end: agent, server, simulated Azure (Entra, ARM, I
 
   it('refuses a token of a tenant the policy does not list', async () => {
     const url = await vmWithImds({ name: 'stranger', tenantId: OTHER_TENANT_ID });
-    await expect(azureLogin(url)).rejects.toThrow(`401 attestation_failed: azure_msi: tenant ${OTHER_TENANT_ID} is not allowed by this policy`);
+    await expect(azureLogin(url)).rejects.toThrow(/401 attestation_failed: azure_msi: tenant is not allowed$/);
+    const audit = (await (await server.admin('GET', '/v1/audit?outcome=failure&limit=1')).json()) as { items: { reason: string }[] };
+    expect(audit.items[0]!.reason).toBe(`azure_msi: tenant ${OTHER_TENANT_ID} is not allowed by this policy`);
   });
 
   it('refuses a token whose VM no longer exists', async () => {

@@ -1,3 +1,7 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { DocumentWorkers } from '../../apps/server/config-documents/document-workers';
+import { MAX_NODES } from '../../libs/policy/yaml-document';
+import { until } from '../../libs/testing/until';
 import { login, newJoinToken, problemOf } from '../support/agent';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';
@@ -110,6 +114,43 @@ spec:
     for (let i = 0; i < 9; i++) bomb.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`);
     bomb.push('spec: *j');
     expect(await problemOf(await yaml(server, 'PUT', '/v1/config/AgentAttestation', bomb.join('\n')))).toMatchObject({ status: 422, code: 'invalid_config' });
+  });
+});
+
+describe('checking a costly document', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ policies: { 'lab.yaml': policy('/v1/{{join_token.id}}') } });
+  });
+  afterAll(() => server?.stop());
+
+  // the shape that costs the most CPU under the parser's caps (about 2 s): list
+  // items that each fail the schema, each with an anchor, up to the node cap
+  const costliest = `section: AgentAttestation\nschema: v1\nspec:\n  policies: [${Array.from({ length: MAX_NODES - 50 }, (_, i) => `&a${i} 1`).join(',')}]\n`;
+
+  it('does not hold the event loop: /healthz and a login answer while a viewer validates it', async () => {
+    const workers = server.server.app.get(DocumentWorkers);
+    // this process is the server: its event loop's delay is the server's
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    let validated = false;
+    const started = performance.now();
+    const validation = server
+      .call('POST', '/v1/config/AgentAttestation/validate', { token: server.viewerToken, body: costliest, headers: { 'content-type': 'application/yaml' } })
+      .finally(() => (validated = true));
+    expect(await until(() => workers.tasksInProgress > 0 || validated)).toBe(true);
+    expect(validated).toBe(false);
+    expect((await server.call('GET', '/healthz')).status).toBe(200);
+    const { token } = await newJoinToken(server);
+    expect((await login(server, { join_token: { token } })).status).toBe(200);
+    // answered while the document was still being checked
+    expect(validated).toBe(false);
+    const problem = await problemOf(await validation);
+    const elapsedMs = performance.now() - started;
+    delay.disable();
+    expect(problem).toMatchObject({ status: 422, code: 'invalid_config' });
+    // on the event loop, the check was one stall as long as itself
+    expect(delay.max / 1e6).toBeLessThan(elapsedMs / 2);
   });
 });
 

@@ -62,7 +62,9 @@ describe('Kubernetes logins end to end: agent, server, a cluster service-account
 
   it('refuses a cluster it does not know', async () => {
     const response = await login(server, { k8s_psat: { cluster: 'ghost-cluster', token: await issuer.mint(AGENT) } });
-    expect(await problemOf(response)).toMatchObject({ status: 401, code: 'attestation_failed', detail: expect.stringMatching(/cluster ghost-cluster is not allowed/) });
+    expect(await problemOf(response)).toMatchObject({ status: 401, code: 'attestation_failed', detail: 'k8s_psat: cluster is not allowed' });
+    const audit = (await (await server.admin('GET', '/v1/audit?outcome=failure&limit=1')).json()) as { items: { reason: string }[] };
+    expect(audit.items[0]!.reason).toBe('k8s_psat: cluster ghost-cluster is not allowed by this policy');
   });
 
   it('refuses an unbound (legacy secret-based) token', async () => {

@@ -39,18 +39,19 @@ describe('login decisions', () => {
     expect(await response.json()).toMatchObject({ spiffeId: 'spiffe://example.org/eu/eu-west/n1', policy: 'eu_nodes' });
   });
 
-  it('denies with 403 policy_denied naming the rule, audited with the attributes', async () => {
+  it('denies with 403 policy_denied naming the policy; the audit event and the log name the rule, with the attributes', async () => {
     const problem = await problemOf(await login(server, proof('n2', 'us-east')));
-    expect(problem).toMatchObject({ status: 403, code: 'policy_denied' });
-    expect(problem.detail).toMatch(/eu_nodes.*test_node\.zone/);
-    expect(await lastAudit()).toMatchObject({
+    // the rule and its operands would tell a prober what to forge
+    expect(problem).toMatchObject({ status: 403, code: 'policy_denied', detail: 'policy eu_nodes: rules do not hold' });
+    const audited = await lastAudit();
+    expect(audited).toMatchObject({
       outcome: 'failure',
       code: 'policy_denied',
       policy: 'eu_nodes',
-      reason: problem.detail,
+      reason: expect.stringMatching(/^policy eu_nodes: rule 1 .*test_node\.zone/),
       attributes: { 'test_node.zone': ['us-east'], 'test_node.node.id': ['n2'] },
     });
-    expect(server.logs).toContainEqual(expect.objectContaining({ msg: 'Attestor rejected proof, policy failed', reason: problem.detail }));
+    expect(server.logs).toContainEqual(expect.objectContaining({ msg: 'Attestor rejected proof, policy failed', reason: audited.reason }));
   });
 
   it('answers 401 attestation_failed naming the attestor when a proof does not verify', async () => {
@@ -65,15 +66,18 @@ describe('login decisions', () => {
     expect(problem.detail).toContain('test_node.node.id');
   });
 
-  it('uses up a login ID whose completion failed', async () => {
-    const started = (await (await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['test_node'] } })).json()) as { loginId: string };
-    const complete = (zone: string) =>
-      server.call('POST', `/v1/agent/login/${started.loginId}/complete`, { body: { proofs: proof('n5', zone), csr: 'not used' } });
-    expect((await complete('us-east')).status).toBe(400); // a malformed CSR is refused before any proof is verified
+  it('uses up a login ID whose completion failed, whatever failed: a refused proof or a malformed body', async () => {
     const { csrPem } = await generateAgentKey();
-    const attempt = (zone: string) => server.call('POST', `/v1/agent/login/${started.loginId}/complete`, { body: { proofs: proof('n5', zone), csr: csrPem } });
-    expect((await attempt('us-east')).status).toBe(403);
-    expect(await problemOf(await attempt('eu-west'))).toMatchObject({ status: 404, code: 'login_not_found' });
+    for (const first of [{ zone: 'us-east', csr: csrPem, status: 403 }, { zone: 'eu-west', csr: 'not a CSR', status: 400 }]) {
+      const started = (await (await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['test_node'] } })).json()) as { loginId: string };
+      const complete = (zone: string, csr: string) => server.call('POST', `/v1/agent/login/${started.loginId}/complete`, { body: { proofs: proof('n5', zone), csr } });
+      const refused = await complete(first.zone, first.csr);
+      expect(refused.status).toBe(first.status);
+      const { requestId } = (await refused.json()) as { requestId: string };
+      const audit = (await (await server.admin('GET', '/v1/audit?outcome=failure&limit=20')).json()) as { items: { requestId: string; code: string }[] };
+      expect(audit.items.filter((event) => event.requestId === requestId)).toHaveLength(1);
+      expect(await problemOf(await complete('eu-west', csrPem))).toMatchObject({ status: 404, code: 'login_not_found' });
+    }
   });
 
   it('refuses a proof for a method that was not announced at start', async () => {

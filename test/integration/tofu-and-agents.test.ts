@@ -51,7 +51,8 @@ describe('TOFU, eviction and bans', () => {
   it('refuses a second login of the same node with 409, audits it and warns', async () => {
     const first = await attest('node-a');
     const problem = await problemOf(await login(server, proof('node-a')));
-    expect(problem).toMatchObject({ status: 409, code: 'node_already_attested' });
+    // the caller is not told which agent holds the node; the audit event and the warning name it
+    expect(problem).toMatchObject({ status: 409, code: 'node_already_attested', detail: 'this node already attested; an operator must evict it first' });
     const audit = (await (await server.admin('GET', `/v1/audit?agentId=${first.agentId}`)).json()) as { items: { outcome: string; code: string | null }[] };
     expect(audit.items.map((e) => [e.outcome, e.code])).toEqual([
       ['failure', 'node_already_attested'],

@@ -1,16 +1,8 @@
-import { createHash } from 'node:crypto';
-import {
-  compileAgentAttestation,
-  validateDocument,
-  type CompiledPolicySet,
-  type ConfigDocument,
-  type ConfigError,
-  type ConfigWarning,
-  type SectionName,
-} from '../../../libs/policy';
+import { compileAgentAttestation, type CompiledPolicySet, type ConfigDocument, type SectionName } from '../../../libs/policy';
 import type { AttestorDescriptor } from '../../../libs/attestors/attestor';
-import { IidTrustSet, IidTrustSetError, type AwsIidCertificatesSpec } from '../../../libs/attestors/aws-iid/trust-set';
-import { ClusterSetError, KubernetesClusterSet, type KubernetesClustersSpec } from '../../../libs/attestors/k8s-psat/cluster-set';
+import { IidTrustSet, type AwsIidCertificatesSpec } from '../../../libs/attestors/aws-iid/trust-set';
+import { KubernetesClusterSet, type KubernetesClustersSpec } from '../../../libs/attestors/k8s-psat/cluster-set';
+import { validateSection, type SectionValidation } from './section-validation';
 
 export const SECTIONS: readonly SectionName[] = ['AgentAttestation', 'AwsIidCertificates', 'KubernetesClusters'];
 
@@ -73,50 +65,8 @@ export class ActiveConfig {
     this.sections.set(entry.section, entry);
   }
 
-  validate(
-    section: SectionName,
-    body: string,
-    contentType?: 'yaml' | 'json',
-  ): { ok: true; document: ConfigDocument; sha256: string; warnings: ConfigWarning[] } | { ok: false; errors: ConfigError[] } {
-    const result = validateDocument(section, body, this.catalog, contentType ? { contentType } : undefined);
-    if (!result.ok) return result;
-    if (section === 'AwsIidCertificates') {
-      // The schema checks a PEM's shape; only parsing it tells a usable RSA certificate.
-      try {
-        IidTrustSet.build(result.value.spec as AwsIidCertificatesSpec);
-      } catch (error) {
-        if (!(error instanceof IidTrustSetError)) throw error;
-        return { ok: false, errors: error.problems.map((p) => ({ path: p.path, message: p.message })) };
-      }
-    }
-    if (section === 'KubernetesClusters') {
-      // The schema checks a JWK's shape loosely; only importing it tells a usable RS256/ES256 key.
-      try {
-        KubernetesClusterSet.build(result.value.spec as KubernetesClustersSpec);
-      } catch (error) {
-        if (!(error instanceof ClusterSetError)) throw error;
-        return { ok: false, errors: error.problems };
-      }
-    }
-    return { ok: true, document: result.value, sha256: contentHash(result.value), warnings: result.warnings };
+  /** Synchronous: for the seed files at start. Requests validate in the document worker. */
+  validate(section: SectionName, body: string, contentType?: 'yaml' | 'json'): SectionValidation {
+    return validateSection(section, body, this.catalog, contentType);
   }
-}
-
-/**
- * The hash of a document's content, not its text: comments and formatting
- * do not make a new version. Keys are sorted so equal content hashes equal.
- */
-export function contentHash(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

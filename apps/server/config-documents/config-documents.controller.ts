@@ -57,7 +57,7 @@ export class ConfigDocumentsController {
   @Post('validate')
   @ViewerRoute()
   @HttpCode(200)
-  validate(@Param('section') section: string, @Req() request: FastifyRequest) {
+  async validate(@Param('section') section: string, @Req() request: FastifyRequest) {
     const { text, contentType } = documentBody(request);
     return this.documents.validate(sectionName(section), text, contentType);
   }
@@ -71,11 +71,13 @@ export class ConfigDocumentsController {
   @ApiConsumes('application/yaml', 'application/json')
   @ApiQuery({ name: 'limit', required: false, description: 'how many recent login attempts (1 to 10000, default 1000)' })
   @ApiQuery({ name: 'since', required: false, description: 'RFC 3339 time: only attempts at or after it' })
-  simulate(@Param('section') section: string, @Query('limit') limit: string | undefined, @Query('since') since: string | undefined, @Req() request: FastifyRequest) {
+  async simulate(@Param('section') section: string, @Query('limit') limit: string | undefined, @Query('since') since: string | undefined, @Req() request: FastifyRequest) {
     const { text, contentType } = documentBody(request);
-    const checked = this.documents.validateOrThrow(sectionName(section), text, contentType);
+    // the query is checked before the document costs the worker anything
     const from = timestamp('since', since);
-    return this.simulation.simulate(checked.document, { limit: simulationLimit(limit), ...(from && { since: from }) });
+    const window = { limit: simulationLimit(limit), ...(from && { since: from }) };
+    const checked = await this.documents.validateOrThrow(sectionName(section), text, contentType);
+    return this.simulation.simulate(checked.document, window);
   }
 
   @Post('rollback')

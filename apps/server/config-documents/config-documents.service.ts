@@ -13,6 +13,7 @@ import type { Settings } from '../settings/settings';
 import { INSTRUMENTS } from '../telemetry/instruments';
 import { Metrics } from '../telemetry/metrics';
 import { ActiveConfig, SECTIONS, type ActiveSection } from './active-config';
+import { DocumentWorkers } from './document-workers';
 
 /**
  * How often a replica checks for versions pushed through another replica
@@ -53,6 +54,7 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
     @Inject(SETTINGS) private readonly settings: Settings,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly metrics: Metrics,
+    private readonly workers: DocumentWorkers,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -107,7 +109,7 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
 
   /** Validates and stores a new version, and activates it here at once; the answer carries the document's warnings. */
   async push(section: SectionName, body: string, contentType: 'yaml' | 'json', actor: string, requestId?: string): Promise<PushedVersion> {
-    const checked = this.validateOrThrow(section, body, contentType);
+    const checked = await this.validateOrThrow(section, body, contentType);
     const { stored } = await this.versions.push({
       section,
       document: checked.document,
@@ -120,8 +122,9 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
     return { ...summary(stored), warnings: checked.warnings.map(placed) };
   }
 
-  validateOrThrow(section: SectionName, body: string, contentType?: 'yaml' | 'json') {
-    const checked = this.active.validate(section, body, contentType);
+  /** Validated on the document worker (`document-workers.ts`), never on the event loop. */
+  async validateOrThrow(section: SectionName, body: string, contentType?: 'yaml' | 'json') {
+    const checked = await this.workers.validate(section, body, contentType);
     if (!checked.ok) {
       throw new ApiError(
         'invalid_config',
@@ -133,8 +136,8 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
   }
 
   /** The dry run of `POST …/validate`: valid, with the document's warnings, or 422. */
-  validate(section: SectionName, body: string, contentType?: 'yaml' | 'json'): ValidationAnswer {
-    return { valid: true, warnings: this.validateOrThrow(section, body, contentType).warnings.map(placed) };
+  async validate(section: SectionName, body: string, contentType?: 'yaml' | 'json'): Promise<ValidationAnswer> {
+    return { valid: true, warnings: (await this.validateOrThrow(section, body, contentType)).warnings.map(placed) };
   }
 
   async get(section: SectionName, version?: number): Promise<StoredConfigVersion> {

@@ -1,12 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AttestorRegistry } from '../../../libs/attestors/registry';
 import type { SimulationResult } from '../../../libs/contracts/admin-api';
 import { AuditRepository } from '../../../libs/persistence';
-import { compileAgentAttestation, type AgentAttestationSpec, type ConfigDocument } from '../../../libs/policy';
+import type { AgentAttestationSpec, ConfigDocument } from '../../../libs/policy';
 import { ApiError } from '../http/api-error';
 import { SETTINGS } from '../settings/settings.module';
 import type { Settings } from '../settings/settings';
-import { replayLogins, replayRegistry } from './login-replay';
+import { DocumentWorkers } from './document-workers';
 
 export const DEFAULT_SIMULATION_LIMIT = 1000;
 export const MAX_SIMULATION_LIMIT = 10000;
@@ -25,7 +24,7 @@ export interface SimulationWindow {
 export class SimulationService {
   constructor(
     private readonly audit: AuditRepository,
-    private readonly registry: AttestorRegistry,
+    private readonly workers: DocumentWorkers,
     @Inject(SETTINGS) private readonly settings: Settings,
   ) {}
 
@@ -35,10 +34,9 @@ export class SimulationService {
       // Other sections change how proofs verify; proofs are never stored, so they cannot be replayed.
       throw new ApiError('invalid_request', `only AgentAttestation documents can be simulated, not ${document.section}`);
     }
-    const catalog = this.registry.descriptors();
-    const policies = compileAgentAttestation(document.spec as AgentAttestationSpec, catalog);
     const attempts = await this.audit.recentLogins(window);
-    const replayed = await replayLogins(attempts, { policies, registry: replayRegistry(catalog), trustDomain: this.settings.trustDomain, now: new Date() });
+    // compiling and replaying grow with the document and the window: the worker's job
+    const replayed = await this.workers.simulate(document.spec as AgentAttestationSpec, attempts, this.settings.trustDomain, new Date());
     return {
       ...replayed,
       window: {

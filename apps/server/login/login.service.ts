@@ -19,6 +19,7 @@ import type { Settings } from '../settings/settings';
 import { INSTRUMENTS } from '../telemetry/instruments';
 import { Metrics } from '../telemetry/metrics';
 import { canReattest, decide, type Decision } from './policy-decision';
+import { CompletedLogins } from './completed-logins';
 import type { LoginState } from './login-id';
 
 export interface RequestContext {
@@ -31,14 +32,18 @@ const checkComplete = bodyChecker<CompleteLoginRequest>(completeLoginSchema);
 
 const NO_POLICY = 'no cluster policy authorizes the provided attestors';
 
-/** What a completion learnt before it ended, for its metrics: the policy chosen or denying, if any. */
+/** What a completion learnt before it ended: the policy chosen or denying (for its metrics), and whether its end is written. */
 interface LoginTrace {
   policy?: string;
+  /** the audit event is written and the login ID used up */
+  recorded?: boolean;
 }
 
 /** The login protocol (`api.md`): start, then complete with proofs and a CSR. */
 @Injectable()
 export class LoginService {
+  private readonly completed = new CompletedLogins();
+
   constructor(
     private readonly registry: AttestorRegistry,
     private readonly active: ActiveConfig,
@@ -99,12 +104,32 @@ export class LoginService {
     return { loginId, expiresAt: state.expiresAt.toISOString(), requiredAttestors: unionOfRequired(candidates), challenges };
   }
 
+  /**
+   * Once a genuine login ID is opened, the completion is final whatever
+   * happens next: a malformed body, a refused proof, a bug or a failed
+   * write is audited and uses the login ID up, so one login ID never serves
+   * two attempts and no failure goes unrecorded.
+   */
   private async completeLogin(loginId: string, body: unknown, request: RequestContext, trace: LoginTrace): Promise<CompleteLoginResponse> {
     const now = new Date();
     const login = this.identity.loginIds.open(loginId, now);
+    // like a forged login ID: no verification, no audit row
+    if (!this.completed.claim(login, now)) throw new ApiError('login_not_found', 'login ID is unknown, forged or already completed');
+    try {
+      return await this.completeOpened(login, body, request, trace, now);
+    } catch (error) {
+      if (!trace.recorded) await this.recordFailure(error, login, request);
+      throw error;
+    }
+  }
+
+  private async completeOpened(login: LoginState, body: unknown, request: RequestContext, trace: LoginTrace, now: Date): Promise<CompleteLoginResponse> {
     const { proofs, csr } = checkComplete(body);
     const candidates = this.active.policies.candidatesFor(login.providedMethods);
-    if (candidates.length === 0) await this.refuseNoPolicy(login.providedMethods, request);
+    if (candidates.length === 0) {
+      this.logger.warn({ providedMethods: login.providedMethods, requestId: request.requestId }, NO_POLICY);
+      throw new ApiError('no_policy_for_methods', NO_POLICY);
+    }
     this.checkProofsPresent(proofs, login, candidates);
     const subject = await parseCsr(csr).catch((error: unknown) => {
       if (error instanceof CsrRejected) throw new ApiError('invalid_request', error.message, [{ path: '/csr', message: error.message }]);
@@ -114,13 +139,17 @@ export class LoginService {
     const onProof = (attestorType: string, outcome: 'success' | 'failed') => this.metrics.count(INSTRUMENTS.attestationProofs, { attestor_type: attestorType, outcome });
     const decision = await decide(candidates, proofs, this.registry, { challenges: login.challenges, now, onProof });
     if (decision.kind === 'policy_denied') trace.policy = decision.policy;
-    if (decision.kind !== 'authorized') return this.refuse(decision, login, request);
+    if (decision.kind !== 'authorized') return this.refuse(decision, login, request, trace);
 
     const { policy, attributes } = decision;
     trace.policy = policy.name;
     const agentId = randomUUID();
     const path = policy.renderSpiffeIdPath(attributes, agentId);
-    if (!path.ok) return this.refuse({ kind: 'policy_denied', policy: policy.name, reason: `policy ${policy.name}: ${path.reason}`, attributes }, login, request);
+    if (!path.ok) {
+      // names an attribute of the policy's attestors and this node's own value: the agent may read it
+      const reason = `policy ${policy.name}: ${path.reason}`;
+      return this.refuse({ kind: 'policy_denied', policy: policy.name, reason, agentReason: reason, attributes }, login, request, trace);
+    }
     const agentSpiffeId = spiffeIdFor(this.settings.trustDomain, path.path);
     const svid = this.identity.ca.issueX509Svid({ spiffeId: agentSpiffeId, subjectPublicKey: subject.publicKey, ttlSeconds: policy.svidTtlSeconds, now });
     const selectors = decision.proofs.flatMap((p) => p.selectors);
@@ -143,6 +172,7 @@ export class LoginService {
       sourceIp: request.sourceIp,
       requestId: request.requestId,
     });
+    trace.recorded = true;
     if (written.outcome === 'contended') return this.refuseContended(login, policy.name, attributes, request);
     if (written.outcome !== 'recorded') this.refuseConflict(written, { spiffeId: agentSpiffeId, policy: policy.name }, request);
     this.metrics.count(INSTRUMENTS.svidsIssued, { kind: 'x509', reason: 'login' });
@@ -178,7 +208,8 @@ export class LoginService {
         const attestor = written.tofuKey.split('/')[0]!;
         this.metrics.count(INSTRUMENTS.tofuConflicts, { attestor_type: attestor });
         this.logger.warn({ attestor, tofuKey: written.tofuKey, agentId: written.holderId, requestId: request.requestId }, 'Node already attested (TOFU); possible security incident');
-        throw new ApiError('node_already_attested', `this node already attested as agent ${written.holderId}; an operator must evict it first`);
+        // the holder's UUID is in the warning above and the audit event, not for the caller
+        throw new ApiError('node_already_attested', 'this node already attested; an operator must evict it first');
       }
       case 'spiffe_id_in_use':
         // another node rendered the same SPIFFE ID: a template without a node-unique attribute, or a node claiming another's name
@@ -243,7 +274,7 @@ export class LoginService {
   }
 
   /** A failed completion is audited and uses up its login ID, in one statement. */
-  private async refuse(decision: Exclude<Decision, { kind: 'authorized' }>, login: LoginState, request: RequestContext): Promise<never> {
+  private async refuse(decision: Exclude<Decision, { kind: 'authorized' }>, login: LoginState, request: RequestContext, trace: LoginTrace): Promise<never> {
     const attestor = decision.kind === 'policy_denied' ? `policy:${decision.policy}` : decision.attestor;
     this.logger.warn({ attestor, reason: decision.reason, loginId: login.nonce, requestId: request.requestId }, 'Attestor rejected proof, policy failed');
     const fresh = await recordLoginFailure(this.db, {
@@ -256,8 +287,29 @@ export class LoginService {
       sourceIp: request.sourceIp,
       requestId: request.requestId,
     });
+    trace.recorded = true;
     if (!fresh) throw new ApiError('login_not_found', 'login ID is unknown, forged or already completed');
-    throw new ApiError(decision.kind, decision.reason);
+    throw new ApiError(decision.kind, decision.agentReason);
+  }
+
+  /** A completion that failed before writing its end: audit it and use its login ID up. */
+  private async recordFailure(error: unknown, login: LoginState, request: RequestContext): Promise<void> {
+    const code = problemCodeOf(error);
+    // a bug's message stays in the server log (the problem filter logs it), out of the audit log
+    const reason = error instanceof ApiError ? error.detail : `internal error; request id ${request.requestId}`;
+    try {
+      await recordLoginFailure(this.db, {
+        loginNonce: login.nonce,
+        loginExpiresAt: login.expiresAt,
+        code,
+        reason,
+        attestors: login.providedMethods,
+        sourceIp: request.sourceIp,
+        requestId: request.requestId,
+      });
+    } catch (writeError) {
+      this.logger.error({ err: writeError, code, requestId: request.requestId }, 'login: cannot record a failed completion');
+    }
   }
 }
 

@@ -19,7 +19,7 @@ function fakeAttestor(type: string, verdicts: Record<string, 'ok' | 'reject' | '
       calls.n++;
       const verdict = verdicts[proof.node] ?? 'ok';
       if (verdict === 'reject') throw new ProofRejected(`${type}: node ${proof.node} is not known`);
-      if (verdict === 'down') throw new DependencyUnavailable('cloud API unreachable');
+      if (verdict === 'down') throw new DependencyUnavailable('aws: sts:AssumeRole denied for arn:aws:iam::222222222222:role/attestd-reader');
       return { attributes: { node: [proof.node], tier: config.tier ? [config.tier] : [] }, selectors: [] };
     },
   };
@@ -48,6 +48,26 @@ describe('decide', () => {
     calls.n = 0;
   });
 
+  describe('what the agent is told and what the audit log keeps', () => {
+    it('a rule denial: the agent learns the policy, not the rule or its operands', async () => {
+      const webOnly = compileAgentAttestation({ policies: [{ name: 'silver', requiredAttestors: [{ type: 'alpha' }], rules: [{ attribute: 'alpha.node', glob: 'web-*' }] }] } as never, registry.descriptors());
+      const decision = await decide(webOnly.candidatesFor(['alpha']), { alpha: { node: 'db-1' } }, registry, { challenges: {}, now: new Date() });
+      expect(decision).toMatchObject({ kind: 'policy_denied', policy: 'silver', agentReason: 'policy silver: rules do not hold' });
+      expect(decision.kind === 'policy_denied' && decision.reason).toBe('policy silver: rule 1 (alpha.node glob "web-*") does not hold');
+    });
+
+    it("an unavailable cloud: the agent learns which attestor, not the cloud's error with the server's role ARN", async () => {
+      const decision = await run({ alpha: { node: 'down' } });
+      expect(decision).toMatchObject({ kind: 'unavailable', agentReason: 'alpha: a service it depends on is unavailable; retry later' });
+      expect(decision.kind === 'unavailable' && decision.reason).toContain('arn:aws:iam::222222222222:role/attestd-reader');
+    });
+
+    it("a rejected proof: the attestor's agent reason, the full reason for the audit", async () => {
+      const decision = await run({ alpha: { node: 'rejected' } });
+      expect(decision).toMatchObject({ kind: 'attestation_failed', reason: 'alpha: node rejected is not known', agentReason: 'alpha: node rejected is not known' });
+    });
+  });
+
   it('authorizes the first policy in document order whose proofs verify and rules hold', async () => {
     const decision = await run({ alpha: { node: 'web-1' }, beta: { node: 'web-1' } });
     expect(decision).toMatchObject({ kind: 'authorized', policy: { name: 'gold' }, attributes: { 'alpha.node': ['web-1'], 'alpha.tier': ['gold'], 'beta.node': ['web-1'] } });
@@ -72,7 +92,7 @@ describe('decide', () => {
   });
 
   it('reports the attestor and its reason when a proof does not verify', async () => {
-    expect(await run({ alpha: { node: 'rejected' } })).toEqual({ kind: 'attestation_failed', attestor: 'alpha', reason: 'alpha: node rejected is not known' });
+    expect(await run({ alpha: { node: 'rejected' } })).toEqual({ kind: 'attestation_failed', attestor: 'alpha', reason: 'alpha: node rejected is not known', agentReason: 'alpha: node rejected is not known' });
   });
 
   it('fails closed when an earlier policy cannot be decided because a dependency is down', async () => {

@@ -2,11 +2,16 @@ import { DependencyUnavailable, ProofRejected, type Attributes } from '../../../
 import type { AttestorRegistry, VerifiedProof } from '../../../libs/attestors/registry';
 import type { CompiledPolicy } from '../../../libs/policy';
 
+/**
+ * A refusal's `reason` goes to the audit log and the server log;
+ * `agentReason` is what the agent is told (see ProofRejected): never rule
+ * operands, configuration or what a cloud answered.
+ */
 export type Decision =
   | { kind: 'authorized'; policy: CompiledPolicy; proofs: VerifiedProof[]; attributes: Attributes }
-  | { kind: 'attestation_failed'; attestor: string; reason: string }
-  | { kind: 'policy_denied'; policy: string; reason: string; attributes: Attributes }
-  | { kind: 'unavailable'; attestor: string; reason: string };
+  | { kind: 'attestation_failed'; attestor: string; reason: string; agentReason: string }
+  | { kind: 'policy_denied'; policy: string; reason: string; agentReason: string; attributes: Attributes }
+  | { kind: 'unavailable'; attestor: string; reason: string; agentReason: string };
 
 type Outcome = { ok: true; proof: VerifiedProof } | { ok: false; error: unknown };
 
@@ -75,7 +80,14 @@ export async function decide(
     const attributes = Object.assign({}, ...verified.map((p) => p.attributes)) as Attributes;
     const verdict = policy.evaluate(attributes);
     if (verdict.holds) return { kind: 'authorized', policy, proofs: verified, attributes };
-    firstDenial ??= { kind: 'policy_denied', policy: policy.name, reason: `policy ${policy.name}: ${verdict.failed ?? 'rules do not hold'}`, attributes };
+    firstDenial ??= {
+      kind: 'policy_denied',
+      policy: policy.name,
+      reason: `policy ${policy.name}: ${verdict.failed ?? 'rules do not hold'}`,
+      // which rule failed, with its operands, would tell a prober what to forge
+      agentReason: `policy ${policy.name}: rules do not hold`,
+      attributes,
+    };
   }
   // A denial by rules means every proof of that policy verified: the more
   // specific answer.
@@ -85,8 +97,11 @@ export async function decide(
 }
 
 function failure(attestor: string, error: unknown): Decision {
-  if (error instanceof ProofRejected) return { kind: 'attestation_failed', attestor, reason: error.reason };
-  if (error instanceof DependencyUnavailable) return { kind: 'unavailable', attestor, reason: `${attestor}: ${error.message}` };
+  if (error instanceof ProofRejected) return { kind: 'attestation_failed', attestor, reason: error.reason, agentReason: error.agentReason };
+  if (error instanceof DependencyUnavailable) {
+    // a cloud's error text names the server's roles, accounts and endpoints
+    return { kind: 'unavailable', attestor, reason: `${attestor}: ${error.message}`, agentReason: `${attestor}: a service it depends on is unavailable; retry later` };
+  }
   // An attestor bug must not turn into a success, nor leak internals.
   throw error;
 }

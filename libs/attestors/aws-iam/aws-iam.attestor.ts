@@ -1,4 +1,4 @@
-import { DependencyUnavailable, ProofRejected, type Attestor, type Verified } from '../attestor';
+import { DependencyUnavailable, ProofRejected, rejectionOf, type Attestor, type Verified } from '../attestor';
 import type { AwsAccountConfig, AwsAccountGate, StsSender } from '../aws/ports';
 import { parseCallerIdentity, type CallerIdentity } from './caller-identity';
 import { vetSignedRequest, type Partition } from './signed-request';
@@ -56,7 +56,7 @@ export function awsIamAttestor(ports: AwsIamPorts): Attestor<AwsIamProof, AwsAcc
     async verify(proof, config, context): Promise<Verified> {
       const vetted = vetSignedRequest(proof, context.challenge, ports.partition, context.now); // steps 1-2, no I/O
       const identity = await callerIdentity(ports.sts, vetted.request); // step 3
-      if (!(await ports.accounts.isAccountAllowed(identity.account, config))) throw new ProofRejected(`aws_iam: account ${identity.account} is not allowed`); // step 4
+      if (!(await ports.accounts.isAccountAllowed(identity.account, config))) throw rejectionOf('aws_iam', `account ${identity.account} is not allowed`, 'account is not allowed'); // step 4
       return { attributes: attributesOf(identity), selectors: selectorsOf(identity) };
     },
   };

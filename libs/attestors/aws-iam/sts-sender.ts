@@ -25,6 +25,13 @@ export function createStsSender(options: StsSenderOptions): StsSender {
       const target = new URL(options.endpointOverride ?? sts.url);
       const request = target.protocol === 'http:' ? httpRequest : httpsRequest;
       return new Promise((resolve, reject) => {
+        // `timeout` below only notices an idle socket; this bounds the whole
+        // exchange, so a body trickled forever ends too
+        const deadline = setTimeout(() => outgoing.destroy(new Error(`no complete answer within ${options.timeoutMs} ms`)), options.timeoutMs);
+        const fail = (error: DependencyUnavailable) => {
+          clearTimeout(deadline);
+          reject(error);
+        };
         const outgoing = request(
           {
             protocol: target.protocol,
@@ -41,16 +48,20 @@ export function createStsSender(options: StsSenderOptions): StsSender {
             response.on('data', (chunk: Buffer) => {
               size += chunk.length;
               if (size > options.maxBytes) {
+                // hang up at the cap: an endless answer is never read to its end
                 outgoing.destroy();
-                reject(new DependencyUnavailable(`aws: sts answer exceeds ${options.maxBytes} bytes`));
+                fail(new DependencyUnavailable(`aws: sts answer exceeds ${options.maxBytes} bytes`));
               } else chunks.push(chunk);
             });
-            response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-            response.on('error', (error) => reject(new DependencyUnavailable(`aws: sts answer failed: ${error.message}`)));
+            response.on('end', () => {
+              clearTimeout(deadline);
+              resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+            });
+            response.on('error', (error) => fail(new DependencyUnavailable(`aws: sts answer failed: ${error.message}`)));
           },
         );
         outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
-        outgoing.on('error', (error) => reject(new DependencyUnavailable(`aws: sts:GetCallerIdentity unreachable: ${error.message}`)));
+        outgoing.on('error', (error) => fail(new DependencyUnavailable(`aws: sts:GetCallerIdentity unreachable: ${error.message}`)));
         outgoing.end(sts.body);
       });
     },

@@ -1,4 +1,4 @@
-import { ProofRejected, type Attestor, type Verified } from '../attestor';
+import { rejectionOf, type Attestor, type Verified } from '../attestor';
 import type { AwsAccountConfig, AwsCloud, Ec2Instance } from '../aws/ports';
 import { parseIidDocument, type IidDocument } from './document';
 import { verifyIidSignature } from './pkcs7';
@@ -73,7 +73,7 @@ export function awsIidAttestor(ports: AwsIidPorts): Attestor<AwsIidProof, AwsIid
       verifyIidSignature(proof.signature, proof.document, ports.trust()); // step 1
       const document = parseIidDocument(proof.document); // step 2
       const { accountId, region, instanceId } = document;
-      if (!(await ports.cloud.isAccountAllowed(accountId, config))) reject(`account ${accountId} is not allowed`); // step 3
+      if (!(await ports.cloud.isAccountAllowed(accountId, config))) reject(`account ${accountId} is not allowed`, 'account is not allowed'); // step 3
       const instance = await ports.cloud.describeInstance(accountId, region, instanceId); // steps 4-5
       if (!instance) reject(`instance ${instanceId} does not exist in account ${accountId}, region ${region}`);
       if (instance.state !== 'running') reject(`instance ${instanceId} is ${instance.state}, not running`);
@@ -92,8 +92,8 @@ export function awsIidAttestor(ports: AwsIidPorts): Attestor<AwsIidProof, AwsIid
   };
 }
 
-function reject(reason: string): never {
-  throw new ProofRejected(`aws_iid: ${reason}`);
+function reject(reason: string, agentReason?: string): never {
+  throw rejectionOf('aws_iid', reason, agentReason);
 }
 
 /** Anti-tampering (step 5): an EBS root volume must have come with the instance. */
@@ -108,7 +108,7 @@ function checkRootDevice(instance: Ec2Instance): void {
 
 async function eksCluster(cloud: AwsCloud, document: IidDocument, clusterNames: string[]): Promise<string> {
   const cluster = await cloud.eksClusterOf(document.accountId, document.region, document.instanceId, clusterNames);
-  if (!cluster) reject(`instance ${document.instanceId} is not in a node group of EKS cluster ${clusterNames.join(', ')}`);
+  if (!cluster) reject(`instance ${document.instanceId} is not in a node group of EKS cluster ${clusterNames.join(', ')}`, `instance ${document.instanceId} is not in a node group of an allowed EKS cluster`);
   return cluster;
 }
 

@@ -1,5 +1,5 @@
 import { decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
-import { ProofRejected } from '../attestor';
+import { rejectionOf } from '../attestor';
 import { checkJwtHeader } from '../jwt-header';
 import type { SigningKeys, VerificationKey } from './signing-keys';
 
@@ -42,7 +42,7 @@ export async function verifyMsiToken(token: string, tenants: readonly TenantPoli
   const kid = checkHeader(token);
   const tid = unverifiedTenant(token);
   const tenant = tenants.find((t) => t.id.toLowerCase() === tid.toLowerCase());
-  if (!tenant) reject(`tenant ${tid} is not allowed by this policy`);
+  if (!tenant) reject(`tenant ${tid} is not allowed by this policy`, 'tenant is not allowed');
   const key = await keys.key(tenant.id, kid);
   if (!key) reject(`no signing key ${kid} in the metadata of tenant ${tenant.id}`);
   const payload = await verified(token, key, {
@@ -71,8 +71,8 @@ function optionalString(payload: JWTPayload, name: string): string | undefined {
   return value;
 }
 
-function reject(reason: string): never {
-  throw new ProofRejected(`azure_msi: ${reason}`);
+function reject(reason: string, agentReason?: string): never {
+  throw rejectionOf('azure_msi', reason, agentReason);
 }
 
 function checkHeader(token: string): string {

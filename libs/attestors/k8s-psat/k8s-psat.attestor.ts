@@ -1,4 +1,4 @@
-import { ProofRejected, type Attestor, type Verified } from '../attestor';
+import { rejectionOf, type Attestor, type Verified } from '../attestor';
 import type { KubernetesClusterSet } from './cluster-set';
 import type { RemoteKeySets } from './remote-keys';
 import { verifyPsatToken, type PsatClaims } from './token';
@@ -59,9 +59,9 @@ export function k8sPsatAttestor(ports: K8sPsatPorts): Attestor<K8sPsatProof, K8s
     bindsChallenge: false,
     async verify(proof, config, context): Promise<Verified> {
       // step 1: the policy's clusters first, so nobody can make us fetch keys of a cluster no policy allows
-      if (!config.clusters.includes(proof.cluster)) reject(`cluster ${proof.cluster} is not allowed by this policy`);
+      if (!config.clusters.includes(proof.cluster)) reject(`cluster ${proof.cluster} is not allowed by this policy`, 'cluster is not allowed');
       const cluster = ports.clusters().cluster(proof.cluster);
-      if (!cluster) reject(`cluster ${proof.cluster} is not in the KubernetesClusters section`);
+      if (!cluster) reject(`cluster ${proof.cluster} is not in the KubernetesClusters section`, 'cluster is not allowed');
       const claims = await verifyPsatToken(proof.token, cluster, ports.remoteKeys, context.now); // steps 2-4
       return {
         attributes: attributesOf(proof.cluster, claims),
@@ -72,8 +72,8 @@ export function k8sPsatAttestor(ports: K8sPsatPorts): Attestor<K8sPsatProof, K8s
   };
 }
 
-function reject(reason: string): never {
-  throw new ProofRejected(`k8s_psat: ${reason}`);
+function reject(reason: string, agentReason?: string): never {
+  throw rejectionOf('k8s_psat', reason, agentReason);
 }
 
 function attributesOf(cluster: string, claims: PsatClaims): Record<string, string[]> {

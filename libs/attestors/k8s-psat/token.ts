@@ -1,5 +1,5 @@
 import { errors, jwtVerify, type JWTPayload } from 'jose';
-import { ProofRejected } from '../attestor';
+import { rejectionOf } from '../attestor';
 import { checkJwtHeader } from '../jwt-header';
 import type { KubernetesCluster } from './cluster-set';
 import type { RemoteKeySets } from './remote-keys';
@@ -31,8 +31,8 @@ export async function verifyPsatToken(token: string, cluster: KubernetesCluster,
   return boundClaims(payload);
 }
 
-function reject(reason: string): never {
-  throw new ProofRejected(`k8s_psat: ${reason}`);
+function reject(reason: string, agentReason?: string): never {
+  throw rejectionOf('k8s_psat', reason, agentReason);
 }
 
 function checkHeader(token: string): string {
@@ -51,7 +51,9 @@ async function verified(token: string, key: SignatureKey, cluster: KubernetesClu
     });
     return payload;
   } catch (error) {
-    reject(joseReason(error, cluster));
+    const reason = joseReason(error, cluster);
+    // the configured audience is the operator's to read, not the caller's
+    reject(reason, reason.startsWith('token audience') ? `token audience is not the audience of cluster ${cluster.name}` : reason);
   }
 }
 

@@ -10,6 +10,7 @@ import { iamService } from './services/iam';
 import { organizationsService } from './services/organizations';
 import { stsService } from './services/sts';
 import { scopeService, verifySigV4 } from './sigv4';
+import { answerEndlessly } from '../endless-body';
 import { requestId, type ServiceName, type World } from './world';
 
 // One HTTP server for every service, dispatched by the SigV4 credential
@@ -116,6 +117,12 @@ async function handle(world: World, log: RequestLog, req: IncomingMessage, res: 
     entry.error = 'ConnectionReset';
     log.record(entry);
     req.socket.destroy();
+    return;
+  }
+  if (down === 'endless') {
+    entry.status = 200;
+    log.record(entry);
+    answerEndlessly(res, 'text/xml', '<GetCallerIdentityResponse>');
     return;
   }
   const render = (err: AwsError): ServiceResponse => (handler ? handler.error(err, id) : genericProtocol.error(err, id));

@@ -220,7 +220,8 @@ export interface Session {
   principal: Principal;
 }
 
-export type DownMode = 'reset' | '503';
+/** `endless`: a 200 whose body never ends (a broken or hostile endpoint) */
+export type DownMode = 'reset' | '503' | 'endless';
 
 interface Throttle {
   service: ServiceName;
@@ -576,7 +577,7 @@ export class World {
 
   // --- faults
 
-  /** `reset` destroys the connection (the SDK sees a network error); `503` answers ServiceUnavailable; false clears. */
+  /** `reset` destroys the connection (the SDK sees a network error); `503` answers ServiceUnavailable; `endless` streams a body that never ends; false clears. */
   setDown(service: ServiceName | '*', mode: DownMode | false): void {
     if (mode === false) this.down.delete(service);
     else this.down.set(service, mode);

@@ -3,6 +3,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { armAnswer, armError, armOperation } from './arm';
 import { entraAnswer, entraOperation } from './entra';
+import { answerEndlessly } from '../endless-body';
 import { readBody, sendJson, type JsonAnswer, type RunningHttp } from './http';
 import type { LogEntry, RequestLog } from './request-log';
 import type { TlsIdentity } from './tls';
@@ -26,12 +27,13 @@ function route(method: string, path: string): Route | undefined {
   return arm ? { service: 'arm', operation: arm } : undefined;
 }
 
-async function answer(world: AzureWorld, url: string, req: IncomingMessage, entry: LogEntry): Promise<JsonAnswer> {
+async function answer(world: AzureWorld, url: string, req: IncomingMessage, entry: LogEntry): Promise<JsonAnswer | 'endless'> {
   const target = new URL(req.url ?? '/', url);
   const body = await readBody(req);
   const found = route(req.method ?? 'GET', target.pathname);
   if (!found) return armError(404, 'NotFound', `azure-simulator: no route for ${req.method} ${target.pathname}`);
   Object.assign(entry, found);
+  if (world.isEndless(found.service)) return 'endless';
   if (world.isDown(found.service)) return armError(503, 'ServiceUnavailable', 'The service is temporarily unavailable.');
   if (world.takeThrottle(found.service)) return { ...armError(429, 'TooManyRequests', 'Too many requests.'), headers: { 'retry-after': '0' } };
   if (found.service === 'entra') return entraAnswer(world, url, found.operation, target.pathname, body);
@@ -50,9 +52,10 @@ export async function startHttpsServer(world: AzureWorld, log: RequestLog, tls: 
     answer(world, url, req, entry)
       .catch((error: unknown) => armError(500, 'InternalServerError', `azure-simulator: ${(error as Error).message}`))
       .then((result) => {
-        entry.status = result.status;
+        entry.status = result === 'endless' ? 200 : result.status;
         log.record(entry);
-        sendJson(res, result);
+        if (result === 'endless') answerEndlessly(res);
+        else sendJson(res, result);
       })
       .catch(() => res.destroy());
   };

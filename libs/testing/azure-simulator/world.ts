@@ -92,6 +92,7 @@ export class AzureWorld {
   private readonly vmList: Vm[] = [];
   private readonly nics = new Map<string, NetworkInterfaceInit>();
   private readonly down = new Set<AzureService | '*'>();
+  private readonly endless = new Set<AzureService>();
   private throttles = new Map<AzureService, number>();
 
   constructor(init: WorldInit = {}) {
@@ -207,6 +208,16 @@ export class AzureWorld {
     return this.down.has(service) || this.down.has('*');
   }
 
+  /** `service` answers 200 with a body that never ends (a broken or hostile endpoint) until cleared. */
+  setEndless(service: AzureService, endless: boolean): void {
+    if (endless) this.endless.add(service);
+    else this.endless.delete(service);
+  }
+
+  isEndless(service: AzureService): boolean {
+    return this.endless.has(service);
+  }
+
   /** The next `count` requests to `service` answer 429 (with a short Retry-After). */
   setThrottle(service: AzureService, count: number): void {
     this.throttles.set(service, count);
@@ -221,6 +232,7 @@ export class AzureWorld {
 
   clearFaults(): void {
     this.down.clear();
+    this.endless.clear();
     this.throttles = new Map();
   }
 }

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as tls from 'node:tls';
 import { createTlsIdentity } from '../azure-simulator/tls';
+import { answerEndlessly, type EndlessAnswer } from '../endless-body';
 import { generateClusterKey, type ClusterAlgorithm, type ClusterKey } from './keys';
 import { projectedClaims, signToken, type MintOptions, type PodIdentity } from './tokens';
 
@@ -16,6 +17,9 @@ export interface K8sIssuer {
   key: ClusterKey;
   /** requests for the JWKS so far */
   jwksRequests(): number;
+  /** while on, the JWKS answer is a body that never ends; what the last such answer sent */
+  serveEndlessJwks(on: boolean): void;
+  lastEndlessAnswer(): EndlessAnswer | undefined;
   /** a projected service-account token for the pod, signed with the cluster's key */
   mint(identity: PodIdentity, options?: MintOptions): Promise<string>;
   /** a new signing key replaces the published one (key rotation) */
@@ -35,6 +39,8 @@ export interface K8sIssuer {
 export async function startK8sIssuer(options: { alg?: ClusterAlgorithm } = {}): Promise<K8sIssuer> {
   let key = await generateClusterKey(options.alg);
   let jwksRequests = 0;
+  let endless = false;
+  let lastEndless: EndlessAnswer | undefined;
   const identity = await createTlsIdentity();
   const trustedBefore = tls.getCACertificates('default');
   tls.setDefaultCACertificates([...trustedBefore, identity.certificatePem]);
@@ -57,6 +63,10 @@ export async function startK8sIssuer(options: { alg?: ClusterAlgorithm } = {}): 
     }
     if (path === '/openid/v1/jwks') {
       jwksRequests += 1;
+      if (endless) {
+        lastEndless = answerEndlessly(res);
+        return;
+      }
       return send(200, { keys: [key.publicJwk] });
     }
     return send(404, { kind: 'Status', code: 404 });
@@ -70,6 +80,10 @@ export async function startK8sIssuer(options: { alg?: ClusterAlgorithm } = {}): 
       return key;
     },
     jwksRequests: () => jwksRequests,
+    serveEndlessJwks: (on) => {
+      endless = on;
+    },
+    lastEndlessAnswer: () => lastEndless,
     async mint(pod, mint = {}) {
       const claims = { ...projectedClaims(pod, { issuer: mint.issuer ?? issuer, audience: mint.audience ?? 'attestd', ttlSeconds: mint.ttlSeconds ?? 3600 }), ...mint.override };
       return signToken(claims, mint.key ?? key, mint.header);

@@ -79,6 +79,13 @@ describe('Azure cloud look-ups against the simulator (real @azure/* clients)', (
     await expect(createAzureKeySource({ authorityHost: sim.url }).fetchKeys(TENANT_ID)).rejects.toBeInstanceOf(DependencyUnavailable);
   });
 
+  it('aborts an endless OpenID metadata answer at the size cap', async () => {
+    sim.world.setEndless('entra', true);
+    await expect(createAzureKeySource({ authorityHost: sim.url }).fetchKeys(TENANT_ID)).rejects.toThrow(
+      new DependencyUnavailable(`azure: openid-configuration unavailable at ${sim.url}: answer is larger than 262144 bytes`),
+    );
+  });
+
   it('has the VM principal the fixtures name', () => {
     expect(sim.world.vm(SUBSCRIPTION_ID, 'frontend', 'blog')?.principalId).toBe(BLOG_PRINCIPAL_ID);
   });

@@ -3,6 +3,7 @@ import { DependencyUnavailable } from '../../attestor';
 import type { CloudStats } from '../../aws/cloud/stats';
 import { NO_STATS } from '../../aws/cloud/stats';
 import type { AzureKeySource } from '../ports';
+import { fetchJsonObject } from '../../bounded-fetch';
 import { AZURE_SERVICES } from './errors';
 
 export interface KeySourceOptions {
@@ -18,7 +19,7 @@ const MAX_BYTES = 256 * 1024;
 
 /**
  * Entra's keys for a tenant: the v2.0 OpenID metadata, then its `jwks_uri`.
- * No redirects, a timeout, a size cap; an answer that is not the expected
+ * No redirects, a deadline, a size cap while reading; an answer that is not the expected
  * JSON, or no answer, is DependencyUnavailable (503): without keys the
  * server cannot verify anything for that tenant.
  */
@@ -47,12 +48,6 @@ export function createAzureKeySource(options: KeySourceOptions): AzureKeySource 
   };
 }
 
-async function getJson(url: string, timeoutMs: number): Promise<unknown> {
-  const response = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  const text = await response.text();
-  if (text.length > MAX_BYTES) throw new Error('answer too large');
-  const body: unknown = JSON.parse(text);
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('answer is not a JSON object');
-  return body;
+function getJson(url: string, timeoutMs: number): Promise<Record<string, unknown>> {
+  return fetchJsonObject(url, { timeoutMs, maxBytes: MAX_BYTES, accept: 'application/json' });
 }

@@ -1,4 +1,5 @@
 import { startK8sIssuer, type K8sIssuer } from '../../../testing/k8s-issuer';
+import { until } from '../../../testing/until';
 import { DependencyUnavailable } from '../../attestor';
 import { createJwksSource } from './jwks-source';
 
@@ -22,5 +23,18 @@ describe('createJwksSource', () => {
 
   it('is DependencyUnavailable when nothing answers', async () => {
     await expect(createJwksSource().fetchKeys('https://127.0.0.1:1/keys')).rejects.toBeInstanceOf(DependencyUnavailable);
+  });
+
+  it('aborts an endless answer at the size cap instead of reading it all', async () => {
+    issuer.serveEndlessJwks(true);
+    try {
+      await expect(createJwksSource().fetchKeys(issuer.jwksUri)).rejects.toThrow(new DependencyUnavailable(`k8s_psat: jwks unavailable at ${issuer.issuer}: answer is larger than 262144 bytes`));
+      const answer = issuer.lastEndlessAnswer()!;
+      expect(await until(() => answer.closed())).toBe(true);
+      // what the socket buffers beyond the cap, not an endless stream
+      expect(answer.bytesSent()).toBeLessThan(16 * 1024 * 1024);
+    } finally {
+      issuer.serveEndlessJwks(false);
+    }
   });
 });

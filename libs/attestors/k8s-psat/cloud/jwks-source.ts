@@ -1,4 +1,5 @@
 import { DependencyUnavailable } from '../../attestor';
+import { fetchJsonObject } from '../../bounded-fetch';
 import type { CloudStats } from '../../aws/cloud/stats';
 import { NO_STATS } from '../../aws/cloud/stats';
 import type { JwksSource } from '../remote-keys';
@@ -9,9 +10,10 @@ const MAX_BYTES = 256 * 1024;
 export const KUBERNETES_SERVICE = 'kubernetes';
 
 /**
- * A cluster's JWKS over https: no redirects, a timeout, a size cap. No
- * answer, or an answer that is not a key set, is DependencyUnavailable (503):
- * without keys no token of that cluster can be verified.
+ * A cluster's JWKS over https: no redirects, a deadline, a size cap enforced
+ * while reading. No answer, or an answer that is not a key set, is
+ * DependencyUnavailable (503): without keys no token of that cluster can be
+ * verified.
  */
 export function createJwksSource(options: { stats?: CloudStats; timeoutMs?: number } = {}): JwksSource {
   const stats = options.stats ?? NO_STATS;
@@ -31,11 +33,7 @@ export function createJwksSource(options: { stats?: CloudStats; timeoutMs?: numb
 }
 
 async function getKeySet(url: string, timeoutMs: number): Promise<unknown> {
-  const response = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json, application/jwk-set+json' } });
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  const text = await response.text();
-  if (text.length > MAX_BYTES) throw new Error('answer too large');
-  const body = JSON.parse(text) as { keys?: unknown } | null;
-  if (typeof body !== 'object' || body === null || !Array.isArray(body.keys)) throw new Error('answer is not a JWK set');
+  const body = await fetchJsonObject(url, { timeoutMs, maxBytes: MAX_BYTES, accept: 'application/json, application/jwk-set+json' });
+  if (!Array.isArray(body.keys)) throw new Error('answer is not a JWK set');
   return body;
 }
