@@ -34,12 +34,16 @@ describe('protection of the Agent API', () => {
     });
   });
 
-  describe('X-Forwarded-For', () => {
+  describe('per-source rate limit', () => {
     let trusting: TestServer;
     let untrusting: TestServer;
-    const limits = { ATTESTD_RATE_LIMIT_AGENT_PER_SECOND: '1', ATTESTD_RATE_LIMIT_AGENT_BURST: '2' };
+    // a window of 2,000 s: no allowance comes back while a test runs, however slow the machine
+    const limits = { ATTESTD_RATE_LIMIT_AGENT_PER_SECOND: '0.001', ATTESTD_RATE_LIMIT_AGENT_BURST: '2' };
     beforeAll(async () => {
-      [trusting, untrusting] = await Promise.all([startTestServer({ env: { ...limits, ATTESTD_TRUSTED_PROXIES: '127.0.0.1' } }), startTestServer({ env: limits })]);
+      [trusting, untrusting] = await Promise.all([
+        startTestServer({ policies: { 'nodes.yaml': POLICY }, additionalAttestors: [fakeNodeAttestor], env: { ...limits, ATTESTD_TRUSTED_PROXIES: '127.0.0.1' } }),
+        startTestServer({ env: limits }),
+      ]);
     });
     afterAll(async () => {
       await trusting?.stop();
@@ -53,6 +57,21 @@ describe('protection of the Agent API', () => {
       for (let i = 0; i < 2; i++) expect((await start(trusting, '198.51.100.7')).status).not.toBe(429);
       expect((await start(trusting, '198.51.100.7')).status).toBe(429);
       expect((await start(trusting, '198.51.100.8')).status).not.toBe(429);
+    });
+
+    it('limits a login spelt with percent-escapes (/v1/%61gent/login, …/%63omplete) like the plain one, and audits no refused attempt', async () => {
+      const client = '198.51.100.20';
+      const headers = { 'x-forwarded-for': client };
+      const started = await trusting.call('POST', '/v1/%61gent/login', { body: { providedMethods: ['test_node'] }, headers });
+      expect(started.status).toBe(200);
+      const { loginId } = (await started.json()) as { loginId: string };
+      const csr = (await generateAgentKey()).csrPem;
+      const guess = () => trusting.call('POST', `/v1/%61gent/login/${loginId}/%63omplete`, { body: { proofs: { test_node: { node: 'n', secret: 'a guess' } }, csr }, headers });
+      expect((await guess()).status).toBe(401); // reached the handler: the second request of the burst
+      for (let i = 0; i < 3; i++) expect((await guess()).status).toBe(429);
+      expect((await start(trusting, client)).status).toBe(429);
+      const audit = (await (await trusting.admin('GET', '/v1/audit?limit=500')).json()) as { items: { sourceIp: string | null; outcome: string }[] };
+      expect(audit.items.filter((e) => e.sourceIp === client)).toEqual([expect.objectContaining({ outcome: 'failure' })]);
     });
 
     it('ignores X-Forwarded-For from a proxy it does not trust', async () => {
