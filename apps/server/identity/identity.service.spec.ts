@@ -96,9 +96,9 @@ describe('the identity service\'s key rotation', () => {
     expect(payload.sub).toBe('spiffe://example.org/a');
   });
 
-  it('stores private keys sealed with the key-encryption key', () => {
-    const stored = [...keys.rows.values()].filter((k) => k.purpose !== 'login-mac');
-    expect(stored.map((k) => k.purpose).sort()).toEqual(['jwt-svid', 'x509-ca']);
+  it('stores private keys and server secrets sealed with the key-encryption key', () => {
+    const stored = [...keys.rows.values()];
+    expect(stored.map((k) => k.purpose).sort()).toEqual(['admin-actor-mac', 'jwt-svid', 'login-mac', 'x509-ca']);
     for (const row of stored) {
       expect(row.encrypted).toBe(true);
       expect(row.privateKey).not.toMatch(/PRIVATE KEY/);

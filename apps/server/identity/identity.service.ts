@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { calculateJwkThumbprint, SignJWT, type JWK, type JWTPayload } from 'jose';
 import type { Logger } from 'pino';
@@ -16,6 +16,7 @@ const CA_ALGORITHM = 'ES256';
 const FIRST_CA_KEY_ID = 'x509-ca/1';
 const JWT_PURPOSE = 'jwt-svid';
 const LOGIN_MAC_KEY_ID = 'login-mac/1';
+const ADMIN_ACTOR_KEY_ID = 'admin-actor-mac/1';
 
 /** The identity service's clock; tests inject one to walk through a rotation. */
 export const IDENTITY_CLOCK = Symbol('IDENTITY_CLOCK');
@@ -66,6 +67,7 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
   private readonly cas = new Map<string, LoadedCa>();
   private readonly jwtKeys = new Map<string, LoadedJwtKey>();
   private codec: LoginIdCodec | undefined;
+  private actorKey: KeyObject | undefined;
   private timer: NodeJS.Timeout | undefined;
   private rotating: Promise<void> | undefined;
   private readonly clock: Clock;
@@ -82,11 +84,8 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
   async onModuleInit(): Promise<void> {
     const kek = this.settings.keyEncryptionKey;
     if (!kek) this.logger.warn('identity: no key-encryption key is set; signing keys are stored unencrypted');
-    const mac = await this.keys.getOrCreate(LOGIN_MAC_KEY_ID, () => {
-      const sealed = sealPrivateKey(randomBytes(32).toString('base64'), kek);
-      return storedKey(LOGIN_MAC_KEY_ID, 'login-mac', 'HS256', null, {}, sealed, new Date(), new Date('9999-12-31T00:00:00Z'));
-    });
-    this.codec = new LoginIdCodec(Buffer.from(openPrivateKey(mac.privateKey, mac.encrypted, kek), 'base64'));
+    this.codec = new LoginIdCodec(await this.secretKey(LOGIN_MAC_KEY_ID, 'login-mac'));
+    this.actorKey = createSecretKey(await this.secretKey(ADMIN_ACTOR_KEY_ID, 'admin-actor-mac'));
     await this.rotate();
     const every = tickMilliseconds(this.settings.caRotationSeconds, this.settings.jwtKeyRotationSeconds);
     this.timer = setInterval(() => void this.tick(), every);
@@ -164,6 +163,28 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
   get loginIds(): LoginIdCodec {
     if (!this.codec) throw new Error('identity keys are not loaded');
     return this.codec;
+  }
+
+  /**
+   * A stable, non-secret name for an admin token in the audit log and in
+   * `createdBy`: a MAC of the token's hash under a key only the server holds,
+   * so a viewer who reads it learns nothing that helps guess the token (an
+   * unkeyed hash prefix would let them test guesses offline). The same on
+   * every replica and across restarts.
+   */
+  adminActorId(tokenHash: Buffer): string {
+    if (!this.actorKey) throw new Error('identity keys are not loaded');
+    return createHmac('sha256', this.actorKey).update(tokenHash).digest('hex').slice(0, 16);
+  }
+
+  /** A 32-byte server secret shared by every replica: made once, stored sealed like the signing keys. */
+  private async secretKey(id: string, purpose: string): Promise<Buffer> {
+    const kek = this.settings.keyEncryptionKey;
+    const stored = await this.keys.getOrCreate(id, () => {
+      const sealed = sealPrivateKey(randomBytes(32).toString('base64'), kek);
+      return storedKey(id, purpose, 'HS256', null, {}, sealed, new Date(), new Date('9999-12-31T00:00:00Z'));
+    });
+    return Buffer.from(openPrivateKey(stored.privateKey, stored.encrypted, kek), 'base64');
   }
 
   private async tick(): Promise<void> {
