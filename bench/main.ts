@@ -191,6 +191,8 @@ async function startAttestd(home: string, fleet: Fleet, databaseUrl: string | un
     ATTESTD_RATE_LIMIT_AGENT_BURST: '1000000',
     DATABASE_URL: databaseUrl ?? '',
     ATTESTD_DATABASE_URL: databaseUrl ?? '',
+    // required on PostgreSQL; the embedded database makes its own in the data directory
+    ...(databaseUrl && { ATTESTD_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64') }),
   };
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const nodeArgs = ['-r', builtScript('bench', 'exit-on-signal.js'), ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])];

@@ -9,6 +9,7 @@ import type { Attestor } from '../../libs/attestors/attestor';
 import { PROBLEMS, problemTypeUri, type Problem } from '../../libs/contracts/problem';
 import { AdminTokensService } from './admin/admin-tokens.service';
 import { AppModule } from './app.module';
+import { settleKeyCustody } from './custody/key-custody';
 import { serveOpenApi } from './http/openapi';
 import type { Settings } from './settings/settings';
 
@@ -83,7 +84,8 @@ export interface ServerOptions {
 }
 
 /** Builds and starts the server; used by main and by the integration tests. */
-export async function startServer(settings: Settings, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+export async function startServer(given: Settings, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+  const settings = settleKeyCustody(given, logger);
   const adapter = new FastifyAdapter({
     bodyLimit: CONFIG_BODY_LIMIT,
     genReqId: () => randomUUID(),

@@ -74,8 +74,12 @@ export const settingsSchema = {
     jwtSvidTtl: { type: 'string', default: '5m' },
     /** JWT-SVID signature: RS256 (RSA-2048, what AWS STS web identity federation expects) or ES256 (P-256) */
     jwtAlgorithm: { type: 'string', enum: ['RS256', 'ES256'], default: 'RS256' },
+    /** 32 bytes, hex or base64: seals private keys at rest; required with PostgreSQL, generated into the data directory otherwise */
     keyEncryptionKey: { type: 'string' },
     keyEncryptionKeyFile: { type: 'string' },
+    /** the key-encryption key being replaced: keys it sealed are sealed again with keyEncryptionKey at start */
+    keyEncryptionKeyPrevious: { type: 'string' },
+    keyEncryptionKeyPreviousFile: { type: 'string' },
     /** how often a replica checks the database for configuration versions pushed elsewhere, as a fallback to LISTEN/NOTIFY */
     configPollInterval: { type: 'string', default: '10s' },
     logLevel: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },

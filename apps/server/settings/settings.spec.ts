@@ -1,7 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { envName, loadSettings, SettingsError } from './settings';
+
+const KEK = Buffer.alloc(32, 7).toString('base64');
 
 describe('server settings', () => {
   it('has the defaults of operations.md', () => {
@@ -41,7 +43,32 @@ describe('server settings', () => {
   });
 
   it('takes DATABASE_URL as the real server to use', () => {
-    expect(loadSettings({ DATABASE_URL: 'postgresql://db/attestd' }).database).toEqual({ kind: 'postgres', url: 'postgresql://db/attestd' });
+    expect(loadSettings({ DATABASE_URL: 'postgresql://db/attestd', ATTESTD_KEY_ENCRYPTION_KEY: KEK }).database).toEqual({ kind: 'postgres', url: 'postgresql://db/attestd' });
+  });
+
+  it('refuses PostgreSQL without a key-encryption key, in one line saying how to make one', () => {
+    const refusal = () => loadSettings({ DATABASE_URL: 'postgresql://db/attestd' });
+    expect(refusal).toThrow(SettingsError);
+    expect(refusal).toThrow(/^keyEncryptionKey \(ATTESTD_KEY_ENCRYPTION_KEY\) or keyEncryptionKeyFile \(ATTESTD_KEY_ENCRYPTION_KEY_FILE\) is required with PostgreSQL[^\n]*openssl rand -base64 32$/);
+  });
+
+  it('reads key-encryption keys from files only when other users cannot read them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'settings-'));
+    try {
+      const file = join(dir, 'kek');
+      writeFileSync(file, `${KEK}\n`, { mode: 0o600 });
+      const previous = join(dir, 'previous');
+      writeFileSync(previous, 'cd'.repeat(32), { mode: 0o400 });
+      const settings = loadSettings({ DATABASE_URL: 'postgresql://db/attestd', ATTESTD_KEY_ENCRYPTION_KEY_FILE: file, ATTESTD_KEY_ENCRYPTION_KEY_PREVIOUS_FILE: previous });
+      expect(settings).toMatchObject({ keyEncryptionKeySource: file, previousKeyEncryptionKeys: [{ key: Buffer.from('cd'.repeat(32), 'hex'), source: previous }] });
+      chmodSync(file, 0o644);
+      expect(() => loadSettings({ ATTESTD_KEY_ENCRYPTION_KEY_FILE: file })).toThrow(
+        new SettingsError(`keyEncryptionKeyFile (ATTESTD_KEY_ENCRYPTION_KEY_FILE): key file ${file} has invalid permissions 0644; it must be 0600 or stricter (no access for others): run chmod 600 ${file}`),
+      );
+      expect(() => loadSettings({ ATTESTD_KEY_ENCRYPTION_KEY_FILE: join(dir, 'missing') })).toThrow(/^keyEncryptionKeyFile \(ATTESTD_KEY_ENCRYPTION_KEY_FILE\): ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('lets the environment win over the settings file', () => {

@@ -4,6 +4,7 @@ import Ajv from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../../../libs/policy';
 import { parseKek } from '../../../libs/pki';
+import { checkPrivateFile, PrivatePathError } from '../custody/private-files';
 import { settingsSchema } from './settings.schema';
 
 export interface Settings {
@@ -25,7 +26,16 @@ export interface Settings {
   jwtKeyRotationSeconds: number;
   jwtSvidTtlSeconds: number;
   jwtAlgorithm: 'RS256' | 'ES256';
+  /**
+   * Seals private keys and server secrets at rest (AES-256-GCM). Always set
+   * on PostgreSQL; in embedded mode, unless given, settled at start from
+   * `<dataDir>/key-encryption-key` (`custody/key-custody.ts`).
+   */
   keyEncryptionKey?: Buffer;
+  /** where keyEncryptionKey came from, for messages: a variable, a file path */
+  keyEncryptionKeySource?: string;
+  /** keys that sealed stored keys before (a rotation): what they open is sealed again with keyEncryptionKey */
+  previousKeyEncryptionKeys: { key: Buffer; source: string }[];
   logLevel: string;
   /** fallback check for configuration pushed through other replicas (LISTEN/NOTIFY is the fast path) */
   configPollIntervalSeconds: number;
@@ -105,7 +115,7 @@ function typed(raw: Raw): Settings {
     trustDomain: string; listen: string; databaseUrl?: string; dataDir: string; policiesDir: string; adminTokens: string[];
     aws: Settings['aws']; azure: { authorityHost: string; resourceManagerEndpoint: string; tenants: (string | AzureTenantCredential)[] }; cloudCacheTtl: string; jwtIssuer?: string; rateLimit: Settings['rateLimit']; trustedProxies: string[]; caTtl: string;
     caRotation?: string; jwtKeyRotation: string; jwtSvidTtl: string; jwtAlgorithm: Settings['jwtAlgorithm'];
-    keyEncryptionKey?: string; keyEncryptionKeyFile?: string; logLevel: string;
+    keyEncryptionKey?: string; keyEncryptionKeyFile?: string; keyEncryptionKeyPrevious?: string; keyEncryptionKeyPreviousFile?: string; logLevel: string;
     configPollInterval: string;
   };
   const [host, port] = [r.listen.slice(0, r.listen.lastIndexOf(':')), Number(r.listen.slice(r.listen.lastIndexOf(':') + 1))];
@@ -114,7 +124,14 @@ function typed(raw: Raw): Settings {
   }
   if (port > 65535) throw new SettingsError(`listen (${envName('listen')}): port ${port} is out of range`);
   const dataDir = resolve(r.dataDir);
-  const kek = keyEncryptionKey(r);
+  const kek = keyEncryptionKey(r, 'keyEncryptionKey');
+  const previousKek = keyEncryptionKey(r, 'keyEncryptionKeyPrevious');
+  if (r.databaseUrl && !kek) {
+    throw new SettingsError(
+      `keyEncryptionKey (${envName('keyEncryptionKey')}) or keyEncryptionKeyFile (${envName('keyEncryptionKeyFile')}) is required with PostgreSQL, ` +
+        'where every replica must seal keys with the same key; make one with: openssl rand -base64 32',
+    );
+  }
   const keys = keySchedule(r);
   return {
     trustDomain: r.trustDomain,
@@ -134,7 +151,8 @@ function typed(raw: Raw): Settings {
     trustedProxies: r.trustedProxies,
     ...keys,
     jwtAlgorithm: r.jwtAlgorithm,
-    ...(kek && { keyEncryptionKey: kek }),
+    ...(kek && { keyEncryptionKey: kek.key, keyEncryptionKeySource: kek.source }),
+    previousKeyEncryptionKeys: previousKek ? [previousKek] : [],
     logLevel: r.logLevel,
     configPollIntervalSeconds: positiveDuration('configPollInterval', r.configPollInterval),
   };
@@ -182,20 +200,34 @@ function keySchedule(r: { caTtl: string; caRotation?: string; jwtKeyRotation: st
   return { caTtlSeconds, caRotationSeconds, jwtKeyRotationSeconds, jwtSvidTtlSeconds };
 }
 
-function keyEncryptionKey(r: { keyEncryptionKey?: string; keyEncryptionKeyFile?: string }): Buffer | undefined {
-  const text = r.keyEncryptionKey ?? (r.keyEncryptionKeyFile ? readSecretFile(r.keyEncryptionKeyFile) : undefined);
-  if (text === undefined) return undefined;
+/** `keyEncryptionKey` (or `…Previous`) from its setting or from the file its `…File` setting names. */
+function keyEncryptionKey(r: Record<string, unknown>, name: 'keyEncryptionKey' | 'keyEncryptionKeyPrevious'): { key: Buffer; source: string } | undefined {
+  const [value, file] = [r[name] as string | undefined, r[`${name}File`] as string | undefined];
+  const given = value !== undefined ? { text: value, setting: name, source: envName(name) } : file !== undefined ? { text: readSecretFile(`${name}File`, file), setting: `${name}File`, source: file } : undefined;
+  if (given === undefined) return undefined;
   try {
-    return parseKek(text.trim());
+    return { key: parseKek(given.text.trim()), source: given.source };
   } catch (error) {
-    throw new SettingsError(`keyEncryptionKey (${envName('keyEncryptionKey')}): ${(error as Error).message}`);
+    throw new SettingsError(`${given.setting} (${envName(given.setting)}): ${(error as Error).message}`);
   }
 }
 
-function readSecretFile(path: string): string {
-  try {
+/** A secret file an operator gives: not readable by other users (PostgreSQL's rule for its key files). */
+function readSecretFile(setting: string, path: string): string {
+  return asSettingError(setting, () => {
+    checkPrivateFile(path, { rootMayShareWithGroup: true });
     return readFileSync(path, 'utf8');
+  });
+}
+
+/** Runs a check of a path a setting names; a refusal or a failed read stops the server with one line naming the setting. */
+export function asSettingError<T>(setting: string, check: () => T): T {
+  try {
+    return check();
   } catch (error) {
-    throw new SettingsError(`keyEncryptionKeyFile (${envName('keyEncryptionKeyFile')}): ${(error as Error).message}`);
+    if (error instanceof PrivatePathError || (error as NodeJS.ErrnoException).code !== undefined) {
+      throw new SettingsError(`${setting} (${envName(setting)}): ${(error as Error).message}`);
+    }
+    throw error;
   }
 }
