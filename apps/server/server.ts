@@ -11,7 +11,9 @@ import { AdminTokensService } from './admin/admin-tokens.service';
 import { AppModule } from './app.module';
 import { settleKeyCustody } from './custody/key-custody';
 import { serveOpenApi } from './http/openapi';
+import { prepareTransport } from './http/transport';
 import type { Settings } from './settings/settings';
+import { Metrics } from './telemetry/metrics';
 
 /** Body limits of `api.md`: agent bodies 64 KiB, configuration documents 1 MiB. */
 const AGENT_BODY_LIMIT = 64 * 1024;
@@ -86,7 +88,9 @@ export interface ServerOptions {
 /** Builds and starts the server; used by main and by the integration tests. */
 export async function startServer(given: Settings, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   const settings = settleKeyCustody(given, logger);
+  const transport = prepareTransport(settings, logger);
   const adapter = new FastifyAdapter({
+    ...transport.fastifyOptions,
     bodyLimit: CONFIG_BODY_LIMIT,
     genReqId: () => randomUUID(),
     // login IDs are signed tokens of a few hundred characters
@@ -103,6 +107,7 @@ export async function startServer(given: Settings, logger: Logger, options: Serv
     },
   });
   const fastify = adapter.getInstance();
+  fastify.addHook('onClose', async () => transport.stop());
   const routes: RouteEntry[] = [];
   // Added before the rate-limit plugin, so its own onRoute hook (which
   // attaches the limiter to a route) sees the decision made here.
@@ -122,6 +127,7 @@ export async function startServer(given: Settings, logger: Logger, options: Serv
   });
   app.enableShutdownHooks();
   serveOpenApi(app);
+  transport.attach(app.getHttpServer(), app.get(Metrics));
   try {
     await app.listen({ host: settings.listen.host, port: settings.listen.port });
   } catch (error) {
@@ -135,7 +141,7 @@ export async function startServer(given: Settings, logger: Logger, options: Serv
   const port = typeof address === 'object' && address ? address.port : settings.listen.port;
   return {
     app,
-    url: `http://${settings.listen.host.includes(':') ? `[${settings.listen.host}]` : settings.listen.host}:${port}`,
+    url: `${transport.scheme}://${settings.listen.host.includes(':') ? `[${settings.listen.host}]` : settings.listen.host}:${port}`,
     routes,
     generatedAdminToken: app.get(AdminTokensService).generatedToken,
     close: () => app.close(),

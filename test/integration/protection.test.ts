@@ -2,6 +2,7 @@ import { generateAgentKey } from '../../apps/agent/keys';
 import { login, problemOf } from '../support/agent';
 import { fakeNodeAttestor } from '../support/fake-node-attestor';
 import { startTestServer, type TestServer } from '../support/server';
+import { slowloris } from '../support/slowloris';
 
 const POLICY = `
 section: AgentAttestation
@@ -77,6 +78,42 @@ describe('protection of the Agent API', () => {
     it('ignores X-Forwarded-For from a proxy it does not trust', async () => {
       for (let i = 0; i < 2; i++) await start(untrusting, `198.51.100.${i}`);
       expect((await start(untrusting, '198.51.100.99')).status).toBe(429);
+    });
+  });
+
+  describe('connection limits and timeouts', () => {
+    let server: TestServer;
+    const PER_SOURCE = 10;
+    beforeAll(async () => {
+      server = await startTestServer({
+        policies: { 'nodes.yaml': POLICY },
+        additionalAttestors: [fakeNodeAttestor],
+        env: {
+          ATTESTD_HTTP_HEADERS_TIMEOUT: '2s',
+          ATTESTD_HTTP_REQUEST_TIMEOUT: '3s',
+          ATTESTD_HTTP_KEEP_ALIVE_TIMEOUT: '2s',
+          // the attacker alone could fill the server; the per-source cap leaves room for everyone else
+          ATTESTD_HTTP_MAX_CONNECTIONS: String(PER_SOURCE + 5),
+          ATTESTD_HTTP_MAX_CONNECTIONS_PER_SOURCE: String(PER_SOURCE),
+        },
+      });
+    });
+    afterAll(() => server?.stop());
+
+    it('serves logins from other sources beside a slowloris, and closes every slow connection', async () => {
+      const { hostname, port } = new URL(server.url);
+      // 127.0.0.2 is this machine too: another source address to the server
+      const attack = slowloris({ host: hostname, port: Number(port) }, '127.0.0.2', PER_SOURCE * 2, ['idle', 'header-trickle', 'body-trickle', 'idle-after-response']);
+      try {
+        const csr = (await generateAgentKey()).csrPem;
+        for (let i = 0; i < 5; i++) expect((await login(server, { test_node: { node: `beside-${i}`, secret: 'let-me-in' } }, csr)).status).toBe(200);
+        expect(attack.opened).toBeGreaterThan(PER_SOURCE);
+      } finally {
+        await attack.stop(); // resolves only once the server has closed each connection: idle, trickling headers, trickling body, kept alive
+      }
+      const metrics = await (await server.call('GET', '/metrics')).text();
+      const refused = /^attestd_http_connections_refused_total\{reason="per_source"\} (\d+)/m.exec(metrics);
+      expect(Number(refused?.[1])).toBeGreaterThanOrEqual(PER_SOURCE);
     });
   });
 });

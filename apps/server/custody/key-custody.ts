@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { KEK_BYTES, parseKek } from '../../../libs/pki';
 import { asSettingError, type Settings } from '../settings/settings';
-import { checkPrivateFile, PrivatePathError, securePrivateDirectory } from './private-files';
+import { checkPrivateFile, RefusedFileError, securePrivateDirectory } from './private-files';
 
 /** The key-encryption key an embedded server makes for itself when none is given, in its data directory. */
 export const GENERATED_KEK_FILE = 'key-encryption-key';
@@ -40,7 +40,7 @@ function readGenerated(file: string): Buffer {
     try {
       return parseKek(readFileSync(file, 'utf8'));
     } catch (error) {
-      throw new PrivatePathError(`${file}: ${(error as Error).message}`);
+      throw new RefusedFileError(`${file}: ${(error as Error).message}`);
     }
   });
 }

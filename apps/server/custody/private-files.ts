@@ -7,8 +7,8 @@ import { mkdirSync, statSync, type Stats } from 'node:fs';
  * fixes it, rather than serving with keys another user may have copied.
  */
 
-/** Why a path was refused: one line, naming the path and the fix. */
-export class PrivatePathError extends Error {}
+/** A file or directory refused at start: one line, naming the path and the fix. */
+export class RefusedFileError extends Error {}
 
 const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
 const ownUid = () => process.getuid?.();
@@ -20,10 +20,10 @@ const ownUid = () => process.getuid?.();
 export function securePrivateDirectory(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const stat = statSync(dir);
-  if (!stat.isDirectory()) throw new PrivatePathError(`${dir} is not a directory`);
+  if (!stat.isDirectory()) throw new RefusedFileError(`${dir} is not a directory`);
   checkOwner(dir, stat, `chown -R ${ownUid()} ${dir}`);
   if ((stat.mode & 0o077) !== 0) {
-    throw new PrivatePathError(`data directory ${dir} has invalid permissions ${octal(stat.mode)}; it must be 0700 (u=rwx, no access for group or others): run chmod -R go= ${dir}`);
+    throw new RefusedFileError(`data directory ${dir} has invalid permissions ${octal(stat.mode)}; it must be 0700 (u=rwx, no access for group or others): run chmod -R go= ${dir}`);
   }
 }
 
@@ -35,16 +35,16 @@ export function securePrivateDirectory(dir: string): void {
  */
 export function checkPrivateFile(path: string, options: { rootMayShareWithGroup: boolean }): void {
   const stat = statSync(path);
-  if (!stat.isFile()) throw new PrivatePathError(`${path} is not a regular file`);
+  if (!stat.isFile()) throw new RefusedFileError(`${path} is not a regular file`);
   const rootOwned = stat.uid === 0 && ownUid() !== 0;
   if (!(rootOwned && options.rootMayShareWithGroup)) checkOwner(path, stat, `chown ${ownUid()} ${path}`);
   const allowed = rootOwned && options.rootMayShareWithGroup ? 0o640 : 0o600;
   if ((stat.mode & 0o777 & ~allowed) !== 0) {
-    throw new PrivatePathError(`key file ${path} has invalid permissions ${octal(stat.mode)}; it must be ${octal(allowed)} or stricter (no access for others): run chmod ${allowed === 0o600 ? '600' : '640'} ${path}`);
+    throw new RefusedFileError(`key file ${path} has invalid permissions ${octal(stat.mode)}; it must be ${octal(allowed)} or stricter (no access for others): run chmod ${allowed === 0o600 ? '600' : '640'} ${path}`);
   }
 }
 
 function checkOwner(path: string, stat: Stats, fix: string): void {
   const uid = ownUid();
-  if (uid !== undefined && stat.uid !== uid) throw new PrivatePathError(`${path} is owned by uid ${stat.uid}, not by the user attestd runs as (uid ${uid}): run ${fix}`);
+  if (uid !== undefined && stat.uid !== uid) throw new RefusedFileError(`${path} is owned by uid ${stat.uid}, not by the user attestd runs as (uid ${uid}): run ${fix}`);
 }

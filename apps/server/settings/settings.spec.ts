@@ -18,7 +18,23 @@ describe('server settings', () => {
       rateLimit: { agentPerSecond: 50, agentBurst: 100, concurrentLogins: 256 },
       trustedProxies: [],
       adminTokens: [],
+      http: {
+        headersTimeoutSeconds: 10,
+        requestTimeoutSeconds: 30,
+        idleTimeoutSeconds: 60,
+        keepAliveTimeoutSeconds: 72,
+        maxRequestsPerConnection: 1000,
+        maxConnections: 10000,
+        maxConnectionsPerSource: 100,
+      },
     });
+    expect(settings.tls).toBeUndefined();
+  });
+
+  it('serves HTTPS with both TLS files, and then names an https issuer', () => {
+    const settings = loadSettings({ ATTESTD_TLS_CERT_FILE: '/etc/attestd/tls.crt', ATTESTD_TLS_KEY_FILE: '/etc/attestd/tls.key', ATTESTD_LISTEN: '0.0.0.0:8443' });
+    expect(settings.tls).toEqual({ certFile: '/etc/attestd/tls.crt', keyFile: '/etc/attestd/tls.key', reloadIntervalSeconds: 10 });
+    expect(settings.jwtIssuer).toBe('https://0.0.0.0:8443');
   });
 
   it('names variables ATTESTD_ plus the setting in upper snake case', () => {
@@ -87,6 +103,12 @@ describe('server settings', () => {
     [{ ATTESTD_ADMIN_TOKENS: 'short' }, /adminTokens/],
     [{ ATTESTD_KEY_ENCRYPTION_KEY: 'not-32-bytes' }, /keyEncryptionKey \(ATTESTD_KEY_ENCRYPTION_KEY\)/],
     [{ DATABASE_URL: 'mysql://db' }, /databaseUrl/],
+    [{ ATTESTD_TLS_CERT_FILE: '/etc/attestd/tls.crt' }, /^tls\.keyFile \(ATTESTD_TLS_KEY_FILE\): HTTPS needs both tls\.certFile and tls\.keyFile$/],
+    [{ ATTESTD_HTTP_HEADERS_TIMEOUT: '1m', ATTESTD_HTTP_REQUEST_TIMEOUT: '30s' }, /^http\.headersTimeout \(ATTESTD_HTTP_HEADERS_TIMEOUT\): must not be longer than http\.requestTimeout/],
+    [{ ATTESTD_HTTP_MAX_CONNECTIONS_PER_SOURCE: '0' }, /http\.maxConnectionsPerSource \(ATTESTD_HTTP_MAX_CONNECTIONS_PER_SOURCE\)/],
+    [{ ATTESTD_HTTP_IDLE_TIMEOUT: '0s' }, /http\.idleTimeout \(ATTESTD_HTTP_IDLE_TIMEOUT\): must be more than 0s/],
+    [{ ATTESTD_TRUSTED_PROXIES: '10.0.0.0/33' }, /^trustedProxies \(ATTESTD_TRUSTED_PROXIES\): "10\.0\.0\.0\/33" is not an IP address or CIDR$/],
+    [{ ATTESTD_TRUSTED_PROXIES: '999.1.1.1' }, /trustedProxies/],
   ])('stops with a message naming the wrong setting: %j', (env, message) => {
     expect(() => loadSettings(env)).toThrow(SettingsError);
     expect(() => loadSettings(env)).toThrow(message);

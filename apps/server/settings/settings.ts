@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import Ajv from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../../../libs/policy';
 import { parseKek } from '../../../libs/pki';
-import { checkPrivateFile, PrivatePathError } from '../custody/private-files';
+import { checkPrivateFile, RefusedFileError } from '../custody/private-files';
 import { settingsSchema } from './settings.schema';
 
 export interface Settings {
@@ -19,6 +20,9 @@ export interface Settings {
   cloudCacheTtlSeconds: number;
   jwtIssuer: string;
   rateLimit: { agentPerSecond: number; agentBurst: number; concurrentLogins: number };
+  http: HttpLimits;
+  /** HTTPS; unset: plain HTTP */
+  tls?: { certFile: string; keyFile: string; reloadIntervalSeconds: number };
   trustedProxies: string[];
   caTtlSeconds: number;
   /** a new CA key signs every this many seconds (at most caTtl / 2) */
@@ -39,6 +43,17 @@ export interface Settings {
   logLevel: string;
   /** fallback check for configuration pushed through other replicas (LISTEN/NOTIFY is the fast path) */
   configPollIntervalSeconds: number;
+}
+
+/** `http.*`: connection limits and timeouts (durations in seconds). */
+export interface HttpLimits {
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  idleTimeoutSeconds: number;
+  keepAliveTimeoutSeconds: number;
+  maxRequestsPerConnection: number;
+  maxConnections: number;
+  maxConnectionsPerSource: number;
 }
 
 /** `azure.tenants[]`: the service principal the server signs in as in that tenant. */
@@ -113,7 +128,7 @@ function mergeEnvironment(fromFile: Raw, env: NodeJS.ProcessEnv): Raw {
 function typed(raw: Raw): Settings {
   const r = raw as {
     trustDomain: string; listen: string; databaseUrl?: string; dataDir: string; policiesDir: string; adminTokens: string[];
-    aws: Settings['aws']; azure: { authorityHost: string; resourceManagerEndpoint: string; tenants: (string | AzureTenantCredential)[] }; cloudCacheTtl: string; jwtIssuer?: string; rateLimit: Settings['rateLimit']; trustedProxies: string[]; caTtl: string;
+    aws: Settings['aws']; azure: { authorityHost: string; resourceManagerEndpoint: string; tenants: (string | AzureTenantCredential)[] }; cloudCacheTtl: string; jwtIssuer?: string; rateLimit: Settings['rateLimit']; http: RawHttp; tls: { certFile?: string; keyFile?: string; reloadInterval: string }; trustedProxies: string[]; caTtl: string;
     caRotation?: string; jwtKeyRotation: string; jwtSvidTtl: string; jwtAlgorithm: Settings['jwtAlgorithm'];
     keyEncryptionKey?: string; keyEncryptionKeyFile?: string; keyEncryptionKeyPrevious?: string; keyEncryptionKeyPreviousFile?: string; logLevel: string;
     configPollInterval: string;
@@ -124,6 +139,7 @@ function typed(raw: Raw): Settings {
   }
   if (port > 65535) throw new SettingsError(`listen (${envName('listen')}): port ${port} is out of range`);
   const dataDir = resolve(r.dataDir);
+  const tls = tlsFiles(r.tls);
   const kek = keyEncryptionKey(r, 'keyEncryptionKey');
   const previousKek = keyEncryptionKey(r, 'keyEncryptionKeyPrevious');
   if (r.databaseUrl && !kek) {
@@ -146,9 +162,11 @@ function typed(raw: Raw): Settings {
     aws: r.aws,
     azure: { ...r.azure, authorityHost: r.azure.authorityHost.replace(/\/+$/, ''), resourceManagerEndpoint: r.azure.resourceManagerEndpoint.replace(/\/+$/, ''), tenants: r.azure.tenants.map(azureTenant) },
     cloudCacheTtlSeconds: duration('cloudCacheTtl', r.cloudCacheTtl),
-    jwtIssuer: r.jwtIssuer ?? `http://${r.listen}`,
+    jwtIssuer: r.jwtIssuer ?? `${tls ? 'https' : 'http'}://${r.listen}`,
     rateLimit: r.rateLimit,
-    trustedProxies: r.trustedProxies,
+    http: httpLimits(r.http),
+    ...(tls && { tls }),
+    trustedProxies: trustedProxies(r.trustedProxies),
     ...keys,
     jwtAlgorithm: r.jwtAlgorithm,
     ...(kek && { keyEncryptionKey: kek.key, keyEncryptionKeySource: kek.source }),
@@ -177,6 +195,47 @@ function positiveDuration(name: string, text: string): number {
   const seconds = duration(name, text);
   if (seconds <= 0) throw new SettingsError(`${name} (${envName(name)}): must be more than 0s`);
   return seconds;
+}
+
+function tlsFiles(r: { certFile?: string; keyFile?: string; reloadInterval: string }): Settings['tls'] {
+  if (r.certFile === undefined && r.keyFile === undefined) return undefined;
+  if (r.certFile === undefined || r.keyFile === undefined) {
+    const missing = r.certFile === undefined ? 'tls.certFile' : 'tls.keyFile';
+    throw new SettingsError(`${missing} (${envName(missing)}): HTTPS needs both tls.certFile and tls.keyFile`);
+  }
+  return { certFile: resolve(r.certFile), keyFile: resolve(r.keyFile), reloadIntervalSeconds: positiveDuration('tls.reloadInterval', r.reloadInterval) };
+}
+
+/** `trustedProxies`: addresses and CIDRs checked here, so a typo stops the start with one line rather than a stack trace. */
+function trustedProxies(entries: string[]): string[] {
+  for (const entry of entries) {
+    const [address, prefix] = entry.split('/') as [string, string | undefined];
+    const family = isIP(address);
+    if (family === 0 || (prefix !== undefined && Number(prefix) > (family === 4 ? 32 : 128))) {
+      throw new SettingsError(`trustedProxies (${envName('trustedProxies')}): "${entry}" is not an IP address or CIDR`);
+    }
+  }
+  return entries;
+}
+
+type RawHttp = { headersTimeout: string; requestTimeout: string; idleTimeout: string; keepAliveTimeout: string } & Pick<HttpLimits, 'maxRequestsPerConnection' | 'maxConnections' | 'maxConnectionsPerSource'>;
+
+function httpLimits(r: RawHttp): HttpLimits {
+  const headersTimeoutSeconds = positiveDuration('http.headersTimeout', r.headersTimeout);
+  const requestTimeoutSeconds = positiveDuration('http.requestTimeout', r.requestTimeout);
+  // Node requires it: the headers are part of the request
+  if (headersTimeoutSeconds > requestTimeoutSeconds) {
+    throw new SettingsError(`http.headersTimeout (${envName('http.headersTimeout')}): must not be longer than http.requestTimeout (${r.requestTimeout})`);
+  }
+  return {
+    headersTimeoutSeconds,
+    requestTimeoutSeconds,
+    idleTimeoutSeconds: positiveDuration('http.idleTimeout', r.idleTimeout),
+    keepAliveTimeoutSeconds: positiveDuration('http.keepAliveTimeout', r.keepAliveTimeout),
+    maxRequestsPerConnection: r.maxRequestsPerConnection,
+    maxConnections: r.maxConnections,
+    maxConnectionsPerSource: r.maxConnectionsPerSource,
+  };
 }
 
 const MAX_JWT_SVID_TTL_SECONDS = 3600;
@@ -225,7 +284,7 @@ export function asSettingError<T>(setting: string, check: () => T): T {
   try {
     return check();
   } catch (error) {
-    if (error instanceof PrivatePathError || (error as NodeJS.ErrnoException).code !== undefined) {
+    if (error instanceof RefusedFileError || (error as NodeJS.ErrnoException).code !== undefined) {
       throw new SettingsError(`${setting} (${envName(setting)}): ${(error as Error).message}`);
     }
     throw error;
