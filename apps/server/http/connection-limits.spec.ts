@@ -1,16 +1,15 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { until } from '../../../libs/testing/until';
-import type { HttpLimits } from '../settings/settings';
 import { capConnections, type RefusedBecause } from './connection-limits';
 
-const limits = (maxConnectionsPerSource: number) => ({ maxConnectionsPerSource, maxConnections: 100 }) as HttpLimits;
+const limits = (maxConnectionsPerSource: number) => ({ maxConnectionsPerSource, maxConnections: 100 });
 
 describe('the connection caps', () => {
   let server: Server;
   let clients: Socket[];
   let kept: Socket[];
   let refused: RefusedBecause[];
-  const listen = async (cap: HttpLimits, trusted: string[] = []) => {
+  const listen = async (cap: ReturnType<typeof limits>, trusted: string[] = []) => {
     server = createServer();
     capConnections(server, cap, trusted, (because) => refused.push(because));
     // after the cap's own listener: a connection it closed is already destroyed here

@@ -23,7 +23,8 @@ export function httpServerOptions(limits: HttpLimits) {
   };
 }
 
-export type RefusedBecause = 'max_connections' | 'per_source';
+export const REFUSED_BECAUSE = ['max_connections', 'per_source'] as const;
+export type RefusedBecause = (typeof REFUSED_BECAUSE)[number];
 
 /**
  * Caps the server's open connections, in all and per source address,
@@ -32,7 +33,7 @@ export type RefusedBecause = 'max_connections' | 'per_source';
  * proxy are not capped per source: they carry many clients, which the rate
  * limit tells apart by X-Forwarded-For.
  */
-export function capConnections(server: Server, limits: HttpLimits, trustedProxies: readonly string[], refused: (because: RefusedBecause) => void): void {
+export function capConnections(server: Server, limits: Pick<HttpLimits, 'maxConnections' | 'maxConnectionsPerSource'>, trustedProxies: readonly string[], refused: (because: RefusedBecause) => void): void {
   server.maxConnections = limits.maxConnections;
   server.on('drop', () => refused('max_connections'));
   const exempt = blockListOf(trustedProxies);

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { asSettingError, type Settings } from '../settings/settings';
 import { INSTRUMENTS } from '../telemetry/instruments';
 import type { Metrics } from '../telemetry/metrics';
-import { capConnections, httpServerOptions } from './connection-limits';
+import { capConnections, httpServerOptions, REFUSED_BECAUSE, type RefusedBecause } from './connection-limits';
 import { describeCertificate, readTlsPair, reloadTlsOnChange, type TlsPair } from './tls';
 
 /**
@@ -29,7 +29,10 @@ export function prepareTransport(settings: Settings, logger: Logger): Transport 
     scheme: pair ? 'https' : 'http',
     fastifyOptions: { ...fastifyOptions, ...(pair ? { https: { ...nodeServer, ...pair } } : { http: nodeServer }) },
     attach(server, metrics) {
-      capConnections(server, settings.http, settings.trustedProxies, (reason) => metrics.count(INSTRUMENTS.httpConnectionsRefused, { reason }));
+      const refused = (reason: RefusedBecause, by = 1) => metrics.count(INSTRUMENTS.httpConnectionsRefused, { reason }, by);
+      // both series exist from the start, at 0, so rate() and increase() see the first refusal
+      for (const reason of REFUSED_BECAUSE) refused(reason, 0);
+      capConnections(server, settings.http, settings.trustedProxies, refused);
       if (tls && pair) {
         logger.info({ certFile: tls.certFile, ...describeCertificate(pair.cert) }, 'tls: serving HTTPS');
         reloads = reloadTlsOnChange(server as unknown as { setSecureContext(options: TlsPair): void }, tls, pair, tls.reloadIntervalSeconds * 1000, logger);
