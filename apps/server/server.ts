@@ -39,7 +39,7 @@ function frameworkProblem(tooLong: boolean, requestId: string): Problem {
  * so `/v1/%61gent/login` reaches the agent handler while a test of the raw
  * URL would take it for another path.
  */
-export function isAgentRoute(url: string): boolean {
+function isAgentRoute(url: string): boolean {
   return url.startsWith('/v1/agent/');
 }
 

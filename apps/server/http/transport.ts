@@ -1,5 +1,4 @@
-import { isIP } from 'node:net';
-import type { Server } from 'node:net';
+import { isIP, type Server } from 'node:net';
 import type { Logger } from 'pino';
 import { asSettingError, type Settings } from '../settings/settings';
 import { INSTRUMENTS } from '../telemetry/instruments';
