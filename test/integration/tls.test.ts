@@ -44,7 +44,7 @@ describe('HTTPS (tls.certFile, tls.keyFile)', () => {
   });
   afterAll(async () => {
     await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('serves the API over HTTPS with the configured certificate, and says so', async () => {
