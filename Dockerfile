@@ -27,7 +27,11 @@ COPY --from=build /app/package.json ./
 COPY prisma/migrations ./prisma/migrations
 COPY policies ./policies
 # ./data is only written in embedded (PGlite) mode, when DATABASE_URL is unset.
-RUN mkdir -p /app/data && chown node:node /app/data
+# It must be the server user's and 0700, or the server refuses to start (a
+# volume mounted there keeps these if it is new). On PostgreSQL, set
+# ATTESTD_KEY_ENCRYPTION_KEY (or _FILE), the same on every replica
+# (docs/operations/security.md, "Key custody").
+RUN mkdir -p /app/data && chown node:node /app/data && chmod 700 /app/data
 USER node
 EXPOSE 8080
 CMD ["node", "--enable-source-maps", "dist/apps/server/main.js"]

@@ -186,11 +186,14 @@ async function startAttestd(home: string, fleet: Fleet, databaseUrl: string | un
     ATTESTD_POLICIES_DIR: policies,
     ATTESTD_ADMIN_TOKENS: adminToken,
     ATTESTD_LOG_LEVEL: 'warn',
-    // one load generator is one source address: lift the per-source limit
+    // one load generator is one source address: lift the per-source limits (its warm-up holds 200 connections)
     ATTESTD_RATE_LIMIT_AGENT_PER_SECOND: '1000000',
     ATTESTD_RATE_LIMIT_AGENT_BURST: '1000000',
+    ATTESTD_HTTP_MAX_CONNECTIONS_PER_SOURCE: '100000',
     DATABASE_URL: databaseUrl ?? '',
     ATTESTD_DATABASE_URL: databaseUrl ?? '',
+    // required on PostgreSQL; the embedded database makes its own in the data directory
+    ...(databaseUrl && { ATTESTD_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64') }),
   };
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const nodeArgs = ['-r', builtScript('bench', 'exit-on-signal.js'), ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])];

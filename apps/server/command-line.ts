@@ -14,7 +14,8 @@ export function serverUsage(): string {
        attestd --help | --version
 
 Runs the attestd server: the Agent API, the Admin API, /healthz, /readyz
-and /metrics on one HTTP listener.
+and /metrics on one HTTP listener (HTTPS with ATTESTD_TLS_CERT_FILE and
+ATTESTD_TLS_KEY_FILE).
 
 flags:
   --config FILE   settings in YAML; ATTESTD_* environment variables win over it
@@ -24,7 +25,9 @@ flags:
 Every setting also has a variable (ATTESTD_TRUST_DOMAIN, ATTESTD_LISTEN,
 DATABASE_URL, ATTESTD_ADMIN_TOKENS, ATTESTD_KEY_ENCRYPTION_KEY, ...); the
 README's settings table lists them. Without DATABASE_URL the server keeps its
-data in an embedded database under ATTESTD_DATA_DIR (default ./data).
+data in an embedded database under ATTESTD_DATA_DIR (default ./data), which
+must be the server user's and mode 0700; with it, ATTESTD_KEY_ENCRYPTION_KEY
+(or _FILE) is required.
 
 exit status: 1 failed to start, 2 usage or setting error
 `;

@@ -12,26 +12,28 @@ async function main(): Promise<void> {
   const { createLogger } = await import('./logging/logger.js');
   const { startServer } = await import('./server.js');
   const { loadSettings, SettingsError } = await import('./settings/settings.js');
-  let settings;
   try {
-    settings = loadSettings(process.env, invocation.configFile);
+    const settings = loadSettings(process.env, invocation.configFile);
+    const logger = createLogger(settings.logLevel);
+    const server = await startServer(settings, logger);
+    if (server.generatedAdminToken) {
+      // Printed once, to the terminal only (never to the JSON log): only its hash is stored.
+      process.stderr.write(
+        `\nattestd: generated an admin token (shown only this once; only its hash is stored):\n\n    ${server.generatedAdminToken}\n\n` +
+          `  export ATTESTD_TOKEN=${server.generatedAdminToken}\n\n`,
+      );
+    }
+    logger.info({ url: server.url, trustDomain: settings.trustDomain, database: settings.database.kind }, 'attestd listening');
   } catch (error) {
+    // A wrong setting, found reading the settings or starting with them (a
+    // key that opens no stored key, a data directory others can read), is
+    // one line naming it and the fix.
     if (error instanceof SettingsError) {
       process.stderr.write(`attestd: ${error.message}\n`);
       process.exit(2);
     }
     throw error;
   }
-  const logger = createLogger(settings.logLevel);
-  const server = await startServer(settings, logger);
-  if (server.generatedAdminToken) {
-    // Printed once, to the terminal only (never to the JSON log): only its hash is stored.
-    process.stderr.write(
-      `\nattestd: generated an admin token (shown only this once; only its hash is stored):\n\n    ${server.generatedAdminToken}\n\n` +
-        `  export ATTESTD_TOKEN=${server.generatedAdminToken}\n\n`,
-    );
-  }
-  logger.info({ url: server.url, trustDomain: settings.trustDomain, database: settings.database.kind }, 'attestd listening');
 }
 
 function readCommandLine(argv: string[]): ServerInvocation {

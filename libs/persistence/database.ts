@@ -116,9 +116,41 @@ async function openPostgres(url: string): Promise<Database> {
   };
 }
 
+/**
+ * PGlite (PostgreSQL compiled to WebAssembly) writes its files through
+ * Emscripten's file system with modes 0666 and 0777, less the process's
+ * umask: under the usual 022 its tables, WAL and the keys in them would be
+ * readable by every local user. While an embedded database is open the
+ * umask keeps group and others out (0600 files, 0700 directories); it is
+ * given back when the last one closes.
+ */
+const OWNER_ONLY_UMASK = 0o077;
+let openOnDisk = 0;
+let umaskBefore = 0;
+
+function ownerOnlyFiles(): () => void {
+  if (openOnDisk++ === 0) {
+    umaskBefore = process.umask(OWNER_ONLY_UMASK); // (the only way to read the umask that is not deprecated is to set it)
+    process.umask(umaskBefore | OWNER_ONLY_UMASK);
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--openOnDisk === 0) process.umask(umaskBefore);
+  };
+}
+
 async function openPglite(dataDir: string | undefined): Promise<Database> {
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir);
+  const release = dataDir ? ownerOnlyFiles() : () => undefined;
+  let pglite: PGlite;
+  try {
+    if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    pglite = await PGlite.create(dataDir);
+  } catch (error) {
+    release();
+    throw error;
+  }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   return {
     prisma,
@@ -132,8 +164,12 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     // One process owns an embedded database, so there is no one to wait for.
     withMigrationLock: (fn) => fn(),
     async close() {
-      await prisma.$disconnect();
-      await pglite.close();
+      try {
+        await prisma.$disconnect();
+        await pglite.close();
+      } finally {
+        release();
+      }
     },
   };
 }

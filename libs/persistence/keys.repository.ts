@@ -21,6 +21,16 @@ export class KeysRepository {
   }
 
   /**
+   * Replaces a key's sealed form (a key-encryption key was set or rotated),
+   * only if it is still `from`: when replicas race, the first one's stays.
+   * Whether this call changed it.
+   */
+  async reseal(id: string, from: string, to: string): Promise<boolean> {
+    const { count } = await this.prisma.signingKey.updateMany({ where: { id, privateKey: from }, data: { privateKey: to, encrypted: true } });
+    return count > 0;
+  }
+
+  /**
    * Returns the key with this id, creating it with `make` when absent. When
    * replicas start together each may make one; the first insert wins and
    * everyone uses it.

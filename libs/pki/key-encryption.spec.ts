@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { openPrivateKey, parseKek, sealPrivateKey } from './key-encryption';
+import { openPrivateKey, openWithKeyRing, parseKek, sealPrivateKey } from './key-encryption';
 
 const pkcs8 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
@@ -86,5 +86,24 @@ describe('parseKek', () => {
     }
     expect(message).toMatch(/^kek: key-encryption key must be 32 bytes written as 64 hex characters or base64/);
     if (text.length > 0) expect(message).not.toContain(text.trim());
+  });
+});
+
+describe('openWithKeyRing', () => {
+  const [current, previous, other] = [randomBytes(32), randomBytes(32), randomBytes(32)];
+  const pem = '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n';
+  const ring = { current, previous: [other, previous] };
+
+  it('opens with the current key and leaves it be', () => {
+    expect(openWithKeyRing(sealPrivateKey(pem, current).sealed, true, ring)).toEqual({ pem, stale: false });
+  });
+
+  it('opens with a previous key, or a plaintext key as it is, and says it must be sealed again', () => {
+    expect(openWithKeyRing(sealPrivateKey(pem, previous).sealed, true, ring)).toEqual({ pem, stale: true });
+    expect(openWithKeyRing(pem, false, ring)).toEqual({ pem, stale: true });
+  });
+
+  it('fails as the current key does when no key opens it', () => {
+    expect(() => openWithKeyRing(sealPrivateKey(pem, randomBytes(32)).sealed, true, ring)).toThrow(/^kek: key-encryption key does not match/);
   });
 });

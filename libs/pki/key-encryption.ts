@@ -55,6 +55,34 @@ export function openPrivateKey(sealed: string, encrypted: boolean, kek?: Buffer)
   }
 }
 
+/** The key-encryption key that seals, and the ones being rotated away from, which only open. */
+export interface KeyRing {
+  readonly current: Buffer;
+  readonly previous: readonly Buffer[];
+}
+
+/**
+ * Opens a stored key with the ring's current KEK, else with a previous one.
+ * `stale` says it must be sealed again with the current KEK: it was stored
+ * in plaintext, or sealed with a previous key. Throws the current key's
+ * error when no key opens it.
+ */
+export function openWithKeyRing(sealed: string, encrypted: boolean, ring: KeyRing): { pem: string; stale: boolean } {
+  if (!encrypted) return { pem: sealed, stale: true };
+  try {
+    return { pem: openPrivateKey(sealed, true, ring.current), stale: false };
+  } catch (error) {
+    for (const kek of ring.previous) {
+      try {
+        return { pem: openPrivateKey(sealed, true, kek), stale: true };
+      } catch {
+        // not this one either
+      }
+    }
+    throw error;
+  }
+}
+
 /**
  * A KEK from configuration text: 64 hex characters, or base64 / base64url of
  * 32 bytes (padding optional). Errors never echo the text: it is a secret.

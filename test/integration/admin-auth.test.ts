@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { problemOf } from '../support/agent';
+import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';
 
 describe('admin API authentication', () => {
@@ -37,6 +39,25 @@ describe('admin API authentication', () => {
     const audit = (await (await server.admin('GET', '/v1/audit')).json()) as { items: { event: string; actor: string }[] };
     expect(audit.items[0]).toMatchObject({ event: 'join_token_created', actor: expect.stringMatching(/^admin:/) });
     expect(JSON.stringify(audit)).not.toContain(created.token);
+  });
+
+  it('names the admin token a viewer sees in createdBy and the audit log by a server-side MAC, never by its hash, the same after a restart', async () => {
+    const actorOf = (logs: TestServer['logs']) =>
+      (logs.find((l) => l.msg === 'admin: tokens loaded')!.tokens as { source: string; actor: string }[]).find((t) => t.source === 'adminTokens[0]')!.actor;
+    const actor = actorOf(server.logs);
+    expect(actor).toMatch(/^admin:token-[0-9a-f]{16}$/);
+    const pushed = await server.call('PUT', '/v1/config/AgentAttestation', { token: server.adminToken, body: joinTokenPolicy(), headers: { 'content-type': 'application/yaml' } });
+    expect(pushed.status).toBeLessThan(300);
+    expect((await server.admin('POST', '/v1/join-tokens', { ttlSeconds: 60 })).status).toBe(201);
+    const versions = (await (await server.call('GET', '/v1/config/AgentAttestation/versions', { token: server.viewerToken })).json()) as { items: { createdBy: string }[] };
+    const audit = (await (await server.call('GET', '/v1/audit', { token: server.viewerToken })).json()) as { items: { actor: string | null }[] };
+    expect(versions.items.at(-1)!.createdBy).toBe(actor);
+    expect(audit.items.filter((e) => e.actor?.startsWith('admin:')).map((e) => e.actor)).toEqual(expect.arrayContaining([actor]));
+    const hash = createHash('sha256').update(server.adminToken).digest('hex');
+    const seen = JSON.stringify([versions, audit]);
+    for (let at = 0; at + 8 <= hash.length; at++) expect(seen).not.toContain(hash.slice(at, at + 8));
+    server = await server.restart();
+    expect(actorOf(server.logs)).toBe(actor);
   });
 
   it('serves health and bundle without a token', async () => {

@@ -7,6 +7,7 @@ import { identityDocument } from '../../libs/testing/aws-simulator';
 import { onProcessCpu } from '../../libs/testing/thread-cpu';
 import { presignedGetCallerIdentity, SERVER_ACCOUNT } from '../../libs/testing/aws-simulator/fixtures';
 import { login, newJoinToken } from '../support/agent';
+import { spellPath } from '../support/paths';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { startTestServer, type TestServer } from '../support/server';
 
@@ -486,5 +487,32 @@ describe('fuzzing every endpoint body', () => {
         60,
       );
     });
+  });
+});
+
+describe('fuzzing request paths', () => {
+  const BURST = 2;
+  let server: TestServer;
+  beforeAll(async () => {
+    // a window of 2,000 s, and each case its own client address through the trusted X-Forwarded-For
+    server = await startTestServer({ env: { ATTESTD_TRUSTED_PROXIES: '127.0.0.1', ATTESTD_RATE_LIMIT_AGENT_BURST: String(BURST), ATTESTD_RATE_LIMIT_AGENT_PER_SECOND: '0.001' } });
+  });
+  afterAll(() => server?.stop());
+
+  it('any percent-escaped spelling of an Agent API route draws on the same per-source allowance', async () => {
+    const routes = server.server.routes.filter((r) => r.url.startsWith('/v1/agent/') && r.method === 'POST');
+    const spelling = fc.record({ mask: fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }), lowerHex: fc.boolean() });
+    let source = 0;
+    await fuzz(
+      fc.tuple(fc.constantFrom(...routes), fc.array(spelling, { minLength: BURST + 1, maxLength: BURST + 1 })),
+      async ([route, spelt], slowest) => {
+        const headers = { 'x-forwarded-for': `10.${Math.floor(++source / 250)}.${source % 250}.1` };
+        const paths = spelt.map(({ mask, lowerHex }) => spellPath(route.url, () => 'x', (i) => mask[i % mask.length]!, lowerHex));
+        const statuses: number[] = [];
+        for (const path of paths) statuses.push((await slowest.time(() => server.call('POST', path, { body: {}, headers }))).status);
+        expect({ paths, statuses: statuses.map((s) => s === 429) }).toEqual({ paths, statuses: [...Array<boolean>(BURST).fill(false), true] });
+      },
+      60,
+    );
   });
 });

@@ -257,4 +257,13 @@ describe('two replicas on one PostgreSQL', () => {
     }
     expect(await outcomes(responses)).toEqual({ '200 ok': 1, '401 invalid_proof_of_possession': 7 });
   });
+
+  it('stops a replica without the shared key-encryption key, or with another, with exit status 2 and one line saying why', async () => {
+    await expect(replicas.startAnother('replica-no-key', { ATTESTD_KEY_ENCRYPTION_KEY: '' })).rejects.toThrow(
+      /exited with 2 before listening:\nattestd: keyEncryptionKey \(ATTESTD_KEY_ENCRYPTION_KEY\) or keyEncryptionKeyFile \(ATTESTD_KEY_ENCRYPTION_KEY_FILE\) is required with PostgreSQL[^\n]*openssl rand -base64 32\n$/,
+    );
+    await expect(replicas.startAnother('replica-other-key', { ATTESTD_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64') })).rejects.toThrow(
+      /exited with 2 before listening:\nattestd: keyEncryptionKey \(ATTESTD_KEY_ENCRYPTION_KEY\): the key from ATTESTD_KEY_ENCRYPTION_KEY does not open the stored key [^\n]+\n$/,
+    );
+  });
 });

@@ -148,6 +148,8 @@ export interface Replicas {
   servers: ServerProcess[];
   databaseUrl: string;
   adminToken: string;
+  /** starts one more replica (stopped with the others) with these settings on top */
+  startAnother(name: string, env?: Record<string, string>): Promise<ServerProcess>;
   stop(): Promise<void>;
 }
 
@@ -164,6 +166,8 @@ export async function startReplicas(count: number, options: { policies: Record<s
   mkdirSync(policiesDir);
   for (const [file, text] of Object.entries(options.policies)) writeFileSync(join(policiesDir, file), text);
   const adminToken = randomBytes(24).toString('base64url');
+  // replicas seal and open the shared keys with one key-encryption key
+  const env = { ATTESTD_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'), ...options.env };
   const servers: ServerProcess[] = [];
   const stop = async () => {
     await Promise.all(servers.map((s) => s.stop()));
@@ -171,16 +175,18 @@ export async function startReplicas(count: number, options: { policies: Record<s
     rmSync(home, { recursive: true, force: true });
     build.remove();
   };
+  const startAnother = async (name: string, more: Record<string, string> = {}) => {
+    const dataDir = join(home, name);
+    mkdirSync(dataDir);
+    const server = await startServerProcess({ name, buildDir: build.dir, databaseUrl: database.url, dataDir, policiesDir, adminToken, env: { ...env, ...more } });
+    servers.push(server);
+    return server;
+  };
   try {
-    for (let i = 0; i < count; i++) {
-      const name = `replica-${String.fromCharCode(97 + i)}`;
-      const dataDir = join(home, name);
-      mkdirSync(dataDir);
-      servers.push(await startServerProcess({ name, buildDir: build.dir, databaseUrl: database.url, dataDir, policiesDir, adminToken, ...(options.env && { env: options.env }) }));
-    }
+    for (let i = 0; i < count; i++) await startAnother(`replica-${String.fromCharCode(97 + i)}`);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { servers, databaseUrl: database.url, adminToken, stop };
+  return { servers: [...servers], databaseUrl: database.url, adminToken, startAnother, stop };
 }

@@ -15,6 +15,8 @@ export interface TestServer {
   viewerToken: string;
   /** the scratch database's URL when the tests run on a PostgreSQL server */
   databaseUrl?: string;
+  /** `ATTESTD_DATA_DIR`: the embedded database and its key-encryption key live here */
+  dataDir: string;
   /** every JSON log line the server wrote */
   logs: Record<string, unknown>[];
   server: RunningServer;
@@ -22,8 +24,8 @@ export interface TestServer {
   call(method: string, path: string, options?: { body?: unknown; token?: string; headers?: Record<string, string> }): Promise<Response>;
   /** same, with the admin token */
   admin(method: string, path: string, body?: unknown): Promise<Response>;
-  /** stops this server and starts another on the same data and database, with extra settings */
-  restart(env?: Record<string, string>): Promise<TestServer>;
+  /** stops this server and starts another on the same data and database, with extra settings; `between` runs while none is running */
+  restart(env?: Record<string, string>, between?: () => Promise<void>): Promise<TestServer>;
   stop(): Promise<void>;
 }
 
@@ -32,6 +34,8 @@ export interface TestServerOptions {
   policies?: Record<string, string>;
   env?: Record<string, string>;
   additionalAttestors?: Attestor[];
+  /** the embedded database even when TEST_DATABASE_URL names a server: for tests of the embedded mode's own files */
+  embedded?: boolean;
 }
 
 /** The data a test server keeps across restarts. */
@@ -41,6 +45,8 @@ interface Home {
   database: { url?: string; drop(): Promise<void> };
   adminToken: string;
   viewerToken: string;
+  /** given on PostgreSQL, which requires one; the embedded database makes its own in the data directory */
+  keyEncryptionKey: string;
 }
 
 /**
@@ -55,15 +61,16 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const home: Home = {
     dir,
     policiesDir,
-    database: await createScratchDatabase(),
+    database: options.embedded ? { drop: async () => undefined } : await createScratchDatabase(),
     adminToken: randomBytes(24).toString('base64url'),
     viewerToken: randomBytes(24).toString('base64url'),
+    keyEncryptionKey: randomBytes(32).toString('base64'),
   };
   return launch(home, options);
 }
 
 async function launch(home: Home, options: TestServerOptions): Promise<TestServer> {
-  const settings = loadSettings({
+  const env: Record<string, string> = {
     ATTESTD_LISTEN: '127.0.0.1:0',
     ATTESTD_DATA_DIR: home.dir,
     ATTESTD_POLICIES_DIR: home.policiesDir,
@@ -74,7 +81,9 @@ async function launch(home: Home, options: TestServerOptions): Promise<TestServe
     ATTESTD_RATE_LIMIT_AGENT_BURST: '100000',
     ...(home.database.url && { DATABASE_URL: home.database.url }),
     ...options.env,
-  });
+  };
+  if (env.DATABASE_URL && env.ATTESTD_KEY_ENCRYPTION_KEY === undefined) env.ATTESTD_KEY_ENCRYPTION_KEY = home.keyEncryptionKey;
+  const settings = loadSettings(env);
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -96,14 +105,16 @@ async function launch(home: Home, options: TestServerOptions): Promise<TestServe
   return {
     url: server.url,
     ...(home.database.url && { databaseUrl: home.database.url }),
+    dataDir: home.dir,
     adminToken: home.adminToken,
     viewerToken: home.viewerToken,
     logs,
     server,
     call,
     admin: (method, path, body) => call(method, path, { token: home.adminToken, ...(body !== undefined && { body }) }),
-    async restart(env = {}) {
+    async restart(env = {}, between) {
       await server.close();
+      await between?.();
       return launch(home, { ...options, env: { ...options.env, ...env } });
     },
     async stop() {

@@ -1,6 +1,9 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
+import type { Logger } from 'pino';
 import { AdminTokensRepository, type AdminRole } from '../../../libs/persistence';
+import { IdentityService } from '../identity/identity.service';
+import { LOGGER } from '../logging/logger';
 import { SETTINGS } from '../settings/settings.module';
 import type { Settings } from '../settings/settings';
 import { newSecretToken } from './secret-token';
@@ -8,11 +11,15 @@ import { newSecretToken } from './secret-token';
 interface KnownToken {
   hash: Buffer;
   role: AdminRole;
+  /** where it comes from, for the start-up log: `adminTokens[0]` or `stored` */
+  source: string;
+  /** `admin:token-<16 hex>`, made once the identity keys are loaded */
+  actor?: string;
 }
 
 export interface Caller {
   role: AdminRole;
-  /** for the audit log: which token, never the token itself */
+  /** for the audit log and `createdBy`: which token (`admin:token-3f9c…`), never the token or its hash */
   actor: string;
 }
 
@@ -27,14 +34,16 @@ export function hashAdminToken(token: string): Buffer {
  * development server prints its root token; only its hash is stored).
  */
 @Injectable()
-export class AdminTokensService implements OnModuleInit {
+export class AdminTokensService implements OnModuleInit, OnApplicationBootstrap {
   private known: KnownToken[] = [];
   /** set when this start generated the first admin token; main prints it once */
   generatedToken: string | undefined;
 
   constructor(
     private readonly tokens: AdminTokensRepository,
+    private readonly identity: IdentityService,
     @Inject(SETTINGS) private readonly settings: Settings,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -44,9 +53,15 @@ export class AdminTokensService implements OnModuleInit {
     }
     const stored = await this.tokens.all();
     this.known = [
-      ...this.settings.adminTokens.map((t) => ({ hash: hashAdminToken(t.token), role: t.role })),
-      ...stored.map((t) => ({ hash: Buffer.from(t.tokenHash, 'hex'), role: t.role })),
+      ...this.settings.adminTokens.map((t, i) => ({ hash: hashAdminToken(t.token), role: t.role, source: `adminTokens[${i}]` })),
+      ...stored.map((t) => ({ hash: Buffer.from(t.tokenHash, 'hex'), role: t.role, source: 'stored' })),
     ];
+  }
+
+  /** Names every token once the identity keys are loaded, and logs the names so an operator can tell whose is whose in the audit log. */
+  onApplicationBootstrap(): void {
+    for (const token of this.known) token.actor = `${token.role}:token-${this.identity.adminActorId(token.hash)}`;
+    this.logger.info({ tokens: this.known.map((t) => ({ source: t.source, actor: t.actor })) }, 'admin: tokens loaded');
   }
 
   /** Compares against every known hash in constant time; undefined when none matches. */
@@ -56,6 +71,6 @@ export class AdminTokensService implements OnModuleInit {
     for (const known of this.known) {
       if (timingSafeEqual(known.hash, presented) && !match) match = known;
     }
-    return match && { role: match.role, actor: `${match.role}:${match.hash.toString('hex').slice(0, 12)}` };
+    return match && { role: match.role, actor: match.actor ?? `${match.role}:token-${this.identity.adminActorId(match.hash)}` };
   }
 }

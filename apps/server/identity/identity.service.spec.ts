@@ -1,8 +1,10 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import pino from 'pino';
+import { Writable } from 'node:stream';
 import type { KeysRepository, StoredKey } from '../../../libs/persistence';
-import type { Settings } from '../settings/settings';
+import { openPrivateKey } from '../../../libs/pki';
+import { SettingsError, type Settings } from '../settings/settings';
 import { IdentityService } from './identity.service';
 
 /** The signing_keys table in memory, with the repository's first-insert-wins rule. */
@@ -14,6 +16,12 @@ class MemoryKeys {
   async getOrCreate(id: string, make: () => StoredKey | Promise<StoredKey>): Promise<StoredKey> {
     if (!this.rows.has(id)) this.rows.set(id, { ...(await make()), id });
     return this.rows.get(id)!;
+  }
+  async reseal(id: string, from: string, to: string): Promise<boolean> {
+    const row = this.rows.get(id);
+    if (row?.privateKey !== from) return false;
+    this.rows.set(id, { ...row, privateKey: to, encrypted: true });
+    return true;
   }
 }
 
@@ -35,7 +43,9 @@ describe('the identity service\'s key rotation', () => {
     jwtAlgorithm: 'RS256',
     jwtIssuer: 'https://issuer.example',
     keyEncryptionKey: kek,
-  } as Settings;
+    keyEncryptionKeySource: 'ATTESTD_KEY_ENCRYPTION_KEY',
+    previousKeyEncryptionKeys: [],
+  } as unknown as Settings;
   const advanceTo = async (seconds: number) => {
     now = new Date(T0 + seconds * 1000);
     await identity.rotate();
@@ -96,9 +106,9 @@ describe('the identity service\'s key rotation', () => {
     expect(payload.sub).toBe('spiffe://example.org/a');
   });
 
-  it('stores private keys sealed with the key-encryption key', () => {
-    const stored = [...keys.rows.values()].filter((k) => k.purpose !== 'login-mac');
-    expect(stored.map((k) => k.purpose).sort()).toEqual(['jwt-svid', 'x509-ca']);
+  it('stores private keys and server secrets sealed with the key-encryption key', () => {
+    const stored = [...keys.rows.values()];
+    expect(stored.map((k) => k.purpose).sort()).toEqual(['admin-actor-mac', 'jwt-svid', 'login-mac', 'x509-ca']);
     for (const row of stored) {
       expect(row.encrypted).toBe(true);
       expect(row.privateKey).not.toMatch(/PRIVATE KEY/);
@@ -111,5 +121,42 @@ describe('the identity service\'s key rotation', () => {
     other.onModuleDestroy();
     expect(other.bundlePem()).toBe(identity.bundlePem());
     expect(other.jwks()).toEqual(identity.jwks());
+  });
+
+  describe('with a key-encryption key set or changed after keys were stored', () => {
+    const logged: { msg: string; keys?: { id: string; was: string }[] }[] = [];
+    const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _e, done) => (logged.push(JSON.parse(chunk.toString('utf8')) as { msg: string }), done()) }));
+    const start = async (overrides: Partial<Settings>) => {
+      const service = new IdentityService(keys as unknown as KeysRepository, { ...settings, ...overrides }, logger, () => now);
+      await service.onModuleInit();
+      service.onModuleDestroy();
+      return service;
+    };
+    const sealedLog = () => logged.filter((l) => l.msg.startsWith('identity: sealed'));
+    beforeEach(() => (logged.length = 0));
+
+    it('seals keys stored in plaintext, says so once, and serves the same CA', async () => {
+      for (const row of keys.rows.values()) keys.rows.set(row.id, { ...row, privateKey: openPrivateKey(row.privateKey, true, kek), encrypted: false });
+      const bundle = identity.bundlePem();
+      const again = await start({});
+      expect(again.bundlePem()).toBe(bundle);
+      expect(sealedLog()).toHaveLength(1);
+      expect(sealedLog()[0]!.keys!.map((k) => k.was)).toEqual(Array(keys.rows.size).fill('plaintext'));
+      for (const row of keys.rows.values()) expect(openPrivateKey(row.privateKey, row.encrypted, kek)).toMatch(/./);
+      await start({});
+      expect(sealedLog()).toHaveLength(1);
+    });
+
+    it('rotates: opens with the previous key, seals with the new one; without the previous key, stops with one line', async () => {
+      const next = randomBytes(32);
+      await expect(start({ keyEncryptionKey: next })).rejects.toThrow(SettingsError);
+      await expect(start({ keyEncryptionKey: next })).rejects.toThrow(/^keyEncryptionKey \(ATTESTD_KEY_ENCRYPTION_KEY\): the key from ATTESTD_KEY_ENCRYPTION_KEY does not open the stored key [^\n]+keyEncryptionKeyPrevious[^\n]*$/);
+      const bundle = identity.bundlePem();
+      const rotated = await start({ keyEncryptionKey: next, previousKeyEncryptionKeys: [{ key: kek, source: 'ATTESTD_KEY_ENCRYPTION_KEY_PREVIOUS' }] });
+      expect(rotated.bundlePem()).toBe(bundle);
+      expect(sealedLog()[0]!.keys!.map((k) => k.was)).toEqual(Array(keys.rows.size).fill('sealed with a previous key'));
+      for (const row of keys.rows.values()) expect(() => openPrivateKey(row.privateKey, true, kek)).toThrow(/does not match/);
+      expect((await start({ keyEncryptionKey: next })).bundlePem()).toBe(bundle);
+    });
   });
 });

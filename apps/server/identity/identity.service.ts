@@ -1,12 +1,12 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { calculateJwkThumbprint, SignJWT, type JWK, type JWTPayload } from 'jose';
 import type { Logger } from 'pino';
-import { CertificateAuthority, generateCaKey, openPrivateKey, sealPrivateKey, type CertificateAuthorityOptions } from '../../../libs/pki';
+import { CertificateAuthority, generateCaKey, openWithKeyRing, sealPrivateKey, type CertificateAuthorityOptions, type KeyRing } from '../../../libs/pki';
 import { KeysRepository, type StoredKey } from '../../../libs/persistence';
 import { LOGGER } from '../logging/logger';
 import { SETTINGS } from '../settings/settings.module';
-import type { Settings } from '../settings/settings';
+import { envName, SettingsError, type Settings } from '../settings/settings';
 import { LoginIdCodec } from '../login/login-id';
 import { planKeys, tickMilliseconds, type KeyPlan, type ScheduledKey } from './key-schedule';
 
@@ -16,6 +16,7 @@ const CA_ALGORITHM = 'ES256';
 const FIRST_CA_KEY_ID = 'x509-ca/1';
 const JWT_PURPOSE = 'jwt-svid';
 const LOGIN_MAC_KEY_ID = 'login-mac/1';
+const ADMIN_ACTOR_KEY_ID = 'admin-actor-mac/1';
 
 /** The identity service's clock; tests inject one to walk through a rotation. */
 export const IDENTITY_CLOCK = Symbol('IDENTITY_CLOCK');
@@ -66,6 +67,10 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
   private readonly cas = new Map<string, LoadedCa>();
   private readonly jwtKeys = new Map<string, LoadedJwtKey>();
   private codec: LoginIdCodec | undefined;
+  private actorKey: KeyObject | undefined;
+  /** keys opened but stored in plaintext or under a previous key-encryption key: sealed again with the current one */
+  private readonly stale: { stored: StoredKey; pem: string }[] = [];
+  private readonly ring: KeyRing;
   private timer: NodeJS.Timeout | undefined;
   private rotating: Promise<void> | undefined;
   private readonly clock: Clock;
@@ -77,16 +82,14 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
     @Optional() @Inject(IDENTITY_CLOCK) clock?: Clock,
   ) {
     this.clock = clock ?? (() => new Date());
+    // settings require one on PostgreSQL and the start settles one for the embedded database (custody/key-custody.ts)
+    if (!settings.keyEncryptionKey) throw new Error('identity: no key-encryption key was settled');
+    this.ring = { current: settings.keyEncryptionKey, previous: settings.previousKeyEncryptionKeys.map((p) => p.key) };
   }
 
   async onModuleInit(): Promise<void> {
-    const kek = this.settings.keyEncryptionKey;
-    if (!kek) this.logger.warn('identity: no key-encryption key is set; signing keys are stored unencrypted');
-    const mac = await this.keys.getOrCreate(LOGIN_MAC_KEY_ID, () => {
-      const sealed = sealPrivateKey(randomBytes(32).toString('base64'), kek);
-      return storedKey(LOGIN_MAC_KEY_ID, 'login-mac', 'HS256', null, {}, sealed, new Date(), new Date('9999-12-31T00:00:00Z'));
-    });
-    this.codec = new LoginIdCodec(Buffer.from(openPrivateKey(mac.privateKey, mac.encrypted, kek), 'base64'));
+    this.codec = new LoginIdCodec(await this.secretKey(LOGIN_MAC_KEY_ID, 'login-mac'));
+    this.actorKey = createSecretKey(await this.secretKey(ADMIN_ACTOR_KEY_ID, 'admin-actor-mac'));
     await this.rotate();
     const every = tickMilliseconds(this.settings.caRotationSeconds, this.settings.jwtKeyRotationSeconds);
     this.timer = setInterval(() => void this.tick(), every);
@@ -166,6 +169,27 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
     return this.codec;
   }
 
+  /**
+   * A stable, non-secret name for an admin token in the audit log and in
+   * `createdBy`: a MAC of the token's hash under a key only the server holds,
+   * so a viewer who reads it learns nothing that helps guess the token (an
+   * unkeyed hash prefix would let them test guesses offline). The same on
+   * every replica and across restarts.
+   */
+  adminActorId(tokenHash: Buffer): string {
+    if (!this.actorKey) throw new Error('identity keys are not loaded');
+    return createHmac('sha256', this.actorKey).update(tokenHash).digest('hex').slice(0, 16);
+  }
+
+  /** A 32-byte server secret shared by every replica: made once, stored sealed like the signing keys. */
+  private async secretKey(id: string, purpose: string): Promise<Buffer> {
+    const stored = await this.keys.getOrCreate(id, () => {
+      const sealed = sealPrivateKey(randomBytes(32).toString('base64'), this.ring.current);
+      return storedKey(id, purpose, 'HS256', null, {}, sealed, new Date(), new Date('9999-12-31T00:00:00Z'));
+    });
+    return Buffer.from(this.open(stored), 'base64');
+  }
+
   private async tick(): Promise<void> {
     try {
       await this.rotate();
@@ -198,6 +222,41 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
     }
     this.openJwtKeys(jwtRows);
     this.jwtRows = jwtRows;
+    await this.sealStaleKeys();
+  }
+
+  /**
+   * Opens a stored key with the key ring; one stored in plaintext (before a
+   * key-encryption key was set) or under a previous key is queued to be
+   * sealed again. No key opening it stops the start with one line.
+   */
+  private open(stored: StoredKey): string {
+    try {
+      const { pem, stale } = openWithKeyRing(stored.privateKey, stored.encrypted, this.ring);
+      if (stale) this.stale.push({ stored, pem });
+      return pem;
+    } catch (error) {
+      const source = this.settings.keyEncryptionKeySource ?? 'the settings';
+      throw new SettingsError(
+        `keyEncryptionKey (${envName('keyEncryptionKey')}): the key from ${source} does not open the stored key ${stored.id} ` +
+          `(${(error as Error).message.replace(/^kek: /, '')}); give the key it was sealed with, as keyEncryptionKey or, to move to a new key, as keyEncryptionKeyPrevious (${envName('keyEncryptionKeyPrevious')})`,
+      );
+    }
+  }
+
+  /** Seals the queued keys with the current key-encryption key; the row changes only if no replica did it first. */
+  private async sealStaleKeys(): Promise<void> {
+    const sealed: { id: string; was: string }[] = [];
+    while (this.stale.length > 0) {
+      const { stored, pem } = this.stale[0]!;
+      if (await this.keys.reseal(stored.id, stored.privateKey, sealPrivateKey(pem, this.ring.current).sealed)) {
+        sealed.push({ id: stored.id, was: stored.encrypted ? 'sealed with a previous key' : 'plaintext' });
+      }
+      this.stale.shift();
+    }
+    if (sealed.length > 0) {
+      this.logger.info({ keys: sealed, keyEncryptionKey: this.settings.keyEncryptionKeySource }, `identity: sealed ${sealed.length} stored keys with the current key-encryption key`);
+    }
   }
 
   private async loadRows(purpose: string): Promise<Row[]> {
@@ -218,7 +277,7 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
     // The certificate is valid from the moment it is made, so it can be
     // published (and trusted) before it signs.
     const made = generateCaKey(this.settings.trustDomain, this.clock(), this.settings.caTtlSeconds);
-    const sealed = sealPrivateKey(made.privateKeyPem, this.settings.keyEncryptionKey);
+    const sealed = sealPrivateKey(made.privateKeyPem, this.ring.current);
     const notBefore = activatesAt < made.notBefore ? made.notBefore : activatesAt;
     this.logger.info({ keyId: id, activatesAt: notBefore.toISOString(), notAfter: made.notAfter.toISOString() }, 'identity: CA key made');
     return storedKey(id, CA_PURPOSE, CA_ALGORITHM, made.certificatePem, {}, sealed, notBefore, made.notAfter);
@@ -231,7 +290,7 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
     const exported = publicKey.export({ format: 'jwk' }) as JWK;
     const kid = await calculateJwkThumbprint(exported, 'sha256');
     const publicJwk: JWK = { ...exported, kid, alg, use: 'sig' };
-    const sealed = sealPrivateKey(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), this.settings.keyEncryptionKey);
+    const sealed = sealPrivateKey(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), this.ring.current);
     // Tokens signed up to the end of its period live jwtSvidTtl longer.
     const notAfter = new Date(activatesAt.getTime() + (this.settings.jwtKeyRotationSeconds + this.settings.jwtSvidTtlSeconds) * 1000);
     this.logger.info({ keyId: id, kid, alg, activatesAt: activatesAt.toISOString(), notAfter: notAfter.toISOString() }, 'identity: JWT-SVID key made');
@@ -242,7 +301,7 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
     for (const row of rows) {
       if (this.cas.has(row.id)) continue;
       const certificatePem = row.stored.certificate ?? '';
-      const privateKey = openPrivateKey(row.stored.privateKey, row.stored.encrypted, this.settings.keyEncryptionKey);
+      const privateKey = this.open(row.stored);
       const authority = new PublishingAuthority({ certificatePem, privateKey }, () => this.bundlePem());
       this.cas.set(row.id, { certificatePem: certificatePem.trimEnd() + '\n', authority });
     }
@@ -251,7 +310,7 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
   private openJwtKeys(rows: readonly Row[]): void {
     for (const row of rows) {
       if (this.jwtKeys.has(row.id)) continue;
-      const privateKey = createPrivateKey(openPrivateKey(row.stored.privateKey, row.stored.encrypted, this.settings.keyEncryptionKey));
+      const privateKey = createPrivateKey(this.open(row.stored));
       const publicJwk = row.stored.publicJwk as JWK;
       // The stored JWK must be this private key's public half.
       const derived = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK;

@@ -63,6 +63,40 @@ export const settingsSchema = {
         concurrentLogins: { type: 'integer', minimum: 1, default: 256 },
       },
     },
+    /** HTTPS: a PEM certificate chain and its private key, read again when they change */
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        certFile: { type: 'string', minLength: 1 },
+        keyFile: { type: 'string', minLength: 1 },
+        /** how often the files are checked for a renewed certificate */
+        reloadInterval: { type: 'string', default: '10s' },
+      },
+    },
+    /** connection limits and timeouts, enforced by the HTTP server before a request is parsed (docs/operations/security.md) */
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        /** time from a connection's start (or a kept-alive connection's next request) to the end of the request headers */
+        headersTimeout: { type: 'string', default: '10s' },
+        /** time to receive a whole request, headers and body */
+        requestTimeout: { type: 'string', default: '30s' },
+        /** a connection with no traffic either way for this long is closed (a client that stops reading a response) */
+        idleTimeout: { type: 'string', default: '60s' },
+        /** how long a kept-alive connection may wait for its next request; longer than a load balancer's idle timeout (AWS: 60 s) */
+        keepAliveTimeout: { type: 'string', default: '72s' },
+        /** requests one kept-alive connection may carry before the server closes it */
+        maxRequestsPerConnection: { type: 'integer', minimum: 1, default: 1000 },
+        /** open connections in all; past it new ones are closed at once */
+        maxConnections: { type: 'integer', minimum: 1, default: 10000 },
+        /** open connections from one source address (trusted proxies are exempt); past it new ones are closed at once */
+        maxConnectionsPerSource: { type: 'integer', minimum: 1, default: 100 },
+      },
+    },
     /** proxies (IPs or CIDRs) whose X-Forwarded-For names the client for rate limits and audit */
     trustedProxies: { type: 'array', items: { type: 'string', pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' }, default: [] },
     caTtl: { type: 'string', default: '8760h' },
@@ -74,8 +108,12 @@ export const settingsSchema = {
     jwtSvidTtl: { type: 'string', default: '5m' },
     /** JWT-SVID signature: RS256 (RSA-2048, what AWS STS web identity federation expects) or ES256 (P-256) */
     jwtAlgorithm: { type: 'string', enum: ['RS256', 'ES256'], default: 'RS256' },
+    /** 32 bytes, hex or base64: seals private keys at rest; required with PostgreSQL, generated into the data directory otherwise */
     keyEncryptionKey: { type: 'string' },
     keyEncryptionKeyFile: { type: 'string' },
+    /** the key-encryption key being replaced: keys it sealed are sealed again with keyEncryptionKey at start */
+    keyEncryptionKeyPrevious: { type: 'string' },
+    keyEncryptionKeyPreviousFile: { type: 'string' },
     /** how often a replica checks the database for configuration versions pushed elsewhere, as a fallback to LISTEN/NOTIFY */
     configPollInterval: { type: 'string', default: '10s' },
     logLevel: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },

@@ -1,7 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { envName, loadSettings, SettingsError } from './settings';
+
+const KEK = Buffer.alloc(32, 7).toString('base64');
 
 describe('server settings', () => {
   it('has the defaults of operations.md', () => {
@@ -16,7 +18,23 @@ describe('server settings', () => {
       rateLimit: { agentPerSecond: 50, agentBurst: 100, concurrentLogins: 256 },
       trustedProxies: [],
       adminTokens: [],
+      http: {
+        headersTimeoutSeconds: 10,
+        requestTimeoutSeconds: 30,
+        idleTimeoutSeconds: 60,
+        keepAliveTimeoutSeconds: 72,
+        maxRequestsPerConnection: 1000,
+        maxConnections: 10000,
+        maxConnectionsPerSource: 100,
+      },
     });
+    expect(settings.tls).toBeUndefined();
+  });
+
+  it('serves HTTPS with both TLS files, and then names an https issuer', () => {
+    const settings = loadSettings({ ATTESTD_TLS_CERT_FILE: '/etc/attestd/tls.crt', ATTESTD_TLS_KEY_FILE: '/etc/attestd/tls.key', ATTESTD_LISTEN: '0.0.0.0:8443' });
+    expect(settings.tls).toEqual({ certFile: '/etc/attestd/tls.crt', keyFile: '/etc/attestd/tls.key', reloadIntervalSeconds: 10 });
+    expect(settings.jwtIssuer).toBe('https://0.0.0.0:8443');
   });
 
   it('names variables ATTESTD_ plus the setting in upper snake case', () => {
@@ -41,7 +59,32 @@ describe('server settings', () => {
   });
 
   it('takes DATABASE_URL as the real server to use', () => {
-    expect(loadSettings({ DATABASE_URL: 'postgresql://db/attestd' }).database).toEqual({ kind: 'postgres', url: 'postgresql://db/attestd' });
+    expect(loadSettings({ DATABASE_URL: 'postgresql://db/attestd', ATTESTD_KEY_ENCRYPTION_KEY: KEK }).database).toEqual({ kind: 'postgres', url: 'postgresql://db/attestd' });
+  });
+
+  it('refuses PostgreSQL without a key-encryption key, in one line saying how to make one', () => {
+    const refusal = () => loadSettings({ DATABASE_URL: 'postgresql://db/attestd' });
+    expect(refusal).toThrow(SettingsError);
+    expect(refusal).toThrow(/^keyEncryptionKey \(ATTESTD_KEY_ENCRYPTION_KEY\) or keyEncryptionKeyFile \(ATTESTD_KEY_ENCRYPTION_KEY_FILE\) is required with PostgreSQL[^\n]*openssl rand -base64 32$/);
+  });
+
+  it('reads key-encryption keys from files only when other users cannot read them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'settings-'));
+    try {
+      const file = join(dir, 'kek');
+      writeFileSync(file, `${KEK}\n`, { mode: 0o600 });
+      const previous = join(dir, 'previous');
+      writeFileSync(previous, 'cd'.repeat(32), { mode: 0o400 });
+      const settings = loadSettings({ DATABASE_URL: 'postgresql://db/attestd', ATTESTD_KEY_ENCRYPTION_KEY_FILE: file, ATTESTD_KEY_ENCRYPTION_KEY_PREVIOUS_FILE: previous });
+      expect(settings).toMatchObject({ keyEncryptionKeySource: file, previousKeyEncryptionKeys: [{ key: Buffer.from('cd'.repeat(32), 'hex'), source: previous }] });
+      chmodSync(file, 0o644);
+      expect(() => loadSettings({ ATTESTD_KEY_ENCRYPTION_KEY_FILE: file })).toThrow(
+        new SettingsError(`keyEncryptionKeyFile (ATTESTD_KEY_ENCRYPTION_KEY_FILE): key file ${file} has invalid permissions 0644; it must be 0600 or stricter (no access for others): run chmod 600 ${file}`),
+      );
+      expect(() => loadSettings({ ATTESTD_KEY_ENCRYPTION_KEY_FILE: join(dir, 'missing') })).toThrow(/^keyEncryptionKeyFile \(ATTESTD_KEY_ENCRYPTION_KEY_FILE\): ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('lets the environment win over the settings file', () => {
@@ -60,6 +103,12 @@ describe('server settings', () => {
     [{ ATTESTD_ADMIN_TOKENS: 'short' }, /adminTokens/],
     [{ ATTESTD_KEY_ENCRYPTION_KEY: 'not-32-bytes' }, /keyEncryptionKey \(ATTESTD_KEY_ENCRYPTION_KEY\)/],
     [{ DATABASE_URL: 'mysql://db' }, /databaseUrl/],
+    [{ ATTESTD_TLS_CERT_FILE: '/etc/attestd/tls.crt' }, /^tls\.keyFile \(ATTESTD_TLS_KEY_FILE\): HTTPS needs both tls\.certFile and tls\.keyFile$/],
+    [{ ATTESTD_HTTP_HEADERS_TIMEOUT: '1m', ATTESTD_HTTP_REQUEST_TIMEOUT: '30s' }, /^http\.headersTimeout \(ATTESTD_HTTP_HEADERS_TIMEOUT\): must not be longer than http\.requestTimeout/],
+    [{ ATTESTD_HTTP_MAX_CONNECTIONS_PER_SOURCE: '0' }, /http\.maxConnectionsPerSource \(ATTESTD_HTTP_MAX_CONNECTIONS_PER_SOURCE\)/],
+    [{ ATTESTD_HTTP_IDLE_TIMEOUT: '0s' }, /http\.idleTimeout \(ATTESTD_HTTP_IDLE_TIMEOUT\): must be more than 0s/],
+    [{ ATTESTD_TRUSTED_PROXIES: '10.0.0.0/33' }, /^trustedProxies \(ATTESTD_TRUSTED_PROXIES\): "10\.0\.0\.0\/33" is not an IP address or CIDR$/],
+    [{ ATTESTD_TRUSTED_PROXIES: '999.1.1.1' }, /trustedProxies/],
   ])('stops with a message naming the wrong setting: %j', (env, message) => {
     expect(() => loadSettings(env)).toThrow(SettingsError);
     expect(() => loadSettings(env)).toThrow(message);

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import Ajv from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../../../libs/policy';
 import { parseKek } from '../../../libs/pki';
+import { checkPrivateFile, RefusedFileError } from '../custody/private-files';
 import { settingsSchema } from './settings.schema';
 
 export interface Settings {
@@ -18,6 +20,9 @@ export interface Settings {
   cloudCacheTtlSeconds: number;
   jwtIssuer: string;
   rateLimit: { agentPerSecond: number; agentBurst: number; concurrentLogins: number };
+  http: HttpLimits;
+  /** HTTPS; unset: plain HTTP */
+  tls?: { certFile: string; keyFile: string; reloadIntervalSeconds: number };
   trustedProxies: string[];
   caTtlSeconds: number;
   /** a new CA key signs every this many seconds (at most caTtl / 2) */
@@ -25,10 +30,30 @@ export interface Settings {
   jwtKeyRotationSeconds: number;
   jwtSvidTtlSeconds: number;
   jwtAlgorithm: 'RS256' | 'ES256';
+  /**
+   * Seals private keys and server secrets at rest (AES-256-GCM). Always set
+   * on PostgreSQL; in embedded mode, unless given, settled at start from
+   * `<dataDir>/key-encryption-key` (`custody/key-custody.ts`).
+   */
   keyEncryptionKey?: Buffer;
+  /** where keyEncryptionKey came from, for messages: a variable, a file path */
+  keyEncryptionKeySource?: string;
+  /** keys that sealed stored keys before (a rotation): what they open is sealed again with keyEncryptionKey */
+  previousKeyEncryptionKeys: { key: Buffer; source: string }[];
   logLevel: string;
   /** fallback check for configuration pushed through other replicas (LISTEN/NOTIFY is the fast path) */
   configPollIntervalSeconds: number;
+}
+
+/** `http.*`: connection limits and timeouts (durations in seconds). */
+export interface HttpLimits {
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  idleTimeoutSeconds: number;
+  keepAliveTimeoutSeconds: number;
+  maxRequestsPerConnection: number;
+  maxConnections: number;
+  maxConnectionsPerSource: number;
 }
 
 /** `azure.tenants[]`: the service principal the server signs in as in that tenant. */
@@ -103,9 +128,9 @@ function mergeEnvironment(fromFile: Raw, env: NodeJS.ProcessEnv): Raw {
 function typed(raw: Raw): Settings {
   const r = raw as {
     trustDomain: string; listen: string; databaseUrl?: string; dataDir: string; policiesDir: string; adminTokens: string[];
-    aws: Settings['aws']; azure: { authorityHost: string; resourceManagerEndpoint: string; tenants: (string | AzureTenantCredential)[] }; cloudCacheTtl: string; jwtIssuer?: string; rateLimit: Settings['rateLimit']; trustedProxies: string[]; caTtl: string;
+    aws: Settings['aws']; azure: { authorityHost: string; resourceManagerEndpoint: string; tenants: (string | AzureTenantCredential)[] }; cloudCacheTtl: string; jwtIssuer?: string; rateLimit: Settings['rateLimit']; http: RawHttp; tls: { certFile?: string; keyFile?: string; reloadInterval: string }; trustedProxies: string[]; caTtl: string;
     caRotation?: string; jwtKeyRotation: string; jwtSvidTtl: string; jwtAlgorithm: Settings['jwtAlgorithm'];
-    keyEncryptionKey?: string; keyEncryptionKeyFile?: string; logLevel: string;
+    keyEncryptionKey?: string; keyEncryptionKeyFile?: string; keyEncryptionKeyPrevious?: string; keyEncryptionKeyPreviousFile?: string; logLevel: string;
     configPollInterval: string;
   };
   const [host, port] = [r.listen.slice(0, r.listen.lastIndexOf(':')), Number(r.listen.slice(r.listen.lastIndexOf(':') + 1))];
@@ -114,7 +139,15 @@ function typed(raw: Raw): Settings {
   }
   if (port > 65535) throw new SettingsError(`listen (${envName('listen')}): port ${port} is out of range`);
   const dataDir = resolve(r.dataDir);
-  const kek = keyEncryptionKey(r);
+  const tls = tlsFiles(r.tls);
+  const kek = keyEncryptionKey(r, 'keyEncryptionKey');
+  const previousKek = keyEncryptionKey(r, 'keyEncryptionKeyPrevious');
+  if (r.databaseUrl && !kek) {
+    throw new SettingsError(
+      `keyEncryptionKey (${envName('keyEncryptionKey')}) or keyEncryptionKeyFile (${envName('keyEncryptionKeyFile')}) is required with PostgreSQL, ` +
+        'where every replica must seal keys with the same key; make one with: openssl rand -base64 32',
+    );
+  }
   const keys = keySchedule(r);
   return {
     trustDomain: r.trustDomain,
@@ -129,12 +162,15 @@ function typed(raw: Raw): Settings {
     aws: r.aws,
     azure: { ...r.azure, authorityHost: r.azure.authorityHost.replace(/\/+$/, ''), resourceManagerEndpoint: r.azure.resourceManagerEndpoint.replace(/\/+$/, ''), tenants: r.azure.tenants.map(azureTenant) },
     cloudCacheTtlSeconds: duration('cloudCacheTtl', r.cloudCacheTtl),
-    jwtIssuer: r.jwtIssuer ?? `http://${r.listen}`,
+    jwtIssuer: r.jwtIssuer ?? `${tls ? 'https' : 'http'}://${r.listen}`,
     rateLimit: r.rateLimit,
-    trustedProxies: r.trustedProxies,
+    http: httpLimits(r.http),
+    ...(tls && { tls }),
+    trustedProxies: trustedProxies(r.trustedProxies),
     ...keys,
     jwtAlgorithm: r.jwtAlgorithm,
-    ...(kek && { keyEncryptionKey: kek }),
+    ...(kek && { keyEncryptionKey: kek.key, keyEncryptionKeySource: kek.source }),
+    previousKeyEncryptionKeys: previousKek ? [previousKek] : [],
     logLevel: r.logLevel,
     configPollIntervalSeconds: positiveDuration('configPollInterval', r.configPollInterval),
   };
@@ -161,6 +197,47 @@ function positiveDuration(name: string, text: string): number {
   return seconds;
 }
 
+function tlsFiles(r: { certFile?: string; keyFile?: string; reloadInterval: string }): Settings['tls'] {
+  if (r.certFile === undefined && r.keyFile === undefined) return undefined;
+  if (r.certFile === undefined || r.keyFile === undefined) {
+    const missing = r.certFile === undefined ? 'tls.certFile' : 'tls.keyFile';
+    throw new SettingsError(`${missing} (${envName(missing)}): HTTPS needs both tls.certFile and tls.keyFile`);
+  }
+  return { certFile: resolve(r.certFile), keyFile: resolve(r.keyFile), reloadIntervalSeconds: positiveDuration('tls.reloadInterval', r.reloadInterval) };
+}
+
+/** `trustedProxies`: addresses and CIDRs checked here, so a typo stops the start with one line rather than a stack trace. */
+function trustedProxies(entries: string[]): string[] {
+  for (const entry of entries) {
+    const [address, prefix] = entry.split('/') as [string, string | undefined];
+    const family = isIP(address);
+    if (family === 0 || (prefix !== undefined && Number(prefix) > (family === 4 ? 32 : 128))) {
+      throw new SettingsError(`trustedProxies (${envName('trustedProxies')}): "${entry}" is not an IP address or CIDR`);
+    }
+  }
+  return entries;
+}
+
+type RawHttp = { headersTimeout: string; requestTimeout: string; idleTimeout: string; keepAliveTimeout: string } & Pick<HttpLimits, 'maxRequestsPerConnection' | 'maxConnections' | 'maxConnectionsPerSource'>;
+
+function httpLimits(r: RawHttp): HttpLimits {
+  const headersTimeoutSeconds = positiveDuration('http.headersTimeout', r.headersTimeout);
+  const requestTimeoutSeconds = positiveDuration('http.requestTimeout', r.requestTimeout);
+  // Node requires it: the headers are part of the request
+  if (headersTimeoutSeconds > requestTimeoutSeconds) {
+    throw new SettingsError(`http.headersTimeout (${envName('http.headersTimeout')}): must not be longer than http.requestTimeout (${r.requestTimeout})`);
+  }
+  return {
+    headersTimeoutSeconds,
+    requestTimeoutSeconds,
+    idleTimeoutSeconds: positiveDuration('http.idleTimeout', r.idleTimeout),
+    keepAliveTimeoutSeconds: positiveDuration('http.keepAliveTimeout', r.keepAliveTimeout),
+    maxRequestsPerConnection: r.maxRequestsPerConnection,
+    maxConnections: r.maxConnections,
+    maxConnectionsPerSource: r.maxConnectionsPerSource,
+  };
+}
+
 const MAX_JWT_SVID_TTL_SECONDS = 3600;
 
 /** CA and JWT-key lifetimes and rotation periods, checked against each other. */
@@ -182,20 +259,34 @@ function keySchedule(r: { caTtl: string; caRotation?: string; jwtKeyRotation: st
   return { caTtlSeconds, caRotationSeconds, jwtKeyRotationSeconds, jwtSvidTtlSeconds };
 }
 
-function keyEncryptionKey(r: { keyEncryptionKey?: string; keyEncryptionKeyFile?: string }): Buffer | undefined {
-  const text = r.keyEncryptionKey ?? (r.keyEncryptionKeyFile ? readSecretFile(r.keyEncryptionKeyFile) : undefined);
-  if (text === undefined) return undefined;
+/** `keyEncryptionKey` (or `…Previous`) from its setting or from the file its `…File` setting names. */
+function keyEncryptionKey(r: Record<string, unknown>, name: 'keyEncryptionKey' | 'keyEncryptionKeyPrevious'): { key: Buffer; source: string } | undefined {
+  const [value, file] = [r[name] as string | undefined, r[`${name}File`] as string | undefined];
+  const given = value !== undefined ? { text: value, setting: name, source: envName(name) } : file !== undefined ? { text: readSecretFile(`${name}File`, file), setting: `${name}File`, source: file } : undefined;
+  if (given === undefined) return undefined;
   try {
-    return parseKek(text.trim());
+    return { key: parseKek(given.text.trim()), source: given.source };
   } catch (error) {
-    throw new SettingsError(`keyEncryptionKey (${envName('keyEncryptionKey')}): ${(error as Error).message}`);
+    throw new SettingsError(`${given.setting} (${envName(given.setting)}): ${(error as Error).message}`);
   }
 }
 
-function readSecretFile(path: string): string {
-  try {
+/** A secret file an operator gives: not readable by other users (PostgreSQL's rule for its key files). */
+function readSecretFile(setting: string, path: string): string {
+  return asSettingError(setting, () => {
+    checkPrivateFile(path, { rootMayShareWithGroup: true });
     return readFileSync(path, 'utf8');
+  });
+}
+
+/** Runs a check of a path a setting names; a refusal or a failed read stops the server with one line naming the setting. */
+export function asSettingError<T>(setting: string, check: () => T): T {
+  try {
+    return check();
   } catch (error) {
-    throw new SettingsError(`keyEncryptionKeyFile (${envName('keyEncryptionKeyFile')}): ${(error as Error).message}`);
+    if (error instanceof RefusedFileError || (error as NodeJS.ErrnoException).code !== undefined) {
+      throw new SettingsError(`${setting} (${envName(setting)}): ${(error as Error).message}`);
+    }
+    throw error;
   }
 }

@@ -13,6 +13,8 @@ export const INSTRUMENTS = {
   tofuConflicts: { name: 'attestd.tofu.conflicts', kind: 'counter', attributes: ['attestor_type'] },
   configVersion: { name: 'attestd.config.version', kind: 'gauge', attributes: ['section'] },
   svidsIssued: { name: 'attestd.svids.issued', kind: 'counter', attributes: ['kind', 'reason'] },
+  /** connections closed on arrival: `reason` is `per_source` (http.maxConnectionsPerSource) or `max_connections` */
+  httpConnectionsRefused: { name: 'attestd.http.connections.refused', kind: 'counter', attributes: ['reason'] },
 } as const;
 
 /** The reference agent's own counter, defined in the contracts the agent shares. */
