@@ -7,6 +7,7 @@ import { certificatesSection, fleetPolicy, loginOperation, startFleet, type Flee
 import { cpuMeter, type CpuShares } from './cpu-accounting';
 import { combineCeiling, iidVerifyRate, pkijsVerifyRate, svidSignRate, type Ceiling } from './ceiling';
 import { loginWriteRate, scratchDatabase, seedAgents, withDatabase } from './database';
+import { GROWTH_ROWS, measureGrowth, type GrowthResult } from './growth';
 import { HttpClient, closedLoop, openLoop, type LoadResult } from './http-load';
 import { topSelfTime } from './profile-top';
 import { fmt, printTable, writeResults, type Row } from './report';
@@ -20,7 +21,7 @@ import { builtScript, rssMiBOf, startNodeProcess, type ServerProcess } from './s
 // json-rules-engine, cloud calls per login in a burst, and the server's RSS
 // with 100,000 agents stored. See README.md, "Performance".
 
-const TARGETS = { loginsPerSecond: 2000, halfLoadP99Ms: 50, ceilingRatio: 0.4, rulesRatio: 20 };
+const TARGETS = { loginsPerSecond: 2000, halfLoadP99Ms: 50, ceilingRatio: 0.4, rulesRatio: 20, growthRatio: 0.8, auditListP99Ms: 50 };
 /** The cloud caches hold 10,000 entries each: a timed group must fit whole. */
 const MAX_GROUP = 9500;
 const BURST = 1000;
@@ -42,17 +43,22 @@ interface Options {
   seconds: number;
   quick: boolean;
   profile: boolean;
+  /** the growth rows (5 million audit events and nonces); undefined: on PostgreSQL, unless --quick */
+  growth: boolean | undefined;
+  /** only the growth rows */
+  growthOnly: boolean;
 }
 
 function options(): Options {
   const { values } = parseArgs({
-    options: { duration: { type: 'string' }, quick: { type: 'boolean', default: false }, profile: { type: 'boolean', default: false } },
+    options: { duration: { type: 'string' }, quick: { type: 'boolean', default: false }, profile: { type: 'boolean', default: false }, growth: { type: 'boolean' }, 'growth-only': { type: 'boolean', default: false } },
     strict: true,
+    allowNegative: true,
   });
   const quick = values.quick ?? false;
   const seconds = values.duration === undefined ? (quick ? 1.5 : 5) : Number(values.duration);
   if (!(seconds > 0 && seconds <= 60)) throw new Error('--duration: seconds per timed phase, more than 0 and at most 60');
-  return { seconds, quick, profile: values.profile ?? false };
+  return { seconds, quick, profile: values.profile ?? false, growth: values.growth, growthOnly: values['growth-only'] ?? false };
 }
 
 function step(text: string): void {
@@ -63,6 +69,7 @@ async function main(): Promise<void> {
   const opts = options();
   const resultsDir = join(process.cwd(), 'bench-results');
   const home = mkdtempSync(join(tmpdir(), 'attestd-bench-'));
+  if (opts.growthOnly) return growthOnly(home, resultsDir, opts.quick);
   const group = opts.quick ? 2500 : MAX_GROUP;
   const micro = opts.quick ? 0.5 : 2;
 
@@ -134,6 +141,8 @@ async function main(): Promise<void> {
     await server.stop();
     server = undefined;
 
+    const growth = (opts.growth ?? (database.target.kind === 'postgres' && !opts.quick)) ? await growthRows(home, opts.quick) : undefined;
+
     const report = {
       at: new Date().toISOString(),
       machine: { cores: availableParallelism(), node: process.version },
@@ -148,9 +157,10 @@ async function main(): Promise<void> {
       burst: { instances: BURST, outcomes: burst.outcomes, cloudCalls: burstCloudCalls, cloudCallsPerLogin: burstCloudCalls / BURST },
       rssMiB: { idleWith100kAgents: rssIdle, peakSaturation: saturation.rssPeakMiB, peakHalfLoad: halfLoad.rssPeakMiB },
       seededAgents: SEEDED_AGENTS,
+      ...(growth && { growth }),
       ...(opts.profile && { profileTop: topSelfTime(join(resultsDir, 'profiles')) }),
     };
-    const rows = tableRows(report.logins.saturation.result, report.logins.halfLoad.result, ceiling, report.ceilingRatio, rules, report);
+    const rows = [...tableRows(report.logins.saturation.result, report.logins.halfLoad.result, ceiling, report.ceilingRatio, rules, report), ...(growth ? growthTableRows(growth) : [])];
     printTable(`attestd bench (${report.database}, ${report.machine.cores} cores, ${opts.seconds} s per phase${opts.quick ? ', quick' : ''})`, rows);
     if (report.profileTop) for (const f of report.profileTop) console.log(`${f.percent.toFixed(1).padStart(5)}%  ${f.fn}`);
     step(`results in ${writeResults(resultsDir, { ...report, table: rows })}`);
@@ -160,6 +170,41 @@ async function main(): Promise<void> {
     await database.drop();
     rmSync(home, { recursive: true, force: true });
   }
+}
+
+/** The growth rows on two scratch databases of their own (PostgreSQL's when DATABASE_URL names one, else embedded). */
+async function growthRows(home: string, quick: boolean): Promise<GrowthResult> {
+  const serverUrl = process.env.DATABASE_URL ?? process.env.ATTESTD_DATABASE_URL;
+  const empty = await scratchDatabase(serverUrl, join(home, 'growth-empty'));
+  const grown = await scratchDatabase(serverUrl, join(home, 'growth-grown'));
+  try {
+    step(`growth: the login write and the audit list with ${GROWTH_ROWS.toLocaleString('en-US')} audit events and used nonces (${grown.target.kind}; several minutes)`);
+    return await measureGrowth(empty.target, grown.target, { rounds: quick ? 1 : 3, writes: quick ? 1000 : 2000, queriesPerFilter: quick ? 20 : 100, log: step });
+  } finally {
+    await empty.drop();
+    await grown.drop();
+  }
+}
+
+async function growthOnly(home: string, resultsDir: string, quick: boolean): Promise<void> {
+  try {
+    const growth = await growthRows(home, quick);
+    const rows = growthTableRows(growth);
+    printTable(`attestd bench, growth rows only (${availableParallelism()} cores${quick ? ', quick' : ''})`, rows);
+    step(`results in ${writeResults(resultsDir, { at: new Date().toISOString(), machine: { cores: availableParallelism(), node: process.version }, growth, table: rows })}`);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+function growthTableRows(growth: GrowthResult): Row[] {
+  const millions = `${(GROWTH_ROWS / 1e6).toFixed(0)}M`;
+  return [
+    { metric: `login write, ${millions} audit + ${millions} nonces / empty`, value: `${fmt.rate(growth.grownRate)} / ${fmt.rate(growth.emptyRate)} (${fmt.ratio(growth.ratio)})`, target: `>= ${TARGETS.growthRatio}`, pass: growth.ratio >= TARGETS.growthRatio },
+    { metric: `audit list, ${millions} events, 7 filters: p50 / p99`, value: `${fmt.ms(growth.list.p50Ms)} / ${fmt.ms(growth.list.p99Ms)}`, target: `p99 < ${TARGETS.auditListP99Ms} ms`, pass: growth.list.p99Ms < TARGETS.auditListP99Ms },
+    { metric: 'audit list: slowest filter, p99', value: `${growth.list.slowest.filter}: ${fmt.ms(growth.list.slowest.p99Ms)}` },
+    { metric: 'growth: seeding both databases', value: `${growth.seedSeconds.toFixed(0)} s` },
+  ];
 }
 
 async function bareFastify(seconds: number): Promise<LoadResult> {

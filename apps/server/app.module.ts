@@ -12,6 +12,7 @@ import { IdentityModule } from './identity/identity.module';
 import { LoginModule } from './login/login.module';
 import { OidcModule } from './oidc/oidc.module';
 import { RenewalModule } from './renewal/renewal.module';
+import { RetentionModule } from './retention/retention.module';
 import type { Settings } from './settings/settings';
 import { SettingsModule } from './settings/settings.module';
 import { TelemetryModule } from './telemetry/telemetry.module';
@@ -32,6 +33,7 @@ export class AppModule {
         LoginModule,
         RenewalModule,
         OidcModule,
+        RetentionModule,
       ],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],

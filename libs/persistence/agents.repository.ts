@@ -55,7 +55,8 @@ export class AgentsRepository {
     const updated = await this.prisma.$transaction(async (tx) => {
       const agent = await tx.agent.findUnique({ where: { id } });
       if (!agent || (change === 'unban' && agent.status !== 'banned')) return false;
-      await tx.agent.update({ where: { id }, data: { status } });
+      // the eviction time starts agentRetention (retention purges the agent after it)
+      await tx.agent.update({ where: { id }, data: { status, ...(status === 'evicted' && { evictedAt: new Date() }) } });
       if (change === 'ban') {
         // Take the keys back unless the node already attested again as another agent.
         await tx.$executeRaw`

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { Pool, type PoolConfig } from 'pg';
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import { Prisma, PrismaClient } from './generated/client';
 
 /**
@@ -21,7 +21,27 @@ export interface Database {
   runHot<Row>(statement: HotStatement): Promise<Row[]>;
   /** Runs `fn` holding a database-wide advisory lock, so replicas migrate one at a time. */
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` on a connection of its own while it holds the advisory lock
+   * `lockId`, so that one replica at a time does a maintenance job; when
+   * another session holds the lock, does not run it and returns undefined.
+   * Embedded PGlite has one owner, so there `fn` just runs.
+   */
+  withExclusiveSession<T>(lockId: number, fn: (session: MaintenanceSession) => Promise<T>): Promise<{ value: T } | undefined>;
   close(): Promise<void>;
+}
+
+/** The connection of a maintenance job (retention): statements, not Prisma. */
+export interface MaintenanceSession {
+  readonly kind: 'pglite' | 'postgres';
+  /** One parameterised statement, in a transaction of its own. */
+  query<Row>(text: string, values?: unknown[]): Promise<Row[]>;
+  /**
+   * A script of several statements without parameters (DDL), in one
+   * transaction, rolled back whole when one fails. On PGlite no other
+   * caller's statement runs in between.
+   */
+  transaction(script: string): Promise<void>;
 }
 
 export type DatabaseTarget =
@@ -76,6 +96,41 @@ const HOT_POOL_OPTIONS = '-c plan_cache_mode=force_generic_plan';
 
 const MIGRATION_LOCK_ID = 0x61747465; // "atte"
 
+function postgresSession(client: PoolClient): MaintenanceSession {
+  return {
+    kind: 'postgres',
+    async query<Row>(text: string, values: unknown[] = []) {
+      return (await client.query(text, values)).rows as Row[];
+    },
+    async transaction(script) {
+      await client.query('BEGIN');
+      try {
+        await client.query(script);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      }
+    },
+  };
+}
+
+function pgliteSession(pglite: PGlite): MaintenanceSession {
+  return {
+    kind: 'pglite',
+    async query<Row>(text: string, values: unknown[] = []) {
+      return (await pglite.query<Row>(text, values)).rows;
+    },
+    // PGlite is one connection shared by every caller: its transaction()
+    // holds it, so a login's statement cannot land inside this transaction.
+    async transaction(script) {
+      await pglite.transaction(async (tx) => {
+        await tx.exec(script);
+      });
+    },
+  };
+}
+
 /**
  * An idle connection the server closes (restart, failover) must not crash
  * the process; the pool replaces it and the next query reports any outage.
@@ -107,6 +162,30 @@ async function openPostgres(url: string): Promise<Database> {
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
         client.release();
+      }
+    },
+    async withExclusiveSession(lockId, fn) {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      // The connection may drop between two statements (a restart, a
+      // failover): the pool only listens on idle clients, so this one must.
+      const dropped = (error: Error) => (broken = error);
+      client.on('error', dropped);
+      try {
+        const locked = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [lockId]);
+        if (!locked.rows[0]?.locked) return undefined;
+        try {
+          return { value: await fn(postgresSession(client)) };
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [lockId]).catch((error: Error) => (broken = error));
+        }
+      } catch (error) {
+        broken = error as Error;
+        throw error;
+      } finally {
+        client.off('error', dropped);
+        // A connection in doubt is closed, not pooled: that frees its lock too.
+        client.release(broken);
       }
     },
     async close() {
@@ -163,6 +242,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     },
     // One process owns an embedded database, so there is no one to wait for.
     withMigrationLock: (fn) => fn(),
+    withExclusiveSession: async (_lockId, fn) => ({ value: await fn(pgliteSession(pglite)) }),
     async close() {
       try {
         await prisma.$disconnect();

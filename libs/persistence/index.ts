@@ -1,5 +1,5 @@
 // The persistence lib's public API: the only code that touches Prisma.
-export { openDatabase, type Database, type DatabaseTarget } from './database';
+export { openDatabase, type Database, type DatabaseTarget, type MaintenanceSession } from './database';
 export { migrate, readMigrations } from './migrator';
 export { recordLogin, recordLoginFailure, isDatabaseUnavailable, type LoginRecord, type LoginWriteResult, type LoginFailureRecord } from './login-write';
 export { AuditRepository, type AuditEvent, type AuditFilter, type NewAuditEvent, type AuditEventName } from './audit.repository';
@@ -9,5 +9,13 @@ export { listenForConfigNotices, CONFIG_CHANNEL, type ConfigNotice, type ConfigN
 export { JoinTokensRepository } from './join-tokens.repository';
 export { KeysRepository, type StoredKey } from './keys.repository';
 export { AdminTokensRepository, type AdminRole } from './admin-tokens.repository';
-export { decodeCursor, BIGINT_KEY, UUID_KEY } from './cursor';
+export { decodeCursor, AUDIT_KEY, UUID_KEY, type KeyPattern } from './cursor';
 export { RenewalRepository, type SvidHolder, type RenewalRecord, type AgentWriteResult, type AgentWriteVerdict } from './renewal.repository';
+export {
+  runRetentionPass,
+  RETENTION_TABLES,
+  type RetentionPolicy,
+  type RetentionPassOptions,
+  type RetentionPassResult,
+  type RetentionTable,
+} from './retention/retention-pass';

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database';
+import { loginRecord } from '../../test/support/login-record';
 import { AgentsRepository } from './agents.repository';
 import { hotStatement } from './database';
-import { recordLogin, type LoginRecord } from './login-write';
+import { recordLogin } from './login-write';
 
 describe('recordLogin (the single login write)', () => {
   let t: TestDatabase;
@@ -11,24 +12,7 @@ describe('recordLogin (the single login write)', () => {
   });
   afterAll(() => t.drop());
 
-  function login(overrides: Partial<LoginRecord> = {}): LoginRecord {
-    const agentId = randomUUID();
-    return {
-      loginNonce: randomUUID(),
-      loginExpiresAt: new Date(Date.now() + 300_000),
-      agentId,
-      spiffeId: `spiffe://example.org/agent/${agentId}`,
-      policy: 'p',
-      attestorTypes: ['aws_iid'],
-      attributes: { 'aws_iid.account.id': ['123456789012'] },
-      selectors: ['aws_iid:instance:id:i-1'],
-      tofuKeys: [`aws_iid/123456789012/us-east-1/i-${randomUUID().slice(0, 8)}`],
-      tofu: true,
-      svidSerial: 'ab',
-      svidExpiresAt: new Date(Date.now() + 3600_000),
-      ...overrides,
-    };
-  }
+  const login = loginRecord;
 
   async function auditFor(agentId: string) {
     return t.db.prisma.auditEvent.findMany({ where: { agentId }, orderBy: { id: 'asc' } });

@@ -129,7 +129,7 @@ async function runLoginStatement(db: HotRunner, login: LoginRecord): Promise<Log
       RETURNING old.key, old.agent_id AS previous_agent
     ),
     retired AS (
-      UPDATE agents SET status = 'evicted' WHERE id IN (SELECT previous_agent FROM superseded) RETURNING id
+      UPDATE agents SET status = 'evicted', evicted_at = now() WHERE id IN (SELECT previous_agent FROM superseded) RETURNING id
     ),
     agent AS (
       INSERT INTO agents (id, spiffe_id, policy, attestor_types, attributes, selectors, svid_serial, svid_expires_at)

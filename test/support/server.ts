@@ -66,7 +66,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     viewerToken: randomBytes(24).toString('base64url'),
     keyEncryptionKey: randomBytes(32).toString('base64'),
   };
-  return launch(home, options);
+  try {
+    return await launch(home, options);
+  } catch (error) {
+    // a start the test expects to fail leaves nothing behind
+    await home.database.drop();
+    rmSync(home.dir, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 async function launch(home: Home, options: TestServerOptions): Promise<TestServer> {

@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { AuditRepository, BIGINT_KEY, UUID_KEY } from '../../../libs/persistence';
+import { AuditRepository, AUDIT_KEY, UUID_KEY } from '../../../libs/persistence';
 import { ApiError } from '../http/api-error';
 import { attestorName, oneOf, pageCursor, pageLimit, timestamp } from './list-query';
 
@@ -26,7 +26,7 @@ export class AuditController {
     const filterAttestor = attestorName(attestor);
     const from = timestamp('since', since);
     const to = timestamp('until', until);
-    const after = pageCursor(cursor, BIGINT_KEY);
+    const after = pageCursor(cursor, AUDIT_KEY);
     return this.audit.list({
       limit: pageLimit(limit),
       ...(filterOutcome && { outcome: filterOutcome }),

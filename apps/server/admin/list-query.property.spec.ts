@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { BIGINT_KEY, decodeCursor } from '../../../libs/persistence';
+import { AUDIT_KEY, decodeCursor } from '../../../libs/persistence';
+import { parseAuditKey } from '../../../libs/persistence/cursor';
 import { ApiError } from '../http/api-error';
 import { pageCursor, timestamp } from './list-query';
 
@@ -27,16 +28,33 @@ describe('list query values', () => {
   });
 
   it('refuses an audit cursor beyond the bigint range (found by fuzzing: a 500)', () => {
-    expect(accepted(() => pageCursor(asCursor('9999999999999999999'), BIGINT_KEY))).toBe(false);
-    expect(pageCursor(asCursor('999999999999999999'), BIGINT_KEY)).toBe('999999999999999999');
+    expect(accepted(() => pageCursor(asCursor('9999999999999999999.0'), AUDIT_KEY))).toBe(false);
+    expect(pageCursor(asCursor('999999999999999999.0'), AUDIT_KEY)).toBe('999999999999999999.0');
   });
 
-  it('accepts only audit cursors that fit a bigint', () => {
+  it('refuses an audit cursor whose time PostgreSQL cannot store, or that names no time', () => {
+    const lastMs = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+    expect(pageCursor(asCursor(`1.${lastMs}`), AUDIT_KEY)).toBe(`1.${lastMs}`);
+    expect(accepted(() => pageCursor(asCursor(`1.${lastMs + 1}`), AUDIT_KEY))).toBe(false);
+    // the id-only cursors of releases before partitioning
+    expect(accepted(() => pageCursor(asCursor('12345'), AUDIT_KEY))).toBe(false);
+  });
+
+  it('accepts only audit cursors whose id fits a bigint and whose time is in years 1970 to 9999', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.stringMatching(/^[0-9]{1,22}$/), fc.string(), fc.string({ unit: 'binary' })), (key) => {
-        const decoded = decodeCursor(asCursor(key), BIGINT_KEY);
-        if (decoded !== undefined) expect(BigInt(decoded) <= INT8_MAX).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.tuple(fc.stringMatching(/^[0-9]{1,22}$/), fc.stringMatching(/^[0-9]{1,17}$/)).map(([id, ms]) => `${id}.${ms}`),
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+        ),
+        (key) => {
+          if (decodeCursor(asCursor(key), AUDIT_KEY) === undefined) return;
+          const position = parseAuditKey(key)!;
+          expect(BigInt(position.id) <= INT8_MAX).toBe(true);
+          expect(position.at.getUTCFullYear()).toBeLessThanOrEqual(9999);
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -1,4 +1,4 @@
-import { decodeCursor } from '../../../libs/persistence';
+import { decodeCursor, type KeyPattern } from '../../../libs/persistence';
 import { ApiError } from '../http/api-error';
 
 export const DEFAULT_PAGE = 100;
@@ -12,7 +12,7 @@ export function pageLimit(limit: string | undefined): number {
   return Number(limit);
 }
 
-export function pageCursor(cursor: string | undefined, pattern: RegExp): string | undefined {
+export function pageCursor(cursor: string | undefined, pattern: KeyPattern): string | undefined {
   if (cursor === undefined) return undefined;
   const key = cursor.length <= 200 ? decodeCursor(cursor, pattern) : undefined;
   if (key === undefined) throw new ApiError('invalid_request', 'cursor is not one this server issued', [{ path: 'cursor', message: 'is invalid' }]);

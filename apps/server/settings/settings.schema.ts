@@ -116,6 +116,14 @@ export const settingsSchema = {
     keyEncryptionKeyPreviousFile: { type: 'string' },
     /** how often a replica checks the database for configuration versions pushed elsewhere, as a fallback to LISTEN/NOTIFY */
     configPollInterval: { type: 'string', default: '10s' },
+    /** how long audit events are kept; 0 keeps them forever */
+    auditRetention: { type: 'string', default: '365d' },
+    /** how long an agent is kept after its eviction, or after its SVID expired; 0 keeps agents forever (banned ones are always kept) */
+    agentRetention: { type: 'string', default: '30d' },
+    /** how long a join token is kept after it expired, unless it let in an agent that still exists; 0 keeps them forever */
+    joinTokenRetention: { type: 'string', default: '7d' },
+    /** how often a replica runs a retention pass (one replica at a time) */
+    retentionInterval: { type: 'string', default: '10m' },
     logLevel: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
   },
 } as const;

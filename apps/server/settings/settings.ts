@@ -43,6 +43,8 @@ export interface Settings {
   logLevel: string;
   /** fallback check for configuration pushed through other replicas (LISTEN/NOTIFY is the fast path) */
   configPollIntervalSeconds: number;
+  /** how long rows are kept (0: forever) and how often the retention job runs; docs/operations/retention.md */
+  retention: { auditSeconds: number; agentSeconds: number; joinTokenSeconds: number; intervalSeconds: number };
 }
 
 /** `http.*`: connection limits and timeouts (durations in seconds). */
@@ -132,6 +134,7 @@ function typed(raw: Raw): Settings {
     caRotation?: string; jwtKeyRotation: string; jwtSvidTtl: string; jwtAlgorithm: Settings['jwtAlgorithm'];
     keyEncryptionKey?: string; keyEncryptionKeyFile?: string; keyEncryptionKeyPrevious?: string; keyEncryptionKeyPreviousFile?: string; logLevel: string;
     configPollInterval: string;
+    auditRetention: string; agentRetention: string; joinTokenRetention: string; retentionInterval: string;
   };
   const [host, port] = [r.listen.slice(0, r.listen.lastIndexOf(':')), Number(r.listen.slice(r.listen.lastIndexOf(':') + 1))];
   if (!/^[a-z0-9]([a-z0-9.\-_]*[a-z0-9])?$/.test(r.trustDomain)) {
@@ -173,6 +176,12 @@ function typed(raw: Raw): Settings {
     previousKeyEncryptionKeys: previousKek ? [previousKek] : [],
     logLevel: r.logLevel,
     configPollIntervalSeconds: positiveDuration('configPollInterval', r.configPollInterval),
+    retention: {
+      auditSeconds: retention('auditRetention', r.auditRetention),
+      agentSeconds: retention('agentRetention', r.agentRetention),
+      joinTokenSeconds: retention('joinTokenRetention', r.joinTokenRetention),
+      intervalSeconds: positiveDuration('retentionInterval', r.retentionInterval),
+    },
   };
 }
 
@@ -236,6 +245,11 @@ function httpLimits(r: RawHttp): HttpLimits {
     maxConnections: r.maxConnections,
     maxConnectionsPerSource: r.maxConnectionsPerSource,
   };
+}
+
+/** A retention period: a duration, or `0` (also `0d`, `0s`) to keep rows forever. */
+function retention(name: string, text: string): number {
+  return text === '0' ? 0 : duration(name, text);
 }
 
 const MAX_JWT_SVID_TTL_SECONDS = 3600;

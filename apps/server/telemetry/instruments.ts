@@ -15,6 +15,8 @@ export const INSTRUMENTS = {
   svidsIssued: { name: 'attestd.svids.issued', kind: 'counter', attributes: ['kind', 'reason'] },
   /** connections closed on arrival: `reason` is `per_source` (http.maxConnectionsPerSource) or `max_connections` */
   httpConnectionsRefused: { name: 'attestd.http.connections.refused', kind: 'counter', attributes: ['reason'] },
+  /** rows the retention job deleted (whole audit partitions counted by their rows), by `table` */
+  retentionPruned: { name: 'attestd.retention.pruned', kind: 'counter', attributes: ['table'] },
 } as const;
 
 /** The reference agent's own counter, defined in the contracts the agent shares. */
