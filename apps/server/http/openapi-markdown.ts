@@ -59,7 +59,6 @@ function schemaSection(title: string, content: Record<string, { schema?: Schema 
 
 function operationSection(method: string, path: string, op: Operation): string[] {
   const lines = [`### ${op.summary ?? `${method.toUpperCase()} ${path}`}`, '', `\`${method.toUpperCase()} ${path}\``, '', op.description ?? '', ''];
-  lines.push(op.security?.length ? 'Access: `Authorization: Bearer <token>`.' : 'Access: no token.', '');
   if (op.parameters?.length) {
     lines.push('| parameter | in | type | required | meaning |', '| --- | --- | --- | --- | --- |');
     for (const p of op.parameters) lines.push(`| \`${p.name}\` | ${p.in} | ${cell(typeName(p.schema))} | ${p.required ? 'yes' : 'no'} | ${cell(p.description ?? '')} |`);

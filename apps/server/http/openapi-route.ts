@@ -31,13 +31,19 @@ export interface RouteDocs {
 export function ApiRoute(docs: RouteDocs): MethodDecorator {
   const codes: ProblemCode[] = [...(docs.problems ?? []), ...accessProblems(docs.access), 'internal_error'];
   return applyDecorators(
-    ApiOperation({ summary: docs.summary, description: docs.description }),
+    ApiOperation({ summary: docs.summary, description: `${docs.description}\n\n${ACCESS_SENTENCES[docs.access]}` }),
     ApiResponse({ status: 200, description: docs.answerDescription ?? 'success', content: answerContent(docs.answer) }),
     ...problemResponses(codes),
     ...(docs.access === 'public' ? [] : [ApiBearerAuth(BEARER)]),
     ...Object.entries(docs.query ?? {}).map(([name, { description, schema }]) => ApiQuery({ name, required: false, description, schema: schema as SchemaObject })),
   );
 }
+
+const ACCESS_SENTENCES: Record<RouteAccess, string> = {
+  public: 'Access: no token.',
+  viewer: 'Access: `Authorization: Bearer <token>`, a viewer or an admin token.',
+  admin: 'Access: `Authorization: Bearer <token>`, an admin token.',
+};
 
 function accessProblems(access: RouteAccess): ProblemCode[] {
   if (access === 'public') return [];

@@ -48,7 +48,7 @@ function describeMetrics(document: OpenAPIObject): void {
   if (!scrape) return;
   Object.assign(scrape, {
     summary: 'Prometheus metrics',
-    description: 'The server\'s metrics in the Prometheus text exposition format, for a scraper. No token: keep it off public networks.',
+    description: 'The server\'s metrics in the Prometheus text exposition format, for a scraper. Keep it off public networks.\n\nAccess: no token.',
     tags: ['Open endpoints'],
     responses: {
       200: { description: 'metrics, Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
