@@ -52,15 +52,13 @@ describe('deploy/alerts.test.yml (promtool unit tests of the alerts)', () => {
     expect(names.filter((name) => name === undefined || !exported.has(name))).toEqual([]);
   });
 
-  it('tests only alerts that exist, with their severity, and covers the key-expiry and rotation alerts', () => {
+  it('tests only alerts that exist, with their severity, and makes every alert fire', () => {
     const cases = unitTests.tests.flatMap((test) => test.alert_rule_test);
     expect(cases.map((c) => c.alertname).filter((name) => !alertNames.includes(name))).toEqual([]);
     for (const c of cases) for (const alert of c.exp_alerts) expect({ alert: c.alertname, severity: alert.exp_labels.severity }).toEqual({ alert: c.alertname, severity: severityOf.get(c.alertname) });
     const firing = new Set(cases.filter((c) => c.exp_alerts.length > 0).map((c) => c.alertname));
     const quiet = new Set(cases.filter((c) => c.exp_alerts.length === 0).map((c) => c.alertname));
-    for (const alert of ['AttestdCaExpiresSoon', 'AttestdCaExpiryImminent', 'AttestdKeyRotationFailing', 'AttestdSigningKeyMissing', 'AttestdLoginLatencyHigh']) {
-      expect({ alert, fires: firing.has(alert) }).toEqual({ alert, fires: true });
-    }
+    expect(alertNames.filter((alert) => !firing.has(alert))).toEqual([]);
     // the `for:` windows are tested from both sides
     for (const alert of ['AttestdCaExpiresSoon', 'AttestdCaExpiryImminent', 'AttestdKeyRotationFailing']) expect({ alert, quietBefore: quiet.has(alert) }).toEqual({ alert, quietBefore: true });
   });
