@@ -2,12 +2,14 @@ import { createHmac, createPrivateKey, createPublicKey, createSecretKey, generat
 import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { calculateJwkThumbprint, SignJWT, type JWK, type JWTPayload } from 'jose';
 import type { Logger } from 'pino';
-import { CertificateAuthority, generateCaKey, openWithKeyRing, sealPrivateKey, type CertificateAuthorityOptions, type KeyRing } from '../../../libs/pki';
+import { CertificateAuthority, generateCaKey, openWithKeyRing, sealPrivateKey, spiffeBundle, type CertificateAuthorityOptions, type KeyRing, type SpiffeBundle } from '../../../libs/pki';
 import { KeysRepository, type StoredKey } from '../../../libs/persistence';
 import { LOGGER } from '../logging/logger';
 import { SETTINGS } from '../settings/settings.module';
 import { envName, SettingsError, type Settings } from '../settings/settings';
 import { LoginIdCodec } from '../login/login-id';
+import { INSTRUMENTS } from '../telemetry/instruments';
+import { Metrics } from '../telemetry/metrics';
 import { planKeys, tickMilliseconds, type KeyPlan, type ScheduledKey } from './key-schedule';
 
 const CA_PURPOSE = 'x509-ca';
@@ -80,6 +82,7 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
     @Inject(SETTINGS) private readonly settings: Settings,
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() @Inject(IDENTITY_CLOCK) clock?: Clock,
+    @Optional() private readonly metrics?: Metrics,
   ) {
     this.clock = clock ?? (() => new Date());
     // settings require one on PostgreSQL and the start settles one for the embedded database (custody/key-custody.ts)
@@ -91,6 +94,10 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
     this.codec = new LoginIdCodec(await this.secretKey(LOGIN_MAC_KEY_ID, 'login-mac'));
     this.actorKey = createSecretKey(await this.secretKey(ADMIN_ACTOR_KEY_ID, 'admin-actor-mac'));
     await this.rotate();
+    // a zero series from the start, so the alert's increase() sees the first failure
+    this.metrics?.count(INSTRUMENTS.keyRotationFailures, {}, 0);
+    this.metrics?.observe(INSTRUMENTS.caExpiry, () => expiryObservation(this.signingKeyExpiry().ca));
+    this.metrics?.observe(INSTRUMENTS.jwtKeyExpiry, () => expiryObservation(this.signingKeyExpiry().jwt));
     const every = tickMilliseconds(this.settings.caRotationSeconds, this.settings.jwtKeyRotationSeconds);
     this.timer = setInterval(() => void this.tick(), every);
     this.timer.unref();
@@ -144,6 +151,33 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
     };
   }
 
+  /**
+   * The trust bundle in the SPIFFE format, for federation: the published CA
+   * certificates and JWT-SVID keys. `spiffe_sequence` counts the changes of
+   * the published set (a key made, a key past its notAfter), so every
+   * replica derives the same number from the same rows and it only grows.
+   * The refresh hint is an eighth of the shorter rotation period (at most
+   * 5 minutes): a federated server sees a new key several times within the
+   * half period it is published before it signs.
+   */
+  spiffeBundle(): SpiffeBundle {
+    const now = this.clock().getTime();
+    const rows = [...this.caRows, ...this.jwtRows];
+    const expired = rows.filter((row) => row.notAfter.getTime() <= now).length;
+    const shortest = Math.min(this.settings.caRotationSeconds, this.settings.jwtKeyRotationSeconds);
+    return spiffeBundle({
+      caCertificatesPem: this.bundlePems(),
+      jwtKeys: this.jwks().keys,
+      sequence: rows.length + expired,
+      refreshHintSeconds: Math.max(1, Math.min(300, Math.floor(shortest / 8))),
+    });
+  }
+
+  /** When the CA that signs now and the JWT-SVID key that signs now expire (their notAfter), for the expiry gauges. */
+  signingKeyExpiry(): { ca?: Date; jwt?: Date } {
+    return { ca: this.caPlan().current?.notAfter, jwt: this.jwtPlan().current?.notAfter };
+  }
+
   /** Algorithms `/keys` may hold: the configured one and any still-published older one. */
   jwtAlgorithms(): string[] {
     return [...new Set([this.settings.jwtAlgorithm, ...this.jwks().keys.map((k) => String(k.alg))])];
@@ -195,6 +229,7 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
       await this.rotate();
     } catch (error) {
       // The keys in memory keep signing; the next tick tries again.
+      this.metrics?.count(INSTRUMENTS.keyRotationFailures, {});
       this.logger.warn({ err: error }, 'identity: key rotation failed; retrying');
     }
   }
@@ -328,6 +363,11 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
   private jwtPlan(now = this.clock(), rows = this.jwtRows): KeyPlan<Row> {
     return planKeys(rows, now, { periodSeconds: this.settings.jwtKeyRotationSeconds, algorithm: this.settings.jwtAlgorithm });
   }
+}
+
+/** A key's notAfter as a gauge value in Unix seconds; nothing while no key signs. */
+function expiryObservation(notAfter: Date | undefined): { labels: Record<string, string>; value: number }[] {
+  return notAfter ? [{ labels: {}, value: Math.floor(notAfter.getTime() / 1000) }] : [];
 }
 
 function toRow(stored: StoredKey): Row {
