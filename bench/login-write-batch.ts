@@ -5,16 +5,18 @@ import { parseArgs } from 'node:util';
 import type { Database } from '../libs/persistence/database';
 import { LoginWriteBatcher } from '../libs/persistence/login-batch';
 import { recordLogin, type LoginRecord, type LoginWriteResult } from '../libs/persistence/login-write';
-import { cpuMeter } from './cpu-accounting';
+import { readFileSync } from 'node:fs';
+import { hotStatement } from '../libs/persistence/database';
 import { loginRecordLike, scratchDatabase, seedAgents, withDatabase } from './database';
 import { fmt, printTable, type Row } from './report';
 
 // `npm run bench:login-write`: the login write alone, on PostgreSQL
 // (DATABASE_URL) or embedded PGlite, written one login per statement (as
 // before group commit) and through LoginWriteBatcher, at several logins in
-// flight. Writes per second and PostgreSQL's CPU per login (its processes
-// on this machine, from /proc), medians of rounds that alternate between
-// the two, so that a change in the machine's load falls on both.
+// flight. Writes per second and PostgreSQL's CPU per login (from /proc:
+// the server processes of the bench's own connections, so that other work
+// on the same PostgreSQL does not count), medians of rounds that alternate
+// between the two, so that a change in the machine's load falls on both.
 
 type Writer = (db: Database) => (login: LoginRecord) => Promise<LoginWriteResult>;
 
@@ -31,10 +33,31 @@ interface Sample {
   postgresUs?: number;
 }
 
+/** CPU seconds (user + system) of each process still there, from /proc/<pid>/stat */
+function cpuSeconds(pids: number[]): Map<number, number> {
+  const seconds = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      seconds.set(pid, (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // gone: an idle pool connection closed during the round (it did no work)
+    }
+  }
+  return seconds;
+}
+
+/** The PostgreSQL processes serving this database's connections (the bench's own: it is a scratch database). */
+async function backendPids(db: Database): Promise<number[]> {
+  const rows = await db.runHot<{ pid: number }>(hotStatement`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+  return rows.map((r) => r.pid);
+}
+
 async function measure(db: Database, write: (login: LoginRecord) => Promise<LoginWriteResult>, inFlight: number, count: number, localPostgres: boolean): Promise<Sample> {
   const logins = Array.from({ length: count }, (_, i) => loginRecordLike(i));
   let next = 0;
-  const meter = cpuMeter(process.pid, localPostgres);
+  const pids = localPostgres ? await backendPids(db) : [];
+  const before = cpuSeconds(pids);
   const started = process.hrtime.bigint();
   const worker = async () => {
     while (next < logins.length) {
@@ -44,7 +67,10 @@ async function measure(db: Database, write: (login: LoginRecord) => Promise<Logi
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
   const rate = count / (Number(process.hrtime.bigint() - started) / 1e9);
-  return { rate, postgresUs: meter.perOperation(count).postgresUs };
+  if (!localPostgres) return { rate };
+  const after = cpuSeconds([...new Set([...pids, ...(await backendPids(db))])]);
+  const spent = [...after].reduce((sum, [pid, seconds]) => sum + seconds - (before.get(pid) ?? 0), 0);
+  return { rate, postgresUs: (spent * 1e6) / count };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;

@@ -1,8 +1,9 @@
 import { storableText } from '../contracts/storable-text';
 import { hotStatement, type Database } from './database';
+import { writeOneLogin } from './login-write-one';
 
 /** What the login writes need of the database: its hot-path statement runner. */
-type HotRunner = Pick<Database, 'runHot'>;
+export type HotRunner = Pick<Database, 'runHot'>;
 
 /**
  * The login's one write (STYLE 4): in a single SQL statement it consumes the
@@ -103,7 +104,7 @@ function batchRow(login: LoginRecord, i: number) {
   };
 }
 
-interface VerdictRow {
+export interface VerdictRow {
   i: number;
   verdict: Verdict;
   holder_id: string | null;
@@ -119,9 +120,11 @@ interface VerdictRow {
  * ID (one statement cannot see its own rows; login-batch.ts keeps such
  * logins apart). A login that races another transaction makes the whole
  * statement fail (unique violation): the caller writes each again alone.
+ * A single login takes the one-login statement (login-write-one.ts).
  */
 export async function recordLogins(db: HotRunner, logins: readonly LoginRecord[]): Promise<LoginWriteResult[]> {
   if (logins.length === 0) return [];
+  if (logins.length === 1) return [resultOf(await writeOneLogin(db, logins[0]!))];
   if (logins.length > MAX_LOGINS_PER_WRITE) throw new Error(`login write: ${logins.length} logins, more than ${MAX_LOGINS_PER_WRITE}`);
   const batch = JSON.stringify(logins.map(batchRow));
   const rows = await db.runHot<VerdictRow>(hotStatement`
