@@ -13,9 +13,10 @@ export type HotRunner = Pick<Database, 'runHot'>;
  * none, in one round trip. Prisma's interactive transactions would cost
  * several round trips and ~7x the CPU on this hot path.
  *
- * The statement takes up to MAX_LOGINS_PER_WRITE logins at once and decides
- * each on its own (login-batch.ts gathers them): one transaction and one
- * durable commit for many logins is most of the write's cost saved.
+ * recordLogins writes up to MAX_LOGINS_PER_WRITE logins in one such
+ * statement, each decided on its own (login-batch.ts gathers them): one
+ * transaction and one durable commit for many logins is most of the
+ * write's cost saved. A single login takes login-write-one.ts's statement.
  */
 export interface LoginRecord {
   loginNonce: string;
