@@ -1,7 +1,8 @@
 // The persistence lib's public API: the only code that touches Prisma.
 export { openDatabase, type Database, type DatabaseTarget, type MaintenanceSession } from './database';
 export { migrate, readMigrations } from './migrator';
-export { recordLogin, recordLoginFailure, isDatabaseUnavailable, type LoginRecord, type LoginWriteResult, type LoginFailureRecord } from './login-write';
+export { recordLogin, recordLogins, recordLoginFailure, isDatabaseUnavailable, type LoginRecord, type LoginWriteResult, type LoginFailureRecord } from './login-write';
+export { LoginWriteBatcher, DEFAULT_LOGIN_BATCH, type LoginBatchOptions } from './login-batch';
 export { AuditRepository, type AuditEvent, type AuditFilter, type NewAuditEvent, type AuditEventName } from './audit.repository';
 export { AgentsRepository, type AgentView, type AgentFilter, type AgentStatus, type StatusChange } from './agents.repository';
 export { ConfigRepository, type StoredConfigVersion, type NewConfigVersion } from './config.repository';

@@ -207,6 +207,26 @@ describe('two replicas on one PostgreSQL', () => {
     expect(await loginAuditSince(mark)).toEqual({ success: 1, 'failure attestation_failed': 99 });
   });
 
+  it('admits 30 new instances, one of 30 logins of one instance and one of 30 uses of one token, racing in shared transactions across both replicas', async () => {
+    const awsProofs = async (instanceId: string) => {
+      const document = identityDocument(aws.sim.world.addInstance({ accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId }));
+      return { aws_iid: { document, signature: await aws.signer.sign(document) } };
+    };
+    const fresh = await Promise.all(Array.from({ length: 30 }, (_, i) => awsProofs(`i-0f0e0d0c0b0a09${(0x100 + i).toString(16)}`)));
+    const node = await awsProofs('i-0f0e0d0c0b0a09ff0');
+    const token = { join_token: { token: await newJoinToken(a) } };
+    const csr = (await generateAgentKey()).csrPem;
+    const mark = await auditMark();
+    // interleaved, so that the writes each replica gathers mix the three
+    const proofs = fresh.flatMap((f) => [f, node, token]);
+    const responses = await Promise.all(proofs.map((p, i) => login([a, b][i % 2]!, p, csr)));
+    expect(await outcomes(responses)).toEqual({ '200 ok': 32, '409 node_already_attested': 29, '401 attestation_failed': 29 });
+    expect(await loginAuditSince(mark)).toEqual({ success: 32, 'failure node_already_attested': 29, 'failure attestation_failed': 29 });
+    // group commit was at work: audit rows written by one transaction share its xmin
+    const transactions = await db.query<{ n: number }>("SELECT count(DISTINCT xmin::text)::int AS n FROM audit_events WHERE event = 'login' AND id > $1", [mark]);
+    expect(transactions.rows[0]!.n).toBeLessThan(proofs.length);
+  });
+
   it('completes one login ID once when both replicas complete it at the same time', async () => {
     const token = await newJoinToken(a);
     const loginId = await startLogin(a, ['join_token']);

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { CompleteLoginRequest, CompleteLoginResponse, StartLoginRequest, StartLoginResponse } from '../../../libs/contracts/agent-api';
 import { completeLoginSchema, startLoginSchema } from '../../../libs/contracts/agent-api';
 import { AttestorRegistry, ProofMalformed } from '../../../libs/attestors/registry';
-import { AuditRepository, isDatabaseUnavailable, recordLogin, recordLoginFailure, type Database, type LoginWriteResult } from '../../../libs/persistence';
+import { AuditRepository, isDatabaseUnavailable, LoginWriteBatcher, recordLoginFailure, type Database, type LoginWriteResult } from '../../../libs/persistence';
 import type { ProblemCode } from '../../../libs/contracts/problem';
 import { CsrRejected, parseCsr } from '../../../libs/pki';
 import { spiffeIdFor, type CompiledPolicy } from '../../../libs/policy';
@@ -43,6 +43,8 @@ interface LoginTrace {
 @Injectable()
 export class LoginService {
   private readonly completed = new CompletedLogins();
+  /** concurrent completions share a transaction (group commit; login-batch.ts) */
+  private readonly logins: LoginWriteBatcher;
 
   constructor(
     private readonly registry: AttestorRegistry,
@@ -53,7 +55,9 @@ export class LoginService {
     @Inject(SETTINGS) private readonly settings: Settings,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.logins = new LoginWriteBatcher(db);
+  }
 
   /** A login refused at its start is counted as a failed login; one that starts is counted when it completes. */
   async start(body: unknown, request: RequestContext): Promise<StartLoginResponse> {
@@ -155,7 +159,7 @@ export class LoginService {
     const selectors = decision.proofs.flatMap((p) => p.selectors);
     const tofuKeys = decision.proofs.flatMap((p) => (p.tofuKey ? [p.tofuKey] : []));
     const joinTokenId = decision.proofs.find((p) => p.consume)?.consume?.joinTokenId;
-    const written = await recordLogin(this.db, {
+    const written = await this.logins.write({
       loginNonce: login.nonce,
       loginExpiresAt: login.expiresAt,
       agentId,
