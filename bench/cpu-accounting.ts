@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 const TICKS_PER_SECOND = 100;
 
 export interface CpuShares {
-  /** CPU microseconds per operation */
+  /** CPU microseconds per operation; with replicas, all of them together */
   serverUs: number;
   loadGeneratorUs: number;
   /** undefined for embedded PGlite (it runs inside the server) or a PostgreSQL elsewhere */
@@ -46,11 +46,13 @@ function postgresCpuSeconds(): number | undefined {
 
 /**
  * Starts counting; `perOperation(n)` divides what was spent since by `n`
+ * (the servers' `serverPids`: one per replica)
  * operations. `localPostgres`: the database is a PostgreSQL server on this
  * machine (else its processes, if any, are not the bench's).
  */
-export function cpuMeter(serverPid: number, localPostgres: boolean) {
-  const server = cpuSecondsOf(serverPid);
+export function cpuMeter(serverPids: number[], localPostgres: boolean) {
+  const serversCpu = () => serverPids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+  const server = serversCpu();
   const self = process.cpuUsage();
   const postgres = localPostgres ? postgresCpuSeconds() : undefined;
   return {
@@ -59,7 +61,7 @@ export function cpuMeter(serverPid: number, localPostgres: boolean) {
       const own = process.cpuUsage(self);
       const postgresNow = localPostgres ? postgresCpuSeconds() : undefined;
       return {
-        serverUs: ((cpuSecondsOf(serverPid) - server) * 1e6) / n,
+        serverUs: ((serversCpu() - server) * 1e6) / n,
         loadGeneratorUs: (own.user + own.system) / n,
         ...(postgres !== undefined && postgresNow !== undefined && { postgresUs: ((postgresNow - postgres) * 1e6) / n }),
       };
