@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     step(`starting attestd (${opts.replicas} replica${opts.replicas > 1 ? 's' : ''})`);
     attestd = await startAttestd(home, fleet, database.url, { replicas: opts.replicas, ...(opts.profile && { profileDir: join(resultsDir, 'profiles') }) });
     const pids = attestd.replicas.map((r) => r.pid);
-    const localPostgres = database.url !== undefined && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(database.url).hostname);
+    const localDatabaseUrl = database.url !== undefined && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(database.url).hostname) ? database.url : undefined;
     const rssIdle = attestd.replicas.reduce((sum, r) => sum + r.rssMiB(), 0);
     const rss = sampleRss(pids);
     const clients = attestd.replicas.map((r) => new HttpClient(r.url, 256));
@@ -145,9 +145,9 @@ async function main(): Promise<void> {
     const measured = async (writes: boolean, run: () => Promise<LoadResult>): Promise<Phase & { rssPeakMiB: number }> => {
       const pg = writes ? await pgWriteMeter(database.url) : undefined;
       rss.reset();
-      const cpu = cpuMeter(pids, localPostgres);
+      const cpu = await cpuMeter(pids, localDatabaseUrl);
       const result = await run();
-      const cpuPerOperation = cpu.perOperation(result.operations);
+      const cpuPerOperation = await cpu.perOperation(result.operations);
       const rssPeakMiB = rss.peak();
       const writesPerOperation = await pg?.perOperation(result.operations);
       return { result, cpuPerOperation, rssPeakMiB, ...(writesPerOperation && { writesPerOperation }) };
