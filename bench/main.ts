@@ -144,6 +144,7 @@ async function main(): Promise<void> {
     /** CPU, writes (on PostgreSQL, `writes`) and peak RSS around one timed run */
     const measured = async (writes: boolean, run: () => Promise<LoadResult>): Promise<Phase & { rssPeakMiB: number }> => {
       const pg = writes ? await pgWriteMeter(database.url) : undefined;
+      for (const client of clients) client.fresh();
       rss.reset();
       const cpu = await cpuMeter(pids, localDatabaseUrl);
       const result = await run();
