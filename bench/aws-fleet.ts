@@ -1,4 +1,4 @@
-import { generateAgentKey } from '../apps/agent/keys';
+import { generateAgentKey, type AgentKey } from '../apps/agent/keys';
 import { identityDocument, startAwsSimulator, type AwsSimulator, type InstanceInit } from '../libs/testing/aws-simulator';
 import type { HttpClient, Operation } from './http-load';
 import { iidSigning } from './iid-proofs';
@@ -20,9 +20,20 @@ export interface Fleet {
   sim: AwsSimulator;
   certificatePem: string;
   groups: Record<string, IidProof[]>;
-  /** CSRs the logins take turns with (the server signs each login's CSR key) */
-  csrs: string[];
+  /** agent keys the logins (and renewals) take turns with: login `i` sends the CSR of `keys[i % keys.length]` */
+  keys: AgentKey[];
 }
+
+/** An agent a timed login made: its SVID chain and which of the fleet's keys that SVID certifies. */
+export interface HeldAgent {
+  certChain: string;
+  key: number;
+  /** a renewal of it is in flight */
+  busy?: boolean;
+}
+
+/** Which replica's client serves operation `index` (one replica: always the same). */
+export type Route = (index: number) => HttpClient;
 
 /** `i-` and 17 hex digits: every document has the same length, as the template signing needs. */
 function instanceId(group: number, index: number): string {
@@ -51,11 +62,11 @@ export async function startFleet(sizes: Record<string, number>): Promise<Fleet> 
     groups[name] = documents.slice(at, at + sizes[name]!).map((document, i) => ({ document, signature: signatures[at + i]! }));
     at += sizes[name]!;
   }
-  const csrs = await Promise.all(Array.from({ length: 16 }, async () => (await generateAgentKey()).csrPem));
-  return { sim, certificatePem: signing.signer.certificatePem, groups, csrs };
+  const keys = await Promise.all(Array.from({ length: 16 }, () => generateAgentKey()));
+  return { sim, certificatePem: signing.signer.certificatePem, groups, keys };
 }
 
-function codeOf(body: string): string {
+export function codeOf(body: string): string {
   try {
     return String((JSON.parse(body) as { code?: string }).code ?? '');
   } catch {
@@ -63,17 +74,24 @@ function codeOf(body: string): string {
   }
 }
 
-/** One aws_iid login (start, then complete) per index; `ok` when the completion answers `expectStatus`. */
-export function loginOperation(client: HttpClient, proofs: IidProof[], csrs: string[], expectStatus = 200): Operation {
+/**
+ * One aws_iid login (start, then complete, both on the same replica) per
+ * index; `ok` when the completion answers `expectStatus`. `held`, when
+ * given, collects the agents made (for the renewal phases).
+ */
+export function loginOperation(route: Route, proofs: IidProof[], keys: AgentKey[], expectStatus = 200, held?: HeldAgent[]): Operation {
   return async (index) => {
+    const client = route(index);
     const start = await client.call('POST', '/v1/agent/login', { providedMethods: ['aws_iid'] });
     if (start.status !== 200) return `start ${start.status} ${codeOf(start.body)}`;
     const { loginId } = JSON.parse(start.body) as { loginId: string };
     const done = await client.call('POST', `/v1/agent/login/${encodeURIComponent(loginId)}/complete`, {
       proofs: { aws_iid: proofs[index]! },
-      csr: csrs[index % csrs.length]!,
+      csr: keys[index % keys.length]!.csrPem,
     });
-    return done.status === expectStatus ? 'ok' : `complete ${done.status} ${codeOf(done.body)}`;
+    if (done.status !== expectStatus) return `complete ${done.status} ${codeOf(done.body)}`;
+    if (held && done.status === 200) held.push({ certChain: (JSON.parse(done.body) as { svid: { certChain: string } }).svid.certChain, key: index % keys.length });
+    return 'ok';
   };
 }
 

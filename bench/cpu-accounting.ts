@@ -1,15 +1,19 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { Client } from 'pg';
 
 // Where the CPU goes during a timed phase: the server process, the load
-// generator (this process) and PostgreSQL's processes when they run on this
-// machine, read from Linux /proc. On two cores the three share the machine,
-// so a login's cost is their sum, not the server's alone.
+// generator (this process) and, when PostgreSQL runs on this machine, the
+// backends serving the bench's scratch database (not the server's other
+// processes: other work on the same PostgreSQL would be counted too; its
+// background writers are left out), read from Linux /proc. On two cores
+// they share the machine, so a login's cost is their sum, not the
+// server's alone.
 
 /** clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux) */
 const TICKS_PER_SECOND = 100;
 
 export interface CpuShares {
-  /** CPU microseconds per operation */
+  /** CPU microseconds per operation; with replicas, all of them together */
   serverUs: number;
   loadGeneratorUs: number;
   /** undefined for embedded PGlite (it runs inside the server) or a PostgreSQL elsewhere */
@@ -26,43 +30,41 @@ function cpuSecondsOf(pid: number): number {
   }
 }
 
-function postgresPids(): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-function postgresCpuSeconds(): number | undefined {
-  const pids = postgresPids();
-  return pids.length === 0 ? undefined : pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+/** The backends serving the scratch database at `url` (not the server's other databases, which other work may be using). */
+export async function backendPids(url: string): Promise<number[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    return rows.map((row) => row.pid);
+  } finally {
+    await client.end();
+  }
 }
 
 /**
  * Starts counting; `perOperation(n)` divides what was spent since by `n`
- * operations. `localPostgres`: the database is a PostgreSQL server on this
- * machine (else its processes, if any, are not the bench's).
+ * operations. `serverPids`: one per replica. `localDatabaseUrl`: the
+ * scratch database, when its PostgreSQL server runs on this machine.
  */
-export function cpuMeter(serverPid: number, localPostgres: boolean) {
-  const server = cpuSecondsOf(serverPid);
+export async function cpuMeter(serverPids: number[], localDatabaseUrl: string | undefined) {
+  const sum = (pids: number[]) => pids.reduce((total, pid) => total + cpuSecondsOf(pid), 0);
+  const server = sum(serverPids);
   const self = process.cpuUsage();
-  const postgres = localPostgres ? postgresCpuSeconds() : undefined;
+  const backends = new Map<number, number>();
+  for (const pid of localDatabaseUrl ? await backendPids(localDatabaseUrl) : []) backends.set(pid, cpuSecondsOf(pid));
   return {
-    perOperation(operations: number): CpuShares {
+    async perOperation(operations: number): Promise<CpuShares> {
       const n = Math.max(1, operations);
       const own = process.cpuUsage(self);
-      const postgresNow = localPostgres ? postgresCpuSeconds() : undefined;
-      return {
-        serverUs: ((cpuSecondsOf(serverPid) - server) * 1e6) / n,
-        loadGeneratorUs: (own.user + own.system) / n,
-        ...(postgres !== undefined && postgresNow !== undefined && { postgresUs: ((postgresNow - postgres) * 1e6) / n }),
-      };
+      const serverUs = ((sum(serverPids) - server) * 1e6) / n;
+      let postgresUs: number | undefined;
+      if (localDatabaseUrl) {
+        // a backend that started during the phase spent all its CPU in it
+        const now = await backendPids(localDatabaseUrl);
+        postgresUs = (now.reduce((total, pid) => total + cpuSecondsOf(pid) - (backends.get(pid) ?? 0), 0) * 1e6) / n;
+      }
+      return { serverUs, loadGeneratorUs: (own.user + own.system) / n, ...(postgresUs !== undefined && { postgresUs }) };
     },
   };
 }

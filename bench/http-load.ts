@@ -12,7 +12,8 @@ export interface HttpAnswer {
 }
 
 export class HttpClient {
-  private readonly agent: Agent;
+  private agent: Agent;
+  private readonly maxSockets: number;
   private readonly host: string;
   private readonly port: number;
 
@@ -20,7 +21,19 @@ export class HttpClient {
     const url = new URL(baseUrl);
     this.host = url.hostname;
     this.port = Number(url.port);
+    this.maxSockets = maxSockets;
     this.agent = new Agent({ keepAlive: true, maxSockets });
+  }
+
+  /**
+   * Drops the idle keep-alive connections: after a pause longer than the
+   * server's keep-alive timeout, a request sent on a connection the server
+   * is closing fails with ECONNRESET, which is the pause's doing, not the
+   * server's. A timed phase starts on fresh connections.
+   */
+  fresh(): void {
+    this.agent.destroy();
+    this.agent = new Agent({ keepAlive: true, maxSockets: this.maxSockets });
   }
 
   call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> {
