@@ -4,6 +4,7 @@ import { identityDocument } from '../../libs/testing/aws-simulator';
 import { SERVER_ACCOUNT } from '../../libs/testing/aws-simulator/fixtures';
 import { newJoinToken } from '../support/agent';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';
+import { until } from '../../libs/testing/until';
 import { fakeNodeAttestor } from '../support/fake-node-attestor';
 import { startTestServer, type TestServer } from '../support/server';
 
@@ -51,6 +52,8 @@ describe('logs of a full run: the table of operations.md, and never a secret', (
       policies: { 'agents.yaml': POLICIES, 'certificates.yaml': aws.certificatesSection },
       additionalAttestors: [fakeNodeAttestor],
     });
+    // the retention job's first pass runs just after start, outside any request
+    await until(() => server.logs.some((line) => typeof line.msg === 'string' && line.msg.startsWith('retention: ')));
     startupLines = server.logs.length;
     secrets['admin token'] = server.adminToken;
     secrets['viewer token'] = server.viewerToken;
