@@ -33,7 +33,7 @@ export function builtInAttestors(ports: AttestorPorts): Attestor[] {
     joinTokenAttestor(ports.joinTokens),
     azureMsiAttestor(ports.azure),
     k8sPsatAttestor(ports.k8s),
-  ] as Attestor[];
+  ];
 }
 
 /**

@@ -1,6 +1,7 @@
-import type { PrismaClient } from './generated/client';
+import { Prisma, type PrismaClient } from './generated/client';
 import type { AgentStatus } from './generated/enums';
 import type { Agent } from '../contracts/admin-api';
+import { attestorSetsContaining, unionOfBranches } from './attestor-sets';
 import { encodeCursor } from './cursor';
 
 export type { AgentStatus };
@@ -27,21 +28,27 @@ export class AgentsRepository {
   }
 
   async list(filter: AgentFilter): Promise<{ items: AgentView[]; nextCursor: string | null }> {
-    const rows = await this.prisma.agent.findMany({
-      where: {
-        ...(filter.status && { status: filter.status }),
-        ...(filter.attestor && { attestorTypes: { has: filter.attestor } }),
-        ...(filter.after && { id: { gt: filter.after } }),
-      },
-      include: { tofuKeys: true },
-      orderBy: { id: 'asc' },
-      take: filter.limit + 1,
-    });
+    const wanted = filter.limit + 1;
+    const rows = filter.attestor
+      ? await this.byAttestor(filter.attestor, filter)
+      : await this.prisma.agent.findMany({
+          where: { ...(filter.status && { status: filter.status }), ...(filter.after && { id: { gt: filter.after } }) },
+          include: { tofuKeys: true },
+          orderBy: { id: 'asc' },
+          take: wanted,
+        });
     const page = rows.slice(0, filter.limit);
     return {
       items: page.map(toView),
       nextCursor: rows.length > filter.limit ? encodeCursor(page[page.length - 1]!.id) : null,
     };
+  }
+
+  private async byAttestor(attestor: string, filter: AgentFilter): Promise<AgentRow[]> {
+    const query = agentIdsByAttestorQuery(await attestorSetsContaining(this.prisma, 'agents', attestor), filter);
+    if (!query) return [];
+    const ids = await this.prisma.$queryRaw<{ id: string }[]>(query);
+    return this.prisma.agent.findMany({ where: { id: { in: ids.map((row) => row.id) } }, include: { tofuKeys: true }, orderBy: { id: 'asc' } });
   }
 
   /**
@@ -83,6 +90,24 @@ export class AgentsRepository {
     });
     return updated ? this.get(id) : null;
   }
+}
+
+const AGENT_STATUSES: readonly AgentStatus[] = ['active', 'evicted', 'banned'];
+
+/**
+ * The ids of a page of agents with one of `sets` as attestor set, by id:
+ * one index range per (set, status) merged, each reading at most a page of
+ * agents_attestor_types_status_id_idx however rare the attestor (see
+ * attestorSetsContaining). Undefined when no agent has such a set.
+ */
+export function agentIdsByAttestorQuery(sets: readonly string[][], filter: AgentFilter): Prisma.Sql | undefined {
+  const wanted = filter.limit + 1;
+  const statuses = filter.status ? [filter.status] : AGENT_STATUSES;
+  const after = filter.after ? Prisma.sql`AND id > ${filter.after}::uuid` : Prisma.empty;
+  const branches = sets.flatMap((set) =>
+    statuses.map((status) => Prisma.sql`SELECT id::text AS id FROM agents WHERE attestor_types = ${set}::text[] AND status = ${status}::"AgentStatus" ${after} ORDER BY agents.id LIMIT ${wanted}`),
+  );
+  return branches.length === 0 ? undefined : unionOfBranches(branches, Prisma.sql`id`, wanted);
 }
 
 type AgentRow = Awaited<ReturnType<PrismaClient['agent']['findFirstOrThrow']>> & {

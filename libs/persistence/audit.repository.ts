@@ -2,6 +2,7 @@ import { Prisma, type PrismaClient } from './generated/client';
 import type { AuditEvent as AuditRow } from './generated/client';
 import type { AuditEvent, AuditEventName } from '../contracts/admin-api';
 import { storableText } from '../contracts/storable-text';
+import { attestorSetsContaining, unionOfBranches } from './attestor-sets';
 import { auditKey, encodeCursor, parseAuditKey } from './cursor';
 
 export type { AuditEvent, AuditEventName };
@@ -54,29 +55,26 @@ export class AuditRepository {
    *
    * In SQL, and in two steps, for audit_events' partitions: the day before
    * the cursor (or now) first, then, if the page is not full, everything
-   * older. Over every partition at once PostgreSQL costs a LIMIT as if the
-   * matching rows were spread evenly over all of them, and walks the newest
-   * partition's primary key backwards to find a rare value (`attestor=` of
-   * a small share: 80 ms at 5 million rows) where over one day it takes the
-   * GIN index and sorts the few rows it finds (1 ms). The cursor is a row
-   * comparison on (at, id), with a plain bound on `at` that prunes newer
-   * partitions.
+   * older, so a page of recent events touches only the newest partitions.
+   * An `attestor=` filter reads one index range per attestor set that
+   * contains it (`auditPageQuery`). The cursor is a row comparison on
+   * (at, id), with a plain bound on `at` that prunes newer partitions.
    */
   async list(filter: AuditFilter): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
     const after = filter.after === undefined ? undefined : parseAuditKey(filter.after);
     const conditions = [
       filter.outcome && Prisma.sql`outcome = ${filter.outcome}`,
-      filter.attestor && Prisma.sql`attestors @> ARRAY[${filter.attestor}]::text[]`,
       filter.agentId && Prisma.sql`agent_id = ${filter.agentId}::uuid`,
       filter.since && Prisma.sql`at >= ${filter.since}`,
       filter.until && Prisma.sql`at < ${filter.until}`,
       after && Prisma.sql`at <= ${after.at} AND (at, id) < (${after.at}, ${after.id}::bigint)`,
     ].filter((c): c is Prisma.Sql => Boolean(c));
     const wanted = filter.limit + 1;
+    const sets = filter.attestor === undefined ? undefined : await attestorSetsContaining(this.prisma, 'audit_events', filter.attestor);
     const split = new Date((after?.at.getTime() ?? Date.now()) - RECENT_WINDOW_MS);
-    const rows = await this.page([...conditions, Prisma.sql`at >= ${split}`], wanted);
+    const rows = await this.page(auditPageQuery([...conditions, Prisma.sql`at >= ${split}`], sets, wanted));
     if (rows.length < wanted && !(filter.since && filter.since >= split)) {
-      rows.push(...(await this.page([...conditions, Prisma.sql`at < ${split}`], wanted - rows.length)));
+      rows.push(...(await this.page(auditPageQuery([...conditions, Prisma.sql`at < ${split}`], sets, wanted - rows.length))));
     }
     const page = rows.slice(0, filter.limit);
     const last = page[page.length - 1];
@@ -86,13 +84,8 @@ export class AuditRepository {
     };
   }
 
-  private page(conditions: Prisma.Sql[], limit: number): Promise<AuditRow[]> {
-    return this.prisma.$queryRaw<AuditRow[]>`
-      SELECT id, at, event, outcome, code, reason, attestors, policy, attributes, spiffe_id AS "spiffeId",
-             agent_id::text AS "agentId", source_ip AS "sourceIp", request_id AS "requestId", actor
-      FROM audit_events WHERE ${Prisma.join(conditions, ' AND ')}
-      ORDER BY at DESC, id DESC
-      LIMIT ${limit}`;
+  private async page(query: Prisma.Sql | undefined): Promise<AuditRow[]> {
+    return query ? this.prisma.$queryRaw<AuditRow[]>(query) : [];
   }
 
   /**
@@ -112,6 +105,27 @@ export class AuditRepository {
     });
     return rows.map(fromRow);
   }
+}
+
+const AUDIT_COLUMNS = Prisma.sql`id, at, event, outcome, code, reason, attestors, policy, attributes, spiffe_id AS "spiffeId",
+  agent_id::text AS "agentId", source_ip AS "sourceIp", request_id AS "requestId", actor`;
+
+/**
+ * One page of the audit list, newest first. With `sets` (an `attestor=`
+ * filter: the attestor sets that contain it), one branch per set, each an
+ * equality on the leading column of audit_events_attestors_at_id_idx read
+ * in order, so each reads at most a page whether the attestor is common,
+ * rare or absent (see attestorSetsContaining). Undefined when no set
+ * contains the attestor: nothing to read.
+ */
+export function auditPageQuery(conditions: Prisma.Sql[], sets: readonly string[][] | undefined, limit: number): Prisma.Sql | undefined {
+  const order = Prisma.sql`at DESC, id DESC`;
+  const where = (extra: Prisma.Sql[]) => Prisma.join([...extra, ...conditions], ' AND ');
+  if (sets === undefined) return Prisma.sql`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE ${where([])} ORDER BY ${order} LIMIT ${limit}`;
+  const branches = sets.map(
+    (set) => Prisma.sql`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE ${where([Prisma.sql`attestors = ${set}::text[]`])} ORDER BY ${order} LIMIT ${limit}`,
+  );
+  return branches.length === 0 ? undefined : unionOfBranches(branches, order, limit);
 }
 
 export function toRow(event: NewAuditEvent) {

@@ -1,5 +1,7 @@
 import { matchesAttributePattern, policyAttributeNames } from './attribute-names';
-import { testCatalog } from './testdata/catalog';
+import { builtInDescriptors } from '../attestors/catalog';
+
+const builtIns = builtInDescriptors();
 
 describe('matchesAttributePattern', () => {
   it('matches exact names', () => expect(matchesAttributePattern('ec2.instance.id', 'ec2.instance.id')).toBe(true));
@@ -11,7 +13,7 @@ describe('matchesAttributePattern', () => {
 });
 
 describe('policyAttributeNames', () => {
-  const names = policyAttributeNames(['aws_iam', 'k8s_psat'], testCatalog);
+  const names = policyAttributeNames(['aws_iam', 'k8s_psat'], builtIns);
 
   it('accepts a name the policy attestors emit', () => expect(names.checkRuleAttribute('aws_iam.role.name')).toBeUndefined());
   it('rejects a typo', () => expect(names.checkRuleAttribute('aws_iam.role.nmae')).toMatch(/aws_iam does not emit it/));
@@ -19,16 +21,16 @@ describe('policyAttributeNames', () => {
   it('rejects an attestor outside the policy', () => expect(names.checkRuleAttribute('aws_iid.account.id')).toMatch(/does not require/));
   it('rejects an unknown namespace', () => expect(names.checkRuleAttribute('gcp_iit.project')).toMatch(/names start with one of aws_iam, k8s_psat/));
   it('rejects a literal * segment', () => {
-    expect(policyAttributeNames(['aws_iid'], testCatalog).checkRuleAttribute('aws_iid.ec2.instance.tag.*')).toMatch(/free segment/);
+    expect(policyAttributeNames(['aws_iid'], builtIns).checkRuleAttribute('aws_iid.ec2.instance.tag.*')).toMatch(/free segment/);
   });
   it('accepts a concrete name for a * segment', () => {
-    expect(policyAttributeNames(['aws_iid'], testCatalog).checkRuleAttribute('aws_iid.ec2.instance.tag.env')).toBeUndefined();
+    expect(policyAttributeNames(['aws_iid'], builtIns).checkRuleAttribute('aws_iid.ec2.instance.tag.env')).toBeUndefined();
   });
   it('accepts agent.uuid in templates', () => expect(names.checkTemplateAttribute('agent.uuid')).toBeUndefined());
   it('rejects agent.uuid in rules', () => expect(names.checkRuleAttribute('agent.uuid')).toBeDefined());
   it('accepts a single-valued name in templates', () => expect(names.checkTemplateAttribute('k8s_psat.pod.uid')).toBeUndefined());
   it('rejects a multi-valued name in templates', () => {
-    expect(policyAttributeNames(['aws_iid'], testCatalog).checkTemplateAttribute('aws_iid.ec2.security_group.id')).toMatch(/is not single-valued/);
+    expect(policyAttributeNames(['aws_iid'], builtIns).checkTemplateAttribute('aws_iid.ec2.security_group.id')).toMatch(/is not single-valued/);
   });
   it('rejects an unknown name in templates', () => expect(names.checkTemplateAttribute('k8s_psat.pod.id')).toMatch(/does not emit it/));
 });

@@ -1,10 +1,12 @@
 import { compileAgentAttestation, validateDocument, type AgentAttestationSpec } from './index';
-import { testCatalog } from './testdata/catalog';
+import { builtInDescriptors } from '../attestors/catalog';
+
+const builtIns = builtInDescriptors();
 
 function compile(yamlPolicies: string) {
-  const result = validateDocument('AgentAttestation', `section: AgentAttestation\nschema: v1\nspec:\n  policies:\n${yamlPolicies}`, testCatalog);
+  const result = validateDocument('AgentAttestation', `section: AgentAttestation\nschema: v1\nspec:\n  policies:\n${yamlPolicies}`, builtIns);
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
-  return compileAgentAttestation(result.value.spec, testCatalog);
+  return compileAgentAttestation(result.value.spec, builtIns);
 }
 
 const example = compile(`
@@ -106,6 +108,6 @@ describe('compileAgentAttestation', () => {
 
   it('throws on a spec validation would have rejected', () => {
     const invalid: AgentAttestationSpec = { policies: [{ name: 'x', requiredAttestors: [{ type: 'join_token' }], rules: [{ attribute: 'join_token.id', regex: '(' }] }] };
-    expect(() => compileAgentAttestation(invalid, testCatalog)).toThrow(/was not validated/);
+    expect(() => compileAgentAttestation(invalid, builtIns)).toThrow(/was not validated/);
   });
 });

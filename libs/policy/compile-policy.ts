@@ -1,6 +1,7 @@
 import type { AttestorDescriptor, Attributes } from '../attestors/attestor';
+import { candidateIndex } from './candidate-index';
 import { tryParseDuration } from './duration';
-import { compileRule, type RulePredicate } from './rules/compile-rule';
+import { compileRule, type OperandCache, type RulePredicate } from './rules/compile-rule';
 import { describeRule } from './rules/describe-rule';
 import { DEFAULT_SVID_TTL } from './sections/agent-attestation.check';
 import { compileTemplate, parseTemplate, type RenderResult } from './spiffe-id/template';
@@ -12,9 +13,21 @@ export interface Decision {
   failed?: string;
 }
 
+/** One required attestor of a compiled policy. */
+export interface CompiledAttestor {
+  readonly type: string;
+  readonly config: unknown;
+  /**
+   * The same for every required attestor of the version with this type and
+   * an equal config, and different otherwise: the login verifies each
+   * (type, config) once, looked up by this key, made once at compile time.
+   */
+  readonly verificationKey: string;
+}
+
 export interface CompiledPolicy {
   readonly name: string;
-  readonly requiredAttestors: readonly { type: string; config: unknown }[];
+  readonly requiredAttestors: readonly CompiledAttestor[];
   readonly requiredTypes: readonly string[];
   readonly svidTtlSeconds: number;
   readonly tofu: boolean;
@@ -25,31 +38,58 @@ export interface CompiledPolicy {
 
 export interface CompiledPolicySet {
   readonly policies: readonly CompiledPolicy[];
-  /** Policies whose required attestor types are all provided, in document order. */
-  candidatesFor(providedMethods: readonly string[]): CompiledPolicy[];
+  /**
+   * Policies whose required attestor types are all provided, in document
+   * order. Looked up in an index of the version's attestor sets, not by
+   * reading every policy; the answer is shared and frozen.
+   */
+  candidatesFor(providedMethods: readonly string[]): readonly CompiledPolicy[];
 }
 
 const HOLDS: Decision = Object.freeze({ holds: true });
 
 /**
  * Compiles a validated AgentAttestation spec once per version: rules become
- * closures, templates are pre-split, defaults are applied. Throws only on a
- * spec `validateDocument` would have rejected.
+ * closures, templates are pre-split, defaults are applied, equal attestor
+ * configs share one verification key. Throws only on a spec
+ * `validateDocument` would have rejected.
  */
 export function compileAgentAttestation(spec: AgentAttestationSpec, catalog: readonly AttestorDescriptor[]): CompiledPolicySet {
-  const byType = new Map(catalog.map((descriptor) => [descriptor.type, descriptor]));
-  const policies = spec.policies.map((policy) => Object.freeze(compilePolicy(policy, byType)));
-  return Object.freeze({
-    policies: Object.freeze(policies),
-    candidatesFor(providedMethods: readonly string[]): CompiledPolicy[] {
-      const provided = new Set(providedMethods);
-      return policies.filter((policy) => policy.requiredTypes.every((type) => provided.has(type)));
-    },
-  });
+  const steps = compileAgentAttestationStepwise(spec, catalog);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
 }
 
-function compilePolicy(policy: PolicySpec, byType: ReadonlyMap<string, AttestorDescriptor>): CompiledPolicy {
-  const requiredAttestors = policy.requiredAttestors.map(({ type, config }) => Object.freeze({ type, config: config ?? {} }));
+/**
+ * The same compilation, one policy per step: whoever drives it may yield
+ * between steps, so a version of thousands of policies (a regex compiles
+ * in about 0.1 ms, ten times that while cold) does not hold the event loop
+ * for the whole of it. Nothing is shared until the last step returns the set.
+ */
+export function* compileAgentAttestationStepwise(spec: AgentAttestationSpec, catalog: readonly AttestorDescriptor[]): Generator<void, CompiledPolicySet, void> {
+  const byType = new Map(catalog.map((descriptor) => [descriptor.type, descriptor]));
+  const operands: OperandCache = new Map();
+  const verificationKeys = new Map<string, string>();
+  const policies: CompiledPolicy[] = [];
+  for (const policy of spec.policies) {
+    policies.push(Object.freeze(compilePolicy(policy, byType, operands, verificationKeys)));
+    yield;
+  }
+  Object.freeze(policies);
+  return Object.freeze({ policies, candidatesFor: candidateIndex(policies) });
+}
+
+function compilePolicy(
+  policy: PolicySpec,
+  byType: ReadonlyMap<string, AttestorDescriptor>,
+  operands: OperandCache,
+  verificationKeys: Map<string, string>,
+): CompiledPolicy {
+  const requiredAttestors = policy.requiredAttestors.map(({ type, config = {} }) =>
+    Object.freeze({ type, config, verificationKey: verificationKeyOf(type, config, verificationKeys) }),
+  );
   const requiredTypes = requiredAttestors.map((attestor) => attestor.type);
   const first = byType.get(requiredTypes[0]);
   const templateText = policy.spiffeIdTemplate ?? first?.defaultSpiffeIdPath;
@@ -65,14 +105,25 @@ function compilePolicy(policy: PolicySpec, byType: ReadonlyMap<string, AttestorD
     requiredTypes: Object.freeze(requiredTypes),
     svidTtlSeconds,
     tofu: policy.tofu ?? true,
-    evaluate: compileRules(policy),
+    evaluate: compileRules(policy, operands),
     renderSpiffeIdPath: compileTemplate(template.template),
   };
 }
 
-function compileRules(policy: PolicySpec): (attributes: Attributes) => Decision {
+/** Short keys (`aws_iid#0`, `aws_iid#1`) numbered by content, so a login compares no config text. */
+function verificationKeyOf(type: string, config: unknown, keys: Map<string, string>): string {
+  const content = `${type}\u0000${JSON.stringify(config)}`;
+  let key = keys.get(content);
+  if (key === undefined) {
+    key = `${type}#${keys.size}`;
+    keys.set(content, key);
+  }
+  return key;
+}
+
+function compileRules(policy: PolicySpec, operands: OperandCache): (attributes: Attributes) => Decision {
   const rules = policy.rules ?? [];
-  const predicates: RulePredicate[] = rules.map(compileRule);
+  const predicates: RulePredicate[] = rules.map((rule) => compileRule(rule, operands));
   // one frozen failure per rule, described once, so a denial allocates nothing
   const failures: Decision[] = rules.map((rule, i) =>
     Object.freeze({ holds: false, failed: `rule ${i + 1} (${describeRule(rule)}) does not hold` }),

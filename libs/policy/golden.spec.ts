@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatConfigError, validateDocument, type SectionName } from './index';
-import { testCatalog } from './testdata/catalog';
+import { builtInDescriptors } from '../attestors/catalog';
+
+const builtIns = builtInDescriptors();
 
 // Golden documents: every file in ok/ validates; every file in not-ok/ fails
 // with each `# expect: <text>` line found in one of its formatted errors
@@ -30,7 +32,7 @@ function files(folder: string): [string, string][] {
 describe('golden documents', () => {
   describe('ok', () => {
     it.each(files('ok'))('%s validates', (file, text) => {
-      const result = validateDocument(sectionOf(file), text, testCatalog);
+      const result = validateDocument(sectionOf(file), text, builtIns);
       expect(result.ok ? [] : result.errors.map((error) => formatConfigError(error, file))).toEqual([]);
     });
   });
@@ -39,7 +41,7 @@ describe('golden documents', () => {
     it.each(files('not-ok'))('%s is rejected as expected', (file, text) => {
       const expectations = [...text.matchAll(/^# expect: (.+)$/gm)].map((match) => match[1]);
       expect(expectations.length).toBeGreaterThan(0);
-      const result = validateDocument(sectionOf(file), text, testCatalog);
+      const result = validateDocument(sectionOf(file), text, builtIns);
       expect(result.ok).toBe(false);
       const formatted = result.ok ? [] : result.errors.map((error) => formatConfigError(error));
       for (const expected of expectations) {

@@ -6,8 +6,8 @@ export type { ConfigError, ConfigWarning, ValidationResult } from './config-erro
 export { formatConfigError } from './config-error';
 export { parseDuration } from './duration';
 export { validateDocument } from './validate-document';
-export { compileAgentAttestation } from './compile-policy';
-export type { CompiledPolicy, CompiledPolicySet, Decision } from './compile-policy';
+export { compileAgentAttestation, compileAgentAttestationStepwise } from './compile-policy';
+export type { CompiledAttestor, CompiledPolicy, CompiledPolicySet, Decision } from './compile-policy';
 export { spiffeIdFor } from './spiffe-id/spiffe-id';
 export type { RenderResult } from './spiffe-id/template';
 export type {

@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import type { Attributes } from '../attestors/attestor';
 import { compileAgentAttestation, validateDocument, type RuleSpec, type SectionName } from './index';
-import { testCatalog } from './testdata/catalog';
+import { builtInDescriptors } from '../attestors/catalog';
+
+const builtIns = builtInDescriptors();
 
 // Whatever arrives, validation answers ok or errors and compiled policies
 // answer a decision: a thrown exception would be a 500, which api.md calls a bug.
@@ -81,7 +83,7 @@ describe('properties', () => {
   it('validateDocument never throws on arbitrary text', () => {
     fc.assert(
       fc.property(fc.constantFrom(...sections), fc.string({ unit: 'binary', maxLength: 300 }), (section, text) => {
-        expectWellFormed(validateDocument(section, text, testCatalog));
+        expectWellFormed(validateDocument(section, text, builtIns));
       }),
       { numRuns: 500 },
     );
@@ -92,7 +94,7 @@ describe('properties', () => {
       fc.property(fc.constantFrom(...sections), fc.constantFrom(...sections), fc.jsonValue(), fc.boolean(), (section, written, spec, json) => {
         const value = { section: written, schema: 'v1', spec };
         const body = json ? JSON.stringify(value) : stringify(value);
-        expectWellFormed(validateDocument(section, body, testCatalog, { contentType: json ? 'json' : 'yaml' }));
+        expectWellFormed(validateDocument(section, body, builtIns, { contentType: json ? 'json' : 'yaml' }));
       }),
       { numRuns: 300 },
     );
@@ -101,7 +103,7 @@ describe('properties', () => {
   it('validateDocument never throws on arbitrary non-text bodies', () => {
     fc.assert(
       fc.property(fc.anything(), (body) => {
-        expectWellFormed(validateDocument('AgentAttestation', body as string, testCatalog));
+        expectWellFormed(validateDocument('AgentAttestation', body as string, builtIns));
       }),
       { numRuns: 200 },
     );
@@ -123,9 +125,9 @@ describe('properties', () => {
     fc.assert(
       fc.property(fc.array(policy, { maxLength: 3 }), (policies) => {
         const body = stringify({ section: 'AgentAttestation', schema: 'v1', spec: { policies } });
-        const result = validateDocument('AgentAttestation', body, testCatalog);
+        const result = validateDocument('AgentAttestation', body, builtIns);
         expectWellFormed(result);
-        if (result.ok) compileAgentAttestation(result.value.spec, testCatalog);
+        if (result.ok) compileAgentAttestation(result.value.spec, builtIns);
       }),
       { numRuns: 500 },
     );
@@ -149,9 +151,9 @@ describe('properties', () => {
     );
     fc.assert(
       fc.property(fc.array(cluster, { maxLength: 3 }), fc.array(certificate, { maxLength: 3 }), fc.jsonValue(), (clusters, certificates, replaceBuiltIn) => {
-        expectWellFormed(validateDocument('KubernetesClusters', stringify({ section: 'KubernetesClusters', schema: 'v1', spec: { clusters } }), testCatalog));
+        expectWellFormed(validateDocument('KubernetesClusters', stringify({ section: 'KubernetesClusters', schema: 'v1', spec: { clusters } }), builtIns));
         const spec = { certificates, replaceBuiltIn };
-        expectWellFormed(validateDocument('AwsIidCertificates', stringify({ section: 'AwsIidCertificates', schema: 'v1', spec }), testCatalog));
+        expectWellFormed(validateDocument('AwsIidCertificates', stringify({ section: 'AwsIidCertificates', schema: 'v1', spec }), builtIns));
       }),
       { numRuns: 300 },
     );
@@ -165,10 +167,10 @@ describe('properties', () => {
           schema: 'v1',
           spec: { policies: [{ name: 'p', requiredAttestors: [{ type: 'aws_iid' }, { type: 'k8s_psat', config: { clusters: ['c'] } }], rules }] },
         };
-        const result = validateDocument('AgentAttestation', stringify(document), testCatalog);
+        const result = validateDocument('AgentAttestation', stringify(document), builtIns);
         expectWellFormed(result);
         if (!result.ok) return;
-        const [policy] = compileAgentAttestation(result.value.spec, testCatalog).policies;
+        const [policy] = compileAgentAttestation(result.value.spec, builtIns).policies;
         for (const map of maps) {
           const decision = policy.evaluate(map);
           expect(typeof decision.holds).toBe('boolean');
@@ -195,10 +197,10 @@ describe('properties', () => {
           ],
         },
       }),
-      testCatalog,
+      builtIns,
     );
     if (!result.ok) throw new Error(JSON.stringify(result.errors));
-    const [policy] = compileAgentAttestation(result.value.spec, testCatalog).policies;
+    const [policy] = compileAgentAttestation(result.value.spec, builtIns).policies;
     const value = fc.oneof(fc.string(), fc.stringMatching(/^[A-Za-z0-9._-]{0,6}$/), fc.constantFrom('.', '..', 'a/b'));
     fc.assert(
       fc.property(

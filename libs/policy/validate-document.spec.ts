@@ -1,10 +1,12 @@
 import type { AttestorDescriptor } from '../attestors/attestor';
 import { validateDocument, type SectionName } from './index';
-import { testCatalog } from './testdata/catalog';
+import { builtInDescriptors } from '../attestors/catalog';
+
+const builtIns = builtInDescriptors();
 
 const policies = (body: string) => `section: AgentAttestation\nschema: v1\nspec:\n  policies:\n${body}`;
 
-function errorsOf(section: SectionName, text: string, catalog: readonly AttestorDescriptor[] = testCatalog) {
+function errorsOf(section: SectionName, text: string, catalog: readonly AttestorDescriptor[] = builtIns) {
   const result = validateDocument(section, text, catalog);
   if (result.ok) throw new Error('expected the document to be rejected');
   return result.errors;
@@ -12,7 +14,7 @@ function errorsOf(section: SectionName, text: string, catalog: readonly Attestor
 
 describe('validateDocument', () => {
   it('returns the document as written, without defaults filled in', () => {
-    const result = validateDocument('AgentAttestation', policies('    - name: a\n      requiredAttestors: [{ type: join_token }]\n'), testCatalog);
+    const result = validateDocument('AgentAttestation', policies('    - name: a\n      requiredAttestors: [{ type: join_token }]\n'), builtIns);
     expect(result).toEqual({
       ok: true,
       value: { section: 'AgentAttestation', schema: 'v1', spec: { policies: [{ name: 'a', requiredAttestors: [{ type: 'join_token' }] }] } },
@@ -25,7 +27,7 @@ describe('validateDocument', () => {
       '    - name: ec2\n      requiredAttestors: [{ type: aws_iid }]\n      spiffeIdTemplate: "/ec2/{{aws_iid.ec2.instance.id}}"\n' +
         '    - name: named\n      requiredAttestors: [{ type: aws_iid }]\n      spiffeIdTemplate: "/node/{{aws_iid.ec2.instance.tag.Name}}"\n',
     );
-    expect(validateDocument('AgentAttestation', text, testCatalog)).toMatchObject({
+    expect(validateDocument('AgentAttestation', text, builtIns)).toMatchObject({
       ok: true,
       warnings: [{ path: '/spec/policies/1/spiffeIdTemplate', line: 10, column: 25, message: expect.stringMatching(/^\{\{aws_iid\.ec2\.instance\.tag\.Name\}\} can be set to the same value on two nodes/) }],
     });
@@ -33,7 +35,7 @@ describe('validateDocument', () => {
 
   it('gives no warnings with an invalid document, only its errors', () => {
     const text = policies('    - name: named\n      requiredAttestors: [{ type: aws_iid }]\n      spiffeIdTemplate: "/node/{{aws_iid.ec2.instance.tag.Name}}"\n      svidTtl: 1h\n      tofu: maybe\n');
-    expect(validateDocument('AgentAttestation', text, testCatalog)).toEqual({ ok: false, errors: [expect.objectContaining({ path: '/spec/policies/0/tofu' })] });
+    expect(validateDocument('AgentAttestation', text, builtIns)).toEqual({ ok: false, errors: [expect.objectContaining({ path: '/spec/policies/0/tofu' })] });
   });
 
   it('reports the line and column of the offending node', () => {
@@ -45,12 +47,12 @@ describe('validateDocument', () => {
 
   it('accepts a JSON body with the json content type', () => {
     const body = JSON.stringify({ section: 'KubernetesClusters', schema: 'v1', spec: { clusters: [] } });
-    expect(validateDocument('KubernetesClusters', body, testCatalog, { contentType: 'json' }).ok).toBe(true);
+    expect(validateDocument('KubernetesClusters', body, builtIns, { contentType: 'json' }).ok).toBe(true);
   });
 
   it('places errors in a JSON body by line and column too', () => {
     const body = '{\n  "section": "KubernetesClusters",\n  "schema": "v1",\n  "spec": { "clusters": 7 }\n}';
-    expect(validateDocument('KubernetesClusters', body, testCatalog, { contentType: 'json' })).toEqual({
+    expect(validateDocument('KubernetesClusters', body, builtIns, { contentType: 'json' })).toEqual({
       ok: false,
       errors: [{ path: '/spec/clusters', line: 4, column: 25, message: 'must be array' }],
     });
@@ -137,7 +139,7 @@ describe('validateDocument', () => {
   });
 
   it('rejects a default SPIFFE ID path the catalog got wrong', () => {
-    const broken = testCatalog.map((d) => (d.type === 'join_token' ? { ...d, defaultSpiffeIdPath: '/agent/{{join_token.nope}}' } : d));
+    const broken = builtIns.map((d) => (d.type === 'join_token' ? { ...d, defaultSpiffeIdPath: '/agent/{{join_token.nope}}' } : d));
     expect(errorsOf('AgentAttestation', policies('    - name: a\n      requiredAttestors: [{ type: join_token }]\n'), broken)[0].message).toMatch(
       /^default SPIFFE ID path of join_token is unusable: unknown attribute join_token.nope/,
     );
@@ -158,7 +160,7 @@ describe('validateDocument', () => {
   it('accepts any issuer string when the keys are inline (minikube signs kubernetes/serviceaccount)', () => {
     const jwks = '{ keys: [{ kty: EC, crv: P-256, kid: k1, x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0" }] }';
     const text = `section: KubernetesClusters\nschema: v1\nspec:\n  clusters:\n    - { name: mini, issuer: kubernetes/serviceaccount, audience: x, jwks: ${jwks} }\n`;
-    expect(validateDocument('KubernetesClusters', text, testCatalog)).toMatchObject({ ok: true });
+    expect(validateDocument('KubernetesClusters', text, builtIns)).toMatchObject({ ok: true });
   });
 
   it('requires an https issuer and jwksUri when the keys are fetched', () => {

@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { validateDocument } from './index';
 import { MAX_ALIAS_COUNT, MAX_DOCUMENT_BYTES, MAX_KEYS_PER_MAP, MAX_NESTING_DEPTH, MAX_NODES, parseConfigDocument } from './yaml-document';
 import { onThreadCpu } from '../testing/thread-cpu';
-import { testCatalog } from './testdata/catalog';
+import { builtInDescriptors } from '../attestors/catalog';
+
+const builtIns = builtInDescriptors();
 
 // Pathological YAML (alias bombs, nesting far past the cap, huge numbers,
 // tags, merge keys, long scalars) always ends in a result, never a throw,
@@ -58,7 +60,7 @@ describe('bounded YAML under pathological documents', () => {
     fc.assert(
       fc.property(fc.oneof(aliasBomb, aliasCount, flowNesting, blockNesting, scalarDoc, wideMap, noise), fc.constantFrom('yaml', 'json') as fc.Arbitrary<'yaml' | 'json'>, (text, type) => {
         const { value: [parsed, validated], cpuMs } = onThreadCpu(
-          () => [parseConfigDocument(text, type), validateDocument('AgentAttestation', text, testCatalog, { contentType: type })] as const,
+          () => [parseConfigDocument(text, type), validateDocument('AgentAttestation', text, builtIns, { contentType: type })] as const,
         );
         slowest = Math.max(slowest, cpuMs);
         if (!parsed.ok) expect(parsed.errors.length).toBeGreaterThan(0);
@@ -102,7 +104,7 @@ describe('bounded YAML under pathological documents', () => {
     it.each(worst)('%s: a result within the CPU bound', (_name, make) => {
       const text = make();
       expect(Buffer.byteLength(text)).toBeLessThanOrEqual(MAX_DOCUMENT_BYTES);
-      const { value: result, cpuMs } = onThreadCpu(() => validateDocument('AgentAttestation', text, testCatalog));
+      const { value: result, cpuMs } = onThreadCpu(() => validateDocument('AgentAttestation', text, builtIns));
       expect(result.ok || result.errors.length > 0).toBe(true);
       expect(cpuMs).toBeLessThan(WORST_DOCUMENT_CPU_MS);
     });
@@ -110,7 +112,7 @@ describe('bounded YAML under pathological documents', () => {
 
   it('never expands an alias bomb into a document that validates', () => {
     fc.assert(
-      fc.property(aliasBomb.filter((text) => /a([4-9]|1\d): /.test(text)), (text) => !validateDocument('AgentAttestation', text, testCatalog).ok),
+      fc.property(aliasBomb.filter((text) => /a([4-9]|1\d): /.test(text)), (text) => !validateDocument('AgentAttestation', text, builtIns).ok),
       { numRuns: 50 },
     );
   });

@@ -1,4 +1,4 @@
-import { compileAgentAttestation, type CompiledPolicySet, type ConfigDocument, type SectionName } from '../../../libs/policy';
+import { compileAgentAttestation, compileAgentAttestationStepwise, type AgentAttestationSpec, type CompiledPolicySet, type ConfigDocument, type SectionName } from '../../../libs/policy';
 import type { AttestorDescriptor } from '../../../libs/attestors/attestor';
 import { IidTrustSet, type AwsIidCertificatesSpec } from '../../../libs/attestors/aws-iid/trust-set';
 import { KubernetesClusterSet, type KubernetesClustersSpec } from '../../../libs/attestors/k8s-psat/cluster-set';
@@ -55,18 +55,44 @@ export class ActiveConfig {
     return this.sections.get(section);
   }
 
-  /** Installs a stored version (already validated when it was pushed). */
-  activate(entry: ActiveSection): void {
+  /**
+   * Installs a stored version (already validated when it was pushed), unless
+   * a newer one of its section was installed meanwhile; says whether it did.
+   * Logins go on with the previous version until the new one is compiled.
+   */
+  async activate(entry: ActiveSection): Promise<boolean> {
     if (entry.section === 'AgentAttestation') {
-      this.compiledPolicies = compileAgentAttestation(entry.document.spec as Parameters<typeof compileAgentAttestation>[0], this.catalog);
+      const compiled = await compileInSlices(compileAgentAttestationStepwise(entry.document.spec as AgentAttestationSpec, this.catalog));
+      if (entry.version <= this.version(entry.section)) return false;
+      this.compiledPolicies = compiled;
     }
+    if (entry.version <= this.version(entry.section)) return false;
     if (entry.section === 'AwsIidCertificates') this.trustSet = IidTrustSet.build(entry.document.spec as AwsIidCertificatesSpec);
     if (entry.section === 'KubernetesClusters') this.clusterSet = KubernetesClusterSet.build(entry.document.spec as KubernetesClustersSpec);
     this.sections.set(entry.section, entry);
+    return true;
   }
 
   /** Synchronous: for the seed files at start. Requests validate in the document worker. */
   validate(section: SectionName, body: string, contentType?: 'yaml' | 'json'): SectionValidation {
     return validateSection(section, body, this.catalog, contentType);
+  }
+}
+
+/** How long one slice of a compilation may hold the event loop. */
+const COMPILE_SLICE_MS = 10;
+
+/**
+ * Runs a stepwise compilation a slice at a time, yielding to the event loop
+ * between slices: compiling 1,000 policies of 10 rules takes 30-120 ms of
+ * CPU (more while the regex engine is cold), longer than a login may wait.
+ */
+async function compileInSlices<T>(steps: Generator<void, T, void>): Promise<T> {
+  for (;;) {
+    const sliceEnd = performance.now() + COMPILE_SLICE_MS;
+    let step = steps.next();
+    while (!step.done && performance.now() < sliceEnd) step = steps.next();
+    if (step.done) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }

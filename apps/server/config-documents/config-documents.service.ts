@@ -118,7 +118,7 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
       createdBy: actor,
       ...(requestId !== undefined && { requestId }),
     });
-    this.install(stored);
+    await this.install(stored);
     return { ...summary(stored), warnings: checked.warnings.map(placed) };
   }
 
@@ -179,7 +179,7 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
       const head = heads.get(section) ?? 0;
       if (head <= this.active.version(section)) continue;
       const stored = await this.versions.get(section, head);
-      if (stored) this.install(stored);
+      if (stored) await this.install(stored);
     }
   }
 
@@ -191,11 +191,11 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
     }
   }
 
-  private install(stored: StoredConfigVersion): void {
+  private async install(stored: StoredConfigVersion): Promise<void> {
     const section = stored.section as SectionName;
     if (stored.version <= this.active.version(section)) return;
     const entry: ActiveSection = { section, version: stored.version, sha256: stored.sha256, document: stored.document as ActiveSection['document'] };
-    this.active.activate(entry);
+    if (!(await this.active.activate(entry))) return;
     this.metrics.set(INSTRUMENTS.configVersion, stored.version, { section });
     this.logger.info({ section, version: stored.version, sha256: stored.sha256 }, 'Configuration activated');
   }

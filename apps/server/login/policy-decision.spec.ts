@@ -98,6 +98,41 @@ describe('decide', () => {
   it('fails closed when an earlier policy cannot be decided because a dependency is down', async () => {
     expect(await run({ alpha: { node: 'down' }, beta: { node: 'down' } })).toMatchObject({ kind: 'unavailable', attestor: 'alpha' });
   });
+
+  describe('at 1,000 policies', () => {
+    /** a config that counts how often it is serialized (JSON.stringify calls toJSON) */
+    const countedConfig = (tier: string, serialized: { n: number }) => ({
+      tier,
+      toJSON() {
+        serialized.n++;
+        return { tier };
+      },
+    });
+    const serialized = { n: 0 };
+    const configs = [countedConfig('gold', serialized), countedConfig('silver', serialized)];
+    const many = compileAgentAttestation(
+      {
+        policies: Array.from({ length: 1000 }, (_, i) => ({
+          name: `p${i}`,
+          requiredAttestors: [{ type: 'alpha', config: configs[i % 2] }, ...(i % 3 === 0 ? [{ type: 'beta' }] : [])],
+          rules: [{ attribute: 'alpha.node', equals: i === 999 ? 'web-1' : `other-${i}` }],
+        })),
+      } as never,
+      registry.descriptors(),
+    );
+
+    it('verifies each distinct config once and serializes no config per login', async () => {
+      serialized.n = 0;
+      for (let login = 0; login < 20; login++) {
+        const decision = await decide(many.candidatesFor(['alpha', 'beta']), { alpha: { node: 'web-1' }, beta: { node: 'web-1' } }, registry, { challenges: {}, now: new Date() });
+        expect(decision).toMatchObject({ kind: 'authorized', policy: { name: 'p999' } });
+      }
+      // alpha under two configs and beta under one: three verifications a login
+      expect(calls.n).toBe(20 * 3);
+      expect(serialized.n).toBe(0);
+    });
+  });
+
 });
 
 describe('canReattest', () => {

@@ -29,7 +29,9 @@ export type ProofObserver = (attestorType: string, outcome: 'success' | 'failed'
  * proof the candidates need, each once per distinct attestor config and all
  * in parallel, then walk the candidates in document order; the first whose
  * proofs all verified and whose rules hold wins. Free of I/O itself: the
- * attestors behind the registry do the cloud look-ups.
+ * attestors behind the registry do the cloud look-ups. The configs were
+ * compared when the version was compiled (`verificationKey`), so a login
+ * costs no config text however many policies share one attestor.
  */
 export async function decide(
   candidates: readonly CompiledPolicy[],
@@ -37,47 +39,29 @@ export async function decide(
   registry: AttestorRegistry,
   context: { challenges: Record<string, string>; now: Date; onProof?: ProofObserver },
 ): Promise<Decision> {
-  const observe = context.onProof ?? (() => undefined);
-  const outcomes = new Map<string, Promise<Outcome>>();
-  const outcomeOf = (type: string, config: unknown): Promise<Outcome> => {
-    const key = `${type}\u0000${JSON.stringify(config ?? {})}`;
-    let outcome = outcomes.get(key);
-    if (!outcome) {
-      const challenge = context.challenges[type];
-      outcome = registry
-        .verify(type, proofs[type], config ?? {}, { now: context.now, ...(challenge !== undefined && { challenge }) })
-        .then(
-          (proof): Outcome => {
-            observe(type, 'success');
-            return { ok: true, proof };
-          },
-          (error: unknown): Outcome => {
-            if (error instanceof ProofRejected) observe(type, 'failed');
-            return { ok: false, error };
-          },
-        );
-      outcomes.set(key, outcome);
-    }
-    return outcome;
-  };
-  const perPolicy = candidates.map((policy) => Promise.all(policy.requiredAttestors.map((a) => outcomeOf(a.type, a.config))));
-  const settled = await Promise.all(perPolicy);
-
+  const outcomes = await verifyOnce(candidates, proofs, registry, context);
+  const merged = new Map<string, Attributes>();
   let firstFailure: Decision | undefined;
   let firstDenial: Decision | undefined;
-  for (const [index, policy] of candidates.entries()) {
-    const results = settled[index]!;
-    const failed = results.find((r): r is { ok: false; error: unknown } => !r.ok);
+  for (const policy of candidates) {
+    const verified: VerifiedProof[] = [];
+    let failed: Decision | undefined;
+    for (const attestor of policy.requiredAttestors) {
+      const outcome = outcomes.get(attestor.verificationKey)!;
+      if (!outcome.ok) {
+        failed = failure(attestor.type, outcome.error);
+        break;
+      }
+      verified.push(outcome.proof);
+    }
     if (failed) {
-      const decision = failure(policy.requiredAttestors[results.indexOf(failed)]!.type, failed.error);
       // An earlier policy we cannot decide might have been the winner, so
       // a later one must not be granted in its place: fail closed.
-      if (decision.kind === 'unavailable') return decision;
-      firstFailure ??= decision;
+      if (failed.kind === 'unavailable') return failed;
+      firstFailure ??= failed;
       continue;
     }
-    const verified = results.map((r) => (r as { ok: true; proof: VerifiedProof }).proof);
-    const attributes = Object.assign({}, ...verified.map((p) => p.attributes)) as Attributes;
+    const attributes = mergedAttributes(policy, verified, merged);
     const verdict = policy.evaluate(attributes);
     if (verdict.holds) return { kind: 'authorized', policy, proofs: verified, attributes };
     firstDenial ??= {
@@ -94,6 +78,52 @@ export async function decide(
   const decision = firstDenial ?? firstFailure;
   if (!decision) throw new Error('decide() needs at least one candidate policy');
   return decision;
+}
+
+/**
+ * The attributes a policy's rules see: one proof's own, or several merged
+ * once per combination of verifications, so walking a thousand candidates
+ * does not copy a thousand maps.
+ */
+function mergedAttributes(policy: CompiledPolicy, verified: readonly VerifiedProof[], merged: Map<string, Attributes>): Attributes {
+  if (verified.length === 1) return verified[0]!.attributes;
+  const key = policy.requiredAttestors.map((attestor) => attestor.verificationKey).join('\u0000');
+  let attributes = merged.get(key);
+  if (!attributes) {
+    attributes = Object.assign({}, ...verified.map((proof) => proof.attributes)) as Attributes;
+    merged.set(key, attributes);
+  }
+  return attributes;
+}
+
+/** Each distinct (type, config) of the candidates verified once, all in parallel, by verification key. */
+async function verifyOnce(
+  candidates: readonly CompiledPolicy[],
+  proofs: Record<string, unknown>,
+  registry: AttestorRegistry,
+  context: { challenges: Record<string, string>; now: Date; onProof?: ProofObserver },
+): Promise<Map<string, Outcome>> {
+  const observe = context.onProof ?? (() => undefined);
+  const pending = new Map<string, Promise<Outcome>>();
+  for (const policy of candidates) {
+    for (const { type, config, verificationKey } of policy.requiredAttestors) {
+      if (pending.has(verificationKey)) continue;
+      const challenge = context.challenges[type];
+      const outcome = registry.verify(type, proofs[type], config, { now: context.now, ...(challenge !== undefined && { challenge }) }).then(
+        (proof): Outcome => {
+          observe(type, 'success');
+          return { ok: true, proof };
+        },
+        (error: unknown): Outcome => {
+          if (error instanceof ProofRejected) observe(type, 'failed');
+          return { ok: false, error };
+        },
+      );
+      pending.set(verificationKey, outcome);
+    }
+  }
+  const settled = await Promise.all(pending.values());
+  return new Map([...pending.keys()].map((key, i) => [key, settled[i]!]));
 }
 
 function failure(attestor: string, error: unknown): Decision {

@@ -7,19 +7,10 @@ import { OUTSIDER_ACCOUNT, OUTSIDER_KEY, SERVER_ACCOUNT, presignedGetCallerIdent
 import { awsIamAttestor, type AwsIamProof } from './aws-iam.attestor';
 import { parseCallerIdentity } from './caller-identity';
 import { createStsSender } from './sts-sender';
+import { rejectionReason } from '../testing/rejection';
 
 const CHALLENGE = 'c2lnbmVkLWNoYWxsZW5nZS1mb3ItdGhpcy1sb2dpbg';
 const onlyServerAccount: AwsAccountGate = { isAccountAllowed: async (account, config) => account === SERVER_ACCOUNT || (config.awsAccountsAllowed ?? []).includes(account) };
-
-async function reason(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProofRejected) return error.reason;
-    throw error;
-  }
-  return 'accepted';
-}
 
 describe('aws_iam attestor', () => {
   let sim: AwsSimulator;
@@ -66,14 +57,14 @@ describe('aws_iam attestor', () => {
   });
 
   it('rejects a caller whose account is not allowed', async () => {
-    expect(await reason(verify(await proof(OUTSIDER_KEY)))).toBe(`aws_iam: account ${OUTSIDER_ACCOUNT} is not allowed`);
+    expect(await rejectionReason(verify(await proof(OUTSIDER_KEY)))).toBe(`aws_iam: account ${OUTSIDER_ACCOUNT} is not allowed`);
   });
 
   it('rejects a request STS does not accept (signature broken after signing)', async () => {
     const p = await proof();
     p.headers['x-attestd-challenge'] = CHALLENGE; // unchanged
     p.headers.authorization = p.headers.authorization!.replace(/Signature=[0-9a-f]{4}/, 'Signature=0000');
-    expect(await reason(verify(p))).toBe('aws_iam: STS rejected the signed request: SignatureDoesNotMatch');
+    expect(await rejectionReason(verify(p))).toBe('aws_iam: STS rejected the signed request: SignatureDoesNotMatch');
   });
 
   describe('checks made before any network I/O', () => {
@@ -97,18 +88,18 @@ describe('aws_iam attestor', () => {
       ['too many headers', (p) => ({ ...p, headers: { ...p.headers, ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`x-pad-${i}`, 'x'])) } }), /more than 12 headers/],
     ];
     it.each(cases)('rejects %s', async (_name, change, message) => {
-      expect(await reason(verify(change(await proof())))).toMatch(message);
+      expect(await rejectionReason(verify(change(await proof())))).toMatch(message);
       expect(sent).toBe(0);
     });
 
     it('rejects a request signed 20 minutes ago, and one dated 20 minutes ahead', async () => {
-      expect(await reason(verify(await proof(undefined, { signingDate: new Date(Date.now() - 20 * 60_000) })))).toMatch(/15 minutes/);
-      expect(await reason(verify(await proof(undefined, { signingDate: new Date(Date.now() + 20 * 60_000) })))).toMatch(/15 minutes/);
+      expect(await rejectionReason(verify(await proof(undefined, { signingDate: new Date(Date.now() - 20 * 60_000) })))).toMatch(/15 minutes/);
+      expect(await rejectionReason(verify(await proof(undefined, { signingDate: new Date(Date.now() + 20 * 60_000) })))).toMatch(/15 minutes/);
       expect(sent).toBe(0);
     });
 
     it('rejects a login without a challenge', async () => {
-      expect(await reason(attestor().verify(await proof(), {}, { now: new Date() }))).toMatch(/challenge/);
+      expect(await rejectionReason(attestor().verify(await proof(), {}, { now: new Date() }))).toMatch(/challenge/);
     });
 
     it('never sends anything but a well-formed request, whatever the proof', async () => {
@@ -144,7 +135,7 @@ describe('aws_iam attestor', () => {
       await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
       const port = (fake.address() as { port: number }).port;
       const sender = createStsSender({ timeoutMs: 1000, maxBytes: 65536, endpointOverride: `http://127.0.0.1:${port}` });
-      expect(await reason(verify(await proof(), attestor({ sts: sender })))).toBe('aws_iam: STS rejected the signed request: HTTP 302');
+      expect(await rejectionReason(verify(await proof(), attestor({ sts: sender })))).toBe('aws_iam: STS rejected the signed request: HTTP 302');
       mode = 'huge';
       await expect(verify(await proof(), attestor({ sts: sender }))).rejects.toThrow(/exceeds 65536 bytes/);
       await new Promise((resolve) => fake.close(resolve));

@@ -1,7 +1,8 @@
-import { DependencyUnavailable, ProofRejected } from '../attestor';
+import { DependencyUnavailable } from '../attestor';
 import type { AwsCloud, Ec2Instance } from '../aws/ports';
 import { awsIidAttestor, type AwsIidConfig } from './aws-iid.attestor';
 import { iidDocument, signIid, testSigner, testTrustSet } from './testing/iid-signer';
+import { rejectionReason } from '../testing/rejection';
 
 const ACCOUNT = '123456789012';
 const INSTANCE = 'i-0123456789abcdef0';
@@ -47,16 +48,6 @@ function proof(fields: Record<string, unknown> = {}) {
   return { document, signature: signIid(document, signer()) };
 }
 
-async function reason(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProofRejected) return error.reason;
-    throw error;
-  }
-  return 'accepted';
-}
-
 const verify = (attestor: ReturnType<typeof setup>['attestor'], p = proof(), config: AwsIidConfig = {}) => attestor.verify(p, config, { now: new Date() });
 
 describe('aws_iid attestor', () => {
@@ -85,13 +76,13 @@ describe('aws_iid attestor', () => {
     const { attestor, cloud } = setup();
     const p = proof();
     const tampered = { ...p, document: p.document.replace(ACCOUNT, '999999999999') };
-    expect(await reason(verify(attestor, tampered))).toMatch(/^aws_iid: /);
+    expect(await rejectionReason(verify(attestor, tampered))).toMatch(/^aws_iid: /);
     expect(cloud.calls).toEqual([]);
   });
 
   it('rejects an account that is neither the server\'s, allowed, nor in an organization', async () => {
     const { attestor, cloud } = setup();
-    expect(await reason(verify(attestor, proof({ accountId: '210987654321' })))).toBe('aws_iid: account 210987654321 is not allowed');
+    expect(await rejectionReason(verify(attestor, proof({ accountId: '210987654321' })))).toBe('aws_iid: account 210987654321 is not allowed');
     expect(cloud.calls).toEqual(['account']);
   });
 
@@ -100,20 +91,20 @@ describe('aws_iid attestor', () => {
   });
 
   it('rejects an instance EC2 does not know', async () => {
-    expect(await reason(verify(setup(fakeCloud(null)).attestor))).toBe(`aws_iid: instance ${INSTANCE} does not exist in account ${ACCOUNT}, region us-east-1`);
+    expect(await rejectionReason(verify(setup(fakeCloud(null)).attestor))).toBe(`aws_iid: instance ${INSTANCE} does not exist in account ${ACCOUNT}, region us-east-1`);
   });
 
   it('rejects a stopped instance', async () => {
-    expect(await reason(verify(setup(fakeCloud(instance({ state: 'stopped' }))).attestor))).toBe(`aws_iid: instance ${INSTANCE} is stopped, not running`);
+    expect(await rejectionReason(verify(setup(fakeCloud(instance({ state: 'stopped' }))).attestor))).toBe(`aws_iid: instance ${INSTANCE} is stopped, not running`);
   });
 
   it('rejects a root volume attached long after the first network interface (moved from another instance)', async () => {
     const moved = instance({ rootVolumeAttachTime: new Date(attachedAt.getTime() + 3600_000) });
-    expect(await reason(verify(setup(fakeCloud(moved)).attestor))).toMatch(/root volume attached 3600 s apart/);
+    expect(await rejectionReason(verify(setup(fakeCloud(moved)).attestor))).toMatch(/root volume attached 3600 s apart/);
   });
 
   it('rejects an EBS root whose attach times cannot be read (fail closed)', async () => {
-    expect(await reason(verify(setup(fakeCloud(instance({ rootVolumeAttachTime: undefined }))).attestor))).toMatch(/cannot tell when its root volume was attached/);
+    expect(await rejectionReason(verify(setup(fakeCloud(instance({ rootVolumeAttachTime: undefined }))).attestor))).toMatch(/cannot tell when its root volume was attached/);
   });
 
   it('skips the root device check for instance-store roots and with aws.skipBlockDevice', async () => {
@@ -131,7 +122,7 @@ describe('aws_iid attestor', () => {
   it('with eksClusterNames, requires node-group membership and emits the cluster', async () => {
     const { attestor } = setup();
     expect((await verify(attestor, proof(), { eksClusterNames: ['web-cluster'] })).attributes['eks.cluster.name']).toEqual(['web-cluster']);
-    expect(await reason(verify(attestor, proof(), { eksClusterNames: ['db-cluster'] }))).toBe(`aws_iid: instance ${INSTANCE} is not in a node group of EKS cluster db-cluster`);
+    expect(await rejectionReason(verify(attestor, proof(), { eksClusterNames: ['db-cluster'] }))).toBe(`aws_iid: instance ${INSTANCE} is not in a node group of EKS cluster db-cluster`);
   });
 
   it('lets an unreachable AWS fail the login closed, not as a bad proof', async () => {

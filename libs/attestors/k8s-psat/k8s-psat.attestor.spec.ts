@@ -1,9 +1,10 @@
 import { generateClusterKey, type ClusterKey } from '../../testing/k8s-issuer/keys';
 import { projectedClaims, signToken, type PodIdentity } from '../../testing/k8s-issuer/tokens';
-import { DependencyUnavailable, ProofRejected } from '../attestor';
+import { DependencyUnavailable } from '../attestor';
 import { KubernetesClusterSet } from './cluster-set';
 import { k8sPsatAttestor, type K8sPsatConfig } from './k8s-psat.attestor';
 import { RemoteKeySets } from './remote-keys';
+import { rejectionReason } from '../testing/rejection';
 
 const ISSUER = 'https://oidc.example/id/WEB';
 const JWKS_URI = `${ISSUER}/keys`;
@@ -40,16 +41,6 @@ const claims = (over: Record<string, unknown> = {}, issuer = ISSUER, audience: s
 });
 const verify = (token: string, cluster = 'web', config = CONFIG, attestor = setup().attestor) => attestor.verify({ cluster, token }, config, { now: new Date() });
 
-async function reason(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProofRejected) return error.reason;
-    throw error;
-  }
-  return 'accepted';
-}
-
 /** A JWT with the given header and claims and a junk signature. */
 function forged(header: Record<string, unknown>, payload: object): string {
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -80,7 +71,7 @@ describe('k8s_psat attestor', () => {
   it("accepts an RS256 token of a cluster whose issuer is no URL (minikube's), with its keys inline", async () => {
     const verified = await verify(await signToken(claims({}, MINIKUBE_ISSUER), rsa), 'minikube', { clusters: ['minikube'] });
     expect(verified.tofuKey).toBe(`k8s_psat/minikube/${POD.podUid}`);
-    expect(await reason(verify(await signToken(claims({}, 'https://kubernetes.default.svc'), rsa), 'minikube', { clusters: ['minikube'] }))).toBe(
+    expect(await rejectionReason(verify(await signToken(claims({}, 'https://kubernetes.default.svc'), rsa), 'minikube', { clusters: ['minikube'] }))).toBe(
       'k8s_psat: token issuer is not the issuer of cluster minikube',
     );
   });
@@ -103,90 +94,90 @@ describe('k8s_psat attestor', () => {
   describe('rejects', () => {
     it('a cluster the policy does not allow, without fetching anything', async () => {
       const { attestor, fetched } = setup();
-      expect(await reason(verify(await signToken(claims(), rsa), 'batch', { clusters: ['web'] }, attestor))).toBe('k8s_psat: cluster batch is not allowed by this policy');
+      expect(await rejectionReason(verify(await signToken(claims(), rsa), 'batch', { clusters: ['web'] }, attestor))).toBe('k8s_psat: cluster batch is not allowed by this policy');
       expect(fetched).toEqual([]);
     });
 
     it('a cluster missing from KubernetesClusters', async () => {
-      expect(await reason(verify(await signToken(claims(), rsa), 'ghost', { clusters: ['ghost'] }))).toBe('k8s_psat: cluster ghost is not in the KubernetesClusters section');
+      expect(await rejectionReason(verify(await signToken(claims(), rsa), 'ghost', { clusters: ['ghost'] }))).toBe('k8s_psat: cluster ghost is not in the KubernetesClusters section');
     });
 
     it('a proof that is not a JWT', async () => {
-      expect(await reason(verify('not-a-jwt'))).toBe('k8s_psat: token is not a JWT');
+      expect(await rejectionReason(verify('not-a-jwt'))).toBe('k8s_psat: token is not a JWT');
     });
 
     it.each(['none', 'HS256', 'RS512', 'PS256'])('algorithm %s', async (alg) => {
-      expect(await reason(verify(forged({ alg, kid: rsa.kid }, claims())))).toMatch(`token algorithm "${alg}" is not allowed`);
+      expect(await rejectionReason(verify(forged({ alg, kid: rsa.kid }, claims())))).toMatch(`token algorithm "${alg}" is not allowed`);
     });
 
     it.each(['jwk', 'jku', 'x5u', 'x5c'])('an embedded %s header', async (header) => {
-      expect(await reason(verify(await signToken(claims(), rsa, { [header]: header === 'jwk' ? rsa.publicJwk : 'https://evil.example/k' })))).toBe(`k8s_psat: token header must not carry ${header}`);
+      expect(await rejectionReason(verify(await signToken(claims(), rsa, { [header]: header === 'jwk' ? rsa.publicJwk : 'https://evil.example/k' })))).toBe(`k8s_psat: token header must not carry ${header}`);
     });
 
     it('a token without kid', async () => {
-      expect(await reason(verify(forged({ alg: 'RS256' }, claims())))).toBe('k8s_psat: token header has no kid');
+      expect(await rejectionReason(verify(forged({ alg: 'RS256' }, claims())))).toBe('k8s_psat: token header has no kid');
     });
 
     it('a kid the cluster does not publish', async () => {
-      expect(await reason(verify(await signToken(claims(), stranger)))).toBe(`k8s_psat: no signing key ${stranger.kid} in the JWKS of cluster web`);
+      expect(await rejectionReason(verify(await signToken(claims(), stranger)))).toBe(`k8s_psat: no signing key ${stranger.kid} in the JWKS of cluster web`);
     });
 
     it('an algorithm that is not the key’s (RS256 header on an EC key)', async () => {
-      expect(await reason(verify(forged({ alg: 'RS256', kid: ec.kid }, claims())))).toBe('k8s_psat: token algorithm does not match the algorithm of its key in cluster web');
+      expect(await rejectionReason(verify(forged({ alg: 'RS256', kid: ec.kid }, claims())))).toBe('k8s_psat: token algorithm does not match the algorithm of its key in cluster web');
     });
 
     it('a signature that does not verify', async () => {
       const token = await signToken(claims(), stranger, { kid: rsa.kid });
-      expect(await reason(verify(token))).toBe('k8s_psat: token signature does not verify');
+      expect(await rejectionReason(verify(token))).toBe('k8s_psat: token signature does not verify');
     });
 
     it("another cluster's issuer", async () => {
-      expect(await reason(verify(await signToken(claims({}, 'https://oidc.example/id/OTHER'), rsa)))).toBe('k8s_psat: token issuer is not the issuer of cluster web');
+      expect(await rejectionReason(verify(await signToken(claims({}, 'https://oidc.example/id/OTHER'), rsa)))).toBe('k8s_psat: token issuer is not the issuer of cluster web');
     });
 
     it('a wrong audience', async () => {
-      expect(await reason(verify(await signToken(claims({}, ISSUER, 'https://kubernetes.default.svc'), rsa)))).toBe('k8s_psat: token audience does not contain "attestd"');
+      expect(await rejectionReason(verify(await signToken(claims({}, ISSUER, 'https://kubernetes.default.svc'), rsa)))).toBe('k8s_psat: token audience does not contain "attestd"');
     });
 
     it('an expired token', async () => {
-      expect(await reason(verify(await signToken(claims({}, ISSUER, 'attestd', -3600), rsa)))).toBe('k8s_psat: token has expired');
+      expect(await rejectionReason(verify(await signToken(claims({}, ISSUER, 'attestd', -3600), rsa)))).toBe('k8s_psat: token has expired');
     });
 
     it('a token not valid yet', async () => {
       const later = Math.floor(Date.now() / 1000) + 3600;
-      expect(await reason(verify(await signToken(claims({ nbf: later, exp: later + 600 }), rsa)))).toBe('k8s_psat: token is not valid yet');
+      expect(await rejectionReason(verify(await signToken(claims({ nbf: later, exp: later + 600 }), rsa)))).toBe('k8s_psat: token is not valid yet');
     });
 
     it('a token without exp', async () => {
-      expect(await reason(verify(await signToken(claims({ exp: undefined }), rsa)))).toMatch(/k8s_psat: token .*exp/);
+      expect(await rejectionReason(verify(await signToken(claims({ exp: undefined }), rsa)))).toMatch(/k8s_psat: token .*exp/);
     });
 
     it('a legacy (unbound) token without the kubernetes.io claim', async () => {
-      expect(await reason(verify(await signToken(claims({ 'kubernetes.io': undefined }), rsa)))).toBe('k8s_psat: token is not a bound service-account token (no kubernetes.io claim)');
+      expect(await rejectionReason(verify(await signToken(claims({ 'kubernetes.io': undefined }), rsa)))).toBe('k8s_psat: token is not a bound service-account token (no kubernetes.io claim)');
     });
 
     it('a token without namespace', async () => {
       const k8s = claims()['kubernetes.io'] as Record<string, unknown>;
-      expect(await reason(verify(await signToken(claims({ 'kubernetes.io': { ...k8s, namespace: undefined } }), rsa)))).toBe('k8s_psat: token kubernetes.io claim has no namespace');
+      expect(await rejectionReason(verify(await signToken(claims({ 'kubernetes.io': { ...k8s, namespace: undefined } }), rsa)))).toBe('k8s_psat: token kubernetes.io claim has no namespace');
     });
 
     it('a token without service account', async () => {
       const k8s = claims()['kubernetes.io'] as Record<string, unknown>;
-      expect(await reason(verify(await signToken(claims({ 'kubernetes.io': { ...k8s, serviceaccount: { name: 'x' } } }), rsa)))).toBe('k8s_psat: token kubernetes.io claim has no serviceaccount name and uid');
+      expect(await rejectionReason(verify(await signToken(claims({ 'kubernetes.io': { ...k8s, serviceaccount: { name: 'x' } } }), rsa)))).toBe('k8s_psat: token kubernetes.io claim has no serviceaccount name and uid');
     });
 
     it('a token not bound to a pod', async () => {
       const k8s = claims()['kubernetes.io'] as Record<string, unknown>;
-      expect(await reason(verify(await signToken(claims({ 'kubernetes.io': { ...k8s, pod: undefined } }), rsa)))).toBe('k8s_psat: token is not bound to a pod (kubernetes.io.pod name and uid)');
+      expect(await rejectionReason(verify(await signToken(claims({ 'kubernetes.io': { ...k8s, pod: undefined } }), rsa)))).toBe('k8s_psat: token is not bound to a pod (kubernetes.io.pod name and uid)');
     });
 
     it('a subject that does not name the service account', async () => {
-      expect(await reason(verify(await signToken(claims({ sub: 'system:serviceaccount:kube-system:admin' }), rsa)))).toBe('k8s_psat: token subject does not name its service account');
+      expect(await rejectionReason(verify(await signToken(claims({ sub: 'system:serviceaccount:kube-system:admin' }), rsa)))).toBe('k8s_psat: token subject does not name its service account');
     });
 
     it('a node claim without uid', async () => {
       const k8s = claims()['kubernetes.io'] as Record<string, unknown>;
-      expect(await reason(verify(await signToken(claims({ 'kubernetes.io': { ...k8s, node: { name: 'n' } } }), rsa)))).toBe('k8s_psat: token kubernetes.io.node claim has no name and uid');
+      expect(await rejectionReason(verify(await signToken(claims({ 'kubernetes.io': { ...k8s, node: { name: 'n' } } }), rsa)))).toBe('k8s_psat: token kubernetes.io.node claim has no name and uid');
     });
   });
 

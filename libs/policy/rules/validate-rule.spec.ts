@@ -1,10 +1,12 @@
 import { policyAttributeNames } from '../attribute-names';
 import type { SchemaError } from '../schemas/schema-validator';
 import type { RuleSpec } from '../spec-types';
-import { testCatalog } from '../testdata/catalog';
+import { builtInDescriptors } from '../../attestors/catalog';
 import { validateRule } from './validate-rule';
 
-const names = policyAttributeNames(['aws_iid', 'k8s_psat'], testCatalog);
+const builtIns = builtInDescriptors();
+
+const names = policyAttributeNames(['aws_iid', 'k8s_psat'], builtIns);
 
 function problems(rule: RuleSpec): Omit<SchemaError, 'at'>[] {
   const errors: SchemaError[] = [];

@@ -1,9 +1,10 @@
 import { builtInDescriptors } from '../../attestors/catalog';
 import { policyAttributeNames } from '../attribute-names';
-import { testCatalog } from '../testdata/catalog';
 import { templateCollisionWarning } from './template-warnings';
 
-const warningFor = (template: string, types: string[], catalog = testCatalog) => templateCollisionWarning(template, policyAttributeNames(types, catalog));
+const builtIns = builtInDescriptors();
+
+const warningFor = (template: string, types: string[], catalog = builtIns) => templateCollisionWarning(template, policyAttributeNames(types, catalog));
 
 describe('templateCollisionWarning', () => {
   it.each([

@@ -1,10 +1,12 @@
 import type { Attributes } from '../../attestors/attestor';
 import { policyAttributeNames } from '../attribute-names';
-import { testCatalog } from '../testdata/catalog';
+import { builtInDescriptors } from '../../attestors/catalog';
 import { compileTemplate, parseTemplate, templateProblems } from './template';
 import { MAX_PATH_LENGTH } from './spiffe-id';
 
-const names = policyAttributeNames(['aws_iid', 'aws_iam'], testCatalog);
+const builtIns = builtInDescriptors();
+
+const names = policyAttributeNames(['aws_iid', 'aws_iam'], builtIns);
 
 function render(template: string, attributes: Attributes, uuid = '6f1c3a4e-8d2b-4c1e-9f0a-2b3c4d5e6f70') {
   const parsed = parseTemplate(template);
