@@ -1,6 +1,8 @@
 #!/usr/bin/env node
+import type { Logger } from 'pino';
 import { productVersion } from '../../libs/cli-support/version';
 import { parseServerCommandLine, serverUsage, ServerUsageError, type ServerInvocation } from './command-line';
+import { oneLine } from './start-failure';
 
 async function main(): Promise<void> {
   const invocation = readCommandLine(process.argv.slice(2));
@@ -12,9 +14,10 @@ async function main(): Promise<void> {
   const { createLogger } = await import('./logging/logger.js');
   const { startServer } = await import('./server.js');
   const { loadSettings, SettingsError } = await import('./settings/settings.js');
+  let logger: Logger | undefined;
   try {
     const settings = loadSettings(process.env, invocation.configFile);
-    const logger = createLogger(settings.logLevel);
+    logger = createLogger(settings.logLevel);
     const server = await startServer(settings, logger);
     if (server.generatedAdminToken) {
       // Printed once, to the terminal only (never to the JSON log): only its hash is stored.
@@ -23,13 +26,16 @@ async function main(): Promise<void> {
           `  export ATTESTD_TOKEN=${server.generatedAdminToken}\n\n`,
       );
     }
-    logger.info({ url: server.url, trustDomain: settings.trustDomain, database: settings.database.kind }, 'attestd listening');
+    logger.info({ url: server.url, trustDomain: settings.trustDomain, database: settings.database.kind, version: productVersion() }, 'attestd listening');
   } catch (error) {
+    // the whole error, stack included, for a bug report; the operator gets one line
+    logger?.debug({ err: error }, 'attestd: start failed');
     // A wrong setting, found reading the settings or starting with them (a
-    // key that opens no stored key, a data directory others can read), is
-    // one line naming it and the fix.
+    // key that opens no stored key, another trust domain than the stored
+    // CA's, a database URL that reaches no database), is one line naming it
+    // and the fix.
     if (error instanceof SettingsError) {
-      process.stderr.write(`attestd: ${error.message}\n`);
+      process.stderr.write(`attestd: ${oneLine(error)}\n`);
       process.exit(2);
     }
     throw error;
@@ -48,6 +54,6 @@ function readCommandLine(argv: string[]): ServerInvocation {
 
 main().catch((error: unknown) => {
   // A security service that cannot start as configured must not start at all.
-  process.stderr.write(`attestd: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(`attestd: failed to start: ${oneLine(error)}\n`);
   process.exit(1);
 });
