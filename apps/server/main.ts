@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import type { Logger } from 'pino';
 import { productVersion } from '../../libs/cli-support/version';
 import { parseServerCommandLine, serverUsage, ServerUsageError, type ServerInvocation } from './command-line';
+import type { Settings } from './settings/settings';
 import { oneLine } from './start-failure';
 
 async function main(): Promise<void> {
@@ -10,14 +10,29 @@ async function main(): Promise<void> {
     process.stdout.write(invocation.name === 'help' ? serverUsage() : `attestd ${productVersion()}\n`);
     return;
   }
-  // loaded only to run: NestJS, Prisma and the cloud SDKs take a while to load
+  // Settings first, so a wrong one is said at once; NestJS, Prisma and the
+  // cloud SDKs, loaded only to run, take seconds to load.
+  const { loadSettings, SettingsError } = await import('./settings/settings.js');
+  // A wrong setting, found reading the settings or starting with them (a
+  // key that opens no stored key, another trust domain than the stored
+  // CA's, a database URL that reaches no database), is one line naming it
+  // and the fix.
+  const stopOnSettingError = (error: unknown) => {
+    if (!(error instanceof SettingsError)) return;
+    process.stderr.write(`attestd: ${oneLine(error)}\n`);
+    process.exit(2);
+  };
+  let settings: Settings;
+  try {
+    settings = loadSettings(process.env, invocation.configFile);
+  } catch (error) {
+    stopOnSettingError(error);
+    throw error;
+  }
   const { createLogger } = await import('./logging/logger.js');
   const { startServer } = await import('./server.js');
-  const { loadSettings, SettingsError } = await import('./settings/settings.js');
-  let logger: Logger | undefined;
+  const logger = createLogger(settings.logLevel);
   try {
-    const settings = loadSettings(process.env, invocation.configFile);
-    logger = createLogger(settings.logLevel);
     const server = await startServer(settings, logger);
     if (server.generatedAdminToken) {
       // Printed once, to the terminal only (never to the JSON log): only its hash is stored.
@@ -29,15 +44,8 @@ async function main(): Promise<void> {
     logger.info({ url: server.url, trustDomain: settings.trustDomain, database: settings.database.kind, version: productVersion() }, 'attestd listening');
   } catch (error) {
     // the whole error, stack included, for a bug report; the operator gets one line
-    logger?.debug({ err: error }, 'attestd: start failed');
-    // A wrong setting, found reading the settings or starting with them (a
-    // key that opens no stored key, another trust domain than the stored
-    // CA's, a database URL that reaches no database), is one line naming it
-    // and the fix.
-    if (error instanceof SettingsError) {
-      process.stderr.write(`attestd: ${oneLine(error)}\n`);
-      process.exit(2);
-    }
+    logger.debug({ err: error }, 'attestd: start failed');
+    stopOnSettingError(error);
     throw error;
   }
 }
