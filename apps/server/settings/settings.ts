@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import Ajv from 'ajv';
+import Ajv, { type ValidateFunction } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../../../libs/policy';
 import { parseKek } from '../../../libs/pki';
@@ -82,9 +82,7 @@ type Raw = Record<string, unknown>;
 export function loadSettings(env: NodeJS.ProcessEnv, configFile?: string): Settings {
   const fromFile = configFile ? readConfigFile(configFile) : {};
   const merged = mergeEnvironment(fromFile, env);
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: 'array', strict: true, verbose: true });
-  ajv.addVocabulary(['expected']);
-  const validate = ajv.compile(settingsSchema);
+  const validate = settingsValidator();
   const valid = validate(merged);
   const names = settingNames();
   const problems = [
@@ -93,6 +91,16 @@ export function loadSettings(env: NodeJS.ProcessEnv, configFile?: string): Setti
   ];
   if (problems.length > 0) throw new SettingsError(`invalid settings: ${problems.join('; ')}`);
   return typed(merged as Raw & typeof merged);
+}
+
+let compiled: ValidateFunction | undefined;
+
+/** The settings schema compiled once: compiling costs far more than validating. */
+function settingsValidator(): ValidateFunction {
+  if (compiled) return compiled;
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: 'array', strict: true, verbose: true });
+  ajv.addVocabulary(['expected']);
+  return (compiled = ajv.compile(settingsSchema));
 }
 
 interface SchemaNode {
@@ -167,7 +175,7 @@ function typed(raw: Raw): Settings {
   };
   const [host, port] = [r.listen.slice(0, r.listen.lastIndexOf(':')), Number(r.listen.slice(r.listen.lastIndexOf(':') + 1))];
   if (!/^[a-z0-9]([a-z0-9.\-_]*[a-z0-9])?$/.test(r.trustDomain)) {
-    throw new SettingsError(`trustDomain (${envName('trustDomain')}): "${r.trustDomain}" is not a SPIFFE trust domain name`);
+    throw new SettingsError(`trustDomain (${envName('trustDomain')}): ${JSON.stringify(r.trustDomain)} is not a SPIFFE trust domain name (lowercase letters, digits, dots, dashes and underscores, beginning and ending with a letter or digit)`);
   }
   if (port > 65535) throw new SettingsError(`listen (${envName('listen')}): port ${port} is out of range`);
   const dataDir = resolve(r.dataDir);
@@ -251,7 +259,7 @@ function trustedProxies(entries: string[]): string[] {
     const [address, prefix] = entry.split('/') as [string, string | undefined];
     const family = isIP(address);
     if (family === 0 || (prefix !== undefined && Number(prefix) > (family === 4 ? 32 : 128))) {
-      throw new SettingsError(`trustedProxies (${envName('trustedProxies')}): "${entry}" is not an IP address or CIDR`);
+      throw new SettingsError(`trustedProxies (${envName('trustedProxies')}): ${JSON.stringify(entry)} is not an IP address or CIDR`);
     }
   }
   return entries;
