@@ -123,6 +123,18 @@ describe('attestd run as a command', () => {
     expect(result.stderr.trimEnd()).toMatch(cause);
     expect(result.stdout + result.stderr).not.toContain(password);
   });
+
+  it('names policiesDir when a file there cannot seed the database, in one line', async () => {
+    mkdirSync(join(home, 'policies'));
+    writeFileSync(join(home, 'policies', 'typo.yaml'), 'section: AgentAttestaton\nschema: v1\nspec: {}\n');
+    const result = await run([]);
+    rmSync(join(home, 'policies'), { recursive: true });
+    rmSync(dataDir(), { recursive: true, force: true });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(
+      `attestd: policiesDir (ATTESTD_POLICIES_DIR): ${join(home, 'policies', 'typo.yaml')} names no known section (expected one of AgentAttestation, AwsIidCertificates, KubernetesClusters)\n`,
+    );
+  });
 });
 
 describe('attestd on PostgreSQL, run as a command', () => {

@@ -9,7 +9,7 @@ import { ConfigRepository, listenForConfigNotices, type ConfigNotice, type Confi
 import { ApiError } from '../http/api-error';
 import { LOGGER } from '../logging/logger';
 import { SETTINGS } from '../settings/settings.module';
-import type { Settings } from '../settings/settings';
+import { envName, SettingsError, type Settings } from '../settings/settings';
 import { INSTRUMENTS } from '../telemetry/instruments';
 import { Metrics } from '../telemetry/metrics';
 import { ActiveConfig, SECTIONS, type ActiveSection } from './active-config';
@@ -216,14 +216,14 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
     for (const file of files) {
       const body = readFileSync(join(dir, file), 'utf8');
       const section = sectionOf(body);
-      if (!section) throw new Error(`${join(dir, file)}: no known section (expected one of ${SECTIONS.join(', ')})`);
+      if (!section) throw policiesFileError(`${join(dir, file)} names no known section (expected one of ${SECTIONS.join(', ')})`);
       const latest = await this.versions.latest(section);
       if (latest) {
         if (this.differs(section, body, latest)) ignored.push(join(dir, file));
         continue;
       }
       const checked = this.active.validate(section, body, 'yaml');
-      if (!checked.ok) throw new Error(`${join(dir, file)} is invalid: ${checked.errors.map((e) => formatConfigError(e, file)).join('; ')}`);
+      if (!checked.ok) throw policiesFileError(`${join(dir, file)} is invalid: ${checked.errors.map((e) => formatConfigError(e, file)).join('; ')}`);
       for (const warning of checked.warnings) this.logger.warn({ section, file: join(dir, file), warning: formatConfigError(warning, file) }, 'config: policies file loaded with a warning');
       await this.versions.push({ section, document: checked.document, source: body, sha256: checked.sha256, createdBy: `file:${file}` });
     }
@@ -241,6 +241,11 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
     const checked = this.active.validate(section, body, 'yaml');
     return !checked.ok || checked.sha256 !== latest.sha256;
   }
+}
+
+/** A policies file that cannot seed the database stops the start like a wrong setting: one line naming policiesDir. */
+function policiesFileError(problem: string): SettingsError {
+  return new SettingsError(`policiesDir (${envName('policiesDir')}): ${problem}`);
 }
 
 function sectionOf(body: string): SectionName | undefined {
