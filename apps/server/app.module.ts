@@ -15,6 +15,7 @@ import { RenewalModule } from './renewal/renewal.module';
 import { RetentionModule } from './retention/retention.module';
 import type { Settings } from './settings/settings';
 import { SettingsModule } from './settings/settings.module';
+import { ShutdownLog } from './shutdown-log';
 import { TelemetryModule } from './telemetry/telemetry.module';
 
 @Module({})
@@ -36,7 +37,7 @@ export class AppModule {
         RetentionModule,
       ],
       controllers: [HealthController],
-      providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
+      providers: [{ provide: APP_FILTER, useClass: ProblemFilter }, ShutdownLog],
     };
   }
 }

@@ -27,7 +27,7 @@ export class AwsPorts {
     const { partition, assumeRoleName, disableInstanceProfileSelectors, skipBlockDevice } = settings.aws;
     const stats = cloudStats(metrics);
     this.ports = {
-      aws: createAwsCloud({ partition, cacheTtlSeconds: settings.cloudCacheTtlSeconds, stats, ...(assumeRoleName !== undefined && { assumeRoleName }) }),
+      aws: createAwsCloud({ partition, cacheTtlSeconds: settings.cloudCacheTtlSeconds, maxEntries: settings.cloudCacheSize, stats, ...(assumeRoleName !== undefined && { assumeRoleName }) }),
       sts: countedSts(
         createStsSender({
           timeoutMs: STS_TIMEOUT_MS,

@@ -23,8 +23,9 @@ flags:
   --version       print the version
 
 Every setting also has a variable (ATTESTD_TRUST_DOMAIN, ATTESTD_LISTEN,
-DATABASE_URL, ATTESTD_ADMIN_TOKENS, ATTESTD_KEY_ENCRYPTION_KEY, ...); the
-README's settings table lists them. Without DATABASE_URL the server keeps its
+DATABASE_URL, ATTESTD_ADMIN_TOKENS, ATTESTD_KEY_ENCRYPTION_KEY, ...);
+docs/reference/settings.md lists them. A wrong or unknown setting stops the
+start with one line naming it. Without DATABASE_URL the server keeps its
 data in an embedded database under ATTESTD_DATA_DIR (default ./data), which
 must be the server user's and mode 0700; with it, ATTESTD_KEY_ENCRYPTION_KEY
 (or _FILE) is required.

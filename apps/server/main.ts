@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { productVersion } from '../../libs/cli-support/version';
 import { parseServerCommandLine, serverUsage, ServerUsageError, type ServerInvocation } from './command-line';
+import type { Settings } from './settings/settings';
+import { oneLine } from './start-failure';
 
 async function main(): Promise<void> {
   const invocation = readCommandLine(process.argv.slice(2));
@@ -8,13 +10,29 @@ async function main(): Promise<void> {
     process.stdout.write(invocation.name === 'help' ? serverUsage() : `attestd ${productVersion()}\n`);
     return;
   }
-  // loaded only to run: NestJS, Prisma and the cloud SDKs take a while to load
+  // Settings first, so a wrong one is said at once; NestJS, Prisma and the
+  // cloud SDKs, loaded only to run, take seconds to load.
+  const { loadSettings, SettingsError } = await import('./settings/settings.js');
+  // A wrong setting, found reading the settings or starting with them (a
+  // key that opens no stored key, another trust domain than the stored
+  // CA's, a database URL that reaches no database), is one line naming it
+  // and the fix.
+  const stopOnSettingError = (error: unknown) => {
+    if (!(error instanceof SettingsError)) return;
+    process.stderr.write(`attestd: ${oneLine(error)}\n`);
+    process.exit(2);
+  };
+  let settings: Settings;
+  try {
+    settings = loadSettings(process.env, invocation.configFile);
+  } catch (error) {
+    stopOnSettingError(error);
+    throw error;
+  }
   const { createLogger } = await import('./logging/logger.js');
   const { startServer } = await import('./server.js');
-  const { loadSettings, SettingsError } = await import('./settings/settings.js');
+  const logger = createLogger(settings.logLevel);
   try {
-    const settings = loadSettings(process.env, invocation.configFile);
-    const logger = createLogger(settings.logLevel);
     const server = await startServer(settings, logger);
     if (server.generatedAdminToken) {
       // Printed once, to the terminal only (never to the JSON log): only its hash is stored.
@@ -23,15 +41,11 @@ async function main(): Promise<void> {
           `  export ATTESTD_TOKEN=${server.generatedAdminToken}\n\n`,
       );
     }
-    logger.info({ url: server.url, trustDomain: settings.trustDomain, database: settings.database.kind }, 'attestd listening');
+    logger.info({ url: server.url, trustDomain: settings.trustDomain, database: settings.database.kind, version: productVersion() }, 'attestd listening');
   } catch (error) {
-    // A wrong setting, found reading the settings or starting with them (a
-    // key that opens no stored key, a data directory others can read), is
-    // one line naming it and the fix.
-    if (error instanceof SettingsError) {
-      process.stderr.write(`attestd: ${error.message}\n`);
-      process.exit(2);
-    }
+    // the whole error, stack included, for a bug report; the operator gets one line
+    logger.debug({ err: error }, 'attestd: start failed');
+    stopOnSettingError(error);
     throw error;
   }
 }
@@ -48,6 +62,6 @@ function readCommandLine(argv: string[]): ServerInvocation {
 
 main().catch((error: unknown) => {
   // A security service that cannot start as configured must not start at all.
-  process.stderr.write(`attestd: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(`attestd: failed to start: ${oneLine(error)}\n`);
   process.exit(1);
 });

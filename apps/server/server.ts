@@ -13,6 +13,7 @@ import { settleKeyCustody } from './custody/key-custody';
 import { serveOpenApi } from './http/openapi';
 import { prepareTransport } from './http/transport';
 import type { Settings } from './settings/settings';
+import { logStartUpWarnings } from './settings/start-up-warnings';
 import { Metrics } from './telemetry/metrics';
 
 /** Body limits of `api.md`: agent bodies 64 KiB, configuration documents 1 MiB. */
@@ -88,6 +89,7 @@ export interface ServerOptions {
 /** Builds and starts the server; used by main and by the integration tests. */
 export async function startServer(given: Settings, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   const settings = settleKeyCustody(given, logger);
+  logStartUpWarnings(settings, logger);
   const transport = prepareTransport(settings, logger);
   const adapter = new FastifyAdapter({
     ...transport.fastifyOptions,

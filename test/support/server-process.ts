@@ -39,6 +39,31 @@ export async function createSharedDatabase(): Promise<{ url: string; drop(): Pro
   return { url: url.toString(), drop: () => runAsAdmin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
+/** What `attestd` did when run to the end: its exit status and everything it wrote. */
+export interface CommandRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the built `attestd` with `args` and only the environment given (plus
+ * PATH), as a fresh shell would, and waits for it to exit: for starts that
+ * must fail, and for `--help` and `--version`.
+ */
+export async function runServerCommand(buildDir: string, args: string[], env: Record<string, string>, cwd: string): Promise<CommandRun> {
+  const child = spawn(process.execPath, [join(buildDir, 'apps', 'server', 'main.js'), ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let [stdout, stderr] = ['', ''];
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const status = await new Promise<number | null>((done) => child.once('close', (code) => done(code)));
+  return { status, stdout, stderr };
+}
+
 export interface ServerProcess {
   name: string;
   url: string;

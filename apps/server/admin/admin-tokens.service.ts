@@ -5,7 +5,7 @@ import { AdminTokensRepository, type AdminRole } from '../../../libs/persistence
 import { IdentityService } from '../identity/identity.service';
 import { LOGGER } from '../logging/logger';
 import { SETTINGS } from '../settings/settings.module';
-import type { Settings } from '../settings/settings';
+import { envName, type Settings } from '../settings/settings';
 import { newSecretToken } from './secret-token';
 
 interface KnownToken {
@@ -62,6 +62,13 @@ export class AdminTokensService implements OnModuleInit, OnApplicationBootstrap 
   onApplicationBootstrap(): void {
     for (const token of this.known) token.actor = `${token.role}:token-${this.identity.adminActorId(token.hash)}`;
     this.logger.info({ tokens: this.known.map((t) => ({ source: t.source, actor: t.actor })) }, 'admin: tokens loaded');
+    if (!this.known.some((t) => t.role === 'admin')) {
+      // On PostgreSQL none is generated: without this line the first sign of it is a 401 from attestctl.
+      this.logger.warn(
+        { setting: 'adminTokens', variable: envName('adminTokens') },
+        `admin: no admin token, so nobody can change the configuration or manage agents; set ${envName('adminTokens')} to one or more tokens of 16+ characters (make one with: openssl rand -base64 32) and restart`,
+      );
+    }
   }
 
   /** Compares against every known hash in constant time; undefined when none matches. */

@@ -9,7 +9,7 @@ import { ConfigRepository, listenForConfigNotices, type ConfigNotice, type Confi
 import { ApiError } from '../http/api-error';
 import { LOGGER } from '../logging/logger';
 import { SETTINGS } from '../settings/settings.module';
-import type { Settings } from '../settings/settings';
+import { envName, SettingsError, type Settings } from '../settings/settings';
 import { INSTRUMENTS } from '../telemetry/instruments';
 import { Metrics } from '../telemetry/metrics';
 import { ActiveConfig, SECTIONS, type ActiveSection } from './active-config';
@@ -204,22 +204,48 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
    * At first start, each `policies/*.yaml` becomes version 1 of its section
    * when the database has none. A file that does not validate stops the
    * server: starting without the intended policies would fail open or shut.
+   * Later the database holds the configuration and the files are not read
+   * again; one that differs from its section's active version is named in
+   * an info line, so an edit does not go unapplied without a word.
    */
   private async seedFromPoliciesDir(): Promise<void> {
     const dir = this.settings.policiesDir;
     if (!existsSync(dir)) return;
     const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+    const ignored: string[] = [];
     for (const file of files) {
       const body = readFileSync(join(dir, file), 'utf8');
       const section = sectionOf(body);
-      if (!section) throw new Error(`${join(dir, file)}: no known section (expected one of ${SECTIONS.join(', ')})`);
-      if (await this.versions.latest(section)) continue;
+      if (!section) throw policiesFileError(`${join(dir, file)} names no known section (expected one of ${SECTIONS.join(', ')})`);
+      const latest = await this.versions.latest(section);
+      if (latest) {
+        if (this.differs(section, body, latest)) ignored.push(join(dir, file));
+        continue;
+      }
       const checked = this.active.validate(section, body, 'yaml');
-      if (!checked.ok) throw new Error(`${join(dir, file)} is invalid: ${checked.errors.map((e) => formatConfigError(e, file)).join('; ')}`);
+      if (!checked.ok) throw policiesFileError(`${join(dir, file)} is invalid: ${checked.errors.map((e) => formatConfigError(e, file)).join('; ')}`);
       for (const warning of checked.warnings) this.logger.warn({ section, file: join(dir, file), warning: formatConfigError(warning, file) }, 'config: policies file loaded with a warning');
       await this.versions.push({ section, document: checked.document, source: body, sha256: checked.sha256, createdBy: `file:${file}` });
     }
+    if (ignored.length > 0) {
+      this.logger.info(
+        { files: ignored, policiesDir: dir },
+        `config: ${ignored.length} policies file(s) differ from the active configuration and were not applied (the database holds it; policiesDir only seeds an empty one); apply one with: attestctl config apply -f FILE`,
+      );
+    }
   }
+
+  /** Whether a policies file says something else than its section's stored version: another text that is not the same document. */
+  private differs(section: SectionName, body: string, latest: StoredConfigVersion): boolean {
+    if (body === latest.source) return false;
+    const checked = this.active.validate(section, body, 'yaml');
+    return !checked.ok || checked.sha256 !== latest.sha256;
+  }
+}
+
+/** A policies file that cannot seed the database stops the start like a wrong setting: one line naming policiesDir. */
+function policiesFileError(problem: string): SettingsError {
+  return new SettingsError(`policiesDir (${envName('policiesDir')}): ${problem}`);
 }
 
 function sectionOf(body: string): SectionName | undefined {

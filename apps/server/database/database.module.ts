@@ -12,6 +12,7 @@ import {
 } from '../../../libs/persistence';
 import type { Logger } from 'pino';
 import { LOGGER } from '../logging/logger';
+import { connectionProblem } from './connection-problem';
 import { SETTINGS } from '../settings/settings.module';
 import type { Settings } from '../settings/settings';
 
@@ -31,9 +32,14 @@ const repositories = [AdminTokensRepository, AgentsRepository, AuditRepository, 
       inject: [SETTINGS, LOGGER],
       useFactory: async (settings: Settings, logger: Logger): Promise<Database> => {
         const db = await openDatabase(settings.database);
-        const applied = await migrate(db);
-        if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
-        return db;
+        try {
+          const applied = await migrate(db);
+          if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+          return db;
+        } catch (error) {
+          await db.close().catch(() => undefined);
+          throw (settings.database.kind === 'postgres' && connectionProblem(error, settings.database.url)) || error;
+        }
       },
     },
     ...repositories.map((repository) => ({

@@ -238,6 +238,8 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
     const now = this.clock();
     // Keys are opened before they are installed, so a request never sees a row it cannot sign with.
     let caRows = await this.loadRows(CA_PURPOSE);
+    // the stored CAs first: one of another trust domain (or a key that does not open them) stops the start before a new CA is stored
+    this.openCas(caRows);
     const caMake = this.caPlan(now, caRows).make;
     if (caMake) {
       const id = this.newKeyId(CA_PURPOSE, caRows, caMake.activatesAt);
@@ -338,6 +340,8 @@ export class IdentityService implements OnModuleInit, OnModuleDestroy {
       const certificatePem = row.stored.certificate ?? '';
       const privateKey = this.open(row.stored);
       const authority = new PublishingAuthority({ certificatePem, privateKey }, () => this.bundlePem());
+      // Its SVIDs would all be refused by the CA (a 500 for every login): stop instead, saying what to do.
+      if (authority.trustDomain !== this.settings.trustDomain) throw trustDomainChanged(authority.trustDomain, this.settings.trustDomain);
       this.cas.set(row.id, { certificatePem: certificatePem.trimEnd() + '\n', authority });
     }
   }
@@ -385,4 +389,12 @@ function storedKey(
   notAfter: Date,
 ): StoredKey {
   return { id, purpose, algorithm, certificate, publicJwk, privateKey: sealed.sealed, encrypted: sealed.encrypted, notBefore, notAfter };
+}
+
+/** The configured trust domain is not the stored CA's: a trust domain cannot change under its agents. */
+function trustDomainChanged(stored: string, configured: string): SettingsError {
+  return new SettingsError(
+    `trustDomain (${envName('trustDomain')}): is "${configured}", but the database holds the CA of trust domain "${stored}" and a trust domain cannot change; ` +
+      `set ${envName('trustDomain')}=${stored}, or give "${configured}" a database of its own`,
+  );
 }

@@ -32,7 +32,7 @@ describe('Azure settings', () => {
   it.each([
     [{ ATTESTD_AZURE_AUTHORITY_HOST: 'http://login.microsoftonline.com' }, /azure\.authorityHost \(ATTESTD_AZURE_AUTHORITY_HOST\)/],
     [{ ATTESTD_AZURE_RESOURCE_MANAGER_ENDPOINT: 'management.azure.com' }, /azure\.resourceManagerEndpoint \(ATTESTD_AZURE_RESOURCE_MANAGER_ENDPOINT\)/],
-    [{ ATTESTD_AZURE_TENANTS: 'not-a-tenant' }, /azure\.tenants\.0 \(ATTESTD_AZURE_TENANTS_0\)/],
+    [{ ATTESTD_AZURE_TENANTS: 'not-a-tenant' }, /azure\.tenants \(ATTESTD_AZURE_TENANTS\): entry 1 must be TENANT_ID:CLIENT_ID:CLIENT_SECRET/],
   ])('refuses %j naming the setting', (env, message) => {
     expect(() => loadSettings(env)).toThrow(message);
   });

@@ -2,24 +2,30 @@
  * Server settings (`operations.md`), as one JSON Schema: the YAML file and
  * the environment are merged into this shape, then validated and coerced
  * by Ajv, so every wrong setting is reported by name before the server
- * starts. Defaults live here and only here.
+ * starts. Defaults live here and only here. `expected` (an annotation of
+ * ours) says in words what a `pattern` or `anyOf` accepts, for messages:
+ * an operator should not have to read a regular expression.
  */
 export const settingsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
     trustDomain: { type: 'string', default: 'example.org' },
-    listen: { type: 'string', pattern: '^[^\\s:]+:[0-9]{1,5}$', default: '127.0.0.1:8080' },
-    databaseUrl: { type: 'string', pattern: '^postgres(ql)?://' },
+    listen: { type: 'string', pattern: '^[^\\s:]+:[0-9]{1,5}$', expected: 'HOST:PORT, such as 127.0.0.1:8080 or 0.0.0.0:8443', default: '127.0.0.1:8080' },
+    databaseUrl: { type: 'string', pattern: '^postgres(ql)?://', expected: 'a postgresql:// URL' },
     dataDir: { type: 'string', minLength: 1, default: './data' },
     policiesDir: { type: 'string', minLength: 1, default: './policies' },
-    adminTokens: { type: 'array', items: { type: 'string', pattern: '^(viewer:|admin:)?[^\\s:]{16,}$' }, default: [] },
+    adminTokens: {
+      type: 'array',
+      items: { type: 'string', pattern: '^(viewer:|admin:)?[^\\s:]{16,}$', expected: 'TOKEN or viewer:TOKEN, the token at least 16 characters without spaces or colons' },
+      default: [],
+    },
     aws: {
       type: 'object',
       additionalProperties: false,
       default: {},
       properties: {
-        assumeRoleName: { type: 'string', pattern: '^[\\w+=,.@-]{1,64}$' },
+        assumeRoleName: { type: 'string', pattern: '^[\\w+=,.@-]{1,64}$', expected: 'an IAM role name: 1 to 64 letters, digits and the characters + = , . @ _ -' },
         partition: { type: 'string', enum: ['aws', 'aws-cn', 'aws-us-gov'], default: 'aws' },
         disableInstanceProfileSelectors: { type: 'boolean', default: false },
         skipBlockDevice: { type: 'boolean', default: false },
@@ -30,20 +36,21 @@ export const settingsSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        authorityHost: { type: 'string', pattern: '^https://[^\\s/]+(/[^\\s]*)?$', default: 'https://login.microsoftonline.com' },
-        resourceManagerEndpoint: { type: 'string', pattern: '^https://[^\\s/]+(/[^\\s]*)?$', default: 'https://management.azure.com' },
+        authorityHost: { type: 'string', pattern: '^https://[^\\s/]+(/[^\\s]*)?$', expected: 'an https:// URL', default: 'https://login.microsoftonline.com' },
+        resourceManagerEndpoint: { type: 'string', pattern: '^https://[^\\s/]+(/[^\\s]*)?$', expected: 'an https:// URL', default: 'https://management.azure.com' },
         /** service principals to sign in as per tenant; other tenants use DefaultAzureCredential. Environment form: `TENANT_ID:CLIENT_ID:CLIENT_SECRET`, comma-separated */
         tenants: {
           type: 'array',
           default: [],
           items: {
+            expected: 'TENANT_ID:CLIENT_ID:CLIENT_SECRET with the tenant ID a GUID (in the settings file also a mapping of tenantId, clientId and clientSecret)',
             anyOf: [
               { type: 'string', pattern: '^[0-9a-fA-F-]{36}:[^:\\s]+:\\S+$' },
               {
                 type: 'object',
                 additionalProperties: false,
                 required: ['tenantId', 'clientId', 'clientSecret'],
-                properties: { tenantId: { type: 'string', pattern: '^[0-9a-fA-F-]{36}$' }, clientId: { type: 'string', minLength: 1 }, clientSecret: { type: 'string', minLength: 1 } },
+                properties: { tenantId: { type: 'string', pattern: '^[0-9a-fA-F-]{36}$', expected: 'a tenant ID (a GUID)' }, clientId: { type: 'string', minLength: 1 }, clientSecret: { type: 'string', minLength: 1 } },
               },
             ],
           },
@@ -51,7 +58,10 @@ export const settingsSchema = {
       },
     },
     cloudCacheTtl: { type: 'string', default: '3m' },
-    jwtIssuer: { type: 'string', pattern: '^https?://' },
+    /** entries each cloud look-up cache (EC2 instances, instance profiles, assumed roles, Azure VMs and NICs) holds at most, least recently used out first */
+    cloudCacheSize: { type: 'integer', minimum: 1, default: 100000 },
+    /** the `iss` of JWT-SVIDs and the base of the OIDC discovery document; unset: http(s)://<listen>. AWS STS federation needs https */
+    jwtIssuer: { type: 'string', pattern: '^https?://', expected: 'an https:// (or http://) URL' },
     rateLimit: {
       type: 'object',
       additionalProperties: false,
@@ -98,7 +108,7 @@ export const settingsSchema = {
       },
     },
     /** proxies (IPs or CIDRs) whose X-Forwarded-For names the client for rate limits and audit */
-    trustedProxies: { type: 'array', items: { type: 'string', pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' }, default: [] },
+    trustedProxies: { type: 'array', items: { type: 'string', pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$', expected: 'an IP address or CIDR, such as 10.0.0.0/8' }, default: [] },
     caTtl: { type: 'string', default: '8760h' },
     /** how often a new CA key takes over signing; unset: half of caTtl. The next CA is published half a period before it signs */
     caRotation: { type: 'string' },

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import Ajv from 'ajv';
+import Ajv, { type ValidateFunction } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../../../libs/policy';
 import { parseKek } from '../../../libs/pki';
 import { checkPrivateFile, RefusedFileError } from '../custody/private-files';
+import { unknownVariables } from './environment-variables';
+import { describeSchemaErrors } from './settings-problems';
 import { settingsSchema } from './settings.schema';
 
 export interface Settings {
@@ -18,6 +20,8 @@ export interface Settings {
   aws: { assumeRoleName?: string; partition: 'aws' | 'aws-cn' | 'aws-us-gov'; disableInstanceProfileSelectors: boolean; skipBlockDevice: boolean };
   azure: { authorityHost: string; resourceManagerEndpoint: string; tenants: AzureTenantCredential[] };
   cloudCacheTtlSeconds: number;
+  /** entries each cloud look-up cache holds at most */
+  cloudCacheSize: number;
   jwtIssuer: string;
   rateLimit: { agentPerSecond: number; agentBurst: number; concurrentLogins: number };
   http: HttpLimits;
@@ -78,16 +82,37 @@ type Raw = Record<string, unknown>;
 export function loadSettings(env: NodeJS.ProcessEnv, configFile?: string): Settings {
   const fromFile = configFile ? readConfigFile(configFile) : {};
   const merged = mergeEnvironment(fromFile, env);
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: 'array', strict: true });
-  const validate = ajv.compile(settingsSchema);
-  if (!validate(merged)) {
-    const problems = (validate.errors ?? []).map((e) => {
-      const name = e.instancePath.slice(1).replaceAll('/', '.') || (e.params as { additionalProperty?: string }).additionalProperty || '(root)';
-      return `${name} (${envName(name)}): ${e.message}`;
-    });
-    throw new SettingsError(`invalid settings: ${problems.join('; ')}`);
-  }
+  const validate = settingsValidator();
+  const valid = validate(merged);
+  const names = settingNames();
+  const problems = [
+    ...unknownVariables(env, [...names.map(envName), 'DATABASE_URL']),
+    ...(valid ? [] : describeSchemaErrors(validate.errors ?? [], names, envName)),
+  ];
+  if (problems.length > 0) throw new SettingsError(`invalid settings: ${problems.join('; ')}`);
   return typed(merged as Raw & typeof merged);
+}
+
+let compiled: ValidateFunction | undefined;
+
+/** The settings schema compiled once: compiling costs far more than validating. */
+function settingsValidator(): ValidateFunction {
+  if (compiled) return compiled;
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: 'array', strict: true, verbose: true });
+  ajv.addVocabulary(['expected']);
+  return (compiled = ajv.compile(settingsSchema));
+}
+
+interface SchemaNode {
+  type?: string;
+  properties?: Record<string, SchemaNode>;
+}
+
+/** Every setting a variable can set, in the file's dotted form (`rateLimit.agentBurst`); objects are not settings, their members are. */
+export function settingNames(properties: Record<string, SchemaNode> = settingsSchema.properties, prefix = ''): string[] {
+  return Object.entries(properties).flatMap(([key, schema]) =>
+    schema.type === 'object' && schema.properties ? settingNames(schema.properties, `${prefix}${key}.`) : [`${prefix}${key}`],
+  );
 }
 
 function readConfigFile(path: string): Raw {
@@ -97,7 +122,8 @@ function readConfigFile(path: string): Raw {
     if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a mapping');
     return parsed as Raw;
   } catch (error) {
-    throw new SettingsError(`cannot read settings file ${path}: ${(error as Error).message}`);
+    // YAML's messages go on with the offending lines; the first line says what and where
+    throw new SettingsError(`cannot read settings file ${path}: ${(error as Error).message.split('\n')[0]!.trim()}`);
   }
 }
 
@@ -108,29 +134,40 @@ export function envName(setting: string): string {
 
 function mergeEnvironment(fromFile: Raw, env: NodeJS.ProcessEnv): Raw {
   const merged: Raw = structuredClone(fromFile);
-  const visit = (properties: Record<string, { type?: string; properties?: object }>, target: Raw, prefix: string) => {
-    for (const [key, schema] of Object.entries(properties)) {
-      const name = prefix + key;
-      if (schema.type === 'object' && schema.properties) {
-        const child = (target[key] ??= {}) as Raw;
-        visit(schema.properties as Record<string, { type?: string }>, child, `${name}.`);
-        continue;
-      }
-      const value = env[envName(name)];
-      // An empty variable (compose's `${X:-}`) means unset, not an empty value.
-      if (value === undefined || value === '') continue;
-      target[key] = schema.type === 'array' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
-    }
-  };
-  visit(settingsSchema.properties, merged, '');
+  for (const name of settingNames()) {
+    const value = env[envName(name)];
+    // An empty variable (compose's `${X:-}`) means unset, not an empty value.
+    if (value === undefined || value === '') continue;
+    const path = name.split('.');
+    const key = path.pop()!;
+    const target = containerAt(merged, path);
+    if (target) target[key] = schemaOf(name).type === 'array' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
+  }
   if (env.DATABASE_URL && !env[envName('databaseUrl')]) merged.databaseUrl = env.DATABASE_URL;
   return merged;
+}
+
+/** The mapping at `path`, made when missing; undefined when the file put something else there (the schema then refuses it by name). */
+function containerAt(root: Raw, path: readonly string[]): Raw | undefined {
+  let target = root;
+  for (const part of path) {
+    const child = (target[part] ??= {});
+    if (typeof child !== 'object' || child === null || Array.isArray(child)) return undefined;
+    target = child as Raw;
+  }
+  return target;
+}
+
+function schemaOf(name: string): SchemaNode {
+  let node: SchemaNode = settingsSchema;
+  for (const part of name.split('.')) node = node.properties![part]!;
+  return node;
 }
 
 function typed(raw: Raw): Settings {
   const r = raw as {
     trustDomain: string; listen: string; databaseUrl?: string; dataDir: string; policiesDir: string; adminTokens: string[];
-    aws: Settings['aws']; azure: { authorityHost: string; resourceManagerEndpoint: string; tenants: (string | AzureTenantCredential)[] }; cloudCacheTtl: string; jwtIssuer?: string; rateLimit: Settings['rateLimit']; http: RawHttp; tls: { certFile?: string; keyFile?: string; reloadInterval: string }; trustedProxies: string[]; caTtl: string;
+    aws: Settings['aws']; azure: { authorityHost: string; resourceManagerEndpoint: string; tenants: (string | AzureTenantCredential)[] }; cloudCacheTtl: string; cloudCacheSize: number; jwtIssuer?: string; rateLimit: Settings['rateLimit']; http: RawHttp; tls: { certFile?: string; keyFile?: string; reloadInterval: string }; trustedProxies: string[]; caTtl: string;
     caRotation?: string; jwtKeyRotation: string; jwtSvidTtl: string; jwtAlgorithm: Settings['jwtAlgorithm'];
     keyEncryptionKey?: string; keyEncryptionKeyFile?: string; keyEncryptionKeyPrevious?: string; keyEncryptionKeyPreviousFile?: string; logLevel: string;
     configPollInterval: string;
@@ -138,7 +175,7 @@ function typed(raw: Raw): Settings {
   };
   const [host, port] = [r.listen.slice(0, r.listen.lastIndexOf(':')), Number(r.listen.slice(r.listen.lastIndexOf(':') + 1))];
   if (!/^[a-z0-9]([a-z0-9.\-_]*[a-z0-9])?$/.test(r.trustDomain)) {
-    throw new SettingsError(`trustDomain (${envName('trustDomain')}): "${r.trustDomain}" is not a SPIFFE trust domain name`);
+    throw new SettingsError(`trustDomain (${envName('trustDomain')}): ${JSON.stringify(r.trustDomain)} is not a SPIFFE trust domain name (lowercase letters, digits, dots, dashes and underscores, beginning and ending with a letter or digit)`);
   }
   if (port > 65535) throw new SettingsError(`listen (${envName('listen')}): port ${port} is out of range`);
   const dataDir = resolve(r.dataDir);
@@ -165,6 +202,7 @@ function typed(raw: Raw): Settings {
     aws: r.aws,
     azure: { ...r.azure, authorityHost: r.azure.authorityHost.replace(/\/+$/, ''), resourceManagerEndpoint: r.azure.resourceManagerEndpoint.replace(/\/+$/, ''), tenants: r.azure.tenants.map(azureTenant) },
     cloudCacheTtlSeconds: duration('cloudCacheTtl', r.cloudCacheTtl),
+    cloudCacheSize: r.cloudCacheSize,
     jwtIssuer: r.jwtIssuer ?? `${tls ? 'https' : 'http'}://${r.listen}`,
     rateLimit: r.rateLimit,
     http: httpLimits(r.http),
@@ -221,7 +259,7 @@ function trustedProxies(entries: string[]): string[] {
     const [address, prefix] = entry.split('/') as [string, string | undefined];
     const family = isIP(address);
     if (family === 0 || (prefix !== undefined && Number(prefix) > (family === 4 ? 32 : 128))) {
-      throw new SettingsError(`trustedProxies (${envName('trustedProxies')}): "${entry}" is not an IP address or CIDR`);
+      throw new SettingsError(`trustedProxies (${envName('trustedProxies')}): ${JSON.stringify(entry)} is not an IP address or CIDR`);
     }
   }
   return entries;
