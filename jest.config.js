@@ -1,17 +1,52 @@
-// One runner for unit, integration and property tests. SWC transpiles
-// TypeScript (type checking is `npm run check`'s job) so the suite starts fast.
+// Three tiers as Jest projects, chosen by path and suffix (README, "Tests"):
+//   unit      `*.spec.ts` beside the code: no database, no server, no process
+//   database  `libs/persistence/**/*.spec.ts` and `*.database.spec.ts`: a real database
+//   e2e       `test/**/*.test.ts`, `*.server.spec.ts` and `*.openssl.spec.ts`:
+//             real servers, agents, replicas, built bundles, the openssl CLI
+// `npm test` runs all three; `npm run test:unit` (and :database, :e2e) one.
+// test/tiers.spec.ts fails when a test file falls in no tier or in two.
+// SWC transpiles TypeScript (type checking is `npm run check`'s job) so the
+// suite starts fast.
 const swcConfig = JSON.parse(require('node:fs').readFileSync(`${__dirname}/.swcrc`, 'utf8'));
 
-module.exports = {
+const DATABASE = ['<rootDir>/libs/persistence/**/*.spec.ts', '<rootDir>/{apps,libs,test}/**/*.database.spec.ts'];
+const E2E = ['<rootDir>/test/**/*.test.ts', '<rootDir>/{apps,libs,test}/**/*.server.spec.ts', '<rootDir>/{apps,libs,test}/**/*.openssl.spec.ts'];
+const not = (globs) => globs.map((glob) => `!${glob}`);
+
+const common = {
   testEnvironment: 'node',
   roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
-  testMatch: ['**/*.spec.ts', '**/*.test.ts'],
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', { ...swcConfig, swcrc: false }] },
   // Prisma's generated client imports its TypeScript siblings as `./x.js`.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transformIgnorePatterns: ['/node_modules/'],
-  // generous: integration files start real servers, and on a loaded 2-core
-  // machine (the other worker spawning replica processes) a start can take 30 s
-  testTimeout: 120000,
+};
+
+module.exports = {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{apps,libs,test}/**/*.spec.ts', ...not(DATABASE), ...not(E2E)],
+      // test/support refuses databases and servers here (test/support/tier.ts)
+      setupFiles: ['<rootDir>/test/support/unit-tier.ts'],
+      // in-process work only; room for property tests on a loaded machine
+      testTimeout: 60000,
+    },
+    {
+      ...common,
+      displayName: 'database',
+      testMatch: DATABASE,
+      testTimeout: 120000,
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: E2E,
+      // generous: e2e files start real servers, and on a loaded 2-core
+      // machine (the other worker spawning replica processes) a start can take 30 s
+      testTimeout: 120000,
+    },
+  ],
   maxWorkers: 2,
 };

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { openDatabase, type Database } from '../../libs/persistence/database';
 import { migrate } from '../../libs/persistence/migrator';
+import { refuseInUnitTier } from './tier';
 
 /**
  * An empty database of its own for one test file on the server named by
@@ -9,6 +10,7 @@ import { migrate } from '../../libs/persistence/migrator';
  * embedded PGlite.
  */
 export async function createScratchDatabase(): Promise<{ url?: string; drop(): Promise<void> }> {
+  refuseInUnitTier('database');
   const serverUrl = process.env.TEST_DATABASE_URL;
   if (!serverUrl) return { drop: async () => undefined };
   const name = `attestd_test_${randomBytes(6).toString('hex')}`;

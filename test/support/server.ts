@@ -8,6 +8,7 @@ import { createLogger } from '../../apps/server/logging/logger';
 import { startServer, type RunningServer } from '../../apps/server/server';
 import { loadSettings } from '../../apps/server/settings/settings';
 import { createScratchDatabase } from './database';
+import { refuseInUnitTier } from './tier';
 
 export interface TestServer {
   url: string;
@@ -54,6 +55,7 @@ interface Home {
  * or a fresh database on TEST_DATABASE_URL's server when that is set.
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  refuseInUnitTier('server');
   const dir = mkdtempSync(join(tmpdir(), 'attestd-test-'));
   const policiesDir = join(dir, 'policies');
   mkdirSync(policiesDir);
