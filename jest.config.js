@@ -30,23 +30,24 @@ module.exports = {
       testMatch: ['<rootDir>/{apps,libs,test}/**/*.spec.ts', ...not(DATABASE), ...not(E2E)],
       // test/support refuses databases and servers here (test/support/tier.ts)
       setupFiles: ['<rootDir>/test/support/unit-tier.ts'],
-      // in-process work only; room for property tests on a loaded machine
-      testTimeout: 60000,
     },
     {
       ...common,
       displayName: 'database',
       testMatch: DATABASE,
-      testTimeout: 120000,
     },
     {
       ...common,
       displayName: 'e2e',
       testMatch: E2E,
-      // generous: e2e files start real servers, and on a loaded 2-core
-      // machine (the other worker spawning replica processes) a start can take 30 s
-      testTimeout: 120000,
     },
   ],
+  // every run gets a temporary directory of its own, and fails if a test left anything in it
+  globalSetup: '<rootDir>/test/support/temp-directory-setup.js',
+  globalTeardown: '<rootDir>/test/support/temp-directory-teardown.js',
+  // generous: e2e files start real servers, and on a loaded 2-core machine
+  // (the other worker spawning replica processes) a start can take 30 s.
+  // Jest reads it here only, not per project.
+  testTimeout: 120000,
   maxWorkers: 2,
 };

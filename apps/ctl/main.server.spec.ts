@@ -28,7 +28,7 @@ describe('attestctl against attestd', () => {
     dir = mkdtempSync(join(tmpdir(), 'attestctl-'));
   });
   afterAll(async () => {
-    await server.stop();
+    await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

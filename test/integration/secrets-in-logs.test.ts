@@ -114,8 +114,8 @@ describe('logs of a full run: the table of operations.md, and never a secret', (
   });
 
   afterAll(async () => {
-    await server.stop();
-    await aws.close();
+    await server?.stop();
+    await aws?.close();
   });
 
   it('captured the run', () => {

@@ -8,6 +8,7 @@ import { createLogger } from '../../apps/server/logging/logger';
 import { startServer, type RunningServer } from '../../apps/server/server';
 import { loadSettings } from '../../apps/server/settings/settings';
 import { createScratchDatabase } from './database';
+import { copyMigratedPglite } from './pglite-template';
 import { refuseInUnitTier } from './tier';
 
 export interface TestServer {
@@ -69,6 +70,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     keyEncryptionKey: randomBytes(32).toString('base64'),
   };
   try {
+    if (!home.database.url) await copyMigratedPglite(join(dir, 'pglite'));
     return await launch(home, options);
   } catch (error) {
     // a start the test expects to fail leaves nothing behind
