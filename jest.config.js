@@ -9,8 +9,10 @@
 // suite starts fast.
 const swcConfig = JSON.parse(require('node:fs').readFileSync(`${__dirname}/.swcrc`, 'utf8'));
 
-const DATABASE = ['<rootDir>/libs/persistence/**/*.spec.ts', '<rootDir>/{apps,libs,test}/**/*.database.spec.ts'];
-const E2E = ['<rootDir>/test/**/*.test.ts', '<rootDir>/{apps,libs,test}/**/*.server.spec.ts', '<rootDir>/{apps,libs,test}/**/*.openssl.spec.ts'];
+// Absolute paths, not `<rootDir>`: Jest expands that only at the start of a
+// glob, so `!<rootDir>/...` would never match and exclude nothing.
+const DATABASE = [`${__dirname}/libs/persistence/**/*.spec.ts`, `${__dirname}/{apps,libs,test}/**/*.database.spec.ts`];
+const E2E = [`${__dirname}/test/**/*.test.ts`, `${__dirname}/{apps,libs,test}/**/*.server.spec.ts`, `${__dirname}/{apps,libs,test}/**/*.openssl.spec.ts`];
 const not = (globs) => globs.map((glob) => `!${glob}`);
 
 const common = {
@@ -27,7 +29,7 @@ module.exports = {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{apps,libs,test}/**/*.spec.ts', ...not(DATABASE), ...not(E2E)],
+      testMatch: [`${__dirname}/{apps,libs,test}/**/*.spec.ts`, ...not(DATABASE), ...not(E2E)],
       // test/support refuses databases and servers here (test/support/tier.ts)
       setupFiles: ['<rootDir>/test/support/unit-tier.ts'],
     },

@@ -17,9 +17,11 @@ interface Project {
 
 const projects = (createRequire(__filename)('../jest.config.js') as { projects: Project[] }).projects;
 
-/** The names of the projects whose testMatch takes this path (relative to the repository). */
+/** The names of the projects whose testMatch takes this path (relative to the repository), as Jest decides it. */
 function tiersOf(path: string): string[] {
-  return projects.filter((p) => globsToMatcher(p.testMatch.map((g) => g.replace('<rootDir>', ROOT)))(join(ROOT, path))).map((p) => p.displayName);
+  // Jest expands `<rootDir>` only at the start of a glob
+  const expand = (glob: string) => glob.replace(/^<rootDir>/, ROOT);
+  return projects.filter((p) => globsToMatcher(p.testMatch.map(expand))(join(ROOT, path))).map((p) => p.displayName);
 }
 
 function testFiles(dir: string): string[] {
