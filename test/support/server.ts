@@ -70,7 +70,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     keyEncryptionKey: randomBytes(32).toString('base64'),
   };
   try {
-    if (!home.database.url) await copyMigratedPglite(join(dir, 'pglite'));
+    // not for tests of the embedded mode's own files, which the server must make
+    if (!home.database.url && !options.embedded) await copyMigratedPglite(join(dir, 'pglite'));
     return await launch(home, options);
   } catch (error) {
     // a start the test expects to fail leaves nothing behind
