@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openDatabase } from '../../libs/persistence/database';
 import { migrate, readMigrations } from '../../libs/persistence/migrator';
@@ -43,4 +43,12 @@ async function template(): Promise<string> {
 /** Makes `target` (which must not exist) an embedded data directory holding a migrated, empty database. */
 export async function copyMigratedPglite(target: string): Promise<void> {
   cpSync(await template(), target, { recursive: true });
+  ownerOnly(target);
+}
+
+/** As the server keeps an embedded database it made (and refuses a data directory others can read). */
+function ownerOnly(path: string): void {
+  if (!statSync(path).isDirectory()) return chmodSync(path, 0o600);
+  chmodSync(path, 0o700);
+  for (const name of readdirSync(path)) ownerOnly(join(path, name));
 }
