@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -112,7 +112,9 @@ describe('backup and restore', () => {
     const original = await serve({ ...embedded, ATTESTD_DATA_DIR: dataDir });
     await attestedAgent(original, out);
     await original.stop();
+    // as `cp -a` would: fs.cpSync makes the top directory with the umask's mode, which the server refuses
     cpSync(dataDir, copy, { recursive: true });
+    chmodSync(copy, 0o700);
 
     const fresh = await serve({ ...embedded, ATTESTD_DATA_DIR: copy });
     await renewFromDisk(fresh.url, out);
