@@ -1,17 +1,55 @@
-// One runner for unit, integration and property tests. SWC transpiles
-// TypeScript (type checking is `npm run check`'s job) so the suite starts fast.
+// Three tiers as Jest projects, chosen by path and suffix (README, "Tests"):
+//   unit      `*.spec.ts` beside the code: no database, no server, no process
+//   database  `libs/persistence/**/*.spec.ts` and `*.database.spec.ts`: a real database
+//   e2e       `test/**/*.test.ts`, `*.server.spec.ts` and `*.openssl.spec.ts`:
+//             real servers, agents, replicas, built bundles, the openssl CLI
+// `npm test` runs all three; `npm run test:unit` (and :database, :e2e) one.
+// test/tiers.spec.ts fails when a test file falls in no tier or in two.
+// SWC transpiles TypeScript (type checking is `npm run check`'s job) so the
+// suite starts fast.
 const swcConfig = JSON.parse(require('node:fs').readFileSync(`${__dirname}/.swcrc`, 'utf8'));
 
-module.exports = {
+// Absolute paths, not `<rootDir>`: Jest expands that only at the start of a
+// glob, so `!<rootDir>/...` would never match and exclude nothing.
+const DATABASE = [`${__dirname}/libs/persistence/**/*.spec.ts`, `${__dirname}/{apps,libs,test}/**/*.database.spec.ts`];
+const E2E = [`${__dirname}/test/**/*.test.ts`, `${__dirname}/{apps,libs,test}/**/*.server.spec.ts`, `${__dirname}/{apps,libs,test}/**/*.openssl.spec.ts`];
+const not = (globs) => globs.map((glob) => `!${glob}`);
+
+const common = {
   testEnvironment: 'node',
   roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
-  testMatch: ['**/*.spec.ts', '**/*.test.ts'],
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', { ...swcConfig, swcrc: false }] },
   // Prisma's generated client imports its TypeScript siblings as `./x.js`.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transformIgnorePatterns: ['/node_modules/'],
-  // generous: integration files start real servers, and on a loaded 2-core
-  // machine (the other worker spawning replica processes) a start can take 30 s
+};
+
+module.exports = {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: [`${__dirname}/{apps,libs,test}/**/*.spec.ts`, ...not(DATABASE), ...not(E2E)],
+      // test/support refuses databases and servers here (test/support/tier.ts)
+      setupFiles: ['<rootDir>/test/support/unit-tier.ts'],
+    },
+    {
+      ...common,
+      displayName: 'database',
+      testMatch: DATABASE,
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: E2E,
+    },
+  ],
+  // every run gets a temporary directory of its own, and fails if a test left anything in it
+  globalSetup: '<rootDir>/test/support/temp-directory-setup.js',
+  globalTeardown: '<rootDir>/test/support/temp-directory-teardown.js',
+  // generous: e2e files start real servers, and on a loaded 2-core machine
+  // (the other worker spawning replica processes) a start can take 30 s.
+  // Jest reads it here only, not per project.
   testTimeout: 120000,
   maxWorkers: 2,
 };

@@ -28,7 +28,7 @@ describe('attestctl against attestd', () => {
     dir = mkdtempSync(join(tmpdir(), 'attestctl-'));
   });
   afterAll(async () => {
-    await server.stop();
+    await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -82,8 +82,8 @@ describe('attestctl against attestd', () => {
       expect(lines[0]).toMatch(/^VERSION {2}SHA256 {8}CREATED {15}BY$/);
       expect(lines.slice(1)).toEqual([
         expect.stringMatching(/^1 {8}[0-9a-f]{12} {2}\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ {2}file:lab\.yaml$/),
-        expect.stringMatching(/^2 {8}[0-9a-f]{12} {2}\S+Z {2}admin:[0-9a-f]{12}$/),
-        expect.stringMatching(/^3 {8}[0-9a-f]{12} {2}\S+Z {2}admin:[0-9a-f]{12}$/),
+        expect.stringMatching(/^2 {8}[0-9a-f]{12} {2}\S+Z {2}admin:token-[0-9a-f]{16}$/),
+        expect.stringMatching(/^3 {8}[0-9a-f]{12} {2}\S+Z {2}admin:token-[0-9a-f]{16}$/),
       ]);
       expect(lines[1]!.slice(9, 21)).toBe(lines[3]!.slice(9, 21));
     });

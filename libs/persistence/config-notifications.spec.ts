@@ -3,6 +3,7 @@ import { ConfigRepository } from './config.repository';
 import { listenForConfigNotices, parseNotice, type ConfigNotice } from './config-notifications';
 import { openDatabase, type Database } from './database';
 import { migrate } from './migrator';
+import { until } from '../testing/until';
 
 describe('parseNotice', () => {
   it('reads the section and version a push announces', () => {
@@ -31,8 +32,8 @@ describe('listenForConfigNotices', () => {
       await migrate(db);
     });
     afterAll(async () => {
-      await db.close();
-      await scratch.drop();
+      await db?.close();
+      await scratch?.drop();
     });
 
     it('hears each committed push, and nothing from a push of unchanged content', async () => {
@@ -50,7 +51,7 @@ describe('listenForConfigNotices', () => {
         await repository.push({ ...version, sha256: 'b'.repeat(64) });
         // a NOTIFY sent after both commits arrives after theirs on the same channel
         await db.prisma.$executeRaw`SELECT pg_notify('attestd_config', '{"section":"end","version":0}')`;
-        while (!notices.some((n) => n.section === 'end')) await new Promise((done) => setTimeout(done, 10));
+        await until(() => notices.some((n) => n.section === 'end'));
         expect(notices).toEqual([
           { section: 'AgentAttestation', version: 1 },
           { section: 'AgentAttestation', version: 2 },

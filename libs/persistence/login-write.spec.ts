@@ -10,7 +10,7 @@ describe('recordLogin (the single login write)', () => {
   beforeAll(async () => {
     t = await createTestDatabase();
   });
-  afterAll(() => t.drop());
+  afterAll(() => t?.drop());
 
   const login = loginRecord;
 

@@ -8,7 +8,7 @@ describe('migrator', () => {
   beforeAll(async () => {
     t = await createTestDatabase();
   });
-  afterAll(() => t.drop());
+  afterAll(() => t?.drop());
 
   it('records every migration in _prisma_migrations with its checksum', async () => {
     const rows = await t.db.prisma.$queryRawUnsafe<{ migration_name: string; checksum: string }[]>(

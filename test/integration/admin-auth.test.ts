@@ -8,7 +8,7 @@ describe('admin API authentication', () => {
   beforeAll(async () => {
     server = await startTestServer();
   });
-  afterAll(() => server.stop());
+  afterAll(() => server?.stop());
 
   it.each([
     ['GET', '/v1/agents'],
@@ -72,7 +72,7 @@ describe('API documentation', () => {
   beforeAll(async () => {
     server = await startTestServer();
   });
-  afterAll(() => server.stop());
+  afterAll(() => server?.stop());
 
   it('serves OpenAPI generated from the controllers, with the request schemas the server validates with', async () => {
     const document = (await (await server.call('GET', '/docs/json')).json()) as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { required?: string[] } }> } }>> };

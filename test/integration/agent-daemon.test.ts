@@ -49,8 +49,8 @@ describe('attestd-agent login --daemon and jwt against a real attestd', () => {
     port = new URL(server.url).port;
   });
   afterAll(async () => {
-    await server.stop();
-    await aws.close();
+    await server?.stop();
+    await aws?.close();
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 

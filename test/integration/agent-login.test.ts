@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLogin } from '../../apps/agent/login';
 import { newJoinToken } from '../support/agent';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';
+import { temporaryDirectories } from '../support/temp-directories';
+
+const tempDir = temporaryDirectories();
 
 /** The reference agent against a real server: what a user runs on a node. */
 describe('attestd-agent login --attestor join_token', () => {
@@ -14,11 +16,11 @@ describe('attestd-agent login --attestor join_token', () => {
   beforeAll(async () => {
     server = await startTestServer({ policies: { 'lab.yaml': joinTokenPolicy({ template: '/lab/{{join_token.id}}' }) } });
   });
-  afterAll(() => server.stop());
+  afterAll(() => server?.stop());
 
   it('writes an SVID for its own key, the key (0600) and the bundle', async () => {
     const { id, token } = await newJoinToken(server);
-    const out = join(mkdtempSync(join(tmpdir(), 'agent-')), 'svid');
+    const out = join(tempDir('agent-'), 'svid');
     const summary = await runLogin({ server: server.url, attestors: ['join_token'], out, joinToken: token });
     expect(summary.spiffeId).toBe(`spiffe://example.org/lab/${id}`);
     expect(statSync(join(out, 'svid.key')).mode & 0o777).toBe(0o600);
@@ -30,7 +32,7 @@ describe('attestd-agent login --attestor join_token', () => {
 
   it('fails with the server\'s reason when the token was already used', async () => {
     const { token } = await newJoinToken(server);
-    const out = mkdtempSync(join(tmpdir(), 'agent-'));
+    const out = tempDir('agent-');
     await runLogin({ server: server.url, attestors: ['join_token'], out, joinToken: token });
     await expect(runLogin({ server: server.url, attestors: ['join_token'], out: join(out, 'again'), joinToken: token })).rejects.toThrow(
       'login failed: 401 attestation_failed: join_token: token is unknown, expired or already used',

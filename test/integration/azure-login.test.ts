@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { generateAgentKey } from '../../apps/agent/keys';
@@ -10,6 +8,9 @@ import { azureWorldInit, BLOG_PRINCIPAL_ID, OTHER_TENANT_ID, SUBSCRIPTION_ID, TE
 import { login, problemOf } from '../support/agent';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';
+import { temporaryDirectories } from '../support/temp-directories';
+
+const tempDir = temporaryDirectories();
 
 const EXAMPLE_POLICY = readFileSync(join(__dirname, '../../policies/examples/azure.yaml'), 'utf8');
 
@@ -26,8 +27,8 @@ describe('Azure logins end to end: agent, server, simulated Azure (Entra, ARM, I
   });
   afterAll(async () => {
     await Promise.all(imdsServers.map((s) => s.close()));
-    await server.stop();
-    await sim.close();
+    await server?.stop();
+    await sim?.close();
   });
   beforeEach(() => sim.log.reset());
 
@@ -50,7 +51,7 @@ describe('Azure logins end to end: agent, server, simulated Azure (Entra, ARM, I
     return imds.url;
   }
 
-  const azureLogin = (azureImdsEndpoint: string) => runLogin({ server: server.url, attestors: ['azure_msi'], out: mkdtempSync(join(tmpdir(), 'azure-agent-')), azureImdsEndpoint });
+  const azureLogin = (azureImdsEndpoint: string) => runLogin({ server: server.url, attestors: ['azure_msi'], out: tempDir('azure-agent-'), azureImdsEndpoint });
 
   it('logs an Azure VM in with its managed identity token, with network attributes and SPIRE selectors (example policy)', async () => {
     const summary = await azureLogin(await imdsOf(sim.world.vm(SUBSCRIPTION_ID, 'frontend', 'blog')!));

@@ -16,7 +16,7 @@ describe('configuration documents', () => {
   beforeAll(async () => {
     server = await startTestServer({ policies: { 'lab.yaml': policy('/v1/{{join_token.id}}') } });
   });
-  afterAll(() => server.stop());
+  afterAll(() => server?.stop());
 
   it('loads policies/*.yaml as version 1 at first start', async () => {
     const versions = (await (await server.admin('GET', '/v1/config/AgentAttestation/versions')).json()) as { items: { version: number; createdBy: string }[] };
@@ -159,7 +159,7 @@ describe('the AwsIidCertificates section', () => {
   beforeAll(async () => {
     server = await startTestServer();
   });
-  afterAll(() => server.stop());
+  afterAll(() => server?.stop());
 
   const section = (pem: string) =>
     `section: AwsIidCertificates\nschema: v1\nspec:\n  certificates:\n    - regions: ["us-east-1"]\n      pem: |\n${pem.split('\n').map((l) => `        ${l}`).join('\n')}\n`;

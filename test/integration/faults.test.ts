@@ -116,7 +116,7 @@ describe('PostgreSQL unreachable mid-run', () => {
     server = await startTestServer({ env: { DATABASE_URL: viaProxy }, policies: { 'lab.yaml': 'section: AgentAttestation\nschema: v1\nspec:\n  policies:\n    - name: lab\n      requiredAttestors: [{ type: join_token }]\n' } });
   });
   afterAll(async () => {
-    await server.stop();
+    await server?.stop();
     await proxy.close();
     await runAsAdmin(POSTGRES_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   });
@@ -195,8 +195,8 @@ spec:
     server = await startTestServer({ policies: { 'agents.yaml': POLICIES, 'certificates.yaml': aws.certificatesSection } });
   });
   afterAll(async () => {
-    await server.stop();
-    await aws.close();
+    await server?.stop();
+    await aws?.close();
   });
   afterEach(() => aws.sim.world.clearFaults());
 

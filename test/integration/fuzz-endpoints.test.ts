@@ -126,8 +126,8 @@ describe('fuzzing every endpoint body', () => {
     agentKey = await generateAgentKey();
   });
   afterAll(async () => {
-    await server.stop();
-    await aws.close();
+    await server?.stop();
+    await aws?.close();
   });
 
   const complete = async (methods: string[], proofs: unknown, csr: unknown = agentKey.csrPem): Promise<Response> => {

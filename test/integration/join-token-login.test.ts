@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { generateAgentKey } from '../../apps/agent/keys';
@@ -8,13 +7,16 @@ import { login, newJoinToken, problemOf } from '../support/agent';
 import { fakeNodeAttestor } from '../support/fake-node-attestor';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';
+import { temporaryDirectories } from '../support/temp-directories';
+
+const tempDir = temporaryDirectories();
 
 describe('login with a join token', () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({ policies: { 'lab.yaml': joinTokenPolicy({ template: '/lab/node/{{join_token.id}}', svidTtl: '30m' }) }, additionalAttestors: [fakeNodeAttestor] });
   });
-  afterAll(() => server.stop());
+  afterAll(() => server?.stop());
 
   it('issues an SVID whose only URI SAN is the templated SPIFFE ID and that chains to the bundle', async () => {
     const { id, token } = await newJoinToken(server);
@@ -102,7 +104,7 @@ describe('login with a join token', () => {
 });
 
 function opensslVerify(bundle: string, chain: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'svid-'));
+  const dir = tempDir('svid-');
   writeFileSync(join(dir, 'bundle.pem'), bundle);
   writeFileSync(join(dir, 'svid.pem'), chain);
   return execFileSync('openssl', ['verify', '-CAfile', join(dir, 'bundle.pem'), join(dir, 'svid.pem')]).toString();

@@ -18,7 +18,7 @@ describe('JWT-SVIDs', () => {
   beforeAll(async () => {
     server = await startTestServer({ policies: { 'lab.yaml': joinTokenPolicy({ template: '/lab/node/{{join_token.id}}' }) }, env: { ATTESTD_JWT_ISSUER: 'https://oidc.example.org' } });
   });
-  afterAll(() => server.stop());
+  afterAll(() => server?.stop());
 
   it('serves OIDC discovery with the configured issuer, the JWKS URI under it and RS256', async () => {
     const response = await server.call('GET', '/.well-known/openid-configuration');
@@ -89,7 +89,7 @@ describe('JWT-SVIDs signed with ES256', () => {
   beforeAll(async () => {
     server = await startTestServer({ policies: { 'lab.yaml': joinTokenPolicy() }, env: { ATTESTD_JWT_ALGORITHM: 'ES256', ATTESTD_JWT_SVID_TTL: '2m' } });
   });
-  afterAll(() => server.stop());
+  afterAll(() => server?.stop());
 
   it('publishes a P-256 key and signs with it', async () => {
     const discovery = (await (await server.call('GET', '/.well-known/openid-configuration')).json()) as { id_token_signing_alg_values_supported: string[] };
@@ -114,7 +114,7 @@ describe('signing-key rotation', () => {
       env: { ATTESTD_CA_TTL: '2m', ATTESTD_CA_ROTATION: '20s', ATTESTD_JWT_KEY_ROTATION: '20s', ATTESTD_JWT_SVID_TTL: '3s' },
     });
   });
-  afterAll(() => server.stop());
+  afterAll(() => server?.stop());
 
   const bundle = async () => (await (await server.call('GET', '/v1/bundle')).text()).match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
   const kids = async () => ((await (await server.call('GET', '/keys')).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);

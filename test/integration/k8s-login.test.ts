@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { runLogin } from '../../apps/agent/login';
@@ -7,6 +6,9 @@ import { startK8sIssuer, type K8sIssuer, type PodIdentity } from '../../libs/tes
 import { login, problemOf } from '../support/agent';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';
+import { temporaryDirectories } from '../support/temp-directories';
+
+const tempDir = temporaryDirectories();
 
 const EXAMPLES = join(__dirname, '../../policies/examples');
 const EXAMPLE_POLICY = readFileSync(join(EXAMPLES, 'kubernetes.yaml'), 'utf8');
@@ -28,17 +30,17 @@ describe('Kubernetes logins end to end: agent, server, a cluster service-account
     }
   });
   afterAll(async () => {
-    await server.stop();
-    await issuer.close();
+    await server?.stop();
+    await issuer?.close();
   });
 
-  const dir = mkdtempSync(join(tmpdir(), 'k8s-agent-'));
+  const dir = tempDir('k8s-agent-');
   let files = 0;
   /** the agent as a pod runs it: the projected token in a file, the cluster by name */
   async function podLogin(token: string, cluster = 'web-cluster') {
     const tokenFile = join(dir, `token-${(files += 1)}`);
     writeFileSync(tokenFile, token);
-    return runLogin({ server: server.url, attestors: ['k8s_psat'], out: mkdtempSync(join(tmpdir(), 'k8s-out-')), k8sCluster: cluster, k8sTokenFile: tokenFile });
+    return runLogin({ server: server.url, attestors: ['k8s_psat'], out: tempDir('k8s-out-'), k8sCluster: cluster, k8sTokenFile: tokenFile });
   }
   const uid = '0c5a7d4e-1b2c-4d3e-8f4a-5b6c7d8e9f01';
 

@@ -28,7 +28,7 @@ describe('login decisions', () => {
   beforeAll(async () => {
     server = await startTestServer({ policies: { 'eu.yaml': POLICIES }, additionalAttestors: [fakeNodeAttestor] });
   });
-  afterAll(() => server.stop());
+  afterAll(() => server?.stop());
 
   const proof = (node: string, zone: string, secret = 'let-me-in') => ({ test_node: { node, zone, secret } });
   const lastAudit = async (): Promise<AuditItem> =>
@@ -111,7 +111,7 @@ describe('per-source rate limit on the Agent API', () => {
   beforeAll(async () => {
     server = await startTestServer({ env: { ATTESTD_RATE_LIMIT_AGENT_PER_SECOND: '1', ATTESTD_RATE_LIMIT_AGENT_BURST: '3' } });
   });
-  afterAll(() => server.stop());
+  afterAll(() => server?.stop());
 
   it('answers 429 rate_limited with Retry-After past the burst, and leaves admin routes alone', async () => {
     const statuses: number[] = [];

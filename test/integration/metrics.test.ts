@@ -1,8 +1,5 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { runLogin } from '../../apps/agent/login';
 import { INSTRUMENTS, prometheusName } from '../../apps/server/telemetry/instruments';
 import { login, newJoinToken, problemOf } from '../support/agent';
@@ -10,6 +7,10 @@ import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { fakeNodeAttestor } from '../support/fake-node-attestor';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';
+import { temporaryDirectories } from '../support/temp-directories';
+import { until } from '../../libs/testing/until';
+
+const tempDir = temporaryDirectories();
 
 const BLOG = 'i-0b22a22eec53b9321';
 const POLICIES = `
@@ -66,8 +67,8 @@ describe('metrics on /metrics after logins', () => {
     });
   });
   afterAll(async () => {
-    await server.stop();
-    await aws.close();
+    await server?.stop();
+    await aws?.close();
   });
 
   const scrape = async () => {
@@ -157,7 +158,7 @@ describe('metrics on /metrics after logins', () => {
     aws.sim.log.reset();
     const before = await scrape();
     const imds = await aws.imdsFor(BLOG);
-    const out = () => mkdtempSync(join(tmpdir(), 'metrics-agent-'));
+    const out = () => tempDir('metrics-agent-');
     await runLogin({ server: server.url, attestors: ['aws_iid'], out: out(), imdsEndpoint: imds.url });
     await expect(runLogin({ server: server.url, attestors: ['aws_iid'], out: out(), imdsEndpoint: imds.url })).rejects.toThrow(/409 node_already_attested/);
 
@@ -206,8 +207,7 @@ describe('OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set', () => {
       const { token } = await newJoinToken(server);
       expect((await login(server, { join_token: { token } })).status).toBe(200);
       const exported = () => bodies.some((body) => body.includes('"attestd.logins"') && body.includes('"success"'));
-      for (let waited = 0; !exported() && waited < 20_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(exported()).toBe(true);
+      expect(await until(exported, 20_000)).toBe(true);
     } finally {
       await server.stop();
       process.env.OTEL_EXPORTER_OTLP_ENDPOINT = saved.endpoint;

@@ -1,11 +1,13 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLogin } from '../../apps/agent/login';
 import { SERVER_ACCOUNT } from '../../libs/testing/aws-simulator/fixtures';
 import { startK8sIssuer, type K8sIssuer, type PodIdentity } from '../../libs/testing/k8s-issuer';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { startTestServer, type TestServer } from '../support/server';
+import { temporaryDirectories } from '../support/temp-directories';
+
+const tempDir = temporaryDirectories();
 
 const EXAMPLES = join(__dirname, '../../policies/examples');
 const EXAMPLE_POLICY = readFileSync(join(EXAMPLES, 'aws-and-kubernetes.yaml'), 'utf8');
@@ -44,12 +46,12 @@ describe('multi-attestor logins: aws_iid and k8s_psat bound to one machine (exam
     otherNode = aws.sim.world.getInstance(OTHER)!.privateDnsName;
   });
   afterAll(async () => {
-    await server.stop();
-    await issuer.close();
-    await aws.close();
+    await server?.stop();
+    await issuer?.close();
+    await aws?.close();
   });
 
-  const dir = mkdtempSync(join(tmpdir(), 'multi-agent-'));
+  const dir = tempDir('multi-agent-');
   let files = 0;
   /** an agent pod on `instanceId` offering both proofs: the instance's IMDS and the pod's token */
   async function nodeLogin(instanceId: string, pod: PodIdentity) {
@@ -58,7 +60,7 @@ describe('multi-attestor logins: aws_iid and k8s_psat bound to one machine (exam
     return runLogin({
       server: server.url,
       attestors: ['aws_iid', 'k8s_psat'],
-      out: mkdtempSync(join(tmpdir(), 'multi-out-')),
+      out: tempDir('multi-out-'),
       imdsEndpoint: (await aws.imdsFor(instanceId)).url,
       k8sCluster: 'web-cluster',
       k8sTokenFile: tokenFile,
@@ -111,7 +113,7 @@ describe('multi-attestor logins: aws_iid and k8s_psat bound to one machine (exam
     const tokenFile = join(dir, 'foreign-token');
     writeFileSync(tokenFile, await issuer.mint({ ...AGENT, node: BLOG_NODE }, { audience: 'someone-else' }));
     await expect(
-      runLogin({ server: server.url, attestors: ['aws_iid', 'k8s_psat'], out: mkdtempSync(join(tmpdir(), 'multi-out-')), imdsEndpoint: (await aws.imdsFor(BLOG)).url, k8sCluster: 'web-cluster', k8sTokenFile: tokenFile }),
+      runLogin({ server: server.url, attestors: ['aws_iid', 'k8s_psat'], out: tempDir('multi-out-'), imdsEndpoint: (await aws.imdsFor(BLOG)).url, k8sCluster: 'web-cluster', k8sTokenFile: tokenFile }),
     ).rejects.toThrow(/401 attestation_failed: k8s_psat: token audience/);
   });
 });

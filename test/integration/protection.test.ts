@@ -20,7 +20,7 @@ describe('protection of the Agent API', () => {
     beforeAll(async () => {
       server = await startTestServer({ policies: { 'nodes.yaml': POLICY }, additionalAttestors: [fakeNodeAttestor], env: { ATTESTD_RATE_LIMIT_CONCURRENT_LOGINS: '2' } });
     });
-    afterAll(() => server.stop());
+    afterAll(() => server?.stop());
 
     it('refuses completions past the cap with 429 and Retry-After, and serves them again afterwards', async () => {
       const csr = (await generateAgentKey()).csrPem;

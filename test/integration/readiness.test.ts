@@ -14,7 +14,7 @@ describe('when the database is unreachable', () => {
   beforeAll(async () => {
     server = await startTestServer({ policies: { 'lab.yaml': joinTokenPolicy() } });
   });
-  afterAll(() => server.stop());
+  afterAll(() => server?.stop());
 
   const adminUrl = process.env.TEST_DATABASE_URL;
   const name = () => new URL(server.databaseUrl!).pathname.slice(1);

@@ -53,7 +53,7 @@ describe('renewing an X.509-SVID', () => {
   beforeAll(async () => {
     server = await startTestServer({ policies: { 'lab.yaml': POLICIES }, additionalAttestors: [fakeNodeAttestor] });
   });
-  afterAll(() => server.stop());
+  afterAll(() => server?.stop());
 
   async function attest(): Promise<Held> {
     const { token } = await newJoinToken(server);

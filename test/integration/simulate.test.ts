@@ -49,7 +49,7 @@ describe('POST /v1/config/AgentAttestation/simulate', () => {
     joinTokenId = token.id;
     expect((await login(server, { join_token: { token: token.token } })).status).toBe(200);
   });
-  afterAll(() => server.stop());
+  afterAll(() => server?.stop());
 
   it('changes nothing for the active document itself, and skips the attempt whose proof failed', async () => {
     expect(await result(await simulate(ACTIVE))).toMatchObject({ evaluated: 3, unchanged: 3, nowAllowed: [], nowDenied: [], changed: [], skipped: 1 });

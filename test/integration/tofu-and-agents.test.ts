@@ -34,7 +34,7 @@ describe('TOFU, eviction and bans', () => {
   beforeAll(async () => {
     server = await startTestServer({ policies: { 'nodes.yaml': POLICIES }, additionalAttestors: [fakeNodeAttestor] });
   });
-  afterAll(() => server.stop());
+  afterAll(() => server?.stop());
 
   const proof = (node: string, zone?: string) => ({ test_node: { node, secret: 'let-me-in', ...(zone && { zone }) } });
 

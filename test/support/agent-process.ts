@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { until } from '../../libs/testing/until';
 import { buildServer } from './server-process';
+import { refuseInUnitTier } from './tier';
 
 /** The agent's main() compiled with the test harness (`agent-harness.ts`), to run as processes. */
 export async function buildAgent(): Promise<{ dir: string; remove(): void }> {
@@ -28,6 +29,7 @@ export interface AgentProcess {
 
 /** Starts `attestd-agent ARGV` (through the harness in `build`) as a process of its own. */
 export function startAgentProcess(build: { dir: string }, argv: string[], env: Record<string, string> = {}): AgentProcess {
+  refuseInUnitTier('agent process');
   const child = spawn(process.execPath, [join(build.dir, 'test', 'support', 'agent-harness.js'), ...argv], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,6 +6,18 @@ export async function login(server: TestServer, proofs: Record<string, unknown>,
   const started = await server.call('POST', '/v1/agent/login', { body: { providedMethods: Object.keys(proofs) } });
   if (started.status !== 200) return started;
   const { loginId } = (await started.json()) as { loginId: string };
+  return completeLogin(server, loginId, proofs, csr);
+}
+
+/** The first half of `login`: the login ID, which must be granted. */
+export async function startLogin(server: TestServer, providedMethods: string[]): Promise<string> {
+  const started = await server.call('POST', '/v1/agent/login', { body: { providedMethods } });
+  if (started.status !== 200) throw new Error(`login start: ${started.status} ${await started.text()}`);
+  return ((await started.json()) as { loginId: string }).loginId;
+}
+
+/** The second half of `login`, returning the raw response. */
+export async function completeLogin(server: TestServer, loginId: string, proofs: Record<string, unknown>, csr?: string): Promise<Response> {
   return server.call('POST', `/v1/agent/login/${loginId}/complete`, { body: { proofs, csr: csr ?? (await generateAgentKey()).csrPem } });
 }
 

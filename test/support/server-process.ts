@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { runAsAdmin } from './database';
+import { refuseInUnitTier } from './tier';
 
 const REPO = resolve(__dirname, '..', '..');
 /** Multi-process tests need a real PostgreSQL even in a PGlite run; CI and the dev machine have this one. */
@@ -20,6 +21,7 @@ export const DEFAULT_POSTGRES_URL = 'postgresql://postgres@127.0.0.1:5432/test';
  * (test harnesses).
  */
 export async function buildServer(also: string[] = []): Promise<{ dir: string; remove(): void }> {
+  refuseInUnitTier('server build');
   const dir = mkdtempSync(join(tmpdir(), 'attestd-build-'));
   const swc = join(REPO, 'node_modules', '@swc', 'cli', 'bin', 'swc.js');
   await promisify(execFile)(process.execPath, [swc, 'apps', 'libs', ...also, '-d', dir, '--copy-files', '-q', '--ignore', '**/*.spec.ts', '--ignore', '**/*.test.ts'], { cwd: REPO });
@@ -31,6 +33,7 @@ export async function buildServer(also: string[] = []): Promise<{ dir: string; r
 
 /** An empty database of its own on TEST_DATABASE_URL's server, or on the machine's PostgreSQL. */
 export async function createSharedDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  refuseInUnitTier('database');
   const serverUrl = process.env.TEST_DATABASE_URL || DEFAULT_POSTGRES_URL;
   const name = `attestd_test_${randomBytes(6).toString('hex')}`;
   await runAsAdmin(serverUrl, `CREATE DATABASE ${name}`);
@@ -89,6 +92,7 @@ export interface ProcessOptions {
 
 /** Starts `apps/server/main` as a child process and waits until `/readyz` answers 200. */
 export async function startServerProcess(options: ProcessOptions): Promise<ServerProcess> {
+  refuseInUnitTier('server process');
   const child = spawn(process.execPath, [join(options.buildDir, 'apps', 'server', 'main.js')], {
     cwd: options.dataDir,
     env: {

@@ -8,6 +8,8 @@ import { createLogger } from '../../apps/server/logging/logger';
 import { startServer, type RunningServer } from '../../apps/server/server';
 import { loadSettings } from '../../apps/server/settings/settings';
 import { createScratchDatabase } from './database';
+import { copyMigratedPglite } from './pglite-template';
+import { refuseInUnitTier } from './tier';
 
 export interface TestServer {
   url: string;
@@ -54,6 +56,7 @@ interface Home {
  * or a fresh database on TEST_DATABASE_URL's server when that is set.
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  refuseInUnitTier('server');
   const dir = mkdtempSync(join(tmpdir(), 'attestd-test-'));
   const policiesDir = join(dir, 'policies');
   mkdirSync(policiesDir);
@@ -67,6 +70,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     keyEncryptionKey: randomBytes(32).toString('base64'),
   };
   try {
+    // not for tests of the embedded mode's own files, which the server must make
+    if (!home.database.url && !options.embedded) await copyMigratedPglite(join(dir, 'pglite'));
     return await launch(home, options);
   } catch (error) {
     // a start the test expects to fail leaves nothing behind

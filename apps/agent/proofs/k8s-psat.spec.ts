@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CollectorSettingsError } from './collector';
 import { k8sPsatCollector } from './k8s-psat';
+import { temporaryDirectories } from '../../../test/support/temp-directories';
 
 describe('k8s_psat collector', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'k8s-psat-'));
+  const dir = temporaryDirectories()('k8s-psat-');
 
   it('sends the cluster name and the token read from the file, without its trailing newline', async () => {
     const file = join(dir, 'token');

@@ -1,11 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSettings } from './settings';
+import { temporaryDirectories } from '../../../test/support/temp-directories';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 
 describe('Azure settings', () => {
+  const tempDir = temporaryDirectories();
   it("defaults to Azure's public cloud and DefaultAzureCredential", () => {
     expect(loadSettings({}).azure).toEqual({ authorityHost: 'https://login.microsoftonline.com', resourceManagerEndpoint: 'https://management.azure.com', tenants: [] });
   });
@@ -24,7 +25,7 @@ describe('Azure settings', () => {
   });
 
   it('reads client secrets in object form from the settings file', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'azure-settings-')), 'attestd.yaml');
+    const file = join(tempDir('azure-settings-'), 'attestd.yaml');
     writeFileSync(file, `azure:\n  tenants:\n    - { tenantId: ${TENANT}, clientId: app-2, clientSecret: s3cret }\n`);
     expect(loadSettings({}, file).azure.tenants).toEqual([{ tenantId: TENANT, clientId: 'app-2', clientSecret: 's3cret' }]);
   });

@@ -1,7 +1,9 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { envName, loadSettings, SettingsError } from './settings';
+import { temporaryDirectories } from '../../../test/support/temp-directories';
+
+const tempDir = temporaryDirectories();
 
 const KEK = Buffer.alloc(32, 7).toString('base64');
 
@@ -69,7 +71,7 @@ describe('server settings', () => {
   });
 
   it('reads key-encryption keys from files only when other users cannot read them', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'settings-'));
+    const dir = tempDir('settings-');
     try {
       const file = join(dir, 'kek');
       writeFileSync(file, `${KEK}\n`, { mode: 0o600 });
@@ -88,7 +90,7 @@ describe('server settings', () => {
   });
 
   it('lets the environment win over the settings file', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'settings-')), 'attestd.yaml');
+    const file = join(tempDir('settings-'), 'attestd.yaml');
     writeFileSync(file, 'trustDomain: file.example\naws:\n  partition: aws-cn\n');
     const settings = loadSettings({ ATTESTD_TRUST_DOMAIN: 'env.example' }, file);
     expect(settings.trustDomain).toBe('env.example');
@@ -115,7 +117,7 @@ describe('server settings', () => {
   });
 
   it('refuses unknown settings in the file', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'settings-')), 'attestd.yaml');
+    const file = join(tempDir('settings-'), 'attestd.yaml');
     writeFileSync(file, 'trustDomian: typo.example\n');
     expect(() => loadSettings({}, file)).toThrow(/trustDomian/);
   });

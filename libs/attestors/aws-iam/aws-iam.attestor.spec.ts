@@ -21,7 +21,7 @@ describe('aws_iam attestor', () => {
     const real = createStsSender({ timeoutMs: 2000, maxBytes: 65536, endpointOverride: sim.url });
     sts = { send: (request) => (sent++, real.send(request)) };
   });
-  afterAll(() => sim.close());
+  afterAll(() => sim?.close());
   beforeEach(() => {
     sent = 0;
   });

@@ -8,7 +8,7 @@ describe('createStsSender against the simulator', () => {
   beforeAll(async () => {
     sim = await startAwsSimulator(worldInit());
   });
-  afterAll(() => sim.close());
+  afterAll(() => sim?.close());
   afterEach(() => sim.world.clearFaults());
 
   const signedRequest = async () => {

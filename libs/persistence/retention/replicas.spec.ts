@@ -5,6 +5,7 @@ import { openDatabase, type Database } from '../database';
 import { recordLogin } from '../login-write';
 import { migrate } from '../migrator';
 import { RETENTION_LOCK_ID, runRetentionPass, type RetentionPolicy } from './retention-pass';
+import { until } from '../../testing/until';
 
 const DAY = 86_400_000;
 const POLICY: RetentionPolicy = { auditRetentionSeconds: 2 * 86_400, agentRetentionSeconds: 0, joinTokenRetentionSeconds: 0 };
@@ -58,7 +59,7 @@ describe('retention on a database shared by replicas', () => {
     const waiting = await session();
     const detachWaits = async () =>
       (await waiting.query(`SELECT 1 FROM pg_locks WHERE relation = 'audit_events'::regclass AND mode = 'AccessExclusiveLock' AND NOT granted`)).rowCount === 1;
-    while (!(await detachWaits())) await new Promise((done) => setTimeout(done, 10));
+    await until(detachWaits);
 
     // the login queues behind the waiting DETACH, but only until its lock timeout, not until the reader is done
     expect(await recordLogin(db, loginRecord())).toEqual({ outcome: 'recorded' });

@@ -13,7 +13,7 @@ describe('aws-simulator faults, request log and endpoint environment', () => {
   beforeAll(async () => {
     sim = await startAwsSimulator(worldInit());
   });
-  afterAll(() => sim.close());
+  afterAll(() => sim?.close());
   afterEach(() => {
     sim.world.clearFaults();
     sim.log.reset();

@@ -14,7 +14,7 @@ describe('aws-simulator sigv4 verification', () => {
   beforeAll(async () => {
     sim = await startAwsSimulator(worldInit());
   });
-  afterAll(() => sim.close());
+  afterAll(() => sim?.close());
 
   it('refuses an unsigned request with MissingAuthenticationToken (403)', async () => {
     const res = await sendRaw(sim.url, 'POST', '/', { 'content-type': 'application/x-www-form-urlencoded' }, GET_CALLER_IDENTITY_BODY);

@@ -15,8 +15,8 @@ describe('azure-simulator', () => {
     imds = await startAzureImds(sim.world, sim.world.vm(SUBSCRIPTION_ID, 'frontend', 'blog')!, { authority: sim.url });
   });
   afterAll(async () => {
-    await imds.close();
-    await sim.close();
+    await imds?.close();
+    await sim?.close();
   });
 
   const secret = () => sim.world.servicePrincipal(TENANT_ID, CLIENT_ID)!.clientSecret;

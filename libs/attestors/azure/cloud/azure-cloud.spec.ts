@@ -12,7 +12,7 @@ describe('Azure cloud look-ups against the simulator (real @azure/* clients)', (
   beforeAll(async () => {
     sim = await startAzureSimulator(azureWorldInit());
   });
-  afterAll(() => sim.close());
+  afterAll(() => sim?.close());
   beforeEach(() => {
     sim.log.reset();
     sim.world.clearFaults();

@@ -8,7 +8,7 @@ describe('createJwksSource', () => {
   beforeAll(async () => {
     issuer = await startK8sIssuer();
   });
-  afterAll(() => issuer.close());
+  afterAll(() => issuer?.close());
 
   it("fetches a cluster's published key set over https", async () => {
     const stats: string[] = [];

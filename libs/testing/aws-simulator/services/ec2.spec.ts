@@ -10,7 +10,7 @@ describe('aws-simulator ec2 DescribeInstances', () => {
     sim = await startAwsSimulator(worldInit());
     ec2 = clients(sim.url, sim.world.server).ec2;
   });
-  afterAll(() => sim.close());
+  afterAll(() => sim?.close());
 
   it('returns the instance with every field the aws_iid attestor reads', async () => {
     const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0b22a22eec53b9321'] }));

@@ -9,7 +9,7 @@ describe('aws-simulator eks and autoscaling', () => {
   beforeAll(async () => {
     sim = await startAwsSimulator(worldInit());
   });
-  afterAll(() => sim.close());
+  afterAll(() => sim?.close());
 
   it('ListNodegroups names the node groups of a cluster, paginated', async () => {
     const { eks } = clients(sim.url, sim.world.server);

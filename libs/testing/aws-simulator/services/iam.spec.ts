@@ -8,7 +8,7 @@ describe('aws-simulator iam GetInstanceProfile', () => {
   beforeAll(async () => {
     sim = await startAwsSimulator(worldInit());
   });
-  afterAll(() => sim.close());
+  afterAll(() => sim?.close());
 
   it("returns the profile's roles", async () => {
     const out = await clients(sim.url, sim.world.server).iam.send(new GetInstanceProfileCommand({ InstanceProfileName: 'web' }));

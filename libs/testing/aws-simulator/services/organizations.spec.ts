@@ -17,7 +17,7 @@ describe('aws-simulator organizations ListAccounts', () => {
       sessionToken: assumed.Credentials?.SessionToken as string,
     };
   });
-  afterAll(() => sim.close());
+  afterAll(() => sim?.close());
 
   it('lists every account of the organization across pages (NextToken)', async () => {
     const organizations = clients(sim.url, orgRole).organizations;

@@ -21,7 +21,7 @@ describe('aws-simulator sts', () => {
   beforeAll(async () => {
     sim = await startAwsSimulator(worldInit());
   });
-  afterAll(() => sim.close());
+  afterAll(() => sim?.close());
   afterEach(() => {
     sim.world.sessionDurationSeconds = undefined;
   });

@@ -36,8 +36,8 @@ describe('aws-simulator imds', () => {
     imds = await startImds(instance, signer, { world: sim.world });
   });
   afterAll(async () => {
-    await imds.close();
-    await sim.close();
+    await imds?.close();
+    await sim?.close();
   });
 
   async function token(ttl = '60'): Promise<string> {
