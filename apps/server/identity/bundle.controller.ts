@@ -1,16 +1,16 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { PublicRoute } from '../admin/admin-auth.guard';
-import { IdentityService } from './identity.service';
+import { TrustDomainKeys } from '../../../libs/keys';
 
 @PublicRoute()
 @Controller('v1/bundle')
 export class BundleController {
-  constructor(private readonly identity: IdentityService) {}
+  constructor(private readonly keys: TrustDomainKeys) {}
 
   /** The trust bundle: the CA certificates SVIDs chain to (the signing one first), as PEM. */
   @Get()
   @Header('content-type', 'application/x-pem-file')
   bundle(): string {
-    return this.identity.bundlePem();
+    return this.keys.bundlePem();
   }
 }
