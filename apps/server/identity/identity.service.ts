@@ -36,6 +36,16 @@ export class IdentityService {
     return this.keys.ca;
   }
 
+  /** When the signing CA's certificate expires; undefined before the first rotation. */
+  caNotAfter(): Date | undefined {
+    return this.keys.caNotAfter();
+  }
+
+  /** When the signing JWT-SVID key leaves `/keys`; undefined before the first rotation. */
+  jwtKeyNotAfter(): Date | undefined {
+    return this.keys.jwtKeyNotAfter();
+  }
+
   bundlePems(): string[] {
     return this.keys.bundlePems();
   }
