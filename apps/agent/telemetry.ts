@@ -17,7 +17,12 @@ export interface RenewalRecorder {
  * The renewing agent's counter. Named here, not in libs/contracts, since
  * only the agent emits it and the specification's table does not list it.
  */
-export const AGENT_RENEWALS = { name: 'attestd.agent.renewals', kind: 'counter', attributes: ['outcome'] } as const;
+export const AGENT_RENEWALS = {
+  name: 'attestd.agent.renewals',
+  kind: 'counter',
+  description: 'SVID renewals the agent daemon attempted, by outcome.',
+  attributes: ['outcome'],
+} as const;
 
 /** The agent's metrics (`attestd.agent.proofs`, `attestd.agent.renewals`); `flush` exports them and must run before the CLI exits. */
 export interface AgentTelemetry extends ProofRecorder, RenewalRecorder {
@@ -43,8 +48,8 @@ export function createAgentTelemetry(env: NodeJS.ProcessEnv): AgentTelemetry {
 export function meteredTelemetry(reader: MetricReader): AgentTelemetry {
   const provider = new MeterProvider({ readers: [reader], resource: resourceFromAttributes({ 'service.name': 'attestd-agent' }) });
   const meter = provider.getMeter('attestd-agent');
-  const counter = meter.createCounter(AGENT_PROOFS.name);
-  const renewals = meter.createCounter(AGENT_RENEWALS.name);
+  const counter = meter.createCounter(AGENT_PROOFS.name, { description: AGENT_PROOFS.description });
+  const renewals = meter.createCounter(AGENT_RENEWALS.name, { description: AGENT_RENEWALS.description });
   return {
     proof: (attestorType, outcome) => counter.add(1, { attestor_type: attestorType, outcome }),
     renewal: (outcome) => renewals.add(1, { outcome }),

@@ -49,3 +49,32 @@ export interface Problem {
 export function problemTypeUri(code: ProblemCode): string {
   return `urn:attestd:problem:${code}`;
 }
+
+/** JSON Schema of a problem document, as the OpenAPI document publishes it. */
+export const problemSchema = {
+  type: 'object',
+  description: 'RFC 9457 problem details; `code` is the stable machine-readable error, `detail` says what to do',
+  required: ['type', 'title', 'status', 'code', 'detail'],
+  properties: {
+    type: { type: 'string', description: '`urn:attestd:problem:<code>`', examples: ['urn:attestd:problem:attestation_failed'] },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    code: { type: 'string', enum: Object.keys(PROBLEMS) },
+    detail: { type: 'string', description: 'what was wrong, in words an operator can act on; never a secret' },
+    requestId: { type: 'string', description: 'the request id the server logged and audited under' },
+    errors: {
+      type: 'array',
+      description: 'one entry per field in error (body validation, configuration documents)',
+      items: {
+        type: 'object',
+        required: ['path', 'message'],
+        properties: {
+          path: { type: 'string' },
+          message: { type: 'string' },
+          line: { type: 'integer' },
+          column: { type: 'integer' },
+        },
+      },
+    },
+  },
+};

@@ -69,6 +69,11 @@ export class RotatingKeys<Opened> {
       .filter((key): key is Opened => key !== undefined);
   }
 
+  /** How many keys are stored, and how many of them are past their notAfter. */
+  counts(now: Date): { stored: number; expired: number } {
+    return { stored: this.rows.length, expired: this.rows.filter((row) => row.notAfter.getTime() <= now.getTime()).length };
+  }
+
   private async load(): Promise<Row[]> {
     return (await this.custody.store.byPurpose(this.kind.purpose)).map((stored) => ({
       id: stored.id,

@@ -1,5 +1,5 @@
 import type { JWK } from 'jose';
-import type { CertificateAuthority } from '../pki';
+import { spiffeBundle, type CertificateAuthority, type SpiffeBundle } from '../pki';
 import { caKeys, type LoadedCa } from './ca-keys';
 import { jwtKeys, type JwtAlgorithm, type LoadedJwtKey } from './jwt-keys';
 import type { KeyCustody } from './key-custody';
@@ -80,6 +80,28 @@ export class TrustDomainKeys {
   /** The JWKS of JWT-SVID keys: the signing one, the next one, and the retired ones whose tokens may still be valid. */
   jwks(): { keys: JWK[] } {
     return { keys: this.jwtKeys.published(this.now()).map((key) => key.publicJwk) };
+  }
+
+  /**
+   * The trust bundle in the SPIFFE format, for federation: the published CA
+   * certificates and JWT-SVID keys. `spiffe_sequence` counts the changes of
+   * the published set (a key made, a key past its notAfter), so every
+   * replica derives the same number from the same rows and it only grows.
+   * The refresh hint is an eighth of the shorter rotation period (at most
+   * 5 minutes): a federated server sees a new key several times within the
+   * half period it is published before it signs.
+   */
+  spiffeBundle(): SpiffeBundle {
+    const now = this.now();
+    const ca = this.cas.counts(now);
+    const jwt = this.jwtKeys.counts(now);
+    const shortest = Math.min(this.settings.caRotationSeconds, this.settings.jwtKeyRotationSeconds);
+    return spiffeBundle({
+      caCertificatesPem: this.bundlePems(),
+      jwtKeys: this.jwks().keys,
+      sequence: ca.stored + ca.expired + jwt.stored + jwt.expired,
+      refreshHintSeconds: Math.max(1, Math.min(300, Math.floor(shortest / 8))),
+    });
   }
 
   /** Algorithms `/keys` may hold: the configured one and any still-published older one. */

@@ -152,7 +152,20 @@ describe('validateDocument', () => {
 
   it('rejects an https URL that does not parse', () => {
     const text = 'section: KubernetesClusters\nschema: v1\nspec:\n  clusters:\n    - { name: a, issuer: "https://a b", audience: x, jwksUri: "https://a/k" }\n';
-    expect(errorsOf('KubernetesClusters', text)[0]).toMatchObject({ path: '/spec/clusters/0/issuer', message: 'must be an https URL' });
+    expect(errorsOf('KubernetesClusters', text)[0]).toMatchObject({ path: '/spec/clusters/0/issuer', message: 'must be an https URL when keys are fetched from jwksUri' });
+  });
+
+  it('accepts any issuer string when the keys are inline (minikube signs kubernetes/serviceaccount)', () => {
+    const jwks = '{ keys: [{ kty: EC, crv: P-256, kid: k1, x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0" }] }';
+    const text = `section: KubernetesClusters\nschema: v1\nspec:\n  clusters:\n    - { name: mini, issuer: kubernetes/serviceaccount, audience: x, jwks: ${jwks} }\n`;
+    expect(validateDocument('KubernetesClusters', text, testCatalog)).toMatchObject({ ok: true });
+  });
+
+  it('requires an https issuer and jwksUri when the keys are fetched', () => {
+    const text = 'section: KubernetesClusters\nschema: v1\nspec:\n  clusters:\n    - { name: a, issuer: kubernetes/serviceaccount, audience: x, jwksUri: "https://a/k" }\n';
+    expect(errorsOf('KubernetesClusters', text)).toEqual([expect.objectContaining({ path: '/spec/clusters/0/issuer', message: 'must be an https URL when keys are fetched from jwksUri' })]);
+    const plain = 'section: KubernetesClusters\nschema: v1\nspec:\n  clusters:\n    - { name: a, issuer: "https://a", audience: x, jwksUri: "http://a/k" }\n';
+    expect(errorsOf('KubernetesClusters', plain)).toEqual([expect.objectContaining({ path: '/spec/clusters/0/jwksUri', message: 'must be an https URL' })]);
   });
 
   it('rejects a PEM holding two certificates', () => {

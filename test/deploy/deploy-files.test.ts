@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { runLogin } from '../../apps/agent/login';
-import { INSTRUMENTS, prometheusName } from '../../apps/server/telemetry/instruments';
+import { INSTRUMENTS, prometheusName, RUNTIME_METRICS } from '../../apps/server/telemetry/instruments';
 import { login, newJoinToken, problemOf } from '../support/agent';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { fakeNodeAttestor } from '../support/fake-node-attestor';
@@ -57,7 +57,11 @@ const panels = dashboard.panels.flatMap((panel) => [panel, ...((panel.panels as 
 const panelExprs = panels.flatMap((panel) => ((panel.targets as { expr?: string }[] | undefined) ?? []).map((target) => ({ panel: panel.title as string, expr: target.expr ?? '' })));
 const exprs = [...alerts.map((rule) => ({ where: `alert ${rule.alert}`, expr: rule.expr })), ...panelExprs.map(({ panel, expr }) => ({ where: `panel "${panel}"`, expr }))];
 
-const metricNamesIn = (expr: string) => [...new Set(expr.match(/attestd_[a-z_]+/g) ?? [])];
+/** Metric names in PromQL, leaving out label names in grouping clauses (`by (v8js_gc_type)`) and matchers. */
+const metricNamesIn = (expr: string) => {
+  const withoutLabels = expr.replace(/\b(?:by|without|on|ignoring)\s*\([^)]*\)/g, '').replace(/\{[^}]*\}/g, '');
+  return [...new Set(withoutLabels.match(/\b(?:attestd|process|nodejs|v8js)_[a-z0-9_]+/g) ?? [])];
+};
 const usedMetricNames = [...new Set(exprs.flatMap(({ expr }) => metricNamesIn(expr)))].sort();
 
 /** Series names a scrape shows for each instrument: histograms as `_bucket`, `_sum`, `_count`. */
@@ -67,17 +71,23 @@ for (const instrument of Object.values(INSTRUMENTS)) {
   const series = instrument.kind === 'histogram' ? ['_bucket', '_sum', '_count'].map((suffix) => family + suffix) : [family];
   for (const name of series) instrumentOf.set(name, instrument);
 }
+/** The same for the process and runtime metrics of the OpenTelemetry instrumentations: series name → labels. */
+const runtimeLabels = new Map<string, readonly string[]>();
+for (const [family, metric] of Object.entries(RUNTIME_METRICS)) {
+  const series = metric.kind === 'histogram' ? ['_bucket', '_sum', '_count'].map((suffix) => family + suffix) : [family];
+  for (const name of series) runtimeLabels.set(name, metric.labels);
+}
 
 /** Label values operations.md enumerates. */
 const ENUMERATED: Record<string, Record<string, string[]>> = {
   [prometheusName(INSTRUMENTS.attestationProofs)]: { outcome: ['success', 'failed'] },
   [prometheusName(INSTRUMENTS.cacheLookups)]: { result: ['hit', 'miss'] },
-  [prometheusName(INSTRUMENTS.svidsIssued)]: { kind: ['x509', 'jwt'], reason: ['login', 'renew'] },
+  [prometheusName(INSTRUMENTS.svidsIssued)]: { kind: ['x509', 'jwt'], reason: ['login', 'renew', 'mint'] },
 };
 
 /** `metric{label op "value", ...}` selectors of a PromQL expression. */
 function selectors(expr: string): { metric: string; matchers: { label: string; op: string; value: string }[] }[] {
-  return [...expr.matchAll(/\b(attestd_[a-z_]+|up)\s*\{([^}]*)\}/g)].map(([, metric, body]) => ({
+  return [...expr.matchAll(/\b((?:attestd|process|nodejs|v8js)_[a-z0-9_]+|up)\s*\{([^}]*)\}/g)].map(([, metric, body]) => ({
     metric: metric!,
     matchers: [...body!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"([^"]*)"/g)].map(([, label, op, value]) => ({ label: label!, op: op!, value: value! })),
   }));
@@ -85,9 +95,9 @@ function selectors(expr: string): { metric: string; matchers: { label: string; o
 
 function labelsOf(metric: string): string[] {
   if (metric === 'up') return ['job', 'instance'];
-  const instrument = instrumentOf.get(metric);
-  if (!instrument) return [];
-  return [...instrument.attributes, 'job', 'instance', ...(metric.endsWith('_bucket') ? ['le'] : [])];
+  const labels = instrumentOf.get(metric)?.attributes ?? runtimeLabels.get(metric);
+  if (!labels) return [];
+  return [...labels, 'job', 'instance', ...(metric.endsWith('_bucket') ? ['le'] : [])];
 }
 
 function containerPort(mapping: string): string {
@@ -213,6 +223,9 @@ describe('deployment files', () => {
       expect(alertUsing((e) => e.includes('histogram_quantile(0.99') && e.includes(`${prometheusName(INSTRUMENTS.loginDuration)}_bucket`))).not.toHaveLength(0);
       // a replica down
       expect(alertUsing((e) => /up\{job="attestd"\} == 0/.test(e))).not.toHaveLength(0);
+      // the signing CA close to its notAfter, and key rotation failing
+      expect(alertUsing((e) => e.includes(prometheusName(INSTRUMENTS.caExpiry)) && e.includes('time()') && /< \d/.test(e))).not.toHaveLength(0);
+      expect(alertUsing((e) => e.includes(prometheusName(INSTRUMENTS.keyRotationFailures)) && /> 0\b/.test(e))).not.toHaveLength(0);
     });
   });
 
@@ -240,9 +253,9 @@ describe('deployment files', () => {
   });
 
   describe('the PromQL of the alerts and the dashboard', () => {
-    it('uses only metric names INSTRUMENTS declares (as prometheusName spells them)', () => {
+    it('uses only metric names INSTRUMENTS (as prometheusName spells them) and RUNTIME_METRICS declare', () => {
       expect(usedMetricNames.length).toBeGreaterThan(0);
-      expect(usedMetricNames.filter((name) => !instrumentOf.has(name))).toEqual([]);
+      expect(usedMetricNames.filter((name) => !instrumentOf.has(name) && !runtimeLabels.has(name))).toEqual([]);
     });
 
     it('has balanced brackets and quotes', () => {

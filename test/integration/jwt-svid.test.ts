@@ -1,37 +1,10 @@
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import fc from 'fast-check';
-import { CompactSign, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { generateAgentKey, type AgentKey } from '../../apps/agent/keys';
-import { login, newJoinToken, problemOf } from '../support/agent';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { problemOf } from '../support/agent';
+import { attest, mint, pop, type Held } from '../support/svid-holder';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';
-
-interface Held {
-  agentId: string;
-  spiffeId: string;
-  certChain: string;
-  key: AgentKey;
-}
-
-const jti = () => randomBytes(16).toString('base64url');
-
-async function attest(server: TestServer): Promise<Held> {
-  const { token } = await newJoinToken(server);
-  const key = await generateAgentKey();
-  const response = await login(server, { join_token: { token } }, key.csrPem);
-  expect(response.status).toBe(200);
-  const body = (await response.json()) as { agentId: string; spiffeId: string; svid: { certChain: string } };
-  return { agentId: body.agentId, spiffeId: body.spiffeId, certChain: body.svid.certChain, key };
-}
-
-async function pop(held: Held, claims: Record<string, unknown> = {}): Promise<string> {
-  const payload = { aud: 'attestd-jwt-svid', iat: Math.floor(Date.now() / 1000), jti: jti(), ...claims };
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: 'ES256' }).sign(held.key.keyPair.privateKey);
-}
-
-async function mint(server: TestServer, held: Held, audience = ['sts.amazonaws.com'], claims: Record<string, unknown> = {}): Promise<Response> {
-  return server.call('POST', '/v1/agent/jwt-svid', { body: { certChain: held.certChain, pop: await pop(held, claims), audience } });
-}
 
 /** What a relying party (AWS STS) does: discovery, then the JWKS it names, then the token. */
 async function verifyAsRelyingParty(server: TestServer, token: string, audience: string) {
@@ -76,7 +49,10 @@ describe('JWT-SVIDs', () => {
     await expect(verifyAsRelyingParty(server, token, 'someone-else')).rejects.toThrow(/aud/);
     const audit = (await (await server.admin('GET', `/v1/audit?agentId=${held.agentId}`)).json()) as { items: { event: string; outcome: string }[] };
     expect(audit.items[0]).toMatchObject({ event: 'jwt_svid', outcome: 'success' });
-    expect(await (await server.call('GET', '/metrics')).text()).toMatch(/attestd_svids_issued_total\{kind="jwt",reason="renew"\} [1-9]/);
+    const metrics = await (await server.call('GET', '/metrics')).text();
+    // a JWT-SVID made from an X.509-SVID is a mint, not a renewal
+    expect(metrics).toMatch(/attestd_svids_issued_total\{kind="jwt",reason="mint"\} [1-9]/);
+    expect(metrics).not.toMatch(/attestd_svids_issued_total\{kind="jwt",reason="renew"\}/);
   });
 
   it('refuses a replayed proof', async () => {

@@ -86,6 +86,22 @@ describe('Kubernetes logins end to end: agent, server, a cluster service-account
     expect((await login(server, { k8s_psat: { cluster: 'web-cluster', token: await issuer.mint(AGENT) } })).status).toBe(200);
   });
 
+  it("logs in a pod of a cluster whose issuer is no URL (minikube's kubernetes/serviceaccount) when its keys are inline", async () => {
+    const minikube = 'kubernetes/serviceaccount';
+    const put = (body: string) => server.call('PUT', '/v1/config/KubernetesClusters', { token: server.adminToken, body, headers: { 'content-type': 'application/yaml' } });
+    // fetched keys still need an https issuer: the key host vouches for it
+    const fetched = await put(issuer.clustersDocument([{ name: 'web-cluster', audience: 'attestd', issuer: minikube }]));
+    expect(fetched.status).toBe(422);
+    expect(await fetched.text()).toContain('must be an https URL when keys are fetched from jwksUri');
+
+    expect((await put(issuer.clustersDocument([{ name: 'web-cluster', audience: 'attestd', inline: true, issuer: minikube }]))).status).toBe(200);
+    expect(issuer.key.alg).toBe('RS256');
+    const summary = await podLogin(await issuer.mint({ ...AGENT, podUid: '7d1e2f3a-4b5c-4d6e-8f70-81a2b3c4d5e6' }, { issuer: minikube }));
+    expect(summary.spiffeId).toBe('spiffe://example.org/agent/k8s_psat/web-cluster/7d1e2f3a-4b5c-4d6e-8f70-81a2b3c4d5e6');
+    // the https issuer's tokens no longer match this cluster
+    await expect(podLogin(await issuer.mint(AGENT))).rejects.toThrow(/401 attestation_failed.*issuer/);
+  });
+
   it('refuses a KubernetesClusters document whose inline key is not a usable public key', async () => {
     const body = `section: KubernetesClusters\nschema: v1\nspec:\n  clusters:\n    - { name: c, issuer: "https://x.example", audience: a, jwks: { keys: [{ kty: oct, kid: k, k: c2VjcmV0 }] } }\n`;
     const response = await server.call('PUT', '/v1/config/KubernetesClusters', { token: server.adminToken, body, headers: { 'content-type': 'application/yaml' } });

@@ -2,7 +2,7 @@ import { spellings } from '../support/paths';
 import { startTestServer, type TestServer } from '../support/server';
 
 /** Routes anyone may call (`operations.md`, "Security"): agent, open and health endpoints. */
-const OPEN = [/^\/v1\/agent\//, /^\/healthz$/, /^\/readyz$/, /^\/v1\/bundle$/, /^\/metrics$/, /^\/\.well-known\/openid-configuration$/, /^\/keys$/, /^\/docs(\/|$)/];
+const OPEN = [/^\/v1\/agent\//, /^\/healthz$/, /^\/readyz$/, /^\/v1\/bundle$/, /^\/metrics$/, /^\/\.well-known\/openid-configuration$/, /^\/\.well-known\/spiffe-bundle$/, /^\/keys$/, /^\/docs(\/|$)/];
 const AGENT = /^\/v1\/agent\//;
 const BURST = 2;
 

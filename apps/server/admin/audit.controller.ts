@@ -1,17 +1,34 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
+import { auditEventAnswer, page } from '../../../libs/contracts/answer-schemas';
 import { AuditRepository, AUDIT_KEY, UUID_KEY } from '../../../libs/persistence';
 import { ApiError } from '../http/api-error';
+import { ApiRoute } from '../http/openapi-route';
 import { attestorName, oneOf, pageCursor, pageLimit, timestamp } from './list-query';
 
 @ApiTags('Admin API')
-@ApiBearerAuth()
 @Controller('v1/audit')
 export class AuditController {
   constructor(private readonly audit: AuditRepository) {}
 
   /** Newest first, filtered as `api.md` lists. */
   @Get()
+  @ApiRoute({
+    summary: 'List audit events',
+    description: 'Logins, renewals, JWT-SVID mints, agent status changes, configuration changes and join tokens, newest first, a page at a time.',
+    access: 'viewer',
+    answer: page(auditEventAnswer),
+    problems: ['invalid_request'],
+    query: {
+      outcome: { description: 'only successes or only failures', schema: { enum: ['success', 'failure'] } },
+      attestor: { description: 'only events of logins with this attestor', schema: { type: 'string' } },
+      agentId: { description: 'only events of this agent', schema: { type: 'string', format: 'uuid' } },
+      since: { description: 'RFC 3339 time: events at or after it', schema: { type: 'string', format: 'date-time' } },
+      until: { description: 'RFC 3339 time: events before it', schema: { type: 'string', format: 'date-time' } },
+      cursor: { description: 'the `nextCursor` of the previous page', schema: { type: 'string' } },
+      limit: { description: 'items per page (1 to 500, default 100)', schema: { type: 'integer', minimum: 1, maximum: 500 } },
+    },
+  })
   list(
     @Query('outcome') outcome?: string,
     @Query('attestor') attestor?: string,

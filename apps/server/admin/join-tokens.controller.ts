@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Body, Controller, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiTags } from '@nestjs/swagger';
+import { joinTokenAnswer } from '../../../libs/contracts/answer-schemas';
 import { hashJoinToken } from '../../../libs/attestors/join-token/join-token.attestor';
 import { JoinTokensRepository } from '../../../libs/persistence';
 import { bodyChecker } from '../http/body-validation';
+import { ApiRoute } from '../http/openapi-route';
 import { RequestInfo } from '../http/request-context';
 import { newSecretToken } from './secret-token';
 
@@ -17,13 +19,19 @@ const checkCreate = bodyChecker<{ ttlSeconds?: number }>(CREATE_SCHEMA);
 const DEFAULT_TTL_SECONDS = 3600;
 
 @ApiTags('Admin API')
-@ApiBearerAuth()
 @Controller('v1/join-tokens')
 export class JoinTokensController {
   constructor(private readonly tokens: JoinTokensRepository) {}
 
   /** The secret is in this answer only; the server keeps its hash. */
   @Post()
+  @ApiRoute({
+    summary: 'Create a join token',
+    description: 'A single-use secret for the `join_token` attestor, valid for `ttlSeconds` (60 s to 30 days, default 1 hour). The secret is in this answer only; the server keeps its hash. Audited.',
+    access: 'admin',
+    answer: joinTokenAnswer,
+    problems: ['invalid_request', 'unsupported_media_type'],
+  })
   @ApiBody({ schema: CREATE_SCHEMA })
   async create(@Body() body: unknown, @RequestInfo() info: RequestInfo) {
     const { ttlSeconds = DEFAULT_TTL_SECONDS } = checkCreate(body ?? {});

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { JWK } from 'jose';
 import { JwtSvidSigner, TrustDomainKeys } from '../../../libs/keys';
-import type { CertificateAuthority } from '../../../libs/pki';
+import type { CertificateAuthority, SpiffeBundle } from '../../../libs/pki';
 import { LoginIdCodec } from '../login/login-id';
 import { AdminActorIds } from './admin-actor-ids';
 
@@ -44,6 +44,15 @@ export class IdentityService {
   /** When the signing JWT-SVID key leaves `/keys`; undefined before the first rotation. */
   jwtKeyNotAfter(): Date | undefined {
     return this.keys.jwtKeyNotAfter();
+  }
+
+  /** When the CA and the JWT-SVID key that sign now expire (their notAfter), for the expiry gauges. */
+  signingKeyExpiry(): { ca?: Date; jwt?: Date } {
+    return { ca: this.keys.caNotAfter(), jwt: this.keys.jwtKeyNotAfter() };
+  }
+
+  spiffeBundle(): SpiffeBundle {
+    return this.keys.spiffeBundle();
   }
 
   bundlePems(): string[] {

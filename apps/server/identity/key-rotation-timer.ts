@@ -1,9 +1,11 @@
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { tickMilliseconds, TrustDomainKeys } from '../../../libs/keys';
 import { LOGGER } from '../logging/logger';
 import { SETTINGS } from '../settings/settings.module';
 import type { Settings } from '../settings/settings';
+import { INSTRUMENTS } from '../telemetry/instruments';
+import { Metrics } from '../telemetry/metrics';
 
 /**
  * Rotates the trust domain's keys at start (the server does not serve
@@ -18,10 +20,15 @@ export class KeyRotationTimer implements OnModuleInit, OnModuleDestroy {
     private readonly keys: TrustDomainKeys,
     @Inject(SETTINGS) private readonly settings: Settings,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
   async onModuleInit(): Promise<void> {
     await this.keys.rotate();
+    // a zero series from the start, so the alert's increase() sees the first failure
+    this.metrics?.count(INSTRUMENTS.keyRotationFailures, {}, 0);
+    this.metrics?.observe(INSTRUMENTS.caExpiry, () => expiryObservation(this.keys.caNotAfter()));
+    this.metrics?.observe(INSTRUMENTS.jwtKeyExpiry, () => expiryObservation(this.keys.jwtKeyNotAfter()));
     const every = tickMilliseconds(this.settings.caRotationSeconds, this.settings.jwtKeyRotationSeconds);
     this.timer = setInterval(() => void this.tick(), every);
     this.timer.unref();
@@ -36,7 +43,13 @@ export class KeyRotationTimer implements OnModuleInit, OnModuleDestroy {
       await this.keys.rotate();
     } catch (error) {
       // The keys in memory keep signing; the next tick tries again.
+      this.metrics?.count(INSTRUMENTS.keyRotationFailures, {});
       this.logger.warn({ err: error }, 'identity: key rotation failed; retrying');
     }
   }
+}
+
+/** A key's notAfter as a gauge value in Unix seconds; nothing while no key signs. */
+function expiryObservation(notAfter: Date | undefined): { labels: Record<string, string>; value: number }[] {
+  return notAfter ? [{ labels: {}, value: Math.floor(notAfter.getTime() / 1000) }] : [];
 }

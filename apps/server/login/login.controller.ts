@@ -1,7 +1,9 @@
 import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiTags } from '@nestjs/swagger';
+import { completeLoginAnswer, startLoginAnswer } from '../../../libs/contracts/answer-schemas';
 import { completeLoginSchema, startLoginSchema, type CompleteLoginResponse, type StartLoginResponse } from '../../../libs/contracts/agent-api';
 import { PublicRoute } from '../admin/admin-auth.guard';
+import { ApiRoute } from '../http/openapi-route';
 import { RequestInfo } from '../http/request-context';
 import { SETTINGS } from '../settings/settings.module';
 import type { Settings } from '../settings/settings';
@@ -24,7 +26,14 @@ export class LoginController {
 
   @Post()
   @HttpCode(200)
-  @ApiOperation({ summary: 'Start a login: the candidate policies for the provided attestors, challenges and a signed login ID' })
+  @ApiRoute({
+    summary: 'Start a login',
+    description:
+      'Finds the candidate policies: those whose required attestors are all among `providedMethods`. Answers the attestors they require, a challenge for each provided attestor that binds one, and a signed login ID valid for 5 minutes.',
+    access: 'public',
+    answer: startLoginAnswer,
+    problems: ['invalid_request', 'no_policy_for_methods', 'payload_too_large', 'unsupported_media_type', 'rate_limited', 'unavailable'],
+  })
   @ApiBody({ schema: startLoginSchema as object })
   start(@Body() body: unknown, @RequestInfo() request: RequestInfo): Promise<StartLoginResponse> {
     return this.logins.start(body, request);
@@ -32,7 +41,28 @@ export class LoginController {
 
   @Post(':loginId/complete')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Present proofs and a CSR; on success an X.509-SVID and the trust bundle' })
+  @ApiRoute({
+    summary: 'Complete a login',
+    description:
+      'Presents a proof for each required attestor and a CSR. The proofs are verified, the policies tried in document order, and TOFU checked and recorded with the audit event; on success the answer holds the X.509-SVID, the trust bundle, the verified attributes and selectors. A login ID completes at most once.',
+    access: 'public',
+    answer: completeLoginAnswer,
+    problems: [
+      'invalid_request',
+      'attestation_failed',
+      'no_policy_for_methods',
+      'policy_denied',
+      'agent_banned',
+      'login_not_found',
+      'node_already_attested',
+      'spiffe_id_in_use',
+      'login_expired',
+      'payload_too_large',
+      'unsupported_media_type',
+      'rate_limited',
+      'unavailable',
+    ],
+  })
   @ApiBody({ schema: completeLoginSchema as object })
   complete(@Param('loginId') loginId: string, @Body() body: unknown, @RequestInfo() request: RequestInfo): Promise<CompleteLoginResponse> {
     return this.gate.run(() => this.logins.complete(loginId, body, request));

@@ -1,7 +1,9 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { JWK } from 'jose';
+import { jwksAnswer, openIdConfigurationAnswer } from '../../../libs/contracts/answer-schemas';
 import { PublicRoute } from '../admin/admin-auth.guard';
+import { ApiRoute } from '../http/openapi-route';
 import { IdentityService } from '../identity/identity.service';
 import { SETTINGS } from '../settings/settings.module';
 import type { Settings } from '../settings/settings';
@@ -12,7 +14,7 @@ import type { Settings } from '../settings/settings';
  * verify them. The issuer is `jwtIssuer`; `jwks_uri` lives under it.
  */
 @PublicRoute()
-@ApiTags('OIDC discovery')
+@ApiTags('Open endpoints')
 @Controller()
 export class OidcController {
   constructor(
@@ -22,7 +24,12 @@ export class OidcController {
 
   @Get('.well-known/openid-configuration')
   @Header('cache-control', 'public, max-age=300')
-  @ApiOperation({ summary: 'OpenID provider metadata for JWT-SVIDs' })
+  @ApiRoute({
+    summary: 'OIDC discovery',
+    description: 'OpenID provider metadata for JWT-SVIDs: the issuer (`jwtIssuer`) and `jwks_uri`, which is `<issuer>/keys`. AWS STS and other relying parties fetch it over https.',
+    access: 'public',
+    answer: openIdConfigurationAnswer,
+  })
   configuration(): Record<string, unknown> {
     const issuer = this.settings.jwtIssuer;
     return {
@@ -38,7 +45,12 @@ export class OidcController {
 
   @Get('keys')
   @Header('cache-control', 'public, max-age=300')
-  @ApiOperation({ summary: 'JWKS: the JWT-SVID signing key, the next one, and retired ones whose tokens may still be valid' })
+  @ApiRoute({
+    summary: 'JWT-SVID keys (JWKS)',
+    description: 'The public keys JWT-SVIDs are signed with: the signing key, the next one (published half a rotation period ahead), and retired ones whose tokens may still be valid.',
+    access: 'public',
+    answer: jwksAnswer,
+  })
   keys(): { keys: JWK[] } {
     return this.identity.jwks();
   }

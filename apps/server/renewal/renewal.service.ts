@@ -104,7 +104,7 @@ export class RenewalService {
       requestId: request.requestId,
     });
     this.refuseUnlessRecorded(written);
-    this.metrics.count(INSTRUMENTS.svidsIssued, { kind: 'jwt', reason: 'renew' });
+    this.metrics.count(INSTRUMENTS.svidsIssued, { kind: 'jwt', reason: 'mint' });
     this.logger.info({ agentId: written.agentId, spiffeId: svid.spiffeId, audience, requestId: request.requestId }, 'JWT-SVID issued');
     return { token, expiresAt: expiresAt.toISOString() };
   }

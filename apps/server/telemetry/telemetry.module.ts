@@ -1,7 +1,7 @@
-import { Controller, Get, Global, Module, Req, Res, type OnApplicationShutdown } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Controller, Get, Global, Module, Res, type OnApplicationShutdown } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { PublicRoute } from '../admin/admin-auth.guard';
-import { Metrics } from './metrics';
+import { Metrics, PROMETHEUS_CONTENT_TYPE } from './metrics';
 
 @PublicRoute()
 @Controller('metrics')
@@ -10,9 +10,10 @@ export class MetricsController {
 
   /** Prometheus text exposition. */
   @Get()
-  scrape(@Req() request: FastifyRequest, @Res() reply: FastifyReply): void {
-    reply.hijack();
-    this.metrics.scrape(request.raw, reply.raw);
+  async scrape(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+    const text = await this.metrics.text();
+    reply.header('content-type', PROMETHEUS_CONTENT_TYPE);
+    return text;
   }
 }
 

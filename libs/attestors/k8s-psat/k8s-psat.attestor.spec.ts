@@ -9,6 +9,8 @@ const ISSUER = 'https://oidc.example/id/WEB';
 const JWKS_URI = `${ISSUER}/keys`;
 const POD: PodIdentity = { namespace: 'spire', serviceAccount: 'attestd-agent', pod: 'agent-x7k2p', podUid: '5f0c1d9e-4a3b-4c2d-8e1f-0a9b8c7d6e5f', node: 'ip-10-0-0-1.ec2.internal' };
 const CONFIG: K8sPsatConfig = { clusters: ['web', 'batch'] };
+/** what minikube (and kubeadm's old default) signs into `iss`: no URL */
+const MINIKUBE_ISSUER = 'kubernetes/serviceaccount';
 
 let rsa: ClusterKey;
 let ec: ClusterKey;
@@ -24,6 +26,7 @@ function setup(options: { fetch?: (uri: string) => Promise<unknown> } = {}) {
       { name: 'web', issuer: ISSUER, audience: 'attestd', jwks: { keys: [rsa.publicJwk, ec.publicJwk] } },
       { name: 'batch', issuer: 'https://oidc.example/id/BATCH', audience: 'attestd', jwksUri: JWKS_URI },
       { name: 'other', issuer: 'https://oidc.example/id/OTHER', audience: 'attestd', jwks: { keys: [stranger.publicJwk] } },
+      { name: 'minikube', issuer: MINIKUBE_ISSUER, audience: 'attestd', jwks: { keys: [rsa.publicJwk] } },
     ],
   });
   const source = { fetchKeys: async (uri: string) => (fetched.push(uri), options.fetch ? options.fetch(uri) : { keys: [rsa.publicJwk] }) };
@@ -72,6 +75,14 @@ describe('k8s_psat attestor', () => {
   it('accepts an ES256 token and an audience list that contains the cluster audience', async () => {
     const verified = await verify(await signToken(claims({}, ISSUER, ['https://kubernetes.default.svc', 'attestd']), ec));
     expect(verified.attributes.cluster).toEqual(['web']);
+  });
+
+  it("accepts an RS256 token of a cluster whose issuer is no URL (minikube's), with its keys inline", async () => {
+    const verified = await verify(await signToken(claims({}, MINIKUBE_ISSUER), rsa), 'minikube', { clusters: ['minikube'] });
+    expect(verified.tofuKey).toBe(`k8s_psat/minikube/${POD.podUid}`);
+    expect(await reason(verify(await signToken(claims({}, 'https://kubernetes.default.svc'), rsa), 'minikube', { clusters: ['minikube'] }))).toBe(
+      'k8s_psat: token issuer is not the issuer of cluster minikube',
+    );
   });
 
   it('omits node attributes when the token carries no node', async () => {

@@ -16,7 +16,9 @@ export const kubernetesClustersSpecSchema = {
         additionalProperties: false,
         properties: {
           name: { type: 'string', minLength: 1, maxLength: 128, pattern: CLUSTER_NAME_PATTERN },
-          issuer: httpsUrl,
+          // any string the cluster signs into `iss` (minikube: kubernetes/serviceaccount);
+          // an https URL only when keys come from jwksUri (kubernetes-clusters.check.ts)
+          issuer: { type: 'string', minLength: 1, maxLength: 2048 },
           audience: { type: 'string', minLength: 1, maxLength: 256 },
           jwksUri: httpsUrl,
           jwks: {

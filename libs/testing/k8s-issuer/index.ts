@@ -24,8 +24,8 @@ export interface K8sIssuer {
   mint(identity: PodIdentity, options?: MintOptions): Promise<string>;
   /** a new signing key replaces the published one (key rotation) */
   rotate(): Promise<void>;
-  /** a KubernetesClusters document naming this cluster, its keys by `jwksUri` or inline */
-  clustersDocument(clusters: { name: string; audience: string; inline?: boolean }[]): string;
+  /** a KubernetesClusters document naming this cluster, its keys by `jwksUri` or inline; `issuer` stands in for the https one (as minikube's `kubernetes/serviceaccount`) */
+  clustersDocument(clusters: { name: string; audience: string; inline?: boolean; issuer?: string }[]): string;
   close(): Promise<void>;
 }
 
@@ -94,7 +94,7 @@ export async function startK8sIssuer(options: { alg?: ClusterAlgorithm } = {}): 
     clustersDocument(clusters) {
       const entries = clusters.map((c) => {
         const keys = c.inline ? `      jwks: ${JSON.stringify({ keys: [key.publicJwk] })}` : `      jwksUri: ${issuer}/openid/v1/jwks`;
-        return `    - name: ${c.name}\n      issuer: ${issuer}\n      audience: ${c.audience}\n${keys}`;
+        return `    - name: ${c.name}\n      issuer: ${JSON.stringify(c.issuer ?? issuer)}\n      audience: ${c.audience}\n${keys}`;
       });
       return `section: KubernetesClusters\nschema: v1\nspec:\n  clusters:\n${entries.join('\n')}\n`;
     },
