@@ -1,4 +1,5 @@
-import { parseCommandLine, UsageError, usage } from './cli';
+import { UsageError } from '../../libs/cli-support/usage';
+import { parseCommandLine, usage } from './cli';
 
 const base = ['login', '--server', 'https://attestd.example.org', '--attestor', 'join_token', '--out', '/var/lib/agent'];
 

@@ -1,19 +1,11 @@
+import { readFlags, type FlagSpec, type ReadFlags } from '../../libs/cli-support/flags';
 import { serverUrlProblem } from '../../libs/cli-support/server-url';
-import { parseArgs } from 'node:util';
+import { UsageError } from '../../libs/cli-support/usage';
 import type { JwtOptions } from './jwt-command';
 import type { LoginOptions } from './login';
 import { collectorNames, isKnownAttestor } from './proofs/index';
 
 export const JOIN_TOKEN_ENV = 'ATTESTD_JOIN_TOKEN';
-
-/** The command line was wrong; `problems` lists every mistake found, one a line. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-
-  constructor(readonly problems: string[]) {
-    super(problems.join('; '));
-  }
-}
 
 /** The commands with a help page of their own (`attestd-agent login --help`). */
 export type HelpTopic = 'login' | 'jwt';
@@ -98,8 +90,6 @@ other flags:
 ${EXIT_STATUS}`;
 }
 
-type FlagSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
-
 const LOGIN_FLAGS = {
   server: { type: 'string' },
   attestor: { type: 'string', multiple: true },
@@ -111,22 +101,20 @@ const LOGIN_FLAGS = {
   'azure-resource': { type: 'string' },
   'k8s-cluster': { type: 'string' },
   'k8s-token-file': { type: 'string' },
-  daemon: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
+  // booleans may be repeated
+  daemon: { type: 'boolean', multiple: true },
+  help: { type: 'boolean', short: 'h', multiple: true },
 } as const satisfies Record<string, FlagSpec>;
 
 const JWT_FLAGS = {
   server: { type: 'string' },
   out: { type: 'string' },
   audience: { type: 'string', multiple: true },
-  help: { type: 'boolean', short: 'h' },
+  help: { type: 'boolean', short: 'h', multiple: true },
 } as const satisfies Record<string, FlagSpec>;
 
 /** `jwt-svid` accepts at most this many audiences (`libs/contracts/agent-api.ts`). */
 const MAX_AUDIENCES = 8;
-
-/** Flags of the spec that later issues add; named so the message says so. */
-const NOT_YET = new Set<string>();
 
 const COMMANDS = ['login', 'jwt'];
 
@@ -146,7 +134,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): C
   if (command === 'jwt') return parseJwt(rest);
   if (command !== 'login') throw new UsageError([`unknown command ${JSON.stringify(command)} (commands: ${COMMANDS.join(', ')})`]);
 
-  const { values, mentioned, problems } = readFlags(rest, LOGIN_FLAGS);
+  const { values, mentioned, problems } = readFlags(rest, LOGIN_FLAGS, { positionals: 'refuse' });
   if (values.help === true) return { name: 'help', topic: 'login' };
   const options = loginOptions(values, mentioned, env, problems);
   if (problems.length > 0) throw new UsageError(problems);
@@ -163,7 +151,7 @@ function helpFor(args: string[]): Command {
 }
 
 function parseJwt(args: string[]): Command {
-  const { values, mentioned, problems } = readFlags(args, JWT_FLAGS);
+  const { values, mentioned, problems } = readFlags(args, JWT_FLAGS, { positionals: 'refuse' });
   if (values.help === true) return { name: 'help', topic: 'jwt' };
   const server = values.server as string | undefined;
   const out = values.out as string | undefined;
@@ -189,61 +177,14 @@ function parseJwt(args: string[]): Command {
   return { name: 'jwt', options: { server: server ?? '', out: out ?? '', audiences } };
 }
 
-type FlagValues = Record<string, string | string[] | boolean | undefined>;
-
-/**
- * parseArgs in non-strict mode, with its tokens checked here: every mistake
- * is reported (not only the first), in this CLI's words.
- */
-function readFlags(
-  args: string[],
-  spec: Record<string, FlagSpec>,
-): { values: FlagValues; mentioned: Set<string>; problems: string[] } {
-  const { tokens } = parseArgs({ args, options: spec, strict: false, allowPositionals: true, tokens: true });
-  const values: FlagValues = {};
-  const mentioned = new Set<string>();
-  const problems: string[] = [];
-  for (const token of tokens) {
-    if (token.kind === 'positional') {
-      problems.push(`unexpected argument ${JSON.stringify(token.value)}`);
-      continue;
-    }
-    if (token.kind !== 'option') continue;
-    const flag = Object.hasOwn(spec, token.name) ? spec[token.name] : undefined;
-    if (flag === undefined) {
-      problems.push(NOT_YET.has(token.name) ? `${token.rawName} is not supported yet` : `unknown flag ${token.rawName}`);
-      continue;
-    }
-    mentioned.add(token.name);
-    if (flag.type === 'boolean') {
-      if (token.value !== undefined) problems.push(`${token.rawName} takes no value`);
-      else values[token.name] = true;
-      continue;
-    }
-    const value = token.value;
-    if (value === undefined || (value.startsWith('-') && !token.inlineValue)) {
-      problems.push(`${token.rawName} needs a value (write ${token.rawName}=VALUE for one that starts with "-")`);
-      continue;
-    }
-    if (flag.multiple) {
-      values[token.name] = [...((values[token.name] as string[] | undefined) ?? []), value];
-    } else if (values[token.name] !== undefined) {
-      problems.push(`${token.rawName} given more than once`);
-    } else {
-      values[token.name] = value;
-    }
-  }
-  return { values, mentioned, problems };
-}
-
 function loginOptions(
-  values: FlagValues,
-  mentioned: Set<string>,
+  values: ReadFlags<keyof typeof LOGIN_FLAGS>['values'],
+  mentioned: Set<keyof typeof LOGIN_FLAGS>,
   env: NodeJS.ProcessEnv,
   problems: string[],
 ): LoginOptions {
   // a flag given without a usable value was reported already
-  const missing = (flag: string) => !mentioned.has(flag);
+  const missing = (flag: keyof typeof LOGIN_FLAGS) => !mentioned.has(flag);
   const server = values.server as string | undefined;
   const attestors = (values.attestor as string[] | undefined) ?? [];
   const out = values.out as string | undefined;

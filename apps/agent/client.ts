@@ -1,16 +1,20 @@
-import { describeBody, parseJson } from '../../libs/cli-support/answers';
-import { clean } from '../../libs/cli-support/terminal-text';
-import type {
-  CompleteLoginRequest,
-  CompleteLoginResponse,
-  JwtSvidRequest,
-  JwtSvidResponse,
-  RenewRequest,
-  RenewResponse,
-  StartLoginRequest,
-  StartLoginResponse,
+import { answerChecker, type AnswerCheck } from '../../libs/cli-support/answer-check';
+import { describeBody, parseJson, readProblem } from '../../libs/cli-support/answers';
+import { describeFailure } from '../../libs/cli-support/failure';
+import {
+  completeLoginResponseSchema,
+  jwtSvidResponseSchema,
+  renewResponseSchema,
+  startLoginResponseSchema,
+  type CompleteLoginRequest,
+  type CompleteLoginResponse,
+  type JwtSvidRequest,
+  type JwtSvidResponse,
+  type RenewRequest,
+  type RenewResponse,
+  type StartLoginRequest,
+  type StartLoginResponse,
 } from '../../libs/contracts/agent-api';
-import { isErrorLike } from '../../libs/cli-support/errors';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -97,8 +101,8 @@ export class AgentClient implements AgentApi, SvidApi {
 
   async startLogin(providedMethods: string[]): Promise<StartLoginResponse> {
     const body: StartLoginRequest = { providedMethods };
-    const answer = await this.post('login', '/v1/agent/login', body);
-    return readStartLogin(answer);
+    const answer = checked('login', 'login start answer', checkStartLogin, await this.post('login', '/v1/agent/login', body));
+    return { loginId: answer.loginId, expiresAt: answer.expiresAt, requiredAttestors: answer.requiredAttestors, challenges: answer.challenges ?? {} };
   }
 
   async completeLogin(
@@ -107,18 +111,28 @@ export class AgentClient implements AgentApi, SvidApi {
     csr: string,
   ): Promise<CompleteLoginResponse> {
     const body: CompleteLoginRequest = { proofs, csr };
-    const answer = await this.post('login', `/v1/agent/login/${encodeURIComponent(loginId)}/complete`, body);
-    return readCompleteLogin(answer);
+    const answer = checked('login', 'login complete answer', checkCompleteLogin, await this.post('login', `/v1/agent/login/${encodeURIComponent(loginId)}/complete`, body));
+    return {
+      agentId: answer.agentId,
+      spiffeId: answer.spiffeId,
+      policy: answer.policy ?? '',
+      attributes: answer.attributes ?? {},
+      selectors: answer.selectors ?? [],
+      svid: { certChain: answer.svid.certChain, expiresAt: answer.svid.expiresAt },
+      bundle: answer.bundle,
+      // an attestd from before the field existed: the agent cannot know, so it does not log in again by itself
+      reattestable: answer.reattestable === true,
+    };
   }
 
   async renew(request: RenewRequest): Promise<RenewResponse> {
-    return readRenew(await this.post('renew', '/v1/agent/renew', request));
+    const answer = checked('renew', 'renew answer', checkRenew, await this.post('renew', '/v1/agent/renew', request));
+    return { spiffeId: answer.spiffeId, svid: { certChain: answer.svid.certChain, expiresAt: answer.svid.expiresAt }, bundle: answer.bundle };
   }
 
   async jwtSvid(request: JwtSvidRequest): Promise<JwtSvidResponse> {
-    const shape = new Shape('jwt-svid', 'jwt-svid answer', await this.post('jwt-svid', '/v1/agent/jwt-svid', request));
-    const object = shape.record();
-    return { token: shape.string(object, 'token'), expiresAt: shape.string(object, 'expiresAt') };
+    const answer = checked('jwt-svid', 'jwt-svid answer', checkJwtSvid, await this.post('jwt-svid', '/v1/agent/jwt-svid', request));
+    return { token: answer.token, expiresAt: answer.expiresAt };
   }
 
   private async post(operation: string, path: string, body: unknown): Promise<unknown> {
@@ -135,7 +149,7 @@ export class AgentClient implements AgentApi, SvidApi {
       });
       text = await response.text();
     } catch (error) {
-      throw new ServerUnreachableError(operation, this.base, this.describeFailure(error), { cause: error });
+      throw new ServerUnreachableError(operation, this.base, describeFailure(error, this.timeoutMs, 'the agent'), { cause: error });
     }
 
     const contentType = response.headers.get('content-type') ?? '';
@@ -148,20 +162,6 @@ export class AgentClient implements AgentApi, SvidApi {
     }
     throw problemError(operation, response, json, contentType, text);
   }
-
-  private describeFailure(error: unknown): string {
-    if (isErrorLike(error) && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-      return `no answer within ${formatSeconds(this.timeoutMs)}`;
-    }
-    // undici reports "fetch failed" and puts the reason (ECONNREFUSED, redirect, TLS) in `cause`
-    const cause = isErrorLike(error) && isErrorLike(error.cause) ? error.cause : error;
-    if (isErrorLike(cause)) {
-      if (cause.message === 'unexpected redirect') return 'it answered with a redirect, which the agent does not follow';
-      const code = cause.code;
-      return typeof code === 'string' && !cause.message.includes(code) ? `${code} ${cause.message}` : cause.message;
-    }
-    return String(cause);
-  }
 }
 
 function problemError(
@@ -172,19 +172,12 @@ function problemError(
   text: string,
 ): AgentApiError {
   const retryAfterSeconds = parseRetryAfter(response.headers.get('retry-after'));
-  if (isRecord(json) && typeof json.code === 'string') {
-    const detail = typeof json.detail === 'string' && json.detail !== '' ? json.detail : String(json.title ?? '');
-    return new AgentApiError(operation, response.status, clean(json.code, 64), clean(detail, 1000), {
-      requestId: typeof json.requestId === 'string' ? clean(json.requestId, 128) : undefined,
-      retryAfterSeconds,
-    });
-  }
+  const problem = readProblem(json, 1000);
+  if (problem) return new AgentApiError(operation, response.status, problem.code, problem.detail, { requestId: problem.requestId, retryAfterSeconds });
   return new AgentApiError(operation, response.status, 'unexpected_response', describeBody(contentType, text), {
     retryAfterSeconds,
   });
 }
-
-
 
 function parseRetryAfter(value: string | null): number | undefined {
   if (value === null) return undefined;
@@ -193,90 +186,17 @@ function parseRetryAfter(value: string | null): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
-function formatSeconds(ms: number): string {
-  return `${Number((ms / 1000).toFixed(3))} s`;
+/** A 2xx answer, checked against its schema in `libs/contracts`; the error names what is missing or malformed. */
+function checked<T>(operation: string, what: string, check: AnswerCheck<T>, answer: unknown): T {
+  const result = check(answer);
+  if ('problem' in result) throw new AgentApiError(operation, 200, 'unexpected_response', `${what} ${result.problem}`);
+  return result.value;
 }
 
+type Partly<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Checks the parts of a 2xx answer the agent relies on; the message names what is missing. */
-class Shape {
-  constructor(
-    private readonly operation: string,
-    private readonly what: string,
-    private readonly value: unknown,
-  ) {}
-
-  fail(problem: string): never {
-    throw new AgentApiError(this.operation, 200, 'unexpected_response', `${this.what} ${problem}`);
-  }
-
-  record(): Record<string, unknown> {
-    if (!isRecord(this.value)) this.fail('is not a JSON object');
-    return this.value;
-  }
-
-  string(object: Record<string, unknown>, path: string): string {
-    const value = path.split('.').reduce<unknown>((at, key) => (isRecord(at) ? at[key] : undefined), object);
-    if (typeof value !== 'string' || value === '') this.fail(`lacks ${path}`);
-    return value;
-  }
-
-  strings(object: Record<string, unknown>, key: string): string[] {
-    const value = object[key];
-    if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) this.fail(`lacks ${key}`);
-    return value as string[];
-  }
-}
-
-function readStartLogin(answer: unknown): StartLoginResponse {
-  const shape = new Shape('login', 'login start answer', answer);
-  const object = shape.record();
-  const challenges = object.challenges ?? {};
-  if (!isRecord(challenges) || !Object.values(challenges).every((value) => typeof value === 'string')) {
-    shape.fail('has malformed challenges');
-  }
-  return {
-    loginId: shape.string(object, 'loginId'),
-    expiresAt: shape.string(object, 'expiresAt'),
-    requiredAttestors: shape.strings(object, 'requiredAttestors'),
-    challenges: challenges as Record<string, string>,
-  };
-}
-
-function readCompleteLogin(answer: unknown): CompleteLoginResponse {
-  const shape = new Shape('login', 'login complete answer', answer);
-  const object = shape.record();
-  const attributes = object.attributes ?? {};
-  if (!isRecord(attributes)) shape.fail('has malformed attributes');
-  return {
-    agentId: shape.string(object, 'agentId'),
-    spiffeId: shape.string(object, 'spiffeId'),
-    policy: typeof object.policy === 'string' ? object.policy : '',
-    attributes: attributes as Record<string, string[]>,
-    selectors: Array.isArray(object.selectors) ? (object.selectors as string[]) : [],
-    svid: {
-      certChain: shape.string(object, 'svid.certChain'),
-      expiresAt: shape.string(object, 'svid.expiresAt'),
-    },
-    bundle: shape.string(object, 'bundle'),
-    // an attestd from before the field existed: the agent cannot know, so it does not log in again by itself
-    reattestable: object.reattestable === true,
-  };
-}
-
-function readRenew(answer: unknown): RenewResponse {
-  const shape = new Shape('renew', 'renew answer', answer);
-  const object = shape.record();
-  return {
-    spiffeId: shape.string(object, 'spiffeId'),
-    svid: {
-      certChain: shape.string(object, 'svid.certChain'),
-      expiresAt: shape.string(object, 'svid.expiresAt'),
-    },
-    bundle: shape.string(object, 'bundle'),
-  };
-}
+// fields added after the first release are optional in the answer
+const checkStartLogin = answerChecker<Partly<StartLoginResponse, 'challenges'>>(startLoginResponseSchema);
+const checkCompleteLogin = answerChecker<Partly<CompleteLoginResponse, 'policy' | 'attributes' | 'selectors' | 'reattestable'>>(completeLoginResponseSchema);
+const checkRenew = answerChecker<RenewResponse>(renewResponseSchema);
+const checkJwtSvid = answerChecker<JwtSvidResponse>(jwtSvidResponseSchema);

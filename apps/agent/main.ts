@@ -1,5 +1,5 @@
 // attestd-agent: the reference agent CLI (operations.md, "CLIs").
-import { parseCommandLine, usage, UsageError } from './cli';
+import { parseCommandLine, usage } from './cli';
 import { errorMessage } from '../../libs/cli-support/errors';
 import { runLogin, type LoginOptions, type LoginSummary } from './login';
 import { createAgentTelemetry, type AgentTelemetry } from './telemetry';
@@ -8,6 +8,7 @@ import { runDaemon, type DaemonDeps } from './daemon';
 import { runJwt } from './jwt-command';
 import { createAgentLog } from './log';
 import { productVersion } from '../../libs/cli-support/version';
+import { parseOrExplain, runAsProcess } from '../../libs/cli-support/usage';
 import { resumeFrom } from './resume';
 import type { AgentState } from './state';
 
@@ -27,15 +28,9 @@ export interface RunControl {
 
 /** Runs one command line; returns the exit status (0, 1 failure, 2 usage). */
 export async function main(argv: string[], env: NodeJS.ProcessEnv, io: Io, control: RunControl = {}): Promise<number> {
-  let command;
-  try {
-    command = parseCommandLine(argv, env);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    for (const problem of error.problems) io.stderr(`${PREFIX}: ${problem}\n`);
-    io.stderr(`run '${PREFIX} --help' for usage\n`);
-    return 2;
-  }
+  const line = parseOrExplain(PREFIX, io.stderr, () => parseCommandLine(argv, env));
+  if ('status' in line) return line.status;
+  const command = line.parsed;
 
   try {
     switch (command.name) {
@@ -107,16 +102,6 @@ if (require.main === module) {
   // SIGTERM/SIGINT stop the daemon between renewals, never half-way through writing its files
   const stop = new AbortController();
   for (const name of ['SIGTERM', 'SIGINT'] as const) process.once(name, () => stop.abort(name));
-  main(process.argv.slice(2), process.env, {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-  }, { signal: stop.signal }).then(
-    (status) => {
-      process.exitCode = status;
-    },
-    (error: unknown) => {
-      process.stderr.write(`${PREFIX}: ${String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  const io: Io = { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) };
+  runAsProcess(PREFIX, () => main(process.argv.slice(2), process.env, io, { signal: stop.signal }));
 }

@@ -1,4 +1,5 @@
-import { commandNames, DEFAULT_AUDIT_LIMIT, DEFAULT_SERVER, parseCommandLine, UsageError } from './cli';
+import { UsageError } from '../../libs/cli-support/usage';
+import { commandNames, DEFAULT_AUDIT_LIMIT, DEFAULT_SERVER, parseCommandLine } from './cli';
 import { usage } from './help';
 
 function problemsOf(argv: string[], env: NodeJS.ProcessEnv = {}): string[] {

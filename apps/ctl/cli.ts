@@ -1,5 +1,6 @@
+import { readFlags, type FlagSpec, type ReadFlags } from '../../libs/cli-support/flags';
 import { serverUrlProblem } from '../../libs/cli-support/server-url';
-import { parseArgs } from 'node:util';
+import { UsageError } from '../../libs/cli-support/usage';
 import { parseDuration, SECTION_NAMES, type SectionName } from '../../libs/policy';
 import { AGENT_STATUSES, AUDIT_OUTCOMES, type AgentChange, type AgentStatus, type AuditOutcome } from '../../libs/contracts/admin-api';
 
@@ -7,15 +8,6 @@ export const SERVER_ENV = 'ATTESTD_SERVER';
 export const TOKEN_ENV = 'ATTESTD_TOKEN';
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 export const DEFAULT_AUDIT_LIMIT = 100;
-
-/** The command line was wrong; `problems` lists every mistake found, one a line. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-
-  constructor(readonly problems: string[]) {
-    super(problems.join('; '));
-  }
-}
 
 export type Output = 'table' | 'json';
 
@@ -42,8 +34,6 @@ export type Command =
   | { name: 'join-token create'; ttlSeconds?: number };
 
 export type Invocation = { name: 'help'; topic?: string } | { name: 'version' } | { name: 'run'; global: GlobalOptions; command: Command };
-
-type FlagSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
 
 const FLAGS = {
   server: { type: 'string' },
@@ -97,7 +87,7 @@ const COMMANDS: Record<string, Record<string, CommandSpec>> = {
   },
 };
 
-type FlagValues = Partial<Record<FlagName, string | true>>;
+type FlagValues = ReadFlags<FlagName>['values'];
 
 /**
  * Reads `argv` (without node and script) into a command and the global
@@ -107,7 +97,7 @@ type FlagValues = Partial<Record<FlagName, string | true>>;
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): Invocation {
   // `--version` alone: elsewhere it is the version number of `config get` and `config rollback`
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === 'version')) return { name: 'version' };
-  const { values, mentioned, positionals, problems } = readFlags(argv);
+  const { values, mentioned, positionals, problems } = readFlags(argv, FLAGS, { positionals: 'keep' });
   if (values.help === true) return helpFor(positionals);
   const [group, action, ...operands] = positionals;
   if (argv.length === 0) return { name: 'help' };
@@ -153,48 +143,6 @@ function helpFor([group, action]: string[]): Invocation {
   const actions = group !== undefined && Object.hasOwn(COMMANDS, group) ? COMMANDS[group]! : undefined;
   if (actions === undefined) return { name: 'help' };
   return { name: 'help', topic: action !== undefined && Object.hasOwn(actions, action) ? `${group} ${action}` : group };
-}
-
-/**
- * parseArgs in non-strict mode, with its tokens checked here: every mistake
- * is reported (not only the first), in this CLI's words.
- */
-function readFlags(args: string[]): { values: FlagValues; mentioned: Set<FlagName>; positionals: string[]; problems: string[] } {
-  const { tokens } = parseArgs({ args, options: FLAGS, strict: false, allowPositionals: true, tokens: true });
-  const values: FlagValues = {};
-  const mentioned = new Set<FlagName>();
-  const positionals: string[] = [];
-  const problems: string[] = [];
-  for (const token of tokens) {
-    if (token.kind === 'positional') {
-      positionals.push(token.value);
-      continue;
-    }
-    if (token.kind !== 'option') continue;
-    const flag = Object.hasOwn(FLAGS, token.name) ? FLAGS[token.name as FlagName] : undefined;
-    if (flag === undefined) {
-      problems.push(`unknown flag ${token.rawName}`);
-      continue;
-    }
-    const name = token.name as FlagName;
-    mentioned.add(name);
-    if (values[name] !== undefined) {
-      problems.push(`${token.rawName} given more than once`);
-      continue;
-    }
-    if (flag.type === 'boolean') {
-      if (token.value !== undefined) problems.push(`${token.rawName} takes no value`);
-      else values[name] = true;
-      continue;
-    }
-    const value = token.value;
-    if (value === undefined || (value.startsWith('-') && !token.inlineValue)) {
-      problems.push(`${token.rawName} needs a value (write --${name}=VALUE for one that starts with "-")`);
-      continue;
-    }
-    values[name] = value;
-  }
-  return { values, mentioned, positionals, problems };
 }
 
 /** Typed access to the flag values; records a problem and returns undefined for a bad one. */

@@ -1,4 +1,5 @@
-import { describeBody, parseJson } from '../../libs/cli-support/answers';
+import { describeBody, isRecord, parseJson, readProblem } from '../../libs/cli-support/answers';
+import { describeFailure } from '../../libs/cli-support/failure';
 import type { ProblemFieldError } from '../../libs/contracts/problem';
 import type {
   Agent,
@@ -16,7 +17,6 @@ import type {
   VersionHistory,
   VersionSummary,
 } from '../../libs/contracts/admin-api';
-import { isErrorLike } from './errors';
 import { clean } from './table';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -178,26 +178,13 @@ export class AdminClient {
       });
       text = await response.text();
     } catch (error) {
-      throw new ServerUnreachableError(this.server, this.describeFailure(error), { cause: error });
+      throw new ServerUnreachableError(this.server, describeFailure(error, this.timeoutMs, 'attestctl'), { cause: error });
     }
     const contentType = response.headers.get('content-type') ?? '';
     if (!response.ok) throw problemError(response.status, contentType, text);
     return { status: response.status, contentType, text };
   }
 
-  private describeFailure(error: unknown): string {
-    if (isErrorLike(error) && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-      return `no answer within ${Number((this.timeoutMs / 1000).toFixed(3))} s`;
-    }
-    // undici reports "fetch failed" and puts the reason (ECONNREFUSED, redirect, TLS) in `cause`
-    const cause = isErrorLike(error) && isErrorLike(error.cause) ? error.cause : error;
-    if (isErrorLike(cause)) {
-      if (cause.message === 'unexpected redirect') return 'it answered with a redirect, which attestctl does not follow';
-      const code = cause.code;
-      return typeof code === 'string' && !cause.message.includes(code) ? `${code} ${cause.message}` : cause.message;
-    }
-    return String(cause);
-  }
 }
 
 function configPath(section: string): string {
@@ -217,18 +204,10 @@ function queryString(query: RequestOptions['query']): string {
 
 function problemError(status: number, contentType: string, text: string): AdminApiError {
   const json = /\bjson\b/i.test(contentType) ? parseJson(text) : undefined;
-  if (!isRecord(json) || typeof json.code !== 'string') {
-    return new AdminApiError(status, 'unexpected_response', describeBody(contentType, text));
-  }
-  const detail = typeof json.detail === 'string' && json.detail !== '' ? json.detail : String(json.title ?? '');
+  const problem = readProblem(json, 2000);
+  if (!problem || !isRecord(json)) return new AdminApiError(status, 'unexpected_response', describeBody(contentType, text));
   const errors = Array.isArray(json.errors) ? json.errors.filter(isRecord).slice(0, 100).map(fieldError) : [];
-  return new AdminApiError(
-    status,
-    clean(json.code, 64),
-    clean(detail, 2000),
-    errors,
-    typeof json.requestId === 'string' ? clean(json.requestId, 128) : undefined,
-  );
+  return new AdminApiError(status, problem.code, problem.detail, errors, problem.requestId);
 }
 
 function fieldError(entry: Record<string, unknown>): ProblemFieldError {
@@ -238,10 +217,4 @@ function fieldError(entry: Record<string, unknown>): ProblemFieldError {
     ...(Number.isInteger(entry.line) && { line: entry.line as number }),
     ...(Number.isInteger(entry.column) && { column: entry.column as number }),
   };
-}
-
-
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

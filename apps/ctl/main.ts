@@ -1,9 +1,10 @@
 // attestctl: the admin CLI of attestd (operations.md, "CLIs").
 import { setTimeout as delay } from 'node:timers/promises';
 import { formatConfigError } from '../../libs/policy';
-import { parseCommandLine, UsageError, type Command } from './cli';
+import { parseCommandLine, type Command } from './cli';
 import { usage } from './help';
 import { productVersion } from '../../libs/cli-support/version';
+import { parseOrExplain, runAsProcess } from '../../libs/cli-support/usage';
 import { AdminApiError, AdminClient } from './client';
 import { agentsChange, agentsList, agentsShow } from './commands/agents';
 import { auditList } from './commands/audit';
@@ -25,15 +26,9 @@ export interface MainOptions extends Partial<Hooks> {
 
 /** Runs one command line; returns the exit status (0, 1 failure, 2 usage). Never exits the process. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv, io: Io, options: MainOptions = {}): Promise<number> {
-  let invocation;
-  try {
-    invocation = parseCommandLine(argv, env);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    for (const problem of error.problems) io.stderr(`${PREFIX}: ${problem}\n`);
-    io.stderr(`run '${PREFIX} --help' for usage\n`);
-    return 2;
-  }
+  const line = parseOrExplain(PREFIX, io.stderr, () => parseCommandLine(argv, env));
+  if ('status' in line) return line.status;
+  const invocation = line.parsed;
   if (invocation.name === 'help') {
     io.stdout(usage(invocation.topic));
     return 0;
@@ -130,21 +125,6 @@ if (require.main === module) {
       process.once('SIGINT', () => process.exit(130));
     });
   }
-  main(
-    process.argv.slice(2),
-    process.env,
-    {
-      stdout: (text) => process.stdout.write(text),
-      stderr: (text) => process.stderr.write(text),
-    },
-    { signal: interrupted.signal },
-  ).then(
-    (status) => {
-      process.exitCode = status;
-    },
-    (error: unknown) => {
-      process.stderr.write(`${PREFIX}: ${String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  const io: Io = { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) };
+  runAsProcess(PREFIX, () => main(process.argv.slice(2), process.env, io, { signal: interrupted.signal }));
 }

@@ -16,15 +16,17 @@ import { RetentionModule } from './retention/retention.module';
 import type { Settings } from './settings/settings';
 import { SettingsModule } from './settings/settings.module';
 import { ShutdownLog } from './shutdown-log';
+import { StartResourcesModule, type StartResources } from './start-resources';
 import { TelemetryModule } from './telemetry/telemetry.module';
 
 @Module({})
 export class AppModule {
-  static forRoot(settings: Settings, logger: Logger, additionalAttestors: Attestor[]): DynamicModule {
+  static forRoot(settings: Settings, logger: Logger, additionalAttestors: Attestor[], resources: StartResources): DynamicModule {
     return {
       module: AppModule,
       imports: [
         SettingsModule.forRoot(settings, logger),
+        StartResourcesModule.forRoot(resources),
         TelemetryModule,
         DatabaseModule,
         AttestorsModule.forRoot(additionalAttestors),

@@ -10,6 +10,7 @@ import { PROBLEMS, problemTypeUri, type Problem } from '../../libs/contracts/pro
 import { AdminTokensService } from './admin/admin-tokens.service';
 import { AppModule } from './app.module';
 import { settleKeyCustody } from './custody/key-custody';
+import { StartResources } from './start-resources';
 import { serveOpenApi } from './http/openapi';
 import { prepareTransport } from './http/transport';
 import type { Settings } from './settings/settings';
@@ -122,10 +123,14 @@ export async function startServer(given: Settings, logger: Logger, options: Serv
   await fastify.register(rateLimit, agentRateLimit(settings));
   fastify.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(settings, logger, options.additionalAttestors ?? []), adapter, {
+  const resources = new StartResources();
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(settings, logger, options.additionalAttestors ?? [], resources), adapter, {
     logger: false,
     rawBody: true,
     abortOnError: false,
+  }).catch(async (error: unknown) => {
+    await resources.closeAll();
+    throw error;
   });
   app.enableShutdownHooks();
   serveOpenApi(app);

@@ -136,3 +136,70 @@ export const jwtSvidSchema = {
     },
   },
 } as const;
+
+// Response schemas: what the server answers with 200, as the agent checks it
+// (and as the OpenAPI document can describe it). Fields the agent relies on
+// are required and non-empty; the rest were added after the first release,
+// so an answer without them is still valid. Unknown fields are allowed, so
+// an agent keeps working with a newer server.
+
+const requiredText = { type: 'string', minLength: 1 } as const;
+
+export const svidResponseSchema = {
+  type: 'object',
+  required: ['certChain', 'expiresAt'],
+  properties: {
+    /** the SVID, then the CA that signed it (PEM) */
+    certChain: requiredText,
+    expiresAt: requiredText,
+  },
+} as const;
+
+/** `POST /v1/agent/login`, 200 */
+export const startLoginResponseSchema = {
+  type: 'object',
+  required: ['loginId', 'expiresAt', 'requiredAttestors'],
+  properties: {
+    loginId: requiredText,
+    expiresAt: requiredText,
+    requiredAttestors: { type: 'array', items: { type: 'string' } },
+    challenges: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+} as const;
+
+/** `POST /v1/agent/login/{loginId}/complete`, 200 */
+export const completeLoginResponseSchema = {
+  type: 'object',
+  required: ['agentId', 'spiffeId', 'svid', 'bundle'],
+  properties: {
+    agentId: requiredText,
+    spiffeId: requiredText,
+    policy: { type: 'string' },
+    attributes: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
+    selectors: { type: 'array', items: { type: 'string' } },
+    svid: svidResponseSchema,
+    bundle: requiredText,
+    reattestable: { type: 'boolean' },
+  },
+} as const;
+
+/** `POST /v1/agent/renew`, 200 */
+export const renewResponseSchema = {
+  type: 'object',
+  required: ['spiffeId', 'svid', 'bundle'],
+  properties: {
+    spiffeId: requiredText,
+    svid: svidResponseSchema,
+    bundle: requiredText,
+  },
+} as const;
+
+/** `POST /v1/agent/jwt-svid`, 200 */
+export const jwtSvidResponseSchema = {
+  type: 'object',
+  required: ['token', 'expiresAt'],
+  properties: {
+    token: requiredText,
+    expiresAt: requiredText,
+  },
+} as const;

@@ -9,6 +9,6 @@ const { join } = require('node:path');
 
 module.exports = () => {
   const dir = mkdtempSync(join(tmpdir(), 'attestd-jest-'));
-  process.env.ATTESTD_TEST_TMPDIR = dir;
+  process.env.TEST_TMPDIR_ATTESTD = dir;
   process.env.TMPDIR = dir;
 };

@@ -5,7 +5,7 @@
 const { readdirSync, rmSync } = require('node:fs');
 
 module.exports = () => {
-  const dir = process.env.ATTESTD_TEST_TMPDIR;
+  const dir = process.env.TEST_TMPDIR_ATTESTD;
   if (!dir) return;
   const left = readdirSync(dir);
   rmSync(dir, { recursive: true, force: true });

@@ -1,3 +1,3 @@
 // setupFiles of the `unit` project (jest.config.js): marks the file's
 // environment so that test/support refuses databases, servers and processes.
-process.env.ATTESTD_TEST_TIER = 'unit';
+process.env.TEST_TIER_ATTESTD = 'unit';

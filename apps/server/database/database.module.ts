@@ -1,4 +1,5 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { StartResources } from '../start-resources';
 import {
   AdminTokensRepository,
   AgentsRepository,
@@ -29,9 +30,10 @@ const repositories = [AdminTokensRepository, AgentsRepository, AuditRepository, 
   providers: [
     {
       provide: DATABASE,
-      inject: [SETTINGS, LOGGER],
-      useFactory: async (settings: Settings, logger: Logger): Promise<Database> => {
+      inject: [SETTINGS, LOGGER, StartResources],
+      useFactory: async (settings: Settings, logger: Logger, resources: StartResources): Promise<Database> => {
         const db = await openDatabase(settings.database);
+        resources.opened(() => db.close());
         try {
           const applied = await migrate(db);
           if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');

@@ -1,10 +1,15 @@
 import { Module } from '@nestjs/common';
+import { JwtSvidSigner, TrustDomainKeys } from '../../../libs/keys';
+import { LoginIdCodec } from '../login/login-id';
+import { AdminActorIds } from './admin-actor-ids';
 import { BundleController } from './bundle.controller';
+import { identityProviders } from './identity.providers';
 import { IdentityService } from './identity.service';
+import { KeyRotationTimer } from './key-rotation-timer';
 
 @Module({
   controllers: [BundleController],
-  providers: [IdentityService],
-  exports: [IdentityService],
+  providers: [...identityProviders, KeyRotationTimer, IdentityService],
+  exports: [IdentityService, TrustDomainKeys, JwtSvidSigner, LoginIdCodec, AdminActorIds],
 })
 export class IdentityModule {}

@@ -1,8 +1,9 @@
 /**
  * When signing keys (the CA, JWT-SVID keys) are made, sign and leave the
- * published set. Pure: the keys and the time in, a plan out; the identity
- * service does the I/O. Every replica computes the same plan from the same
- * rows, so they agree without talking to each other.
+ * published set. Pure: the keys and the time in, a plan out;
+ * `rotating-keys.ts` does the I/O through its store. Every replica computes
+ * the same plan from the same rows, so they agree without talking to each
+ * other.
  *
  *   made ──(half a period)──▶ activates ──(one period)──▶ retires ──▶ notAfter
  *   |◀──────────────── published (bundle / JWKS) ─────────────────────────▶|
