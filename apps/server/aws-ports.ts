@@ -9,7 +9,7 @@ import type { Settings } from './settings/settings';
 import { INSTRUMENTS } from './telemetry/instruments';
 import { Metrics } from './telemetry/metrics';
 
-/** Seconds an STS answer to an agent's signed request may take. */
+/** Milliseconds an STS answer to an agent's signed request may take. */
 const STS_TIMEOUT_MS = 5_000;
 /** GetCallerIdentity answers are a few hundred bytes. */
 const STS_MAX_BYTES = 64 * 1024;

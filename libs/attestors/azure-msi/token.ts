@@ -5,7 +5,7 @@ import type { SigningKeys, VerificationKey } from './signing-keys';
 
 /** `exp` and `nbf` hold with this much clock skew (attestors.md). */
 const CLOCK_SKEW_SECONDS = 300;
-/** Headers that would let the token name its own key. */
+/** The form of Entra object and tenant IDs (`oid`, `tid`). */
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface TenantPolicy {
