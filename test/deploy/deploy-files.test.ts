@@ -9,6 +9,7 @@ import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { fakeNodeAttestor } from '../support/fake-node-attestor';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';
+import { until } from '../../libs/testing/until';
 
 /**
  * The deployment files (docker-compose.yml, deploy/) parse, fit together,
@@ -322,9 +323,17 @@ describe('deployment files', () => {
       const imds = await aws.imdsFor('i-0b22a22eec53b9321');
       await runLogin({ server: server.url, attestors: ['aws_iid'], out: agentOut, imdsEndpoint: imds.url });
 
-      const response = await server.call('GET', '/metrics');
-      expect(response.status).toBe(200);
-      const text = await response.text();
+      // the runtime instrumentation reports garbage collection once one has
+      // happened, which a quick run may not have seen yet: make garbage until it shows
+      let text = '';
+      await until(async () => {
+        const garbage: number[][] = [];
+        for (let i = 0; i < 200; i++) garbage.push(new Array<number>(10_000).fill(i));
+        const response = await server.call('GET', '/metrics');
+        expect(response.status).toBe(200);
+        text = await response.text();
+        return garbage.length > 0 && text.includes('v8js_gc_duration_seconds');
+      });
       families = new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => [name!, type!]));
       samples = [...text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? \S+/gm)].map(([, name, labels]) => ({
         name: name!,
