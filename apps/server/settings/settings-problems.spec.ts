@@ -75,6 +75,10 @@ describe('settings problems, in words', () => {
     );
   });
 
+  it('keeps a file path with a line break on one line', () => {
+    expect(refusal({ ATTESTD_KEY_ENCRYPTION_KEY_FILE: '/run/secrets/kek\n' })).toMatch(/^[^\n]*kek\\u000a[^\n]*$/);
+  });
+
   const SECRETS = new Set(['adminTokens', 'keyEncryptionKey', 'keyEncryptionKeyPrevious', 'azure.tenants', 'databaseUrl']);
 
   it('for any value of any setting: loads, or stops with one line that shows no regex, no made-up variable and no secret', () => {

@@ -337,8 +337,13 @@ export function asSettingError<T>(setting: string, check: () => T): T {
     return check();
   } catch (error) {
     if (error instanceof RefusedFileError || (error as NodeJS.ErrnoException).code !== undefined) {
-      throw new SettingsError(`${setting} (${envName(setting)}): ${(error as Error).message}`);
+      throw new SettingsError(`${setting} (${envName(setting)}): ${oneLine((error as Error).message)}`);
     }
     throw error;
   }
+}
+
+/** A system error quotes the path it was given as is; a start error stays one line whatever the path holds. */
+function oneLine(message: string): string {
+  return message.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
