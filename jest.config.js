@@ -52,4 +52,8 @@ module.exports = {
   // Jest reads it here only, not per project.
   testTimeout: 120000,
   maxWorkers: 2,
+  // a worker that has run several server files holds gigabytes (WebAssembly
+  // PGlite heaps, compiled modules); one past this is replaced after its file,
+  // so two workers stay well inside a CI machine's memory
+  workerIdleMemoryLimit: '2GB',
 };
