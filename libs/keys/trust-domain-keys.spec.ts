@@ -26,9 +26,9 @@ describe('the trust domain\'s key rotation', () => {
   let keys: TrustDomainKeys;
   let signer: JwtSvidSigner;
   const kek = randomBytes(32);
-  const start = async () => {
+  const start = async (clock = () => now) => {
     const custody = new KeyCustody(store, { ring: { current: kek, previous: [] }, log: silent, cannotOpen: () => new Error('cannot open') });
-    const started = new TrustDomainKeys(settings, custody, silent, () => now);
+    const started = new TrustDomainKeys(settings, custody, silent, clock);
     await started.rotate();
     return started;
   };
@@ -89,6 +89,23 @@ describe('the trust domain\'s key rotation', () => {
     expect(expiresAt.getTime()).toBeLessThanOrEqual(now.getTime() + JWT_TTL * 1000);
     const { payload } = await jwtVerify(token, createLocalJWKSet(keys.jwks()), { issuer: ISSUER, audience: 'x', currentDate: now });
     expect(payload.sub).toBe('spiffe://example.org/a');
+  });
+
+  it('reads the clock once per SPIFFE bundle: a key that leaves while it is built still raises spiffe_sequence', async () => {
+    await advanceTo(ROTATION);
+    const before = keys.spiffeBundle();
+    // the first JWT key leaves at ROTATION + JWT_TTL; the clock crosses it between two readings
+    const leaves = T0 + (ROTATION + JWT_TTL) * 1000;
+    let reading = leaves - 1000;
+    const ticking = await start(() => new Date(reading++));
+    reading = leaves - 1;
+    const during = ticking.spiffeBundle();
+    expect(during.keys).toHaveLength(before.keys.length);
+    expect(during.spiffe_sequence).toBe(before.spiffe_sequence);
+    reading = leaves;
+    const after = ticking.spiffeBundle();
+    expect(after.keys).toHaveLength(before.keys.length - 1);
+    expect(after.spiffe_sequence).toBeGreaterThan(before.spiffe_sequence);
   });
 
   it('says when the signing CA and JWT key expire', async () => {

@@ -69,8 +69,8 @@ export class TrustDomainKeys {
   }
 
   /** The trust bundle: every CA certificate not yet past its notAfter, the signing one first. */
-  bundlePems(): string[] {
-    return this.cas.published(this.now()).map((ca) => ca.certificatePem);
+  bundlePems(now = this.now()): string[] {
+    return this.cas.published(now).map((ca) => ca.certificatePem);
   }
 
   bundlePem(): string {
@@ -78,8 +78,8 @@ export class TrustDomainKeys {
   }
 
   /** The JWKS of JWT-SVID keys: the signing one, the next one, and the retired ones whose tokens may still be valid. */
-  jwks(): { keys: JWK[] } {
-    return { keys: this.jwtKeys.published(this.now()).map((key) => key.publicJwk) };
+  jwks(now = this.now()): { keys: JWK[] } {
+    return { keys: this.jwtKeys.published(now).map((key) => key.publicJwk) };
   }
 
   /**
@@ -89,7 +89,9 @@ export class TrustDomainKeys {
    * replica derives the same number from the same rows and it only grows.
    * The refresh hint is an eighth of the shorter rotation period (at most
    * 5 minutes): a federated server sees a new key several times within the
-   * half period it is published before it signs.
+   * half period it is published before it signs. One instant decides it
+   * all, so a key leaving the set between two readings of the clock cannot
+   * change the keys without changing the sequence.
    */
   spiffeBundle(): SpiffeBundle {
     const now = this.now();
@@ -97,8 +99,8 @@ export class TrustDomainKeys {
     const jwt = this.jwtKeys.counts(now);
     const shortest = Math.min(this.settings.caRotationSeconds, this.settings.jwtKeyRotationSeconds);
     return spiffeBundle({
-      caCertificatesPem: this.bundlePems(),
-      jwtKeys: this.jwks().keys,
+      caCertificatesPem: this.bundlePems(now),
+      jwtKeys: this.jwks(now).keys,
       sequence: ca.stored + ca.expired + jwt.stored + jwt.expired,
       refreshHintSeconds: Math.max(1, Math.min(300, Math.floor(shortest / 8))),
     });
