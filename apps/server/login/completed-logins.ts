@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { LRUCache, type Perf } from 'lru-cache';
 import type { LoginState } from './login-id';
 
 /**
@@ -19,7 +19,13 @@ export const MAX_REMEMBERED_LOGINS = 250_000;
  * than the resubmissions it saves.
  */
 export class CompletedLogins {
-  private readonly nonces = new LRUCache<string, true>({ max: MAX_REMEMBERED_LOGINS });
+  private readonly nonces: LRUCache<string, true>;
+
+  /** `clock` counts the milliseconds an entry lives; tests pass their own. */
+  constructor(clock: Perf = performance) {
+    // ttlResolution 0 reads the clock at every check rather than caching it for a millisecond behind a timer
+    this.nonces = new LRUCache<string, true>({ max: MAX_REMEMBERED_LOGINS, perf: clock, ttlResolution: 0 });
+  }
 
   /** False when this login ID was already presented here; otherwise remembers it until it expires. */
   claim(login: LoginState, now: Date): boolean {
