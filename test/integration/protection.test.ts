@@ -1,6 +1,6 @@
 import { generateAgentKey } from '../../apps/agent/keys';
-import { login, problemOf } from '../support/agent';
-import { fakeNodeAttestor } from '../support/fake-node-attestor';
+import { completeLogin, login, problemOf, startLogin } from '../support/agent';
+import { fakeNodeAttestor, heldVerifications } from '../support/fake-node-attestor';
 import { startTestServer, type TestServer } from '../support/server';
 import { slowloris } from '../support/slowloris';
 
@@ -20,18 +20,26 @@ describe('protection of the Agent API', () => {
     beforeAll(async () => {
       server = await startTestServer({ policies: { 'nodes.yaml': POLICY }, additionalAttestors: [fakeNodeAttestor], env: { ATTESTD_RATE_LIMIT_CONCURRENT_LOGINS: '2' } });
     });
-    afterAll(() => server?.stop());
+    afterAll(() => {
+      // a failed assertion must not leave completions waiting on the server's close
+      heldVerifications.releaseAll();
+      return server?.stop();
+    });
 
     it('refuses completions past the cap with 429 and Retry-After, and serves them again afterwards', async () => {
       const csr = (await generateAgentKey()).csrPem;
-      const slow = (i: number) => login(server, { test_node: { node: `n${i}`, secret: 'let-me-in', delayMs: 300 } }, csr);
-      const responses = await Promise.all([0, 1, 2, 3].map(slow));
-      const statuses = responses.map((r) => r.status).sort();
-      expect(statuses).toEqual([200, 200, 429, 429]);
-      const limited = responses.find((r) => r.status === 429)!;
-      expect(limited.headers.get('retry-after')).toBe('1');
-      expect(await problemOf(limited)).toMatchObject({ code: 'rate_limited' });
-      expect((await slow(9)).status).toBe(200);
+      const proof = (i: number, hold: boolean) => ({ test_node: { node: `n${i}`, secret: 'let-me-in', hold } });
+      const loginIds = await Promise.all([0, 1, 2, 3].map(() => startLogin(server, ['test_node'])));
+      // two completions fill the cap and wait in verification
+      const held = [0, 1].map((i) => completeLogin(server, loginIds[i]!, proof(i, true), csr));
+      await heldVerifications.whenHeld(2);
+      const limited = await Promise.all([2, 3].map((i) => completeLogin(server, loginIds[i]!, proof(i, false), csr)));
+      expect(limited.map((r) => r.status)).toEqual([429, 429]);
+      expect(limited[0]!.headers.get('retry-after')).toBe('1');
+      expect(await problemOf(limited[0]!)).toMatchObject({ code: 'rate_limited' });
+      heldVerifications.releaseAll();
+      expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200]);
+      expect((await login(server, proof(9, false), csr)).status).toBe(200);
     });
   });
 

@@ -1,12 +1,41 @@
 import { ProofRejected, type Attestor } from '../../libs/attestors/attestor';
 
 /**
+ * Verifications whose proof says `hold: true`: they wait, as on a cloud API
+ * that does not answer, until the test releases them. A test waits for the
+ * event (so many verifications held) rather than for a time, which a loaded
+ * machine stretches.
+ */
+export class HeldVerifications {
+  private held: (() => void)[] = [];
+  private arrivals: (() => void)[] = [];
+
+  hold(): Promise<void> {
+    return new Promise((release) => {
+      this.held.push(release);
+      for (const arrived of this.arrivals.splice(0)) arrived();
+    });
+  }
+
+  /** Resolves once `count` verifications are held. */
+  async whenHeld(count: number): Promise<void> {
+    while (this.held.length < count) await new Promise<void>((arrived) => this.arrivals.push(arrived));
+  }
+
+  releaseAll(): void {
+    for (const release of this.held.splice(0)) release();
+  }
+}
+
+export const heldVerifications = new HeldVerifications();
+
+/**
  * A node-unique attestor for exercising what the host does around any
  * attestor (TOFU, bans, eviction, policy selection) without a cloud: the
- * proof names a node, and `secret` must be `let-me-in`; `delayMs` makes
- * verification as slow as a cloud API.
+ * proof names a node, and `secret` must be `let-me-in`; `hold` keeps its
+ * verification waiting until `heldVerifications.releaseAll()`.
  */
-export const fakeNodeAttestor: Attestor<{ node: string; secret: string; zone?: string; delayMs?: number }, Record<string, never>> = {
+export const fakeNodeAttestor: Attestor<{ node: string; secret: string; zone?: string; hold?: boolean }, Record<string, never>> = {
   type: 'test_node',
   attributes: ['node.id', 'zone'],
   singleValued: ['node.id', 'zone'],
@@ -18,13 +47,13 @@ export const fakeNodeAttestor: Attestor<{ node: string; secret: string; zone?: s
     type: 'object',
     additionalProperties: false,
     required: ['node', 'secret'],
-    properties: { node: { type: 'string', maxLength: 64 }, secret: { type: 'string' }, zone: { type: 'string', maxLength: 64 }, delayMs: { type: 'integer', minimum: 0, maximum: 5000 } },
+    properties: { node: { type: 'string', maxLength: 64 }, secret: { type: 'string' }, zone: { type: 'string', maxLength: 64 }, hold: { type: 'boolean' } },
   },
   defaultSpiffeIdPath: '/agent/test_node/{{test_node.node.id}}',
   bindsChallenge: false,
   async verify(proof) {
-    // a slow cloud API, for tests of what happens while verification waits
-    if (proof.delayMs) await new Promise((resolve) => setTimeout(resolve, proof.delayMs));
+    // a cloud API that does not answer yet, for tests of what happens while verification waits
+    if (proof.hold) await heldVerifications.hold();
     if (proof.secret !== 'let-me-in') throw new ProofRejected('test_node: secret is wrong');
     return {
       attributes: { 'node.id': [proof.node], zone: proof.zone === undefined ? [] : [proof.zone] },
