@@ -2,12 +2,16 @@ import { Batcher, IDLE_GAP_MS, MAX_BATCH, MAX_INTERVAL_MS, type BatcherClock } f
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A fake DescribeInstances: records each call's ids, answers after `latencyMs`; ids ending in `x` are unknown. */
-function fakeEc2(latencyMs = 1) {
+/**
+ * A fake DescribeInstances: records each call's ids, answers after
+ * `latencyMs` and once `answering` resolved; ids ending in `x` are unknown.
+ */
+function fakeEc2(latencyMs = 1, answering: Promise<void> = Promise.resolve()) {
   const calls: string[][] = [];
   const describe = async (ids: string[]) => {
     calls.push(ids);
     await sleep(latencyMs);
+    await answering;
     return new Map(ids.filter((id) => !id.endsWith('x')).map((id) => [id, { id }]));
   };
   return { calls, describe };
@@ -99,11 +103,14 @@ describe('Batcher', () => {
   });
 
   it('gathers look-ups that arrive while a call is in flight into the next call', async () => {
-    const ec2 = fakeEc2(50);
+    let answer!: () => void;
+    // the first call stays in flight until the others arrived, however slowly this process runs
+    const ec2 = fakeEc2(1, new Promise<void>((resolve) => (answer = resolve)));
     const batcher = new Batcher(ec2.describe);
     const first = batcher.lookup('i-a');
-    await sleep(20); // the first call is in flight now
+    while (ec2.calls.length === 0) await sleep(1);
     const rest = [batcher.lookup('i-b'), batcher.lookup('i-c'), batcher.lookup('i-a')];
+    answer();
     await Promise.all([first, ...rest]);
     expect(ec2.calls).toEqual([['i-a'], ['i-b', 'i-c', 'i-a']]);
   });
