@@ -2,7 +2,7 @@ import { workerData } from 'piscina';
 import type { AttestorDescriptor } from '../../../libs/attestors/attestor';
 import type { AuditEvent, SimulationResult } from '../../../libs/contracts/admin-api';
 import { compileAgentAttestation, type AgentAttestationSpec, type SectionName } from '../../../libs/policy';
-import { replayLogins, replayRegistry } from './login-replay';
+import { replayLogins, replayRegistry } from '../../../libs/login/login-replay';
 import { validateSection, type SectionValidation } from './section-validation';
 
 // The document worker thread (`document-workers.ts` runs it): the steps whose

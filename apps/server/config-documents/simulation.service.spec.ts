@@ -3,7 +3,7 @@ import type { AttestorDescriptor } from '../../../libs/attestors/attestor';
 import { builtInDescriptors } from '../../../libs/attestors/catalog';
 import type { AuditEvent } from '../../../libs/contracts/admin-api';
 import { compileAgentAttestation, validateDocument, type AgentAttestationSpec } from '../../../libs/policy';
-import { replayLogins, replayRegistry, type ReplayContext } from './login-replay';
+import { replayLogins, replayRegistry, type ReplayContext } from '../../../libs/login/login-replay';
 import { simulationLimit } from './simulation.service';
 
 const zoneAttestor: AttestorDescriptor = {

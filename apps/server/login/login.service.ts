@@ -8,8 +8,8 @@ import { AuditRepository, isDatabaseUnavailable, LoginWriteBatcher, recordLoginF
 import type { ProblemCode } from '../../../libs/contracts/problem';
 import { CsrRejected, parseCsr } from '../../../libs/pki';
 import { spiffeIdFor, type CompiledPolicy } from '../../../libs/policy';
-import { ApiError } from '../http/api-error';
-import { bodyChecker } from '../http/body-validation';
+import { ApiError } from '../../../libs/contracts/api-error';
+import { bodyChecker } from '../../../libs/contracts/request-body';
 import { ActiveConfig } from '../config-documents/active-config';
 import { DATABASE } from '../database/database.module';
 import { IdentityService } from '../identity/identity.service';
@@ -18,9 +18,9 @@ import { SETTINGS } from '../settings/settings.module';
 import type { Settings } from '../settings/settings';
 import { INSTRUMENTS } from '../telemetry/instruments';
 import { Metrics } from '../telemetry/metrics';
-import { canReattest, decide, type Decision } from './policy-decision';
-import { CompletedLogins } from './completed-logins';
-import type { LoginState } from './login-id';
+import { canReattest, decide, type Decision } from '../../../libs/login/policy-decision';
+import { CompletedLogins } from '../../../libs/login/completed-logins';
+import type { LoginState } from '../../../libs/login/login-id';
 
 export interface RequestContext {
   requestId: string;

@@ -6,7 +6,7 @@ import { CertificateAuthority, generateCaKey } from '../../../libs/pki';
 import type { ActiveConfig } from '../config-documents/active-config';
 import type { IdentityService } from '../identity/identity.service';
 import type { Metrics } from '../telemetry/metrics';
-import { ApiError } from '../http/api-error';
+import { ApiError } from '../../../libs/contracts/api-error';
 import { RenewalService } from './renewal.service';
 
 /** A repository that fails the test if it is called: refusals must happen before any write. */

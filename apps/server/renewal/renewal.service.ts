@@ -12,13 +12,13 @@ import {
 import { AuditRepository, RenewalRepository, type AgentWriteResult, type AuditEventName } from '../../../libs/persistence';
 import { BACKDATE_SECONDS, CsrRejected, parseCsr, SvidRejected, verifySvidChain, type ParsedCsr, type VerifiedSvid } from '../../../libs/pki';
 import { ActiveConfig } from '../config-documents/active-config';
-import { ApiError } from '../http/api-error';
-import { bodyChecker } from '../http/body-validation';
+import { ApiError } from '../../../libs/contracts/api-error';
+import { bodyChecker } from '../../../libs/contracts/request-body';
 import { IdentityService } from '../identity/identity.service';
 import { LOGGER } from '../logging/logger';
 import { INSTRUMENTS } from '../telemetry/instruments';
 import { Metrics } from '../telemetry/metrics';
-import { JWT_SVID_AUDIENCE, MAX_IAT_SKEW_SECONDS, PopRejected, RENEW_AUDIENCE, verifyProofOfPossession, type VerifiedPop } from './proof-of-possession';
+import { JWT_SVID_AUDIENCE, MAX_IAT_SKEW_SECONDS, PopRejected, RENEW_AUDIENCE, verifyProofOfPossession, type VerifiedPop } from '../../../libs/login/proof-of-possession';
 
 export interface RequestContext {
   requestId: string;
