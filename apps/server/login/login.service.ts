@@ -18,7 +18,7 @@ import { SETTINGS } from '../settings/settings.module';
 import type { Settings } from '../settings/settings';
 import { INSTRUMENTS } from '../telemetry/instruments';
 import { Metrics } from '../telemetry/metrics';
-import { canReattest, decide, type Decision } from '../../../libs/login/policy-decision';
+import { canReattest, decide, type LoginDecision } from '../../../libs/login/policy-decision';
 import { CompletedLogins } from '../../../libs/login/completed-logins';
 import type { LoginState } from '../../../libs/login/login-id';
 
@@ -278,7 +278,7 @@ export class LoginService {
   }
 
   /** A failed completion is audited and uses up its login ID, in one statement. */
-  private async refuse(decision: Exclude<Decision, { kind: 'authorized' }>, login: LoginState, request: RequestContext, trace: LoginTrace): Promise<never> {
+  private async refuse(decision: Exclude<LoginDecision, { kind: 'authorized' }>, login: LoginState, request: RequestContext, trace: LoginTrace): Promise<never> {
     const attestor = decision.kind === 'policy_denied' ? `policy:${decision.policy}` : decision.attestor;
     this.logger.warn({ attestor, reason: decision.reason, loginId: login.nonce, requestId: request.requestId }, 'Attestor rejected proof, policy failed');
     const fresh = await recordLoginFailure(this.db, {
