@@ -1,10 +1,10 @@
 import fc from 'fast-check';
-import type { AttestorDescriptor } from '../../../libs/attestors/attestor';
-import { builtInDescriptors } from '../../../libs/attestors/catalog';
-import type { AuditEvent } from '../../../libs/contracts/admin-api';
-import { compileAgentAttestation, validateDocument, type AgentAttestationSpec } from '../../../libs/policy';
-import { replayLogins, replayRegistry, type ReplayContext } from '../../../libs/login/login-replay';
-import { simulationLimit } from './simulation.service';
+import type { AttestorDescriptor } from '../attestors/attestor';
+import { builtInDescriptors } from '../attestors/catalog';
+import type { AuditEvent } from '../contracts/admin-api';
+import { compileAgentAttestation, validateDocument, type AgentAttestationSpec } from '../policy';
+import { replayLogins, replayRegistry, type ReplayContext } from './login-replay';
+import { simulationLimit } from '../../apps/server/config-documents/simulation.service';
 
 const zoneAttestor: AttestorDescriptor = {
   type: 'zone_node',
