@@ -4,7 +4,6 @@ import { builtInDescriptors } from '../attestors/catalog';
 import type { AuditEvent } from '../contracts/admin-api';
 import { compileAgentAttestation, validateDocument, type AgentAttestationSpec } from '../policy';
 import { replayLogins, replayRegistry, type ReplayContext } from './login-replay';
-import { simulationLimit } from '../../apps/server/config-documents/simulation.service';
 
 const zoneAttestor: AttestorDescriptor = {
   type: 'zone_node',
@@ -122,15 +121,5 @@ describe('replaying login attempts against a candidate', () => {
         for (const item of result.nowAllowed) expect(item.now.spiffeId).toMatch(/^spiffe:\/\/example\.org\/zones\/n\//);
       }),
     );
-  });
-});
-
-describe('simulationLimit', () => {
-  it('defaults to 1000 and accepts 1 to 10000', () => {
-    expect([simulationLimit(undefined), simulationLimit('1'), simulationLimit('10000')]).toEqual([1000, 1, 10000]);
-  });
-
-  it.each(['0', '10001', '-1', '1.5', 'all', ''])('refuses %j with invalid_request', (text) => {
-    expect(() => simulationLimit(text)).toThrow(expect.objectContaining({ code: 'invalid_request' }));
   });
 });
