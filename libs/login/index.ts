@@ -2,7 +2,7 @@
 // presentation, and the pieces they are made of. Plain TypeScript behind
 // the ports of ports.ts; the server wires them in its login and renewal modules.
 
-export { Login, NO_POLICY, type LoginPorts } from './login';
+export { Login, type LoginPorts } from './login';
 export { LoginIdCodec, LOGIN_TTL_MS, type LoginState } from './login-id';
 export { CompletedLogins, MAX_REMEMBERED_LOGINS } from './completed-logins';
 export { decide, canReattest, type LoginDecision, type ProofObserver } from './policy-decision';

@@ -16,7 +16,7 @@ import type { AuditLog, Clock, LoginObserver, LoginWrites, PolicySource, Request
 const checkStart = bodyChecker<StartLoginRequest>(startLoginSchema);
 const checkComplete = bodyChecker<CompleteLoginRequest>(completeLoginSchema);
 
-export const NO_POLICY = 'no cluster policy authorizes the provided attestors';
+const NO_POLICY = 'no cluster policy authorizes the provided attestors';
 
 export interface LoginPorts {
   registry: AttestorRegistry;
