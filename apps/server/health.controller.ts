@@ -5,7 +5,7 @@ import { healthAnswer } from '../../libs/contracts/answer-schemas';
 import { PublicRoute } from './admin/admin-auth.guard';
 import { ApiRoute } from './http/openapi-route';
 import { DATABASE } from './database/database.module';
-import { ApiError } from './http/api-error';
+import { ApiError } from '../../libs/contracts/api-error';
 
 @PublicRoute()
 @ApiTags('Open endpoints')

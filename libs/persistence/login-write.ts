@@ -5,19 +5,6 @@ import { writeOneLogin } from './login-write-one';
 /** What the login writes need of the database: its hot-path statement runner. */
 export type HotRunner = Pick<Database, 'runHot'>;
 
-/**
- * The login's one write (STYLE 4): in a single SQL statement it consumes the
- * login ID, consumes the join token if any, checks and records every TOFU
- * key, checks that no other active agent holds the SPIFFE ID, creates the
- * agent and writes the audit event, so that either all of it happens or
- * none, in one round trip. Prisma's interactive transactions would cost
- * several round trips and ~7x the CPU on this hot path.
- *
- * recordLogins writes up to MAX_LOGINS_PER_WRITE logins in one such
- * statement, each decided on its own (login-batch.ts gathers them): one
- * transaction and one durable commit for many logins is most of the
- * write's cost saved. A single login takes login-write-one.ts's statement.
- */
 export interface LoginRecord {
   loginNonce: string;
   loginExpiresAt: Date;
@@ -59,6 +46,19 @@ export const MAX_LOGINS_PER_WRITE = 32;
 /** TOFU keys of one login at most: one per attestor of its policy. */
 export const MAX_TOFU_KEYS = 16;
 
+/**
+ * The login's one write (STYLE 4): in a single SQL statement it consumes the
+ * login ID, consumes the join token if any, checks and records every TOFU
+ * key, checks that no other active agent holds the SPIFFE ID, creates the
+ * agent and writes the audit event, so that either all of it happens or
+ * none, in one round trip. Prisma's interactive transactions would cost
+ * several round trips and ~7x the CPU on this hot path.
+ *
+ * recordLogins writes up to MAX_LOGINS_PER_WRITE logins in one such
+ * statement, each decided on its own (login-batch.ts gathers them): one
+ * transaction and one durable commit for many logins is most of the
+ * write's cost saved. A single login takes login-write-one.ts's statement.
+ */
 export async function recordLogin(db: HotRunner, login: LoginRecord): Promise<LoginWriteResult> {
   for (let attempt = 1; ; attempt++) {
     try {

@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { agentAnswer, page } from '../../../libs/contracts/answer-schemas';
 import { AgentsRepository, UUID_KEY, type StatusChange } from '../../../libs/persistence';
-import { ApiError } from '../http/api-error';
+import { ApiError } from '../../../libs/contracts/api-error';
 import { ApiRoute } from '../http/openapi-route';
 import { RequestInfo } from '../http/request-context';
 import { attestorName, oneOf, pageCursor, pageLimit } from './list-query';

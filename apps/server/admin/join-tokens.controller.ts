@@ -4,7 +4,7 @@ import { ApiBody, ApiTags } from '@nestjs/swagger';
 import { joinTokenAnswer } from '../../../libs/contracts/answer-schemas';
 import { hashJoinToken } from '../../../libs/attestors/join-token/join-token.attestor';
 import { JoinTokensRepository } from '../../../libs/persistence';
-import { bodyChecker } from '../http/body-validation';
+import { bodyChecker } from '../../../libs/contracts/request-body';
 import { ApiRoute } from '../http/openapi-route';
 import { RequestInfo } from '../http/request-context';
 import { newSecretToken } from './secret-token';

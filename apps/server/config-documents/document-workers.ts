@@ -6,7 +6,7 @@ import type { AttestorDescriptor } from '../../../libs/attestors/attestor';
 import type { AuditEvent, SimulationResult } from '../../../libs/contracts/admin-api';
 import type { AgentAttestationSpec, SectionName } from '../../../libs/policy';
 import { ATTESTOR_CATALOG } from '../attestors.module';
-import { ApiError } from '../http/api-error';
+import { ApiError } from '../../../libs/contracts/api-error';
 import { LOGGER } from '../logging/logger';
 import type { DocumentWorkerData, SimulateTask, ValidateTask } from './document-worker';
 import type { SectionValidation } from './section-validation';

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { PROBLEMS, problemTypeUri, type Problem, type ProblemCode } from '../../../libs/contracts/problem';
 import { isDatabaseUnavailable } from '../../../libs/persistence';
-import { ApiError } from './api-error';
+import { ApiError } from '../../../libs/contracts/api-error';
 import { LOGGER } from '../logging/logger';
 
 /**

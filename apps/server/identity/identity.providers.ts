@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { JwtSvidSigner, KeyCustody, TrustDomainKeys, type KeyLog, type KeyStore, type StoredKey } from '../../../libs/keys';
 import { KeysRepository } from '../../../libs/persistence';
 import { LOGGER } from '../logging/logger';
-import { LoginIdCodec } from '../login/login-id';
+import { LoginIdCodec } from '../../../libs/login';
 import { SETTINGS } from '../settings/settings.module';
 import { envName, SettingsError, type Settings } from '../settings/settings';
 import { AdminActorIds } from './admin-actor-ids';

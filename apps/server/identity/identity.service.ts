@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { JWK } from 'jose';
 import { JwtSvidSigner, TrustDomainKeys } from '../../../libs/keys';
 import type { CertificateAuthority, SpiffeBundle } from '../../../libs/pki';
-import { LoginIdCodec } from '../login/login-id';
+import { LoginIdCodec } from '../../../libs/login';
 import { AdminActorIds } from './admin-actor-ids';
 
 export { IDENTITY_CLOCK, type Clock } from './identity.providers';

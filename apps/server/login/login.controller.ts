@@ -8,7 +8,7 @@ import { RequestInfo } from '../http/request-context';
 import { SETTINGS } from '../settings/settings.module';
 import type { Settings } from '../settings/settings';
 import { LoginService } from './login.service';
-import { VerificationGate } from './verification-gate';
+import { VerificationGate } from '../../../libs/login';
 
 /** The Agent API: no bearer token, the proofs are the credential. */
 @PublicRoute()

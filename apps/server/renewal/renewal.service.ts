@@ -1,187 +1,51 @@
-import { X509Certificate } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import {
-  jwtSvidSchema,
-  renewSchema,
-  type JwtSvidRequest,
-  type JwtSvidResponse,
-  type RenewRequest,
-  type RenewResponse,
-} from '../../../libs/contracts/agent-api';
-import { AuditRepository, RenewalRepository, type AgentWriteResult, type AuditEventName } from '../../../libs/persistence';
-import { BACKDATE_SECONDS, CsrRejected, parseCsr, SvidRejected, verifySvidChain, type ParsedCsr, type VerifiedSvid } from '../../../libs/pki';
+import type { JwtSvidResponse, RenewResponse } from '../../../libs/contracts/agent-api';
+import { Renewal, type RenewalObserver, type RequestContext } from '../../../libs/login';
+import { AuditRepository, RenewalRepository } from '../../../libs/persistence';
 import { ActiveConfig } from '../config-documents/active-config';
-import { ApiError } from '../http/api-error';
-import { bodyChecker } from '../http/body-validation';
 import { IdentityService } from '../identity/identity.service';
 import { LOGGER } from '../logging/logger';
 import { INSTRUMENTS } from '../telemetry/instruments';
 import { Metrics } from '../telemetry/metrics';
-import { JWT_SVID_AUDIENCE, MAX_IAT_SKEW_SECONDS, PopRejected, RENEW_AUDIENCE, verifyProofOfPossession, type VerifiedPop } from './proof-of-possession';
 
-export interface RequestContext {
-  requestId: string;
-  sourceIp: string;
-}
-
-const checkRenew = bodyChecker<RenewRequest>(renewSchema);
-const checkJwtSvid = bodyChecker<JwtSvidRequest>(jwtSvidSchema);
-
-/** The SVID of a request, verified against the bundle, with its proof. */
-interface Proven {
-  svid: VerifiedSvid;
-  pop: VerifiedPop;
-}
-
-/**
- * What an attested agent does with its current X.509-SVID (`api.md`): renew
- * it, or trade it for a JWT-SVID. The certificate is the credential and the
- * JWS proves its key is at hand; the agent's row decides whether it may.
- */
+/** Renewals and JWT-SVIDs (libs/login) wired to the server's database, keys, metrics and log. */
 @Injectable()
 export class RenewalService {
-  constructor(
-    private readonly identity: IdentityService,
-    private readonly repository: RenewalRepository,
-    private readonly audit: AuditRepository,
-    private readonly active: ActiveConfig,
-    private readonly metrics: Metrics,
-    @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  private readonly renewal: Renewal;
 
-  async renew(body: unknown, request: RequestContext): Promise<RenewResponse> {
-    const { certChain, csr, pop } = checkRenew(body);
-    const now = this.identity.now();
-    const subject = await parseCsr(csr).catch((error: unknown) => {
-      if (error instanceof CsrRejected) throw new ApiError('invalid_request', error.message, [{ path: '/csr', message: error.message }]);
-      throw error;
+  constructor(identity: IdentityService, repository: RenewalRepository, audit: AuditRepository, active: ActiveConfig, metrics: Metrics, @Inject(LOGGER) logger: Logger) {
+    this.renewal = new Renewal({
+      clock: identity,
+      trustAnchors: identity,
+      // the CA that signs now, looked up at each renewal: it rotates
+      issuer: { issueX509Svid: (request) => identity.ca.issueX509Svid(request), bundlePem: () => identity.bundlePem() },
+      jwtSigner: { sign: (claims, now) => identity.signJwtSvid(claims, now) },
+      writes: repository,
+      audit,
+      activeConfig: active,
+      observer: renewalObserver(metrics, logger),
     });
-    const { svid, pop: proof } = await this.prove('renew', certChain, pop, now, request, subject);
-    const holder = await this.repository.holderOf(svid.spiffeId, svid.serialHex);
-    if (holder && holder.status !== 'active') {
-      await this.refuseStatus('renew', holder.status, svid, holder.id, request);
-    }
-    const issued = this.identity.ca.issueX509Svid({
-      spiffeId: svid.spiffeId,
-      subjectPublicKey: subject.publicKey,
-      ttlSeconds: this.ttlFor(holder?.policy, certChain),
-      now,
-    });
-    const written = await this.repository.recordRenewal({
-      spiffeId: svid.spiffeId,
-      serial: svid.serialHex,
-      jti: proof.jti,
-      jtiExpiresAt: jtiExpiry(proof),
-      newSerial: issued.serialHex,
-      newExpiresAt: issued.notAfter,
-      sourceIp: request.sourceIp,
-      requestId: request.requestId,
-    });
-    this.refuseUnlessRecorded(written);
-    this.metrics.count(INSTRUMENTS.svidsIssued, { kind: 'x509', reason: 'renew' });
-    this.logger.info({ agentId: written.agentId, serial: issued.serialHex, requestId: request.requestId }, 'SVID renewed');
-    return {
-      spiffeId: svid.spiffeId,
-      svid: { certChain: issued.chainPem, expiresAt: issued.notAfter.toISOString() },
-      bundle: this.identity.bundlePem(),
-    };
   }
 
-  async jwtSvid(body: unknown, request: RequestContext): Promise<JwtSvidResponse> {
-    const { certChain, pop, audience } = checkJwtSvid(body);
-    const now = this.identity.now();
-    const { svid, pop: proof } = await this.prove('jwt_svid', certChain, pop, now, request);
-    // Signed before the write, so an audited success always had a token.
-    const { token, expiresAt } = await this.identity.signJwtSvid({ sub: svid.spiffeId, aud: audience }, now);
-    const written = await this.repository.recordJwtSvid({
-      spiffeId: svid.spiffeId,
-      serial: svid.serialHex,
-      jti: proof.jti,
-      jtiExpiresAt: jtiExpiry(proof),
-      audience,
-      sourceIp: request.sourceIp,
-      requestId: request.requestId,
-    });
-    this.refuseUnlessRecorded(written);
-    this.metrics.count(INSTRUMENTS.svidsIssued, { kind: 'jwt', reason: 'mint' });
-    this.logger.info({ agentId: written.agentId, spiffeId: svid.spiffeId, audience, requestId: request.requestId }, 'JWT-SVID issued');
-    return { token, expiresAt: expiresAt.toISOString() };
+  renew(body: unknown, request: RequestContext): Promise<RenewResponse> {
+    return this.renewal.renew(body, request);
   }
 
-  /** The chain against the bundle, then the JWS against the chain's key; any failure is a 401, audited. */
-  private async prove(event: AuditEventName, certChain: string, pop: string, now: Date, request: RequestContext, csr?: ParsedCsr): Promise<Proven> {
-    let svid: VerifiedSvid | undefined;
-    try {
-      svid = verifySvidChain(certChain, this.identity.bundlePems(), now);
-      const proof = await verifyProofOfPossession(pop, {
-        publicKey: svid.publicKey,
-        audience: event === 'renew' ? RENEW_AUDIENCE : JWT_SVID_AUDIENCE,
-        now,
-        ...(csr && { csrDer: csr.der }),
-      });
-      return { svid, pop: proof };
-    } catch (error) {
-      if (!(error instanceof SvidRejected) && !(error instanceof PopRejected)) throw error;
-      await this.audit.append({
-        event,
-        outcome: 'failure',
-        code: 'invalid_proof_of_possession',
-        reason: error.message,
-        ...(svid && { spiffeId: svid.spiffeId }),
-        sourceIp: request.sourceIp,
-        requestId: request.requestId,
-      });
-      throw new ApiError('invalid_proof_of_possession', error.message);
-    }
-  }
-
-  private async refuseStatus(event: AuditEventName, status: 'evicted' | 'banned', svid: VerifiedSvid, agentId: string, request: RequestContext): Promise<never> {
-    const code = status === 'banned' ? 'agent_banned' : 'agent_evicted';
-    await this.audit.append({
-      event,
-      outcome: 'failure',
-      code,
-      reason: `the agent is ${status}`,
-      spiffeId: svid.spiffeId,
-      agentId,
-      sourceIp: request.sourceIp,
-      requestId: request.requestId,
-    });
-    throw statusError(code);
-  }
-
-  /** The write audited its refusal already; say why. */
-  private refuseUnlessRecorded(written: AgentWriteResult): void {
-    switch (written.verdict) {
-      case 'ok':
-        return;
-      case 'agent_banned':
-      case 'agent_evicted':
-        throw statusError(written.verdict);
-      case 'replayed':
-        throw new ApiError('invalid_proof_of_possession', 'pop: jti was already used; sign a new proof for every request');
-      case 'not_current':
-        throw new ApiError('invalid_proof_of_possession', "svid: the certificate is not the agent's current SVID (it was renewed or superseded); log in again");
-    }
-  }
-
-  /** The agent's policy's svidTtl now; if the policy is gone, the lifetime of the SVID presented. */
-  private ttlFor(policyName: string | undefined, certChain: string): number {
-    const policy = policyName === undefined ? undefined : this.active.policies.policies.find((p) => p.name === policyName);
-    if (policy) return policy.svidTtlSeconds;
-    const leaf = new X509Certificate(certChain);
-    return Math.max(60, Math.round((leaf.validToDate.getTime() - leaf.validFromDate.getTime()) / 1000) - BACKDATE_SECONDS);
+  jwtSvid(body: unknown, request: RequestContext): Promise<JwtSvidResponse> {
+    return this.renewal.jwtSvid(body, request);
   }
 }
 
-function statusError(code: 'agent_banned' | 'agent_evicted'): ApiError {
-  return code === 'agent_banned'
-    ? new ApiError('agent_banned', 'this agent is banned; an operator must unban it and the node must log in again')
-    : new ApiError('agent_evicted', 'this agent was evicted; the node must log in again');
-}
-
-/** After iat + the allowed skew the proof is refused anyway, so its jti need not be kept longer. */
-function jtiExpiry(pop: VerifiedPop): Date {
-  return new Date((pop.iat + MAX_IAT_SKEW_SECONDS + 1) * 1000);
+function renewalObserver(metrics: Metrics, logger: Logger): RenewalObserver {
+  return {
+    renewed: (renewal) => {
+      metrics.count(INSTRUMENTS.svidsIssued, { kind: 'x509', reason: 'renew' });
+      logger.info(renewal, 'SVID renewed');
+    },
+    jwtSvidIssued: (issue) => {
+      metrics.count(INSTRUMENTS.svidsIssued, { kind: 'jwt', reason: 'mint' });
+      logger.info(issue, 'JWT-SVID issued');
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import type { ProblemCode, ProblemFieldError } from '../../../libs/contracts/problem';
+import type { ProblemCode, ProblemFieldError } from './problem';
 
 /** A failure the API reports as a problem document with this code. */
 export class ApiError extends Error {

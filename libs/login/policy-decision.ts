@@ -1,13 +1,13 @@
-import { DependencyUnavailable, ProofRejected, type Attributes } from '../../../libs/attestors/attestor';
-import type { AttestorRegistry, VerifiedProof } from '../../../libs/attestors/registry';
-import type { CompiledPolicy } from '../../../libs/policy';
+import { DependencyUnavailable, ProofRejected, type Attributes } from '../attestors/attestor';
+import type { AttestorRegistry, VerifiedProof } from '../attestors/registry';
+import type { CompiledPolicy } from '../policy';
 
 /**
  * A refusal's `reason` goes to the audit log and the server log;
  * `agentReason` is what the agent is told (see ProofRejected): never rule
  * operands, configuration or what a cloud answered.
  */
-export type Decision =
+export type LoginDecision =
   | { kind: 'authorized'; policy: CompiledPolicy; proofs: VerifiedProof[]; attributes: Attributes }
   | { kind: 'attestation_failed'; attestor: string; reason: string; agentReason: string }
   | { kind: 'policy_denied'; policy: string; reason: string; agentReason: string; attributes: Attributes }
@@ -38,14 +38,14 @@ export async function decide(
   proofs: Record<string, unknown>,
   registry: AttestorRegistry,
   context: { challenges: Record<string, string>; now: Date; onProof?: ProofObserver },
-): Promise<Decision> {
+): Promise<LoginDecision> {
   const outcomes = await verifyOnce(candidates, proofs, registry, context);
   const merged = new Map<string, Attributes>();
-  let firstFailure: Decision | undefined;
-  let firstDenial: Decision | undefined;
+  let firstFailure: LoginDecision | undefined;
+  let firstDenial: LoginDecision | undefined;
   for (const policy of candidates) {
     const verified: VerifiedProof[] = [];
-    let failed: Decision | undefined;
+    let failed: LoginDecision | undefined;
     for (const attestor of policy.requiredAttestors) {
       const outcome = outcomes.get(attestor.verificationKey)!;
       if (!outcome.ok) {
@@ -126,7 +126,7 @@ async function verifyOnce(
   return new Map([...pending.keys()].map((key, i) => [key, settled[i]!]));
 }
 
-function failure(attestor: string, error: unknown): Decision {
+function failure(attestor: string, error: unknown): LoginDecision {
   if (error instanceof ProofRejected) return { kind: 'attestation_failed', attestor, reason: error.reason, agentReason: error.agentReason };
   if (error instanceof DependencyUnavailable) {
     // a cloud's error text names the server's roles, accounts and endpoints

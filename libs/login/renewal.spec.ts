@@ -1,16 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { CompactSign } from 'jose';
-import pino from 'pino';
-import type { AuditRepository, NewAuditEvent, RenewalRepository } from '../../../libs/persistence';
-import { CertificateAuthority, generateCaKey } from '../../../libs/pki';
-import type { ActiveConfig } from '../config-documents/active-config';
-import type { IdentityService } from '../identity/identity.service';
-import type { Metrics } from '../telemetry/metrics';
-import { ApiError } from '../http/api-error';
-import { RenewalService } from './renewal.service';
+import { ApiError } from '../contracts/api-error';
+import type { NewAuditEvent } from '../persistence';
+import { CertificateAuthority, generateCaKey } from '../pki';
+import { compileAgentAttestation } from '../policy';
+import type { RenewalWrites } from './ports';
+import { Renewal } from './renewal';
 
 /** A repository that fails the test if it is called: refusals must happen before any write. */
-const untouchable = new Proxy({}, { get: (_t, name) => () => { throw new Error(`unexpected repository call ${String(name)}`); } }) as RenewalRepository;
+const untouchable = new Proxy({}, { get: (_t, name) => () => { throw new Error(`unexpected repository call ${String(name)}`); } }) as RenewalWrites;
 
 describe('renewal against the clock', () => {
   const issuedAt = new Date('2030-01-01T00:00:00Z');
@@ -19,12 +17,17 @@ describe('renewal against the clock', () => {
   const agent = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const svid = ca.issueX509Svid({ spiffeId: 'spiffe://example.org/agent/a', subjectPublicKey: agent.publicKey, ttlSeconds: 300, now: issuedAt });
 
-  function service(now: Date, audited: NewAuditEvent[]): RenewalService {
-    const identity = { now: () => now, bundlePems: () => [ca.bundlePem()], bundlePem: () => ca.bundlePem(), ca } as unknown as IdentityService;
-    const audit = { append: async (event: NewAuditEvent) => void audited.push(event) } as unknown as AuditRepository;
-    const active = { policies: { policies: [] } } as unknown as ActiveConfig;
-    const metrics = { count: () => undefined } as unknown as Metrics;
-    return new RenewalService(identity, untouchable, audit, active, metrics, pino({ level: 'silent' }));
+  function service(now: Date, audited: NewAuditEvent[]): Renewal {
+    return new Renewal({
+      clock: { now: () => now },
+      trustAnchors: { bundlePems: () => [ca.bundlePem()] },
+      issuer: ca,
+      jwtSigner: { sign: () => Promise.reject(new Error('no JWT-SVID may be signed')) },
+      writes: untouchable,
+      audit: { append: async (event) => void audited.push(event) },
+      activeConfig: { policies: compileAgentAttestation({ policies: [] }, []) },
+      observer: { renewed: () => undefined, jwtSvidIssued: () => undefined },
+    });
   }
 
   async function jwtSvidBody(iat: Date) {

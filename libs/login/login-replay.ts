@@ -1,8 +1,8 @@
-import { ProofRejected, type Attestor, type AttestorDescriptor, type Attributes } from '../../../libs/attestors/attestor';
-import { AttestorRegistry } from '../../../libs/attestors/registry';
-import type { AuditEvent, SimulatedLogin, SimulationResult } from '../../../libs/contracts/admin-api';
-import { spiffeIdFor, type CompiledPolicySet } from '../../../libs/policy';
-import { decide } from '../login/policy-decision';
+import { ProofRejected, type Attestor, type AttestorDescriptor, type Attributes } from '../attestors/attestor';
+import { AttestorRegistry } from '../attestors/registry';
+import type { AuditEvent, SimulatedLogin, SimulationResult } from '../contracts/admin-api';
+import { spiffeIdFor, type CompiledPolicySet } from '../policy';
+import { decide } from './policy-decision';
 
 /**
  * Stands for `{{agent.uuid}}` in SPIFFE IDs of attempts that never made an

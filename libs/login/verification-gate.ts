@@ -1,4 +1,4 @@
-import { ApiError } from '../http/api-error';
+import { ApiError } from '../contracts/api-error';
 
 /**
  * A cap on login completions in progress at once (`operations.md`,

@@ -1,5 +1,5 @@
 import Ajv, { type ValidateFunction } from 'ajv';
-import { findUnstorableText } from '../../../libs/contracts/storable-text';
+import { findUnstorableText } from './storable-text';
 import { ApiError } from './api-error';
 
 const ajv = new Ajv({ allErrors: true, strict: true });
