@@ -1,4 +1,5 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { DerError } from './der';
 import { PemError, decodePem } from './pem';
 import { InvalidSpiffeId, parseSpiffeId } from './spiffe-id';
@@ -126,7 +127,25 @@ function parseChain(pem: string): Parsed[] {
   });
 }
 
-function parseBundle(pem: string): Parsed[] {
+/**
+ * The bundle's CA certificates, parsed once: every renewal and JWT-SVID
+ * mint presents a chain against the same few CAs, and parsing them again
+ * cost about a third of the chain check. Keyed by the PEM itself, so a
+ * rotated CA is simply a new entry; a handful cover every CA a bundle
+ * holds over a rotation.
+ */
+const parsedBundleCertificates = new LRUCache<string, readonly Parsed[]>({ max: 16 });
+
+function parseBundle(pem: string): readonly Parsed[] {
+  let parsed = parsedBundleCertificates.get(pem);
+  if (parsed === undefined) {
+    parsed = parseBundleUncached(pem);
+    parsedBundleCertificates.set(pem, parsed);
+  }
+  return parsed;
+}
+
+function parseBundleUncached(pem: string): Parsed[] {
   let blocks;
   try {
     blocks = decodePem(pem);
