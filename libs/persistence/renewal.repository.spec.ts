@@ -13,7 +13,7 @@ const jti = () => randomBytes(16).toString('base64url');
 
 /** Agents on `db()`, and the two writes of the repository as an agent makes them. */
 function fixture(db: () => Database) {
-  const repository = () => new RenewalRepository(db().prisma);
+  const repository = () => new RenewalRepository(db());
   /** A logged-in agent whose current SVID has `first` as serial. */
   async function agent(first = serial()): Promise<{ id: string; spiffeId: string; first: string }> {
     const id = randomUUID();

@@ -1,5 +1,6 @@
-import type { PrismaClient } from './generated/client';
+import { hotStatement } from './database';
 import type { AgentStatus } from './generated/enums';
+import type { HotRunner } from './login-write';
 
 /**
  * The agent's side of renewals and JWT-SVIDs. Each write is ONE SQL
@@ -54,8 +55,13 @@ export interface AgentWriteResult {
   agentId: string | null;
 }
 
+/**
+ * Both statements go straight to the driver as hot statements
+ * (`database.ts`): renewals are a fleet's steady-state load, and Prisma's
+ * query paths cost a few hundred µs of CPU per call on top of the SQL.
+ */
 export class RenewalRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(private readonly db: HotRunner) {}
 
   /**
    * The agent that may present this SVID (its current one, or the one it was
@@ -63,11 +69,11 @@ export class RenewalRepository {
    * when none (abandoned, superseded by a later renewal, unknown).
    */
   async holderOf(spiffeId: string, serial: string): Promise<SvidHolder | null> {
-    const row = await this.prisma.agent.findFirst({
-      where: { spiffeId, OR: [{ svidSerial: serial }, { previousSvidSerial: serial }] },
-      select: { id: true, status: true, policy: true, attestorTypes: true },
-    });
-    return row;
+    const [row] = await this.db.runHot<SvidHolder>(hotStatement`
+      SELECT id::text AS id, status::text AS status, policy, attestor_types AS "attestorTypes" FROM agents
+      WHERE spiffe_id = ${spiffeId} AND (svid_serial = ${serial} OR previous_svid_serial = ${serial})
+      LIMIT 1`);
+    return row ?? null;
   }
 
   /** Consumes the jti and moves the agent to its new SVID, auditing `renew`. */
@@ -87,7 +93,7 @@ export class RenewalRepository {
    * the statement read it.
    */
   private async presentSvid(record: Presented, event: 'renew' | 'jwt_svid', okReason: string, next?: { serial: string; expiresAt: Date }): Promise<AgentWriteResult> {
-    const rows = await this.prisma.$queryRaw<{ verdict: AgentWriteVerdict; agent_id: string | null }[]>`
+    const rows = await this.db.runHot<{ verdict: AgentWriteVerdict; agent_id: string | null }>(hotStatement`
       WITH
       agent AS (
         -- agents_svid_serial_idx and agents_previous_svid_serial_idx (a BitmapOr)
@@ -145,7 +151,7 @@ export class RenewalRepository {
         FROM verdict v
         RETURNING 1
       )
-      SELECT v.verdict, (SELECT id::text FROM agent) AS agent_id, (SELECT count(*) FROM audit) AS audited FROM verdict v`;
+      SELECT v.verdict, (SELECT id::text FROM agent) AS agent_id, (SELECT count(*) FROM audit) AS audited FROM verdict v`);
     return resultOf(rows);
   }
 }
