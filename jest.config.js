@@ -52,8 +52,10 @@ module.exports = {
   // Jest reads it here only, not per project.
   testTimeout: 120000,
   maxWorkers: 2,
-  // a worker that has run several server files holds gigabytes (WebAssembly
-  // PGlite heaps, compiled modules); one past this is replaced after its file,
-  // so two workers stay well inside a CI machine's memory
+  // a worker whose V8 heap grew past this is replaced after its file. Jest
+  // measures the heap only: the WebAssembly memory of embedded databases,
+  // which a worker keeps after each server file (about 0.6 GB a file), is
+  // outside it, so .ci/run gives the database and end-to-end files a fresh
+  // worker each (--workerIdleMemoryLimit=0)
   workerIdleMemoryLimit: '2GB',
 };
