@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   });
   const signer = await createIidSigner();
   const imds = async (id: string): Promise<RunningHttp> => startImds(sim.world.getInstance(id)!, signer, { world: sim.world });
-  const [web1, web2, foreign] = await Promise.all(['i-0a1b2c3d4e5f60001', 'i-0a1b2c3d4e5f60002', 'i-0a1b2c3d4e5f60003'].map(imds));
+  const [web1, web2, foreign] = await Promise.all([imds('i-0a1b2c3d4e5f60001'), imds('i-0a1b2c3d4e5f60002'), imds('i-0a1b2c3d4e5f60003')]);
 
   const home = mkdtempSync(join(tmpdir(), 'attestd-demo-'));
   mkdirSync(join(home, 'policies'));

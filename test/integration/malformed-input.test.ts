@@ -137,7 +137,7 @@ describe('malformed input', () => {
 
   it('PUT and validate agree on a document holding text PostgreSQL cannot store: 422 with its line and column', async () => {
     const document = `${POLICIES}      rules: [{ attribute: azure_msi.tenant.id, equals: "a\\0b" }]\n`;
-    for (const [method, path] of [['POST', '/v1/config/AgentAttestation/validate'], ['PUT', '/v1/config/AgentAttestation']]) {
+    for (const [method, path] of [['POST', '/v1/config/AgentAttestation/validate'], ['PUT', '/v1/config/AgentAttestation']] as const) {
       const response = await server.call(method, path, { token: server.adminToken, body: document, headers: { 'content-type': 'application/yaml' } });
       const problem = (await response.json()) as { status: number; errors: unknown[] };
       expect(problem.status).toBe(422);

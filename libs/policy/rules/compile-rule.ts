@@ -38,14 +38,14 @@ export function compileRule(rule: RuleSpec, operands: OperandCache = new Map()):
     case 'allOf': {
       const parts = (rule.allOf as RuleSpec[]).map((part) => compileRule(part, operands));
       return (attributes) => {
-        for (let i = 0; i < parts.length; i++) if (!parts[i](attributes)) return false;
+        for (let i = 0; i < parts.length; i++) if (!parts[i]!(attributes)) return false;
         return true;
       };
     }
     case 'anyOf': {
       const parts = (rule.anyOf as RuleSpec[]).map((part) => compileRule(part, operands));
       return (attributes) => {
-        for (let i = 0; i < parts.length; i++) if (parts[i](attributes)) return true;
+        for (let i = 0; i < parts.length; i++) if (parts[i]!(attributes)) return true;
         return false;
       };
     }
