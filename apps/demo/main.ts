@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   writeFileSync(join(home, 'policies', 'iid-certificates.yaml'), certificatesSection(signer.certificatePem));
   Object.assign(process.env, sim.endpointEnv());
   const server = await startServer(
-    loadSettings({ ATTESTD_LISTEN: '127.0.0.1:0', ATTESTD_DATA_DIR: home, ATTESTD_POLICIES_DIR: join(home, 'policies'), ATTESTD_ADMIN_TOKENS: randomBytes(24).toString('base64url') }),
+    loadSettings({ ...sim.endpointEnv(), ATTESTD_LISTEN: '127.0.0.1:0', ATTESTD_DATA_DIR: home, ATTESTD_POLICIES_DIR: join(home, 'policies'), ATTESTD_ADMIN_TOKENS: randomBytes(24).toString('base64url') }),
     createLogger('silent'),
   );
   const task = sim.world.issueSession(`arn:aws:iam::${SERVER_ACCOUNT}:role/checkout-task`, 'ecs-task-7f3a');
