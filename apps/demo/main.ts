@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   });
   const signer = await createIidSigner();
   const imds = async (id: string): Promise<RunningHttp> => startImds(sim.world.getInstance(id)!, signer, { world: sim.world });
-  const [web1, web2, foreign] = await Promise.all(['i-0a1b2c3d4e5f60001', 'i-0a1b2c3d4e5f60002', 'i-0a1b2c3d4e5f60003'].map(imds));
+  const [web1, web2, foreign] = await Promise.all([imds('i-0a1b2c3d4e5f60001'), imds('i-0a1b2c3d4e5f60002'), imds('i-0a1b2c3d4e5f60003')]);
 
   const home = mkdtempSync(join(tmpdir(), 'attestd-demo-'));
   mkdirSync(join(home, 'policies'));
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   writeFileSync(join(home, 'policies', 'iid-certificates.yaml'), certificatesSection(signer.certificatePem));
   Object.assign(process.env, sim.endpointEnv());
   const server = await startServer(
-    loadSettings({ ATTESTD_LISTEN: '127.0.0.1:0', ATTESTD_DATA_DIR: home, ATTESTD_POLICIES_DIR: join(home, 'policies'), ATTESTD_ADMIN_TOKENS: randomBytes(24).toString('base64url') }),
+    loadSettings({ ...sim.endpointEnv(), ATTESTD_LISTEN: '127.0.0.1:0', ATTESTD_DATA_DIR: home, ATTESTD_POLICIES_DIR: join(home, 'policies'), ATTESTD_ADMIN_TOKENS: randomBytes(24).toString('base64url') }),
     createLogger('silent'),
   );
   const task = sim.world.issueSession(`arn:aws:iam::${SERVER_ACCOUNT}:role/checkout-task`, 'ecs-task-7f3a');

@@ -15,24 +15,32 @@ const STS_TIMEOUT_MS = 5_000;
 const STS_MAX_BYTES = 64 * 1024;
 
 /**
- * The AWS side of the attestors' ports, from the server settings and the
- * SDK's standard configuration (default credential chain, AWS_REGION,
- * AWS_ENDPOINT_URL_*), which is also how tests reach the simulator.
+ * The AWS side of the attestors' ports, from the server settings (AWS_REGION
+ * and AWS_ENDPOINT_URL_STS among them) and the SDK's standard configuration
+ * (default credential chain, AWS_ENDPOINT_URL_*), which is also how tests
+ * reach the simulator.
  */
 @Injectable()
 export class AwsPorts {
   readonly ports: Pick<AttestorPorts, 'aws' | 'sts' | 'awsSettings'>;
 
   constructor(@Inject(SETTINGS) settings: Settings, metrics: Metrics) {
-    const { partition, assumeRoleName, disableInstanceProfileSelectors, skipBlockDevice } = settings.aws;
+    const { partition, assumeRoleName, disableInstanceProfileSelectors, skipBlockDevice, region, stsEndpoint } = settings.aws;
     const stats = cloudStats(metrics);
     this.ports = {
-      aws: createAwsCloud({ partition, cacheTtlSeconds: settings.cloudCacheTtlSeconds, maxEntries: settings.cloudCacheSize, stats, ...(assumeRoleName !== undefined && { assumeRoleName }) }),
+      aws: createAwsCloud({
+        partition,
+        cacheTtlSeconds: settings.cloudCacheTtlSeconds,
+        maxEntries: settings.cloudCacheSize,
+        stats,
+        ...(assumeRoleName !== undefined && { assumeRoleName }),
+        ...(region !== undefined && { region }),
+      }),
       sts: countedSts(
         createStsSender({
           timeoutMs: STS_TIMEOUT_MS,
           maxBytes: STS_MAX_BYTES,
-          ...(process.env.AWS_ENDPOINT_URL_STS && { endpointOverride: process.env.AWS_ENDPOINT_URL_STS }),
+          ...(stsEndpoint !== undefined && { endpointOverride: stsEndpoint }),
         }),
         stats,
       ),

@@ -6,12 +6,12 @@ import rateLimit, { type RateLimitPluginOptions } from '@fastify/rate-limit';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Attestor } from '../../libs/attestors/attestor';
-import { PROBLEMS, problemTypeUri, type Problem } from '../../libs/contracts/problem';
 import { AdminTokensService } from './admin/admin-tokens.service';
 import { AppModule } from './app.module';
 import { settleKeyCustody } from './custody/key-custody';
 import { StartResources } from './start-resources';
 import { serveOpenApi } from './http/openapi';
+import { ProblemFilter } from './http/problem.filter';
 import { prepareTransport } from './http/transport';
 import type { Settings } from './settings/settings';
 import { logStartUpWarnings } from './settings/start-up-warnings';
@@ -21,18 +21,6 @@ import { Metrics } from './telemetry/metrics';
 const AGENT_BODY_LIMIT = 64 * 1024;
 const CONFIG_BODY_LIMIT = 1024 * 1024;
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
-
-function frameworkProblem(tooLong: boolean, requestId: string): Problem {
-  const code = tooLong ? 'not_found' : 'invalid_request';
-  return {
-    type: problemTypeUri(code),
-    title: PROBLEMS[code].title,
-    status: PROBLEMS[code].status,
-    code,
-    detail: tooLong ? 'no such resource (path parameter too long)' : 'malformed URL',
-    requestId,
-  };
-}
 
 /**
  * Whether a route (the pattern the router registered, e.g.
@@ -92,6 +80,8 @@ export async function startServer(given: Settings, logger: Logger, options: Serv
   const settings = settleKeyCustody(given, logger);
   logStartUpWarnings(settings, logger);
   const transport = prepareTransport(settings, logger);
+  // the router is made before Nest, and so before Nest's own instance of the filter
+  const routerProblems = new ProblemFilter(logger);
   const adapter = new FastifyAdapter({
     ...transport.fastifyOptions,
     bodyLimit: CONFIG_BODY_LIMIT,
@@ -100,14 +90,9 @@ export async function startServer(given: Settings, logger: Logger, options: Serv
     routerOptions: { maxParamLength: 2048 },
     // request.ip (rate limits, audit) reads X-Forwarded-For only from these
     ...(settings.trustedProxies.length > 0 && { trustProxy: settings.trustedProxies }),
-    // URL errors the router raises before any route (and so before Nest's
-    // ProblemFilter) still answer with a problem document.
-    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-      void reply
-        .status(error.statusCode === 414 ? 404 : 400)
-        .header('content-type', 'application/problem+json')
-        .send(Buffer.from(JSON.stringify(frameworkProblem(error.statusCode === 414, String(request.id)))));
-    },
+    // URL errors the router raises before any route (and so before Nest)
+    // still answer with a problem document.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => routerProblems.answerRouterError(error, request, reply),
   });
   const fastify = adapter.getInstance();
   fastify.addHook('onClose', async () => transport.stop());

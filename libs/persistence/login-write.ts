@@ -254,7 +254,8 @@ function resultOf(row: VerdictRow): LoginWriteResult {
       return { outcome: row.verdict, tofuKey: row.holder_key ?? '', holderId: row.holder_id ?? '' };
     case 'spiffe_id_in_use':
       return { outcome: row.verdict, holderId: row.id_holder_id ?? '' };
-    default:
+    case 'login_not_found':
+    case 'join_token_used':
       return { outcome: row.verdict };
   }
 }

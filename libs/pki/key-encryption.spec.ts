@@ -40,7 +40,7 @@ describe('sealPrivateKey / openPrivateKey', () => {
   it('fails when the sealed text was altered', () => {
     const sealed = sealPrivateKey(pkcs8, kek).sealed;
     const blob = Buffer.from(sealed.slice(3), 'base64');
-    blob[20] ^= 0x01;
+    blob[20]! ^= 0x01;
     expect(() => openPrivateKey(`v1:${blob.toString('base64')}`, true, kek)).toThrow(/does not match .*or the sealed key was altered/);
   });
 

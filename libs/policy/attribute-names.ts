@@ -77,7 +77,8 @@ export function matchesAttributePattern(name: string, pattern: string): boolean 
   const patternSegments = pattern.split('.');
   const open = patternSegments[patternSegments.length - 1] === '*';
   if (open ? nameSegments.length < patternSegments.length : nameSegments.length !== patternSegments.length) return false;
-  const matched = patternSegments.every((segment, i) => (segment === '*' ? nameSegments[i].length > 0 : segment === nameSegments[i]));
+  // the length check above leaves the name at least as many segments as the pattern
+  const matched = patternSegments.every((segment, i) => (segment === '*' ? nameSegments[i]!.length > 0 : segment === nameSegments[i]));
   return matched && (!open || nameSegments.slice(patternSegments.length - 1).every((segment) => segment.length > 0));
 }
 

@@ -27,7 +27,9 @@ const example = compile(`
     - name: lambda
       requiredAttestors: [{ type: aws_iam }]
 `);
-const [webProd, ec2, join, lambda] = example.policies;
+type Policy = (typeof example.policies)[number];
+// the document above has these four policies, in this order
+const [webProd, ec2, join, lambda] = example.policies as [Policy, Policy, Policy, Policy];
 
 const goodMachine = {
   'aws_iid.ec2.instance.tag.env': ['prod'],

@@ -91,9 +91,10 @@ function compilePolicy(
     Object.freeze({ type, config, verificationKey: verificationKeyOf(type, config, verificationKeys) }),
   );
   const requiredTypes = requiredAttestors.map((attestor) => attestor.type);
-  const first = byType.get(requiredTypes[0]);
-  const templateText = policy.spiffeIdTemplate ?? first?.defaultSpiffeIdPath;
-  if (templateText === undefined) throw new Error(`policy ${policy.name}: unknown attestor ${requiredTypes[0]}`);
+  const [firstType] = requiredTypes;
+  if (firstType === undefined) throw new Error(`policy ${policy.name}: no required attestor was not validated`);
+  const templateText = policy.spiffeIdTemplate ?? byType.get(firstType)?.defaultSpiffeIdPath;
+  if (templateText === undefined) throw new Error(`policy ${policy.name}: unknown attestor ${firstType}`);
   const template = parseTemplate(templateText);
   if (!template.ok) throw new Error(`policy ${policy.name}: template ${templateText} ${template.problems.join('; ')}`);
   const svidTtlSeconds = tryParseDuration(policy.svidTtl ?? DEFAULT_SVID_TTL);
@@ -129,8 +130,9 @@ function compileRules(policy: PolicySpec, operands: OperandCache): (attributes: 
     Object.freeze({ holds: false, failed: `rule ${i + 1} (${describeRule(rule)}) does not hold` }),
   );
   return (attributes) => {
+    // an index loop, not for...of, on the login path; failures has one entry per predicate
     for (let i = 0; i < predicates.length; i++) {
-      if (!predicates[i](attributes)) return failures[i];
+      if (!predicates[i]!(attributes)) return failures[i]!;
     }
     return HOLDS;
   };

@@ -12,8 +12,10 @@ export function tryParseDuration(text: unknown): number | undefined {
   let seconds = 0;
   while (rest.length > 0) {
     const match = PART.exec(rest);
-    if (!match) return undefined;
-    seconds += Number(match[1]) * UNIT_SECONDS[match[2]];
+    // PART's two groups are not optional: a match has both
+    const unitSeconds = match ? UNIT_SECONDS[match[2]!] : undefined;
+    if (!match || unitSeconds === undefined) return undefined;
+    seconds += Number(match[1]) * unitSeconds;
     rest = rest.slice(match[0].length);
   }
   return seconds;

@@ -39,7 +39,7 @@ describe('golden documents', () => {
 
   describe('not-ok', () => {
     it.each(files('not-ok'))('%s is rejected as expected', (file, text) => {
-      const expectations = [...text.matchAll(/^# expect: (.+)$/gm)].map((match) => match[1]);
+      const expectations = [...text.matchAll(/^# expect: (.+)$/gm)].map((match) => match[1]!);
       expect(expectations.length).toBeGreaterThan(0);
       const result = validateDocument(sectionOf(file), text, builtIns);
       expect(result.ok).toBe(false);

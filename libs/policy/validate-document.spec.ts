@@ -87,7 +87,7 @@ describe('validateDocument', () => {
   });
 
   it('rejects a body that is not text', () => {
-    expect(errorsOf('AgentAttestation', Buffer.from('x') as unknown as string)[0].message).toBe('document body must be text');
+    expect(errorsOf('AgentAttestation', Buffer.from('x') as unknown as string)[0]?.message).toBe('document body must be text');
   });
 
   it('collects errors from schema and semantic checks in one pass, in document order', () => {
@@ -140,7 +140,7 @@ describe('validateDocument', () => {
 
   it('rejects a default SPIFFE ID path the catalog got wrong', () => {
     const broken = builtIns.map((d) => (d.type === 'join_token' ? { ...d, defaultSpiffeIdPath: '/agent/{{join_token.nope}}' } : d));
-    expect(errorsOf('AgentAttestation', policies('    - name: a\n      requiredAttestors: [{ type: join_token }]\n'), broken)[0].message).toMatch(
+    expect(errorsOf('AgentAttestation', policies('    - name: a\n      requiredAttestors: [{ type: join_token }]\n'), broken)[0]?.message).toMatch(
       /^default SPIFFE ID path of join_token is unusable: unknown attribute join_token.nope/,
     );
   });

@@ -21,7 +21,7 @@ describe('parseConfigDocument', () => {
   });
 
   it('rejects comments under the json content type', () => {
-    expect(errorsOf(parseConfigDocument('{"a": 1} # note\n', 'json'))[0].message).toMatch(/not valid JSON/);
+    expect(errorsOf(parseConfigDocument('{"a": 1} # note\n', 'json'))[0]?.message).toMatch(/not valid JSON/);
   });
 
   it('rejects unquoted words under the json content type', () => {
@@ -29,17 +29,17 @@ describe('parseConfigDocument', () => {
   });
 
   it('rejects a body that is not text', () => {
-    expect(errorsOf(parseConfigDocument(42))[0].message).toBe('document body must be text');
+    expect(errorsOf(parseConfigDocument(42))[0]?.message).toBe('document body must be text');
   });
 
   it('rejects a document over the size cap before parsing it', () => {
     const text = `a: "${'x'.repeat(MAX_DOCUMENT_BYTES)}"`;
-    expect(errorsOf(parseConfigDocument(text))[0].message).toMatch(/larger than 1048576 bytes/);
+    expect(errorsOf(parseConfigDocument(text))[0]?.message).toMatch(/larger than 1048576 bytes/);
   });
 
   it('counts the size in UTF-8 bytes, not characters', () => {
     const text = `a: "${'é'.repeat(MAX_DOCUMENT_BYTES / 2 + 1)}"`;
-    expect(errorsOf(parseConfigDocument(text))[0].message).toMatch(/larger than/);
+    expect(errorsOf(parseConfigDocument(text))[0]?.message).toMatch(/larger than/);
   });
 
   it('rejects duplicate keys with their path, line and column', () => {
@@ -50,7 +50,7 @@ describe('parseConfigDocument', () => {
   });
 
   it('rejects duplicate keys that differ only in quoting', () => {
-    expect(errorsOf(parseConfigDocument('a: 1\n"a": 2\n'))[0].message).toBe('duplicate key');
+    expect(errorsOf(parseConfigDocument('a: 1\n"a": 2\n'))[0]?.message).toBe('duplicate key');
   });
 
   it('rejects more than MAX_NODES nodes before parsing, at the first one too many', () => {
@@ -98,7 +98,7 @@ describe('parseConfigDocument', () => {
     for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e'], ['g', 'f'], ['h', 'g'], ['i', 'h']]) {
       lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
     }
-    expect(errorsOf(parseConfigDocument(lines.join('\n')))[0].message).toMatch(/too many aliases/);
+    expect(errorsOf(parseConfigDocument(lines.join('\n')))[0]?.message).toMatch(/too many aliases/);
   });
 
   it('accepts a few aliases for shared values', () => {
@@ -118,7 +118,7 @@ describe('parseConfigDocument', () => {
     const text = `a:\n  b: ${'['.repeat(MAX_NESTING_DEPTH)}${']'.repeat(MAX_NESTING_DEPTH)}\n`;
     const [error] = errorsOf(parseConfigDocument(text));
     expect(error).toMatchObject({ message: `nesting deeper than ${MAX_NESTING_DEPTH} levels`, line: 2 });
-    expect(error.path).toBe(`/a/b${'/0'.repeat(MAX_NESTING_DEPTH - 2)}`);
+    expect(error?.path).toBe(`/a/b${'/0'.repeat(MAX_NESTING_DEPTH - 2)}`);
   });
 
   it('does not count brackets inside quoted strings as nesting', () => {
@@ -128,7 +128,7 @@ describe('parseConfigDocument', () => {
   });
 
   it('rejects a long chain of compact block sequences', () => {
-    expect(errorsOf(parseConfigDocument(`${'- '.repeat(100_000)}x\n`))[0].message).toMatch(/nesting deeper/);
+    expect(errorsOf(parseConfigDocument(`${'- '.repeat(100_000)}x\n`))[0]?.message).toMatch(/nesting deeper/);
   });
 
   it('accepts nesting at the cap', () => {
@@ -138,12 +138,12 @@ describe('parseConfigDocument', () => {
 
   it('rejects nesting so deep it would overflow the parser, without throwing', () => {
     const depth = 500_000;
-    expect(errorsOf(parseConfigDocument('['.repeat(depth) + ']'.repeat(depth)))[0].message).toMatch(/nesting deeper/);
+    expect(errorsOf(parseConfigDocument('['.repeat(depth) + ']'.repeat(depth)))[0]?.message).toMatch(/nesting deeper/);
   });
 
   it('rejects deep block nesting', () => {
     const text = Array.from({ length: 40 }, (_, i) => `${' '.repeat(i)}k:`).join('\n') + ' 1\n';
-    expect(errorsOf(parseConfigDocument(text))[0].message).toMatch(/nesting deeper/);
+    expect(errorsOf(parseConfigDocument(text))[0]?.message).toMatch(/nesting deeper/);
   });
 
   it('rejects tags that yield non-JSON values', () => {
@@ -156,12 +156,12 @@ describe('parseConfigDocument', () => {
 
   it('reports YAML syntax errors with line and column', () => {
     const [error] = errorsOf(parseConfigDocument('a:\n  - x\n y: [\n'));
-    expect(error.line).toBeGreaterThanOrEqual(2);
-    expect(error.column).toBeGreaterThanOrEqual(1);
+    expect(error?.line).toBeGreaterThanOrEqual(2);
+    expect(error?.column).toBeGreaterThanOrEqual(1);
   });
 
   it('reports unknown tags', () => {
-    expect(errorsOf(parseConfigDocument('a: !custom x\n'))[0].message).toMatch(/tag/i);
+    expect(errorsOf(parseConfigDocument('a: !custom x\n'))[0]?.message).toMatch(/tag/i);
   });
 
   describe('locate', () => {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { generateAgentKey } from '../../apps/agent/keys';
+import { problemTypeUri } from '../../libs/contracts/problem';
 import { startK8sIssuer, type K8sIssuer } from '../../libs/testing/k8s-issuer';
 import { newJoinToken } from '../support/agent';
 import { startTestServer, type TestServer } from '../support/server';
@@ -47,6 +48,21 @@ describe('malformed input', () => {
     const started = await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['join_token'] } });
     return ((await started.json()) as { loginId: string }).loginId;
   }
+
+  it('URL errors the router raises before any route are problem documents, in the same bytes as every other', async () => {
+    const cases = [
+      { path: `/v1/agent/login/${'x'.repeat(3000)}/complete`, code: 'not_found', title: 'Not found', status: 404, detail: 'no such resource (path parameter too long)' },
+      { path: '/v1/agent/login/%zz/complete', code: 'invalid_request', title: 'Invalid request', status: 400, detail: 'malformed URL' },
+    ] as const;
+    for (const { path, code, title, status, detail } of cases) {
+      const response = await server.call('POST', path, { body: {} });
+      const text = await response.text();
+      const { requestId } = JSON.parse(text) as { requestId: string };
+      expect(response.status).toBe(status);
+      expect(response.headers.get('content-type')).toBe('application/problem+json');
+      expect(text).toBe(JSON.stringify({ type: problemTypeUri(code), title, status, code, detail, requestId }));
+    }
+  });
 
   it('login start: any JSON value that is not a valid body is a 400', async () => {
     await fc.assert(
@@ -137,7 +153,7 @@ describe('malformed input', () => {
 
   it('PUT and validate agree on a document holding text PostgreSQL cannot store: 422 with its line and column', async () => {
     const document = `${POLICIES}      rules: [{ attribute: azure_msi.tenant.id, equals: "a\\0b" }]\n`;
-    for (const [method, path] of [['POST', '/v1/config/AgentAttestation/validate'], ['PUT', '/v1/config/AgentAttestation']]) {
+    for (const [method, path] of [['POST', '/v1/config/AgentAttestation/validate'], ['PUT', '/v1/config/AgentAttestation']] as const) {
       const response = await server.call(method, path, { token: server.adminToken, body: document, headers: { 'content-type': 'application/yaml' } });
       const problem = (await response.json()) as { status: number; errors: unknown[] };
       expect(problem.status).toBe(422);

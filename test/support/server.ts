@@ -92,6 +92,10 @@ async function launch(home: Home, options: TestServerOptions): Promise<TestServe
     ATTESTD_RATE_LIMIT_AGENT_PER_SECOND: '100000',
     ATTESTD_RATE_LIMIT_AGENT_BURST: '100000',
     ...(home.database.url && { DATABASE_URL: home.database.url }),
+    // the AWS SDK's variables the server reads through its settings, as main
+    // does from process.env (where the AWS testbed sets them)
+    ...(process.env.AWS_REGION !== undefined && { AWS_REGION: process.env.AWS_REGION }),
+    ...(process.env.AWS_ENDPOINT_URL_STS !== undefined && { AWS_ENDPOINT_URL_STS: process.env.AWS_ENDPOINT_URL_STS }),
     ...options.env,
   };
   if (env.DATABASE_URL && env.ATTESTD_KEY_ENCRYPTION_KEY === undefined) env.ATTESTD_KEY_ENCRYPTION_KEY = home.keyEncryptionKey;

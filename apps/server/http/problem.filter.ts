@@ -1,5 +1,5 @@
 import { Catch, HttpException, Inject, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { PROBLEMS, problemTypeUri, type Problem, type ProblemCode } from '../../../libs/contracts/problem';
 import { isDatabaseUnavailable } from '../../../libs/persistence';
@@ -8,8 +8,9 @@ import { LOGGER } from '../logging/logger';
 
 /**
  * The one place errors become HTTP answers (STYLE 7): domain errors map by
- * code, framework errors (bad JSON, body too large, unknown route) by kind,
- * and anything else is a 500 with the request id, logged as the bug it is.
+ * code, framework errors (bad JSON, body too large, unknown route, the rate
+ * limit, the router's URL errors) by kind, and anything else is a 500 with
+ * the request id, logged as the bug it is.
  */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
@@ -17,8 +18,20 @@ export class ProblemFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const request = http.getRequest<FastifyRequest>();
-    const reply = http.getResponse<FastifyReply>();
+    this.answer(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
+  }
+
+  /**
+   * URL errors the router raises before any route, and so before Nest
+   * (Fastify's `frameworkErrors`): a path parameter too long (414) names no
+   * resource; anything else is a malformed URL.
+   */
+  answerRouterError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+    const answer = error.statusCode === 414 ? new ApiError('not_found', 'no such resource (path parameter too long)') : new ApiError('invalid_request', 'malformed URL');
+    this.answer(answer, request, reply);
+  }
+
+  private answer(exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
     const error = this.toApiError(exception, request);
     const { status, title } = PROBLEMS[error.code];
     const problem: Problem = {

@@ -60,6 +60,14 @@ describe('server settings', () => {
     ]);
   });
 
+  it("reads the AWS SDK's AWS_REGION and AWS_ENDPOINT_URL_STS under their own names", () => {
+    expect(loadSettings({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_STS: 'https://sts.vpce.example' }).aws).toMatchObject({
+      region: 'eu-west-1',
+      stsEndpoint: 'https://sts.vpce.example',
+    });
+    expect(loadSettings({ AWS_ENDPOINT_URL_STS: '' }).aws).not.toHaveProperty('stsEndpoint');
+  });
+
   it('takes DATABASE_URL as the real server to use', () => {
     expect(loadSettings({ DATABASE_URL: 'postgresql://db/attestd', ATTESTD_KEY_ENCRYPTION_KEY: KEK }).database).toEqual({ kind: 'postgres', url: 'postgresql://db/attestd' });
   });

@@ -17,7 +17,16 @@ export interface Settings {
   dataDir: string;
   policiesDir: string;
   adminTokens: { token: string; role: 'admin' | 'viewer' }[];
-  aws: { assumeRoleName?: string; partition: 'aws' | 'aws-cn' | 'aws-us-gov'; disableInstanceProfileSelectors: boolean; skipBlockDevice: boolean };
+  aws: {
+    assumeRoleName?: string;
+    partition: 'aws' | 'aws-cn' | 'aws-us-gov';
+    disableInstanceProfileSelectors: boolean;
+    skipBlockDevice: boolean;
+    /** `AWS_REGION`: region of the STS, IAM and Organizations calls; unset, the partition's main region */
+    region?: string;
+    /** `AWS_ENDPOINT_URL_STS`: where agents' signed GetCallerIdentity requests go instead of their own STS URL */
+    stsEndpoint?: string;
+  };
   azure: { authorityHost: string; resourceManagerEndpoint: string; tenants: AzureTenantCredential[] };
   cloudCacheTtlSeconds: number;
   /** entries each cloud look-up cache holds at most */
@@ -90,7 +99,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, configFile?: string): Setti
     ...(valid ? [] : describeSchemaErrors(validate.errors ?? [], names, envName)),
   ];
   if (problems.length > 0) throw new SettingsError(`invalid settings: ${problems.join('; ')}`);
-  return typed(merged as Raw & typeof merged);
+  return typed(merged as Raw & typeof merged, env);
 }
 
 let compiled: ValidateFunction | undefined;
@@ -164,7 +173,7 @@ function schemaOf(name: string): SchemaNode {
   return node;
 }
 
-function typed(raw: Raw): Settings {
+function typed(raw: Raw, env: NodeJS.ProcessEnv): Settings {
   const r = raw as {
     trustDomain: string; listen: string; databaseUrl?: string; dataDir: string; policiesDir: string; adminTokens: string[];
     aws: Settings['aws']; azure: { authorityHost: string; resourceManagerEndpoint: string; tenants: (string | AzureTenantCredential)[] }; cloudCacheTtl: string; cloudCacheSize: number; jwtIssuer?: string; rateLimit: Settings['rateLimit']; http: RawHttp; tls: { certFile?: string; keyFile?: string; reloadInterval: string }; trustedProxies: string[]; caTtl: string;
@@ -199,7 +208,7 @@ function typed(raw: Raw): Settings {
       const [role, token] = entry.startsWith('viewer:') ? ['viewer', entry.slice(7)] : entry.startsWith('admin:') ? ['admin', entry.slice(6)] : ['admin', entry];
       return { role: role as 'admin' | 'viewer', token: token! };
     }),
-    aws: r.aws,
+    aws: { ...r.aws, ...awsSdkVariables(env) },
     azure: { ...r.azure, authorityHost: r.azure.authorityHost.replace(/\/+$/, ''), resourceManagerEndpoint: r.azure.resourceManagerEndpoint.replace(/\/+$/, ''), tenants: r.azure.tenants.map(azureTenant) },
     cloudCacheTtlSeconds: duration('cloudCacheTtl', r.cloudCacheTtl),
     cloudCacheSize: r.cloudCacheSize,
@@ -220,6 +229,18 @@ function typed(raw: Raw): Settings {
       joinTokenSeconds: retention('joinTokenRetention', r.joinTokenRetention),
       intervalSeconds: positiveDuration('retentionInterval', r.retentionInterval),
     },
+  };
+}
+
+/**
+ * The AWS SDK's standard variables the server itself also reads. They keep
+ * the SDK's names, so one AWS_REGION sets both the SDK clients (which read
+ * the rest of its configuration themselves) and the server's home region.
+ */
+function awsSdkVariables(env: NodeJS.ProcessEnv): Pick<Settings['aws'], 'region' | 'stsEndpoint'> {
+  return {
+    ...(env.AWS_REGION !== undefined && { region: env.AWS_REGION }),
+    ...(env.AWS_ENDPOINT_URL_STS && { stsEndpoint: env.AWS_ENDPOINT_URL_STS }),
   };
 }
 

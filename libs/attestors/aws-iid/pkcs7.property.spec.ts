@@ -40,7 +40,7 @@ describe('verifyIidSignature properties', () => {
       fc.integer({ min: 0, max: der.length - 1 }).map((n) => der.subarray(0, n)),
       fc.tuple(fc.integer({ min: 0, max: der.length - 1 }), fc.integer({ min: 1, max: 255 })).map(([at, xor]) => {
         const copy = Buffer.from(der);
-        copy[at] ^= xor;
+        copy[at]! ^= xor; // at < der.length
         return copy;
       }),
       fc.tuple(fc.integer({ min: 0, max: der.length }), fc.uint8Array({ minLength: 1, maxLength: 16 })).map(([at, bytes]) =>
@@ -62,7 +62,7 @@ describe('verifyIidSignature properties', () => {
     fc.assert(
       fc.property(signedIndex, fc.integer({ min: 1, max: 255 }), (at, xor) => {
         const copy = Buffer.from(der);
-        copy[at] ^= xor;
+        copy[at]! ^= xor; // signedIndex is within der
         const inContent = at >= contentAt && at < contentAt + Buffer.byteLength(document);
         // a tampered content goes with the matching tampered document, so the message digest is what catches it
         const sent = inContent ? copy.subarray(contentAt, contentAt + Buffer.byteLength(document)).toString('utf8') : document;

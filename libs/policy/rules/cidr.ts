@@ -25,8 +25,9 @@ export function parseCidr(text: string): { ok: true; block: CidrBlock } | { ok: 
     return { ok: false, problem: `${JSON.stringify(address)} is not an IPv4 or IPv6 address` };
   }
   if (prefix > 128) return { ok: false, problem: 'IPv6 prefix length must be at most 128' };
+  // g < 8, the length of every group array here
   for (let g = 0; g < 8; g++) {
-    if ((groups[g] & groupMask(prefix, g)) !== groups[g]) return { ok: false, problem: hostBits(text) };
+    if ((groups[g]! & groupMask(prefix, g)) !== groups[g]) return { ok: false, problem: hostBits(text) };
   }
   return { ok: true, block: { family: 6, network: groups, prefix } };
 }
@@ -62,8 +63,9 @@ export function compileCidr(block: CidrBlock): StringTest {
   const scratch = new Uint16Array(8);
   return (value) => {
     if (value.indexOf(':') < 0 || !parseIPv6(value, scratch)) return false;
+    // scratch, masks and network all hold 8 groups
     for (let g = 0; g < 8; g++) {
-      if ((scratch[g] & masks[g]) !== network[g]) return false;
+      if ((scratch[g]! & masks[g]!) !== network[g]) return false;
     }
     return true;
   };

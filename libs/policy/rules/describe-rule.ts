@@ -16,6 +16,11 @@ export function describeRule(rule: RuleSpec): string {
 
 function describe(rule: RuleSpec): string {
   const [operator] = operatorsOf(rule);
+  if (operator === undefined) return 'empty rule';
+  // Value operators share one branch, as in compileRule.
+  if (isValueOperator(operator)) {
+    return `${rule.every === true ? 'every value of ' : ''}${rule.attribute} ${operator} ${describeValueOperand(operator, rule)}`;
+  }
   switch (operator) {
     case 'not':
       return `not (${describe(rule.not as RuleSpec)})`;
@@ -26,10 +31,5 @@ function describe(rule: RuleSpec): string {
       return `${rule.attribute} exists ${rule.exists}`;
     case 'equalsAttribute':
       return `${rule.attribute} equalsAttribute ${rule.equalsAttribute}`;
-    case undefined:
-      return 'empty rule';
-    default:
-      if (!isValueOperator(operator)) return operator;
-      return `${rule.every === true ? 'every value of ' : ''}${rule.attribute} ${operator} ${describeValueOperand(operator, rule)}`;
   }
 }

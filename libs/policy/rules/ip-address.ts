@@ -94,7 +94,8 @@ export function parseIPv6(text: string, out: Uint16Array): boolean {
   if (groups > 7) return false;
   // move the groups after `::` to the end and zero the gap
   const tail = groups - gapAt;
-  for (let k = 0; k < tail; k++) out[7 - k] = out[groups - 1 - k];
+  // groups <= 7 here, so groups - 1 - k is within the 8 groups
+  for (let k = 0; k < tail; k++) out[7 - k] = out[groups - 1 - k]!;
   for (let k = gapAt; k < 8 - tail; k++) out[k] = 0;
   return true;
 }

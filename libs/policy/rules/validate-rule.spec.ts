@@ -76,7 +76,7 @@ describe('validateRule', () => {
   });
 
   it('rejects every on equalsAttribute', () => {
-    expect(problems({ attribute: 'k8s_psat.node.name', equalsAttribute: 'aws_iid.iam.role', every: true })[0].path).toBe('/r/every');
+    expect(problems({ attribute: 'k8s_psat.node.name', equalsAttribute: 'aws_iid.iam.role', every: true })[0]?.path).toBe('/r/every');
   });
 
   it('rejects attribute and every beside a logic operator', () => {

@@ -12,7 +12,8 @@ import { checkValueOperand, isValueOperator, OPERATOR_NAMES, operatorsOf } from 
 export function validateRule(rule: RuleSpec, path: string, names: PolicyAttributeNames, errors: SchemaError[]): void {
   const report = (at: string, message: string, which: 'key' | 'value' = 'value') => errors.push({ path: at, message, at: which });
   const operators = operatorsOf(rule);
-  if (operators.length === 0) {
+  const [operator] = operators;
+  if (operator === undefined) {
     report(path, `must have one operator: ${OPERATOR_NAMES.join(', ')}`);
     return;
   }
@@ -20,7 +21,6 @@ export function validateRule(rule: RuleSpec, path: string, names: PolicyAttribut
     report(path, `has several operators (${operators.join(', ')}); combine rules with allOf`);
     return;
   }
-  const operator = operators[0];
 
   if (operator === 'not' || operator === 'allOf' || operator === 'anyOf') {
     for (const key of ['attribute', 'every'] as const) {

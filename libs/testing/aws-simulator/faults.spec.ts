@@ -79,7 +79,7 @@ describe('aws-simulator faults, request log and endpoint environment', () => {
       params: { 'InstanceId.1': 'i-0b22a22eec53b9321' },
       status: 200,
     });
-    expect(e.time.getTime()).toBeGreaterThanOrEqual(before.getTime() - 5);
+    expect(e?.time.getTime()).toBeGreaterThanOrEqual(before.getTime() - 5);
     expect(sim.log.count({ accountId: SERVER_ACCOUNT })).toBe(25);
     sim.log.reset();
     expect(sim.log.count()).toBe(0);

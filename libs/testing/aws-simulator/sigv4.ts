@@ -54,16 +54,18 @@ export function parseAuthorization(value: string): AuthorizationHeader {
     const missing = [!credential && 'Credential', !signedHeaders && 'SignedHeaders', !signature && 'Signature'].filter(Boolean);
     throw incomplete(`Authorization header requires ${missing.map((m) => `'${m}'`).join(', ')} parameter(s). Authorization=${value}`);
   }
-  const scope = credential.split('/');
-  if (scope.length !== 5 || scope[4] !== 'aws4_request' || !/^\d{8}$/.test(scope[1]) || scope.some((s) => s === '')) {
+  const [accessKeyId, date, region, service, terminator, ...more] = credential.split('/');
+  if (
+    !accessKeyId || !date || !region || !service || terminator !== 'aws4_request' || more.length > 0 || !/^\d{8}$/.test(date)
+  ) {
     throw incomplete(`Credential should be scoped to a valid region, date, service and aws4_request terminator. Credential=${credential}`);
   }
   if (!/^[0-9a-f]{64}$/.test(signature)) throw incomplete('Signature must be 64 lowercase hex characters.');
   return {
-    accessKeyId: scope[0],
-    date: scope[1],
-    region: scope[2],
-    service: scope[3],
+    accessKeyId,
+    date,
+    region,
+    service,
     signedHeaders: signedHeaders.split(';'),
     signature,
   };
@@ -89,7 +91,7 @@ function header(req: RawRequest, name: string): string | undefined {
 function parseAmzDate(s: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s);
   if (!m) return undefined;
-  const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 

@@ -240,7 +240,8 @@ const ARN_RE = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):(role|instance-profil
 export function parseIamArn(arn: string): { partition: string; accountId: string; kind: string; path: string; name: string } {
   const m = ARN_RE.exec(arn);
   if (!m) throw new Error(`aws-simulator: not an IAM role/instance-profile/user ARN: ${arn}`);
-  return { partition: m[1], accountId: m[2], kind: m[3], path: m[4] ? `/${m[4]}/` : '/', name: m[5] };
+  // ARN_RE's groups are all required but the path's
+  return { partition: m[1]!, accountId: m[2]!, kind: m[3]!, path: m[4] ? `/${m[4]}/` : '/', name: m[5]! };
 }
 
 function hex(n: number): string {
@@ -252,7 +253,7 @@ export function awsId(prefix: string, length = 20): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
   const bytes = randomBytes(length);
   let out = prefix;
-  for (let i = out.length; i < length; i++) out += alphabet[bytes[i] % alphabet.length];
+  for (let i = out.length; i < length; i++) out += alphabet[bytes[i]! % alphabet.length]; // i < length, bytes' length
   return out;
 }
 

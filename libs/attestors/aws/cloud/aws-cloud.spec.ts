@@ -61,13 +61,13 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
       expect(await c.isAccountAllowed(MEMBER_ACCOUNT, { assumeOrgRoleArns: [ORG_ROLE] })).toBe(true);
       expect(calls('AssumeRole')).toBe(1);
       expect(calls('ListAccounts')).toBe(1);
-      expect(sim.log.entries({ operation: 'ListAccounts' })[0].caller?.arn).toMatch(/assumed-role\/attestd-org-accounts\/attestd$/);
+      expect(sim.log.entries({ operation: 'ListAccounts' })[0]?.caller?.arn).toMatch(/assumed-role\/attestd-org-accounts\/attestd$/);
     });
 
     it('reads every page of ListAccounts', async () => {
       const extra = Array.from({ length: 45 }, (_, i) => `4${String(i).padStart(11, '0')}`);
       for (const id of extra) sim.world.addAccount({ id, organizationId: 'o-abcdef0123' });
-      expect(await cloud().isAccountAllowed(extra[44], { assumeOrgRoleArns: [ORG_ROLE] })).toBe(true);
+      expect(await cloud().isAccountAllowed(extra[44]!, { assumeOrgRoleArns: [ORG_ROLE] })).toBe(true);
       expect(calls('ListAccounts')).toBeGreaterThanOrEqual(3);
     });
 
@@ -155,8 +155,8 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
       const c = cloud();
       const pending: Promise<unknown>[] = [];
       const started = Date.now();
-      for (let i = 0; i < ids.length; i++) {
-        pending.push(c.describeInstance(SERVER_ACCOUNT, 'us-east-1', ids[i]));
+      for (const [i, id] of ids.entries()) {
+        pending.push(c.describeInstance(SERVER_ACCOUNT, 'us-east-1', id));
         if (i % 4 === 3) await new Promise((resolve) => setTimeout(resolve, 20));
       }
       const spread = Date.now() - started;
@@ -179,7 +179,7 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
 
     it('without aws.assumeRoleName, looks with the server\'s own identity (and so sees only its own account)', async () => {
       expect(await cloud().describeInstance(MEMBER_ACCOUNT, 'us-east-1', MEMBER_INSTANCE)).toBeNull();
-      expect(sim.log.entries({ operation: 'DescribeInstances' })[0].caller?.accountId).toBe(SERVER_ACCOUNT);
+      expect(sim.log.entries({ operation: 'DescribeInstances' })[0]?.caller?.accountId).toBe(SERVER_ACCOUNT);
     });
 
     it('fails closed, naming the role, when the agent\'s account refuses AssumeRole', async () => {
@@ -198,12 +198,12 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
       const extra = newIds(2, 'd');
       for (const instanceId of extra) sim.world.addInstance({ accountId: MEMBER_ACCOUNT, region: 'us-east-1', instanceId });
       const started = Date.now();
-      await c.describeInstance(MEMBER_ACCOUNT, 'us-east-1', extra[0]);
+      await c.describeInstance(MEMBER_ACCOUNT, 'us-east-1', extra[0]!);
       expect(Date.now() - started).toBeLessThan(2_000); // ...and no login waits for it (a margin for a loaded machine)
       // the background AssumeRole is logged when the simulator answers; give its answer time to be cached
       await until(() => calls('AssumeRole') >= 2);
       await new Promise((resolve) => setTimeout(resolve, 500));
-      await c.describeInstance(MEMBER_ACCOUNT, 'us-east-1', extra[1]);
+      await c.describeInstance(MEMBER_ACCOUNT, 'us-east-1', extra[1]!);
       const keys = sim.log.entries({ operation: 'DescribeInstances' }).map((e) => e.caller?.accessKeyId);
       expect(keys[1]).toBe(keys[0]);
       expect(keys[2]).not.toBe(keys[1]);

@@ -23,7 +23,7 @@ export interface AwsCloudOptions {
   maxEntries?: number;
   /** counters for `attestd.cloud.requests` and `attestd.cache.lookups` */
   stats?: CloudStats;
-  /** region of the STS, IAM and Organizations calls; default AWS_REGION, else the partition's main region */
+  /** region of the STS, IAM and Organizations calls (the server passes AWS_REGION); default the partition's main region */
   region?: string;
   /** SDK attempts and timeouts; default 3 attempts, 2 s to connect, 3 s per request */
   sdk?: Partial<SdkLimits>;
@@ -63,7 +63,7 @@ class SdkAwsCloud implements AwsCloudService {
   constructor(private readonly options: AwsCloudOptions) {
     this.stats = options.stats ?? NO_STATS;
     this.clients = new AwsClients({ ...DEFAULT_SDK_LIMITS, ...options.sdk });
-    this.homeRegion = options.region ?? process.env.AWS_REGION ?? HOME_REGIONS[options.partition];
+    this.homeRegion = options.region ?? HOME_REGIONS[options.partition];
     const ttlMs = options.cacheTtlSeconds * 1000;
     const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
     const cache = { ttlMs, maxEntries };

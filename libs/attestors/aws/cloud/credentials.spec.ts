@@ -35,7 +35,7 @@ describe('AssumedRoles (against the simulator, with a test clock)', () => {
     now += 49 * MINUTE;
     expect((await r.credentials(MEMBER_ROLE)).accessKeyId).toBe(first.accessKeyId);
     expect(assumeCalls()).toBe(1);
-    expect(sim.log.entries({ operation: 'AssumeRole' })[0].params).toMatchObject({ RoleArn: MEMBER_ROLE, RoleSessionName: 'attestd' });
+    expect(sim.log.entries({ operation: 'AssumeRole' })[0]?.params).toMatchObject({ RoleArn: MEMBER_ROLE, RoleSessionName: 'attestd' });
   });
 
   it('hands the SDK an expiration 5 minutes before the real one', async () => {

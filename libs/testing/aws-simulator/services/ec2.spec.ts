@@ -15,8 +15,8 @@ describe('aws-simulator ec2 DescribeInstances', () => {
   it('returns the instance with every field the aws_iid attestor reads', async () => {
     const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0b22a22eec53b9321'] }));
     expect(out.Reservations).toHaveLength(1);
-    expect(out.Reservations?.[0].OwnerId).toBe(SERVER_ACCOUNT);
-    const i = out.Reservations?.[0].Instances?.[0];
+    expect(out.Reservations?.[0]?.OwnerId).toBe(SERVER_ACCOUNT);
+    const i = out.Reservations?.[0]?.Instances?.[0];
     expect(i).toMatchObject({
       InstanceId: 'i-0b22a22eec53b9321',
       ImageId: 'ami-5fb8c835',
@@ -35,7 +35,7 @@ describe('aws-simulator ec2 DescribeInstances', () => {
     expect(i?.BlockDeviceMappings).toEqual([
       { DeviceName: '/dev/xvda', Ebs: expect.objectContaining({ AttachTime: new Date('2024-05-01T10:00:03Z'), Status: 'attached' }) },
     ]);
-    expect(i?.NetworkInterfaces?.[0].Attachment).toMatchObject({ DeviceIndex: 0, AttachTime: new Date('2024-05-01T10:00:00Z'), Status: 'attached' });
+    expect(i?.NetworkInterfaces?.[0]?.Attachment).toMatchObject({ DeviceIndex: 0, AttachTime: new Date('2024-05-01T10:00:00Z'), Status: 'attached' });
   });
 
   it('answers several ids in one call', async () => {
@@ -46,7 +46,7 @@ describe('aws-simulator ec2 DescribeInstances', () => {
 
   it('reports an instance-store root with no block device mappings', async () => {
     const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0aaaaaaaaaaaaaaa1'] }));
-    const i = out.Reservations?.[0].Instances?.[0];
+    const i = out.Reservations?.[0]?.Instances?.[0];
     expect(i?.RootDeviceType).toBe('instance-store');
     expect(i?.BlockDeviceMappings ?? []).toEqual([]);
   });
@@ -74,7 +74,7 @@ describe('aws-simulator ec2 DescribeInstances', () => {
     await expect(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0bbbbbbbbbbbbbbb2'] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
     const west = clients(sim.url, sim.world.server, 'us-west-2').ec2;
     const out = await west.send(new DescribeInstancesCommand({ InstanceIds: ['i-0bbbbbbbbbbbbbbb2'] }));
-    expect(out.Reservations?.[0].Instances?.[0].InstanceId).toBe('i-0bbbbbbbbbbbbbbb2');
+    expect(out.Reservations?.[0]?.Instances?.[0]?.InstanceId).toBe('i-0bbbbbbbbbbbbbbb2');
     expect(MEMBER_ACCOUNT).not.toBe(SERVER_ACCOUNT);
   });
 
@@ -82,13 +82,13 @@ describe('aws-simulator ec2 DescribeInstances', () => {
     const added = sim.world.addInstance({ accountId: SERVER_ACCOUNT, region: 'us-east-1', tags: { role: 'new' } });
     sim.world.stopInstance(added.instanceId);
     let out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [added.instanceId] }));
-    expect(out.Reservations?.[0].Instances?.[0].State).toEqual({ Code: 80, Name: 'stopped' });
+    expect(out.Reservations?.[0]?.Instances?.[0]?.State).toEqual({ Code: 80, Name: 'stopped' });
     sim.world.startInstance(added.instanceId);
     sim.world.updateInstance(added.instanceId, { rootDeviceAttachTime: new Date('2030-01-01T00:00:00Z') });
     out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [added.instanceId] }));
-    const i = out.Reservations?.[0].Instances?.[0];
+    const i = out.Reservations?.[0]?.Instances?.[0];
     expect(i?.State?.Name).toBe('running');
-    expect(i?.BlockDeviceMappings?.[0].Ebs?.AttachTime).toEqual(new Date('2030-01-01T00:00:00Z'));
+    expect(i?.BlockDeviceMappings?.[0]?.Ebs?.AttachTime).toEqual(new Date('2030-01-01T00:00:00Z'));
   });
 
   it('narrows with the instance-id filter without raising NotFound', async () => {

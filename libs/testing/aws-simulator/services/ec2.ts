@@ -116,8 +116,9 @@ function describeInstances(req: ServiceRequest, world: World): string {
   return list(
     'reservationSet',
     [...reservations.entries()],
+    // a reservation is made by its first instance, so none is empty
     ([rid, instances]) =>
-      leaf('reservationId', rid) + leaf('ownerId', instances[0].accountId) + node('groupSet') + list('instancesSet', instances, renderInstance, 'item'),
+      leaf('reservationId', rid) + leaf('ownerId', instances[0]!.accountId) + node('groupSet') + list('instancesSet', instances, renderInstance, 'item'),
     'item',
   );
 }

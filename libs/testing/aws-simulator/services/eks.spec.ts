@@ -48,11 +48,11 @@ describe('aws-simulator eks and autoscaling', () => {
       new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['eks-ng-a-1', 'missing', 'eks-ng-b-2'] }),
     );
     expect(out.AutoScalingGroups?.map((g) => g.AutoScalingGroupName)).toEqual(['eks-ng-a-1', 'eks-ng-b-2']);
-    expect(out.AutoScalingGroups?.[0].Instances).toEqual([
+    expect(out.AutoScalingGroups?.[0]?.Instances).toEqual([
       expect.objectContaining({ InstanceId: 'i-0b22a22eec53b9321', AvailabilityZone: 'us-east-1b', LifecycleState: 'InService', HealthStatus: 'Healthy' }),
     ]);
-    expect(out.AutoScalingGroups?.[1].Instances).toEqual([]);
-    expect(out.AutoScalingGroups?.[0].AutoScalingGroupARN).toContain(`:${SERVER_ACCOUNT}:autoScalingGroup:`);
+    expect(out.AutoScalingGroups?.[1]?.Instances).toEqual([]);
+    expect(out.AutoScalingGroups?.[0]?.AutoScalingGroupARN).toContain(`:${SERVER_ACCOUNT}:autoScalingGroup:`);
   });
 
   it('DescribeAutoScalingGroups pages with MaxRecords and NextToken', async () => {

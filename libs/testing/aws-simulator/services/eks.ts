@@ -15,7 +15,7 @@ function route(req: RawRequest): Route | undefined {
   if (req.method !== 'GET') return undefined;
   const m = /^\/clusters\/([^/]+)\/node-groups(?:\/([^/]+))?\/?$/.exec(req.path);
   if (!m) return undefined;
-  const cluster = decodeURIComponent(m[1]);
+  const cluster = decodeURIComponent(m[1]!); // the first group is not optional
   return m[2] === undefined
     ? { operation: 'ListNodegroups', cluster }
     : { operation: 'DescribeNodegroup', cluster, nodegroup: decodeURIComponent(m[2]) };

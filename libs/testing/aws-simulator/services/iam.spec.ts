@@ -15,7 +15,7 @@ describe('aws-simulator iam GetInstanceProfile', () => {
     expect(out.InstanceProfile).toMatchObject({ InstanceProfileName: 'web', Arn: WEB_PROFILE, Path: '/' });
     expect(out.InstanceProfile?.Roles?.map((r) => r.Arn)).toEqual([WEB_ROLE]);
     expect(out.InstanceProfile?.Roles?.[0]).toMatchObject({ RoleName: 'web-frontend', Path: '/' });
-    expect(out.InstanceProfile?.Roles?.[0].CreateDate).toBeInstanceOf(Date);
+    expect(out.InstanceProfile?.Roles?.[0]?.CreateDate).toBeInstanceOf(Date);
   });
 
   it('refuses an unknown profile, or one of another account, with NoSuchEntity (404)', async () => {

@@ -30,7 +30,7 @@ describe('aws-simulator organizations ListAccounts', () => {
       Status: 'ACTIVE',
       JoinedMethod: 'CREATED',
     });
-    expect(first.Accounts?.[0].JoinedTimestamp).toEqual(new Date('2020-01-01T00:00:00Z'));
+    expect(first.Accounts?.[0]?.JoinedTimestamp).toEqual(new Date('2020-01-01T00:00:00Z'));
     const ids: string[] = [];
     for await (const page of paginateListAccounts({ client: organizations, pageSize: 7 }, {})) ids.push(...(page.Accounts ?? []).map((a) => a.Id as string));
     expect(ids).toHaveLength(48);

@@ -46,7 +46,7 @@ describe('aws-simulator sts', () => {
     const who = await as.sts.send(new GetCallerIdentityCommand({}));
     expect(who).toMatchObject({ Account: MEMBER_ACCOUNT, Arn: assumed.AssumedRoleUser?.Arn, UserId: assumed.AssumedRoleUser?.AssumedRoleId });
     const out = await as.ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0ccccccccccccccc3'] }));
-    expect(out.Reservations?.[0].OwnerId).toBe(MEMBER_ACCOUNT);
+    expect(out.Reservations?.[0]?.OwnerId).toBe(MEMBER_ACCOUNT);
   });
 
   it('assumed credentials expire (ExpiredToken) after the configured duration', async () => {
