@@ -12,7 +12,11 @@ const swcConfig = JSON.parse(require('node:fs').readFileSync(`${__dirname}/.swcr
 // Absolute paths, not `<rootDir>`: Jest expands that only at the start of a
 // glob, so `!<rootDir>/...` would never match and exclude nothing.
 const DATABASE = [`${__dirname}/libs/persistence/**/*.spec.ts`, `${__dirname}/{apps,libs,test}/**/*.database.spec.ts`];
-const E2E = [`${__dirname}/test/**/*.test.ts`, `${__dirname}/{apps,libs,test}/**/*.server.spec.ts`, `${__dirname}/{apps,libs,test}/**/*.openssl.spec.ts`];
+const E2E = [
+  `${__dirname}/test/**/*.test.ts`,
+  `${__dirname}/{apps,libs,test}/**/*.server.spec.ts`,
+  `${__dirname}/{apps,libs,test}/**/*.openssl.spec.ts`,
+];
 const not = (globs) => globs.map((glob) => `!${glob}`);
 
 const common = {

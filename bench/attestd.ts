@@ -16,7 +16,12 @@ export interface Attestd {
   stop(): Promise<void>;
 }
 
-export async function startAttestd(home: string, fleet: Fleet, databaseUrl: string | undefined, options: { replicas: number; profileDir?: string }): Promise<Attestd> {
+export async function startAttestd(
+  home: string,
+  fleet: Fleet,
+  databaseUrl: string | undefined,
+  options: { replicas: number; profileDir?: string },
+): Promise<Attestd> {
   const policies = join(home, 'policies');
   mkdirSync(policies, { recursive: true });
   writeFileSync(join(policies, 'agents.yaml'), fleetPolicy());
@@ -37,14 +42,21 @@ export async function startAttestd(home: string, fleet: Fleet, databaseUrl: stri
     ...(databaseUrl && { ATTESTD_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64') }),
   };
   if (options.profileDir) mkdirSync(options.profileDir, { recursive: true });
-  const nodeArgs = ['-r', builtScript('bench', 'exit-on-signal.js'), ...(options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [])];
+  const nodeArgs = [
+    '-r',
+    builtScript('bench', 'exit-on-signal.js'),
+    ...(options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : []),
+  ];
   const replicas: ServerProcess[] = [];
   const stop = async () => {
     await Promise.all(replicas.map((r) => r.stop()));
   };
   try {
     // one after the other: the first makes the CA and stores the keys the others then open
-    for (let i = 0; i < options.replicas; i++) replicas.push(await startNodeProcess(builtScript('apps', 'server', 'main.js'), env, { readyPath: '/readyz', nodeArgs }));
+    for (let i = 0; i < options.replicas; i++)
+      replicas.push(
+        await startNodeProcess(builtScript('apps', 'server', 'main.js'), env, { readyPath: '/readyz', nodeArgs }),
+      );
   } catch (error) {
     await stop();
     throw error;

@@ -1,5 +1,10 @@
 import { generateAgentKey, type AgentKey } from '../apps/agent/keys';
-import { identityDocument, startAwsSimulator, type AwsSimulator, type InstanceInit } from '../libs/testing/aws-simulator';
+import {
+  identityDocument,
+  startAwsSimulator,
+  type AwsSimulator,
+  type InstanceInit,
+} from '../libs/testing/aws-simulator';
 import type { HttpClient, Operation } from './http-load';
 import { iidSigning } from './iid-proofs';
 
@@ -59,7 +64,9 @@ export async function startFleet(sizes: Record<string, number>): Promise<Fleet> 
   const groups: Record<string, IidProof[]> = {};
   let at = 0;
   for (const name of names) {
-    groups[name] = documents.slice(at, at + sizes[name]!).map((document, i) => ({ document, signature: signatures[at + i]! }));
+    groups[name] = documents
+      .slice(at, at + sizes[name]!)
+      .map((document, i) => ({ document, signature: signatures[at + i]! }));
     at += sizes[name]!;
   }
   const keys = await Promise.all(Array.from({ length: 16 }, () => generateAgentKey()));
@@ -79,7 +86,13 @@ export function codeOf(body: string): string {
  * index; `ok` when the completion answers `expectStatus`. `held`, when
  * given, collects the agents made (for the renewal phases).
  */
-export function loginOperation(route: Route, proofs: IidProof[], keys: AgentKey[], expectStatus = 200, held?: HeldAgent[]): Operation {
+export function loginOperation(
+  route: Route,
+  proofs: IidProof[],
+  keys: AgentKey[],
+  expectStatus = 200,
+  held?: HeldAgent[],
+): Operation {
   return async (index) => {
     const client = route(index);
     const start = await client.call('POST', '/v1/agent/login', { providedMethods: ['aws_iid'] });
@@ -90,7 +103,11 @@ export function loginOperation(route: Route, proofs: IidProof[], keys: AgentKey[
       csr: keys[index % keys.length]!.csrPem,
     });
     if (done.status !== expectStatus) return `complete ${done.status} ${codeOf(done.body)}`;
-    if (held && done.status === 200) held.push({ certChain: (JSON.parse(done.body) as { svid: { certChain: string } }).svid.certChain, key: index % keys.length });
+    if (held && done.status === 200)
+      held.push({
+        certChain: (JSON.parse(done.body) as { svid: { certChain: string } }).svid.certChain,
+        key: index % keys.length,
+      });
     return 'ok';
   };
 }
@@ -110,6 +127,10 @@ spec:
 }
 
 export function certificatesSection(pem: string): string {
-  const indented = pem.trim().split('\n').map((line) => `        ${line}`).join('\n');
+  const indented = pem
+    .trim()
+    .split('\n')
+    .map((line) => `        ${line}`)
+    .join('\n');
   return `section: AwsIidCertificates\nschema: v1\nspec:\n  replaceBuiltIn: true\n  certificates:\n    - regions: ["*"]\n      pem: |\n${indented}\n`;
 }

@@ -19,13 +19,21 @@ export function iidVerifyRate(document: string, signature: string, certificatePe
 export function svidSignRate(seconds: number): number {
   const now = new Date();
   const generated = generateCaKey('example.org', now, 86_400);
-  const ca = new CertificateAuthority({ certificatePem: generated.certificatePem, privateKey: generated.privateKeyPem });
+  const ca = new CertificateAuthority({
+    certificatePem: generated.certificatePem,
+    privateKey: generated.privateKeyPem,
+  });
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   // as the server's CSR parse does, so issuance reuses the bytes read rather than exporting the key
   canonicalSpki(publicKey, publicKey.export({ type: 'spki', format: 'der' }));
   let n = 0;
   return measureSync(() => {
-    const svid = ca.issueX509Svid({ spiffeId: `spiffe://example.org/agent/aws_iid/111111111111/us-east-1/i-${(n++).toString(16).padStart(17, '0')}`, subjectPublicKey: publicKey, ttlSeconds: 3600, now });
+    const svid = ca.issueX509Svid({
+      spiffeId: `spiffe://example.org/agent/aws_iid/111111111111/us-east-1/i-${(n++).toString(16).padStart(17, '0')}`,
+      subjectPublicKey: publicKey,
+      ttlSeconds: 3600,
+      now,
+    });
     return svid.certPem.length > 0;
   }, seconds);
 }
@@ -47,7 +55,11 @@ export interface Ceiling {
  * run), so their costs add: the ceiling is the harmonic combination.
  */
 export function combineCeiling(parts: Omit<Ceiling, 'loginsPerSecond'>): Ceiling {
-  const secondsPerLogin = 2 / parts.fastifyRoundTripPerSecond + 1 / parts.iidVerifyPerSecond + 1 / parts.svidSignPerSecond + 1 / parts.loginWritePerSecond;
+  const secondsPerLogin =
+    2 / parts.fastifyRoundTripPerSecond +
+    1 / parts.iidVerifyPerSecond +
+    1 / parts.svidSignPerSecond +
+    1 / parts.loginWritePerSecond;
   return { ...parts, loginsPerSecond: 1 / secondsPerLogin };
 }
 

@@ -35,7 +35,9 @@ export async function backendPids(url: string): Promise<number[]> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    const { rows } = await client.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    );
     return rows.map((row) => row.pid);
   } finally {
     await client.end();
@@ -64,7 +66,11 @@ export async function cpuMeter(serverPids: number[], localDatabaseUrl: string | 
         const now = await backendPids(localDatabaseUrl);
         postgresUs = (now.reduce((total, pid) => total + cpuSecondsOf(pid) - (backends.get(pid) ?? 0), 0) * 1e6) / n;
       }
-      return { serverUs, loadGeneratorUs: (own.user + own.system) / n, ...(postgresUs !== undefined && { postgresUs }) };
+      return {
+        serverUs,
+        loadGeneratorUs: (own.user + own.system) / n,
+        ...(postgresUs !== undefined && { postgresUs }),
+      };
     },
   };
 }

@@ -22,7 +22,11 @@ export async function scratchDatabase(serverUrl: string | undefined, dataDir: st
   await asAdmin(serverUrl, `CREATE DATABASE ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  return { url: url.toString(), target: { kind: 'postgres', url: url.toString() }, drop: () => asAdmin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  return {
+    url: url.toString(),
+    target: { kind: 'postgres', url: url.toString() },
+    drop: () => asAdmin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
 }
 
 async function asAdmin(url: string, sql: string): Promise<void> {
@@ -59,7 +63,7 @@ export async function seedAgents(db: Database, count: number): Promise<void> {
 
 /** A login write shaped like an aws_iid login's (same attributes, selectors, one TOFU key). */
 export function loginRecordLike(index: number): LoginRecord {
-  const instanceId = `i-0ce${index.toString(16).padStart(6, "0")}${randomBytes(4).toString("hex")}`;
+  const instanceId = `i-0ce${index.toString(16).padStart(6, '0')}${randomBytes(4).toString('hex')}`;
   const agentId = randomUUID();
   return {
     loginNonce: randomBytes(16).toString('base64url'),
@@ -81,7 +85,15 @@ export function loginRecordLike(index: number): LoginRecord {
       'aws_iid.iam.role': [],
       'aws_iid.ec2.instance.tag.env': ['prod'],
     },
-    selectors: ['az:us-east-1a', 'image:id:ami-0abcdef1234567890', `instance:id:${instanceId}`, 'region:us-east-1', 'tag:env:prod', 'sg:id:sg-0123456789abcdef0', 'sg:name:default'],
+    selectors: [
+      'az:us-east-1a',
+      'image:id:ami-0abcdef1234567890',
+      `instance:id:${instanceId}`,
+      'region:us-east-1',
+      'tag:env:prod',
+      'sg:id:sg-0123456789abcdef0',
+      'sg:name:default',
+    ],
     tofuKeys: [`aws_iid/111111111111/us-east-1/${instanceId}`],
     tofu: true,
     svidSerial: randomBytes(16).toString('hex'),

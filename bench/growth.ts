@@ -1,7 +1,12 @@
 import { AuditRepository, type AuditFilter } from '../libs/persistence/audit.repository';
 import type { Database, DatabaseTarget } from '../libs/persistence/database';
 import { createAuditPartition } from '../libs/persistence/retention/audit-partitions';
-import { nextPeriodStart, partitionName, partitionWidthFor, periodStart } from '../libs/persistence/retention/partition-plan';
+import {
+  nextPeriodStart,
+  partitionName,
+  partitionWidthFor,
+  periodStart,
+} from '../libs/persistence/retention/partition-plan';
 import { RETENTION_LOCK_ID, runRetentionPass } from '../libs/persistence/retention/retention-pass';
 import { loginWriteRate, seedAgents, withDatabase } from './database';
 
@@ -28,10 +33,20 @@ export interface GrowthResult {
   emptyRate: number;
   grownRate: number;
   ratio: number;
-  list: { queries: number; p50Ms: number; p99Ms: number; slowest: { filter: string; p99Ms: number }; byFilter: Record<string, { p50Ms: number; p99Ms: number }> };
+  list: {
+    queries: number;
+    p50Ms: number;
+    p99Ms: number;
+    slowest: { filter: string; p99Ms: number };
+    byFilter: Record<string, { p50Ms: number; p99Ms: number }>;
+  };
 }
 
-export async function measureGrowth(empty: DatabaseTarget, grown: DatabaseTarget, options: { rounds: number; writes: number; queriesPerFilter: number; log: (text: string) => void }): Promise<GrowthResult> {
+export async function measureGrowth(
+  empty: DatabaseTarget,
+  grown: DatabaseTarget,
+  options: { rounds: number; writes: number; queriesPerFilter: number; log: (text: string) => void },
+): Promise<GrowthResult> {
   const now = new Date();
   const started = process.hrtime.bigint();
   await withDatabase(empty, (db) => seedAgents(db, AGENTS));
@@ -39,7 +54,9 @@ export async function measureGrowth(empty: DatabaseTarget, grown: DatabaseTarget
     await seedAgents(db, AGENTS);
     options.log(`growth: seeding ${GROWTH_ROWS.toLocaleString('en-US')} used nonces`);
     await seedUsedNonces(db, GROWTH_ROWS);
-    options.log(`growth: seeding ${GROWTH_ROWS.toLocaleString('en-US')} audit events over ${SEEDED_DAYS} days, in a year of weekly partitions`);
+    options.log(
+      `growth: seeding ${GROWTH_ROWS.toLocaleString('en-US')} audit events over ${SEEDED_DAYS} days, in a year of weekly partitions`,
+    );
     await seedAuditEvents(db, GROWTH_ROWS, now);
   });
   const seedSeconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -57,7 +74,15 @@ export async function measureGrowth(empty: DatabaseTarget, grown: DatabaseTarget
   const list = await withDatabase(grown, (db) => auditListLatency(db, now, options.queriesPerFilter));
   const emptyRate = median(emptyRates);
   const grownRate = median(grownRates);
-  return { auditRows: GROWTH_ROWS, nonceRows: GROWTH_ROWS, seedSeconds, emptyRate, grownRate, ratio: grownRate / emptyRate, list };
+  return {
+    auditRows: GROWTH_ROWS,
+    nonceRows: GROWTH_ROWS,
+    seedSeconds,
+    emptyRate,
+    grownRate,
+    ratio: grownRate / emptyRate,
+    list,
+  };
 }
 
 /** Unexpired used nonces, inserted in key order so the primary key is built by appending. */
@@ -80,16 +105,29 @@ export async function seedAuditEvents(db: Database, count: number, now: Date): P
   // whole milliseconds, as at is stored, so each row falls exactly where the partition bounds say
   const step = Math.floor((SEEDED_DAYS * DAY_MS) / count);
   const first = now.getTime() - step * count;
-  for (let from = periodStart(new Date(first), width); from.getTime() < now.getTime(); from = nextPeriodStart(from, width)) {
+  for (
+    let from = periodStart(new Date(first), width);
+    from.getTime() < now.getTime();
+    from = nextPeriodStart(from, width)
+  ) {
     const to = nextPeriodStart(from, width);
     const lo = Math.max(0, Math.ceil((from.getTime() - first) / step));
     const hi = Math.min(count - 1, Math.ceil((to.getTime() - first) / step) - 1);
     await filledPartition(db, from, to, lo, hi, first, step);
   }
   const ddl = { lockTimeoutMs: 10_000 };
-  await runRetentionPass(db, { auditRetentionSeconds: RETENTION_SECONDS, agentRetentionSeconds: 0, joinTokenRetentionSeconds: 0 }, now, { batchRows: 5000, lockTimeoutMs: ddl.lockTimeoutMs });
+  await runRetentionPass(
+    db,
+    { auditRetentionSeconds: RETENTION_SECONDS, agentRetentionSeconds: 0, joinTokenRetentionSeconds: 0 },
+    now,
+    { batchRows: 5000, lockTimeoutMs: ddl.lockTimeoutMs },
+  );
   const yearAgo = periodStart(new Date(now.getTime() - RETENTION_SECONDS * 1000), width);
-  for (let from = yearAgo; from.getTime() < periodStart(new Date(first), width).getTime(); from = nextPeriodStart(from, width)) {
+  for (
+    let from = yearAgo;
+    from.getTime() < periodStart(new Date(first), width).getTime();
+    from = nextPeriodStart(from, width)
+  ) {
     const partition = { name: partitionName(from), from, to: nextPeriodStart(from, width) };
     await db.withExclusiveSession(RETENTION_LOCK_ID, (session) => createAuditPartition(session, partition, ddl));
   }
@@ -97,7 +135,15 @@ export async function seedAuditEvents(db: Database, count: number, now: Date): P
 }
 
 /** A period's events in a table of its own, attached once filled: ATTACH builds its indexes in one sorted pass each. */
-async function filledPartition(db: Database, from: Date, to: Date, lo: number, hi: number, first: number, step: number): Promise<void> {
+async function filledPartition(
+  db: Database,
+  from: Date,
+  to: Date,
+  lo: number,
+  hi: number,
+  first: number,
+  step: number,
+): Promise<void> {
   const name = partitionName(from);
   const range = `at >= '${from.toISOString()}' AND at < '${to.toISOString()}'`;
   await db.runScript(`
@@ -130,7 +176,10 @@ export async function auditListLatency(db: Database, now: Date, perFilter: numbe
     'attestor=aws_iid': { attestor: 'aws_iid' },
     'attestor=k8s_psat (0.1%)': { attestor: 'k8s_psat' },
     agentId: { agentId: agent!.id },
-    'one day, 28 days back': { since: new Date(now.getTime() - 28 * DAY_MS), until: new Date(now.getTime() - 27 * DAY_MS) },
+    'one day, 28 days back': {
+      since: new Date(now.getTime() - 28 * DAY_MS),
+      until: new Date(now.getTime() - 27 * DAY_MS),
+    },
     'outcome=failure, page 2': { outcome: 'failure', ...(cursor && { after: cursor }) },
   };
   const all: number[] = [];

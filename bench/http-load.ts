@@ -47,7 +47,10 @@ export class HttpClient {
           method,
           path,
           headers: {
-            ...(payload !== undefined && { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+            ...(payload !== undefined && {
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(payload),
+            }),
             ...headers,
           },
         },
@@ -103,7 +106,8 @@ class Recorder {
 
   result(seconds: number): LoadResult {
     const sorted = Float64Array.from(this.latencies).sort();
-    const at = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+    const at = (q: number) =>
+      sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
     const mean = sorted.length === 0 ? 0 : sorted.reduce((a, b) => a + b, 0) / sorted.length;
     const operations = Object.values(this.outcomes).reduce((a, b) => a + b, 0);
     return {
@@ -118,7 +122,12 @@ class Recorder {
 }
 
 /** `concurrency` clients, each starting its next operation when the last ends, until time or operations run out. */
-export async function closedLoop(options: { concurrency: number; seconds: number; maxOperations: number; op: Operation }): Promise<LoadResult> {
+export async function closedLoop(options: {
+  concurrency: number;
+  seconds: number;
+  maxOperations: number;
+  op: Operation;
+}): Promise<LoadResult> {
   const recorder = new Recorder();
   const started = process.hrtime.bigint();
   const deadline = started + BigInt(Math.round(options.seconds * 1e9));
@@ -134,7 +143,12 @@ export async function closedLoop(options: { concurrency: number; seconds: number
 }
 
 /** Operations started at a fixed `rate` per second, whether or not earlier ones have finished. */
-export async function openLoop(options: { rate: number; seconds: number; maxOperations: number; op: Operation }): Promise<LoadResult> {
+export async function openLoop(options: {
+  rate: number;
+  seconds: number;
+  maxOperations: number;
+  op: Operation;
+}): Promise<LoadResult> {
   const recorder = new Recorder();
   const total = Math.min(options.maxOperations, Math.floor(options.rate * options.seconds));
   const intervalNs = 1e9 / options.rate;

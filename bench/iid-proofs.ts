@@ -38,7 +38,8 @@ export function iidSigning(templateDocument: string): IidSigning {
   const document = Buffer.from(templateDocument, 'utf8');
   const documentAt = der.indexOf(document);
   // openssl -stream writes the content in one chunk for a document this small; check it.
-  if (documentAt < 0 || der.indexOf(document, documentAt + 1) >= 0) throw new Error('bench: the template does not hold the document in one piece');
+  if (documentAt < 0 || der.indexOf(document, documentAt + 1) >= 0)
+    throw new Error('bench: the template does not hold the document in one piece');
   const layout = signedLayout(der);
   const template: SignTemplate = {
     der: der.toString('base64'),
@@ -54,7 +55,9 @@ export function iidSigning(templateDocument: string): IidSigning {
     async signAll(documents) {
       const workers = Math.max(1, availableParallelism());
       const size = Math.ceil(documents.length / workers);
-      const slices = Array.from({ length: workers }, (_, i) => documents.slice(i * size, (i + 1) * size)).filter((s) => s.length > 0);
+      const slices = Array.from({ length: workers }, (_, i) => documents.slice(i * size, (i + 1) * size)).filter(
+        (s) => s.length > 0,
+      );
       const signed = await Promise.all(slices.map((slice) => signInWorker(template, signer.keyPem, slice)));
       return signed.flat();
     },

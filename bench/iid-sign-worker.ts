@@ -17,7 +17,8 @@ const base = Buffer.from(template.der, 'base64');
 const signatures = documents.map((document) => {
   const der = Buffer.from(base);
   const bytes = Buffer.from(document, 'utf8');
-  if (bytes.length !== template.documentLength) throw new Error('iid-sign-worker: document length differs from the template');
+  if (bytes.length !== template.documentLength)
+    throw new Error('iid-sign-worker: document length differs from the template');
   bytes.copy(der, template.documentAt);
   createHash('sha256').update(bytes).digest().copy(der, template.digestAt);
   // The signature covers the DER SET OF the attributes: their [0] IMPLICIT tag made 0x31.

@@ -49,11 +49,19 @@ function cpuSeconds(pids: number[]): Map<number, number> {
 
 /** The PostgreSQL processes serving this database's connections (the bench's own: it is a scratch database). */
 async function backendPids(db: Database): Promise<number[]> {
-  const rows = await db.runHot<{ pid: number }>(hotStatement`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+  const rows = await db.runHot<{ pid: number }>(
+    hotStatement`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`,
+  );
   return rows.map((r) => r.pid);
 }
 
-async function measure(db: Database, write: (login: LoginRecord) => Promise<LoginWriteResult>, inFlight: number, count: number, localPostgres: boolean): Promise<Sample> {
+async function measure(
+  db: Database,
+  write: (login: LoginRecord) => Promise<LoginWriteResult>,
+  inFlight: number,
+  count: number,
+  localPostgres: boolean,
+): Promise<Sample> {
   const logins = Array.from({ length: count }, (_, i) => loginRecordLike(i));
   let next = 0;
   const pids = localPostgres ? await backendPids(db) : [];
@@ -93,7 +101,8 @@ async function main(): Promise<void> {
   const writers = values.writers.split(',');
   const home = mkdtempSync(join(tmpdir(), 'attestd-bench-write-'));
   const database = await scratchDatabase(process.env.DATABASE_URL, home);
-  const localPostgres = database.url !== undefined && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(database.url).hostname);
+  const localPostgres =
+    database.url !== undefined && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(database.url).hostname);
   const samples = new Map<string, Sample[]>();
   try {
     await withDatabase(database.target, async (db) => {
@@ -105,7 +114,10 @@ async function main(): Promise<void> {
         for (const inFlight of inFlights) {
           for (const name of writers) {
             const key = `${name} ${inFlight}`;
-            samples.set(key, [...(samples.get(key) ?? []), await measure(db, WRITERS[name]!(db), inFlight, writes, localPostgres)]);
+            samples.set(key, [
+              ...(samples.get(key) ?? []),
+              await measure(db, WRITERS[name]!(db), inFlight, writes, localPostgres),
+            ]);
           }
         }
       }
@@ -115,10 +127,15 @@ async function main(): Promise<void> {
     rmSync(home, { recursive: true, force: true });
   }
   const rows: Row[] = [...samples].flatMap(([key, s]) => {
-    const postgres = s.every((x) => x.postgresUs !== undefined) ? ` / ${Math.round(median(s.map((x) => x.postgresUs!)))} µs PostgreSQL CPU` : '';
+    const postgres = s.every((x) => x.postgresUs !== undefined)
+      ? ` / ${Math.round(median(s.map((x) => x.postgresUs!)))} µs PostgreSQL CPU`
+      : '';
     return [{ metric: `login write, ${key} in flight`, value: `${fmt.rate(median(s.map((x) => x.rate)))}${postgres}` }];
   });
-  printTable(`login write (${database.target.kind}, ${agents.toLocaleString('en-US')} agents, medians of ${rounds} rounds of ${writes})`, rows);
+  printTable(
+    `login write (${database.target.kind}, ${agents.toLocaleString('en-US')} agents, medians of ${rounds} rounds of ${writes})`,
+    rows,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -17,7 +17,16 @@ import { fmt, printTable, writeResults, type Row } from './report';
 import { compareRuleEngines } from './rules';
 import { loginWriteAtSizes } from './seeded-sizes';
 import { builtScript, startNodeProcess } from './server-process';
-import { TARGETS, ceilingRows, growthTableRows, phaseRows, rulesRows, seededSizeRows, type Phase, type PhasePair } from './table';
+import {
+  TARGETS,
+  ceilingRows,
+  growthTableRows,
+  phaseRows,
+  rulesRows,
+  seededSizeRows,
+  type Phase,
+  type PhasePair,
+} from './table';
 
 // `npm run bench`: attestd (built, its own process or processes, log level
 // info) on PostgreSQL (DATABASE_URL) or embedded PGlite, the AWS simulator,
@@ -75,10 +84,20 @@ function options(): Options {
   });
   const quick = values.quick ?? false;
   const seconds = values.duration === undefined ? (quick ? 1.5 : 5) : Number(values.duration);
-  if (!(seconds > 0 && seconds <= 60)) throw new Error('--duration: seconds per timed phase, more than 0 and at most 60');
+  if (!(seconds > 0 && seconds <= 60))
+    throw new Error('--duration: seconds per timed phase, more than 0 and at most 60');
   const replicas = Number(values.replicas);
-  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 4) throw new Error('--replicas: 1 to 4 attestd processes');
-  return { seconds, quick, profile: values.profile ?? false, growth: values.growth, growthOnly: values['growth-only'] ?? false, replicas, million: values.million ?? false };
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 4)
+    throw new Error('--replicas: 1 to 4 attestd processes');
+  return {
+    seconds,
+    quick,
+    profile: values.profile ?? false,
+    growth: values.growth,
+    growthOnly: values['growth-only'] ?? false,
+    replicas,
+    million: values.million ?? false,
+  };
 }
 
 function step(text: string): void {
@@ -100,13 +119,21 @@ async function main(): Promise<void> {
   const database = await scratchDatabase(serverUrl, home);
   let attestd: Attestd | undefined;
   try {
-    step(`seeding ${SEEDED_AGENTS.toLocaleString('en-US')} agents and measuring the login write (${database.target.kind})`);
+    step(
+      `seeding ${SEEDED_AGENTS.toLocaleString('en-US')} agents and measuring the login write (${database.target.kind})`,
+    );
     const writes = opts.quick ? 1000 : 4000;
     const loginWritePerSecond = await withDatabase(database.target, async (db) => {
       await seedAgents(db, SEEDED_AGENTS);
       return loginWriteRate(db, { count: writes, concurrency: 8 });
     });
-    const seededSizes = await loginWriteAtSizes(serverUrl, home, [10_000, ...(opts.million ? [1_000_000] : [])], writes, step);
+    const seededSizes = await loginWriteAtSizes(
+      serverUrl,
+      home,
+      [10_000, ...(opts.million ? [1_000_000] : [])],
+      writes,
+      step,
+    );
 
     step('measuring the ceiling: IID verify (ours and pkijs), SVID signature, bare Fastify');
     const sample = fleet.groups.burst![0]!;
@@ -114,22 +141,36 @@ async function main(): Promise<void> {
     const pkijsVerifyPerSecond = await pkijsVerifyRate(sample.signature, micro);
     const svidSignPerSecond = svidSignRate(micro);
     const fastify = await bareFastify(opts.seconds);
-    const ceiling = combineCeiling({ iidVerifyPerSecond, svidSignPerSecond, loginWritePerSecond, fastifyRoundTripPerSecond: fastify.rate });
+    const ceiling = combineCeiling({
+      iidVerifyPerSecond,
+      svidSignPerSecond,
+      loginWritePerSecond,
+      fastifyRoundTripPerSecond: fastify.rate,
+    });
 
     step('comparing compiled rules with json-rules-engine');
     const rules = await compareRuleEngines(micro);
 
     step(`starting attestd (${opts.replicas} replica${opts.replicas > 1 ? 's' : ''})`);
-    attestd = await startAttestd(home, fleet, database.url, { replicas: opts.replicas, ...(opts.profile && { profileDir: join(resultsDir, 'profiles') }) });
+    attestd = await startAttestd(home, fleet, database.url, {
+      replicas: opts.replicas,
+      ...(opts.profile && { profileDir: join(resultsDir, 'profiles') }),
+    });
     const pids = attestd.replicas.map((r) => r.pid);
-    const localDatabaseUrl = database.url !== undefined && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(database.url).hostname) ? database.url : undefined;
+    const localDatabaseUrl =
+      database.url !== undefined && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(database.url).hostname)
+        ? database.url
+        : undefined;
     const rssIdle = attestd.replicas.reduce((sum, r) => sum + r.rssMiB(), 0);
     const rss = sampleRss(pids);
     const clients = attestd.replicas.map((r) => new HttpClient(r.url, 256));
     const route: Route = (index) => clients[index % clients.length]!;
     const adminToken = attestd.adminToken;
     const push = async (document: string) => {
-      const answer = await clients[0]!.call('PUT', '/v1/config/AgentAttestation', document, { 'content-type': 'application/yaml', authorization: `Bearer ${adminToken}` });
+      const answer = await clients[0]!.call('PUT', '/v1/config/AgentAttestation', document, {
+        'content-type': 'application/yaml',
+        authorization: `Bearer ${adminToken}`,
+      });
       if (answer.status !== 200) throw new Error(`bench: config push ${answer.status}: ${answer.body}`);
       // the other replicas activate it on PostgreSQL's notification, milliseconds later
       if (clients.length > 1) await sleep(1000);
@@ -138,11 +179,19 @@ async function main(): Promise<void> {
     step(`burst: ${BURST} new instances, cold caches`);
     await push(fleetPolicy());
     fleet.sim.log.reset();
-    const burst = await closedLoop({ concurrency: 200, seconds: 120, maxOperations: BURST, op: loginOperation(route, fleet.groups.burst!, fleet.keys) });
+    const burst = await closedLoop({
+      concurrency: 200,
+      seconds: 120,
+      maxOperations: BURST,
+      op: loginOperation(route, fleet.groups.burst!, fleet.keys),
+    });
     const burstCloudCalls = fleet.sim.log.count();
 
     /** CPU, writes (on PostgreSQL, `writes`) and peak RSS around one timed run */
-    const measured = async (writes: boolean, run: () => Promise<LoadResult>): Promise<Phase & { rssPeakMiB: number }> => {
+    const measured = async (
+      writes: boolean,
+      run: () => Promise<LoadResult>,
+    ): Promise<Phase & { rssPeakMiB: number }> => {
       const pg = writes ? await pgWriteMeter(database.url) : undefined;
       for (const client of clients) client.fresh();
       rss.reset();
@@ -158,30 +207,58 @@ async function main(): Promise<void> {
     // up, refused by the rules, nothing stored); warming costs about what the
     // timed logins cost, so a group is sized to what its phase will use.
     const agents: HeldAgent[] = [];
-    const timedLogins = async (name: string, size: number, run: (op: Operation, count: number) => Promise<LoadResult>, round: number, writes: boolean) => {
+    const timedLogins = async (
+      name: string,
+      size: number,
+      run: (op: Operation, count: number) => Promise<LoadResult>,
+      round: number,
+      writes: boolean,
+    ) => {
       const proofs = fleet.groups[name]!.slice(0, size);
       step(`${name}: warming the cloud cache with ${proofs.length} denied logins`);
       await push(fleetPolicy(round));
-      const warm = await closedLoop({ concurrency: WARM_UP_CLIENTS, seconds: 600, maxOperations: proofs.length, op: loginOperation(route, proofs, fleet.keys, 403) });
+      const warm = await closedLoop({
+        concurrency: WARM_UP_CLIENTS,
+        seconds: 600,
+        maxOperations: proofs.length,
+        op: loginOperation(route, proofs, fleet.keys, 403),
+      });
       if (warm.succeeded !== proofs.length) throw new Error(`bench: warm-up outcomes ${JSON.stringify(warm.outcomes)}`);
       await push(fleetPolicy());
       fleet.sim.log.reset();
       step(`${name}: timed logins`);
-      const phase = await measured(writes, () => run(loginOperation(route, proofs, fleet.keys, 200, agents), proofs.length));
+      const phase = await measured(writes, () =>
+        run(loginOperation(route, proofs, fleet.keys, 200, agents), proofs.length),
+      );
       return { ...phase, cloudCalls: fleet.sim.log.count(), warmUpRate: warm.rate };
     };
-    const saturated = (op: Operation, count: number) => closedLoop({ concurrency: SATURATION_CLIENTS, seconds: opts.seconds, maxOperations: count, op });
-    const probe = await timedLogins('probe', PROBE, (op, count) => closedLoop({ concurrency: SATURATION_CLIENTS, seconds: 60, maxOperations: count, op }), 1, false);
+    const saturated = (op: Operation, count: number) =>
+      closedLoop({ concurrency: SATURATION_CLIENTS, seconds: opts.seconds, maxOperations: count, op });
+    const probe = await timedLogins(
+      'probe',
+      PROBE,
+      (op, count) => closedLoop({ concurrency: SATURATION_CLIENTS, seconds: 60, maxOperations: count, op }),
+      1,
+      false,
+    );
     const saturationSize = Math.min(group, Math.ceil(probe.result.rate * opts.seconds * 1.5) + 200);
     const saturation = await timedLogins('saturation', saturationSize, saturated, 2, true);
     const halfRate = saturation.result.rate / 2;
-    const halfLoad = await timedLogins('halfLoad', Math.min(group, Math.ceil(halfRate * opts.seconds) + 1), (op, count) => openLoop({ rate: halfRate, seconds: opts.seconds, maxOperations: count, op }), 3, false);
+    const halfLoad = await timedLogins(
+      'halfLoad',
+      Math.min(group, Math.ceil(halfRate * opts.seconds) + 1),
+      (op, count) => openLoop({ rate: halfRate, seconds: opts.seconds, maxOperations: count, op }),
+      3,
+      false,
+    );
 
     /** An agent operation at saturation (after a short warm-up), then at half that rate. */
     const agentPhases = async (name: string, op: Operation): Promise<PhasePair> => {
       step(`${name}: ${agents.length} agents, warm-up, saturation, half load`);
       await closedLoop({ concurrency: SATURATION_CLIENTS, seconds: 1, maxOperations: 500, op });
-      const sat = await measured(true, () => closedLoop({ concurrency: SATURATION_CLIENTS, seconds: opts.seconds, maxOperations: Infinity, op }));
+      const sat = await measured(true, () =>
+        closedLoop({ concurrency: SATURATION_CLIENTS, seconds: opts.seconds, maxOperations: Infinity, op }),
+      );
       const rate = sat.result.rate / 2;
       const half = await measured(false, () => openLoop({ rate, seconds: opts.seconds, maxOperations: Infinity, op }));
       return { saturation: sat, halfLoad: half };
@@ -193,23 +270,45 @@ async function main(): Promise<void> {
     await attestd.stop();
     attestd = undefined;
 
-    const growth = (opts.growth ?? (database.target.kind === 'postgres' && !opts.quick)) ? await growthRows(home, opts.quick) : undefined;
+    const growth =
+      (opts.growth ?? (database.target.kind === 'postgres' && !opts.quick))
+        ? await growthRows(home, opts.quick)
+        : undefined;
 
     const logins: PhasePair = { saturation, halfLoad };
     const report = {
       at: new Date().toISOString(),
-      machine: { cores: availableParallelism(), node: process.version, loadAverage: { atStart: loadAtStart, atEnd: loadavg() } },
+      machine: {
+        cores: availableParallelism(),
+        node: process.version,
+        loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
+      },
       database: database.target.kind,
       options: opts,
-      logins: { probeRate: probe.result.rate, saturation, halfLoad, halfLoadRate: halfRate, clients: SATURATION_CLIENTS },
+      logins: {
+        probeRate: probe.result.rate,
+        saturation,
+        halfLoad,
+        halfLoadRate: halfRate,
+        clients: SATURATION_CLIENTS,
+      },
       renewals,
       jwtSvids,
       ceiling,
       ceilingRatio: saturation.result.rate / ceiling.loginsPerSecond,
       fastify,
       rules,
-      iidVerifiers: { oursPerSecond: iidVerifyPerSecond, pkijsPerSecond: pkijsVerifyPerSecond, ratio: iidVerifyPerSecond / pkijsVerifyPerSecond },
-      burst: { instances: BURST, outcomes: burst.outcomes, cloudCalls: burstCloudCalls, cloudCallsPerLogin: burstCloudCalls / BURST },
+      iidVerifiers: {
+        oursPerSecond: iidVerifyPerSecond,
+        pkijsPerSecond: pkijsVerifyPerSecond,
+        ratio: iidVerifyPerSecond / pkijsVerifyPerSecond,
+      },
+      burst: {
+        instances: BURST,
+        outcomes: burst.outcomes,
+        cloudCalls: burstCloudCalls,
+        cloudCallsPerLogin: burstCloudCalls / BURST,
+      },
       rssMiB: { idleWith100kAgents: rssIdle, peakSaturation: saturation.rssPeakMiB, peakHalfLoad: halfLoad.rssPeakMiB },
       seededAgents: SEEDED_AGENTS,
       loginWriteBySize: [{ agents: SEEDED_AGENTS, rate: loginWritePerSecond }, ...seededSizes],
@@ -218,7 +317,12 @@ async function main(): Promise<void> {
     };
     const rows: Row[] = [
       ...phaseRows('aws_iid logins', logins, fastify.rate, TARGETS.loginsPerRoundTrip, 2000),
-      { metric: 'cloud calls in timed login phases (warm cache)', value: String(saturation.cloudCalls + halfLoad.cloudCalls), target: '0', pass: saturation.cloudCalls + halfLoad.cloudCalls === 0 },
+      {
+        metric: 'cloud calls in timed login phases (warm cache)',
+        value: String(saturation.cloudCalls + halfLoad.cloudCalls),
+        target: '0',
+        pass: saturation.cloudCalls + halfLoad.cloudCalls === 0,
+      },
       ...phaseRows('renewals', renewals, fastify.rate, TARGETS.renewalsPerRoundTrip, 5000),
       ...phaseRows('JWT-SVIDs', jwtSvids, fastify.rate, TARGETS.renewalsPerRoundTrip, 5000),
       ...ceilingRows(ceiling, saturation.result.rate),
@@ -227,12 +331,19 @@ async function main(): Promise<void> {
       { metric: `cloud calls per login, burst of ${BURST} new`, value: report.burst.cloudCallsPerLogin.toFixed(3) },
       { metric: 'burst logins succeeded', value: String(burst.outcomes.ok ?? 0) },
       { metric: `RSS, idle, ${SEEDED_AGENTS.toLocaleString('en-US')} agents stored`, value: fmt.mib(rssIdle) },
-      { metric: 'RSS peak, login saturation / half load', value: `${fmt.mib(saturation.rssPeakMiB)} / ${fmt.mib(halfLoad.rssPeakMiB)}` },
+      {
+        metric: 'RSS peak, login saturation / half load',
+        value: `${fmt.mib(saturation.rssPeakMiB)} / ${fmt.mib(halfLoad.rssPeakMiB)}`,
+      },
       ...(growth ? growthTableRows(growth) : []),
     ];
     const load = (l: number[]) => l.map((n) => n.toFixed(1)).join(' ');
-    printTable(`attestd bench (${report.database}, ${opts.replicas} replica${opts.replicas > 1 ? 's' : ''}, ${report.machine.cores} cores, ${opts.seconds} s per phase${opts.quick ? ', quick' : ''}; load average ${load(loadAtStart)} at start, ${load(report.machine.loadAverage.atEnd)} at end)`, rows);
-    if (report.profileTop) for (const f of report.profileTop) console.log(`${f.percent.toFixed(1).padStart(5)}%  ${f.fn}`);
+    printTable(
+      `attestd bench (${report.database}, ${opts.replicas} replica${opts.replicas > 1 ? 's' : ''}, ${report.machine.cores} cores, ${opts.seconds} s per phase${opts.quick ? ', quick' : ''}; load average ${load(loadAtStart)} at start, ${load(report.machine.loadAverage.atEnd)} at end)`,
+      rows,
+    );
+    if (report.profileTop)
+      for (const f of report.profileTop) console.log(`${f.percent.toFixed(1).padStart(5)}%  ${f.fn}`);
     step(`results in ${writeResults(resultsDir, { ...report, table: rows })}`);
   } finally {
     await attestd?.stop();
@@ -248,8 +359,15 @@ async function growthRows(home: string, quick: boolean): Promise<GrowthResult> {
   const empty = await scratchDatabase(serverUrl, join(home, 'growth-empty'));
   const grown = await scratchDatabase(serverUrl, join(home, 'growth-grown'));
   try {
-    step(`growth: the login write and the audit list with ${GROWTH_ROWS.toLocaleString('en-US')} audit events and used nonces (${grown.target.kind}; several minutes)`);
-    return await measureGrowth(empty.target, grown.target, { rounds: quick ? 1 : 3, writes: quick ? 1000 : 2000, queriesPerFilter: quick ? 20 : 100, log: step });
+    step(
+      `growth: the login write and the audit list with ${GROWTH_ROWS.toLocaleString('en-US')} audit events and used nonces (${grown.target.kind}; several minutes)`,
+    );
+    return await measureGrowth(empty.target, grown.target, {
+      rounds: quick ? 1 : 3,
+      writes: quick ? 1000 : 2000,
+      queriesPerFilter: quick ? 20 : 100,
+      log: step,
+    });
   } finally {
     await empty.drop();
     await grown.drop();
@@ -261,7 +379,9 @@ async function growthOnly(home: string, resultsDir: string, quick: boolean): Pro
     const growth = await growthRows(home, quick);
     const rows = growthTableRows(growth);
     printTable(`attestd bench, growth rows only (${availableParallelism()} cores${quick ? ', quick' : ''})`, rows);
-    step(`results in ${writeResults(resultsDir, { at: new Date().toISOString(), machine: { cores: availableParallelism(), node: process.version }, growth, table: rows })}`);
+    step(
+      `results in ${writeResults(resultsDir, { at: new Date().toISOString(), machine: { cores: availableParallelism(), node: process.version }, growth, table: rows })}`,
+    );
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
@@ -271,7 +391,8 @@ async function bareFastify(seconds: number): Promise<LoadResult> {
   const hello = await startNodeProcess(builtScript('bench', 'fastify-hello.js'), {}, { readyPath: '/' });
   const client = new HttpClient(hello.url, 256);
   try {
-    const op = async () => ((await client.call('POST', '/', { providedMethods: ['aws_iid'] })).status === 200 ? 'ok' : 'failed');
+    const op = async () =>
+      (await client.call('POST', '/', { providedMethods: ['aws_iid'] })).status === 200 ? 'ok' : 'failed';
     await closedLoop({ concurrency: SATURATION_CLIENTS, seconds: Math.min(1, seconds), maxOperations: Infinity, op }); // warm-up
     return await closedLoop({ concurrency: SATURATION_CLIENTS, seconds, maxOperations: Infinity, op });
   } finally {

@@ -41,7 +41,11 @@ async function settled(url: string, maxSeconds: number): Promise<PgWrites> {
     await sleep(1000);
     const now = await read(url);
     // each reading commits its own transaction: that alone is no change
-    const moved = now.inserted !== last.inserted || now.updated !== last.updated || now.deleted !== last.deleted || now.commits - last.commits > 1;
+    const moved =
+      now.inserted !== last.inserted ||
+      now.updated !== last.updated ||
+      now.deleted !== last.deleted ||
+      now.commits - last.commits > 1;
     still = moved ? 0 : still + 1;
     last = now;
   }

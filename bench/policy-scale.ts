@@ -28,9 +28,16 @@ export function policyDocument(count: number, mixed: boolean): string {
   const lines = ['section: AgentAttestation', 'schema: v1', 'spec:', '  policies:'];
   for (let i = 0; i < count; i++) {
     const type = mixed && i < count - 1 ? TYPES[i % TYPES.length]! : 'aws_iid';
-    lines.push(`    - name: p${i}`, `      requiredAttestors: [{ type: ${type}${type === 'aws_iid' && i % 100 === 0 ? `, config: { awsAccountsAllowed: ["${String(100000000000 + i)}"] }` : ''} }]`, '      rules:');
+    lines.push(
+      `    - name: p${i}`,
+      `      requiredAttestors: [{ type: ${type}${type === 'aws_iid' && i % 100 === 0 ? `, config: { awsAccountsAllowed: ["${String(100000000000 + i)}"] }` : ''} }]`,
+      '      rules:',
+    );
     if (type !== 'aws_iid') {
-      for (let r = 0; r < 10; r++) lines.push(`        - { attribute: ${type}.${type === 'join_token' ? 'id' : 'role.name'}, equals: "v${r}-${i}" }`);
+      for (let r = 0; r < 10; r++)
+        lines.push(
+          `        - { attribute: ${type}.${type === 'join_token' ? 'id' : 'role.name'}, equals: "v${r}-${i}" }`,
+        );
       continue;
     }
     const rules = [
@@ -72,8 +79,12 @@ async function perLoginMs(spec: AgentAttestationSpec, catalog: AttestorDescripto
   const registry = new AttestorRegistry(catalog.map(stubbed));
   const proofs = { aws_iid: { document: '{}', signature: 'x' } };
   const once = async () => {
-    const decision = await decide(policies.candidatesFor(['aws_iid']), proofs, registry, { challenges: {}, now: new Date() });
-    if (decision.kind !== 'authorized') throw new Error(`bench: expected the last policy to hold, got ${decision.kind}`);
+    const decision = await decide(policies.candidatesFor(['aws_iid']), proofs, registry, {
+      challenges: {},
+      now: new Date(),
+    });
+    if (decision.kind !== 'authorized')
+      throw new Error(`bench: expected the last policy to hold, got ${decision.kind}`);
   };
   for (let i = 0; i < 50; i++) await once();
   const before = process.cpuUsage();
@@ -91,7 +102,9 @@ async function main(): Promise<void> {
     const spec = validated.value.spec as AgentAttestationSpec;
     const compiles = [0, 1, 2, 3, 4].map(() => cpuMs(() => compileAgentAttestation(spec, catalog)).ms);
     const perLogin = await perLoginMs(spec, catalog, 300);
-    console.log(`${mixed ? 'mixed types' : 'all aws_iid'}: activation (compile) ${Math.min(...compiles).toFixed(1)} ms CPU; per login (candidates + decide) ${perLogin.toFixed(3)} ms CPU`);
+    console.log(
+      `${mixed ? 'mixed types' : 'all aws_iid'}: activation (compile) ${Math.min(...compiles).toFixed(1)} ms CPU; per login (candidates + decide) ${perLogin.toFixed(3)} ms CPU`,
+    );
   }
 }
 

@@ -37,7 +37,11 @@ export function jwtSvidOperation(route: Route, agents: HeldAgent[], keys: AgentK
   return async (index) => {
     const agent = agents[index % agents.length]!;
     const pop = await signProofOfPossession(keys[agent.key]!.keyPair.privateKey, 'attestd-jwt-svid');
-    const answer = await route(index).call('POST', '/v1/agent/jwt-svid', { certChain: agent.certChain, pop, audience: ['bench'] });
+    const answer = await route(index).call('POST', '/v1/agent/jwt-svid', {
+      certChain: agent.certChain,
+      pop,
+      audience: ['bench'],
+    });
     return answer.status === 200 ? 'ok' : `jwt-svid ${answer.status} ${codeOf(answer.body)}`;
   };
 }

@@ -18,9 +18,16 @@ export function printTable(title: string, rows: Row[]): string {
   const m = width((r) => r.metric);
   const v = width((r) => r.value);
   const t = width((r) => r.target ?? '');
-  const line = (r: Row, verdict: string) => `| ${r.metric.padEnd(m)} | ${r.value.padStart(v)} | ${(r.target ?? '').padEnd(t)} | ${verdict.padEnd(6)} |`;
+  const line = (r: Row, verdict: string) =>
+    `| ${r.metric.padEnd(m)} | ${r.value.padStart(v)} | ${(r.target ?? '').padEnd(t)} | ${verdict.padEnd(6)} |`;
   const rule = `|${'-'.repeat(m + 2)}|${'-'.repeat(v + 2)}|${'-'.repeat(t + 2)}|--------|`;
-  const text = [title, '', line(header, 'result'), rule, ...rows.map((r) => line(r, r.pass === undefined ? '' : r.pass ? 'PASS' : 'FAIL'))].join('\n');
+  const text = [
+    title,
+    '',
+    line(header, 'result'),
+    rule,
+    ...rows.map((r) => line(r, r.pass === undefined ? '' : r.pass ? 'PASS' : 'FAIL')),
+  ].join('\n');
   console.log(`\n${text}\n`);
   return text;
 }

@@ -75,7 +75,8 @@ export async function compareRuleEngines(seconds: number): Promise<RuleCompariso
   const validated = validateDocument('AgentAttestation', POLICY, catalog);
   if (!validated.ok) throw new Error(`bench: rules policy invalid: ${JSON.stringify(validated.errors)}`);
   const policy = compileAgentAttestation(validated.value.spec, catalog).policies[0]!;
-  if (!policy.evaluate(ATTRIBUTES).holds) throw new Error('bench: the compiled rules do not hold on the bench attributes');
+  if (!policy.evaluate(ATTRIBUTES).holds)
+    throw new Error('bench: the compiled rules do not hold on the bench attributes');
   const engine = jsonRulesEngine();
   const holds = async () => (await engine.run(ATTRIBUTES)).events.length === 1;
   if (!(await holds())) throw new Error('bench: json-rules-engine rules do not hold on the bench attributes');

@@ -14,7 +14,13 @@ export interface SeededSizeRate {
   seedSeconds: number;
 }
 
-export async function loginWriteAtSizes(serverUrl: string | undefined, home: string, sizes: number[], writes: number, log: (text: string) => void): Promise<SeededSizeRate[]> {
+export async function loginWriteAtSizes(
+  serverUrl: string | undefined,
+  home: string,
+  sizes: number[],
+  writes: number,
+  log: (text: string) => void,
+): Promise<SeededSizeRate[]> {
   const results: SeededSizeRate[] = [];
   for (const agents of sizes) {
     const database = await scratchDatabase(serverUrl, join(home, `agents-${agents}`));

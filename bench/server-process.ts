@@ -30,7 +30,11 @@ export function rssMiBOf(pid: number): number {
 }
 
 /** Starts a node script as a child and waits until `readyPath` answers 200. */
-export async function startNodeProcess(script: string, env: Record<string, string>, options: { readyPath: string; nodeArgs?: string[] }): Promise<ServerProcess> {
+export async function startNodeProcess(
+  script: string,
+  env: Record<string, string>,
+  options: { readyPath: string; nodeArgs?: string[] },
+): Promise<ServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), script], {
@@ -44,7 +48,10 @@ export async function startNodeProcess(script: string, env: Record<string, strin
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let attempt = 0; ; attempt++) {
     if (child.exitCode !== null) throw new Error(`bench: ${script} exited (${child.exitCode}): ${stderr}`);
-    const ok = await fetch(url + options.readyPath).then((r) => r.ok, () => false);
+    const ok = await fetch(url + options.readyPath).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (attempt > 600) throw new Error(`bench: ${script} did not become ready: ${stderr}`);
     await sleep(100);

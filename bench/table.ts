@@ -37,7 +37,8 @@ export interface PhasePair {
 }
 
 const failures = (r: LoadResult) => r.operations - r.succeeded;
-const latencies = (r: LoadResult) => `${fmt.ms(r.latencyMs.mean)} / ${fmt.ms(r.latencyMs.p50)} / ${fmt.ms(r.latencyMs.p99)}`;
+const latencies = (r: LoadResult) =>
+  `${fmt.ms(r.latencyMs.mean)} / ${fmt.ms(r.latencyMs.p50)} / ${fmt.ms(r.latencyMs.p99)}`;
 
 export function cpuShares(cpu: CpuShares): string {
   const us = (n: number | undefined) => (n === undefined ? 'n/a' : `${Math.round(n)} µs`);
@@ -49,16 +50,39 @@ export function cpuShares(cpu: CpuShares): string {
  * ratio of the round trip, latency, CPU and writes per operation, and the
  * half-load p99.
  */
-export function phaseRows(name: string, pair: PhasePair, roundTripRate: number, ratioTarget: number, absoluteTarget: number): Row[] {
+export function phaseRows(
+  name: string,
+  pair: PhasePair,
+  roundTripRate: number,
+  ratioTarget: number,
+  absoluteTarget: number,
+): Row[] {
   const { saturation: s, halfLoad: h } = pair;
   const ratio = s.result.rate / roundTripRate;
   return [
-    { metric: `${name}/s, saturation (${fmt.ratio(ratio)} of a round trip)`, value: fmt.rate(s.result.rate), target: `>= ${ratioTarget} (${absoluteTarget}/s at 26k)`, pass: ratio >= ratioTarget },
+    {
+      metric: `${name}/s, saturation (${fmt.ratio(ratio)} of a round trip)`,
+      value: fmt.rate(s.result.rate),
+      target: `>= ${ratioTarget} (${absoluteTarget}/s at 26k)`,
+      pass: ratio >= ratioTarget,
+    },
     { metric: `${name}: saturation latency mean / p50 / p99`, value: latencies(s.result) },
     { metric: `${name}: CPU per op, server / load gen / PostgreSQL`, value: cpuShares(s.cpuPerOperation) },
-    ...(s.writesPerOperation ? [{ metric: `${name}: PostgreSQL writes per op`, value: describeWrites(s.writesPerOperation) }] : []),
-    { metric: `${name}: half load ${fmt.rate(h.result.rate)}, mean / p50 / p99`, value: latencies(h.result), target: `p99 < ${TARGETS.halfLoadP99Ms} ms`, pass: h.result.latencyMs.p99 < TARGETS.halfLoadP99Ms },
-    { metric: `${name}: failed in timed phases`, value: String(failures(s.result) + failures(h.result)), target: '0', pass: failures(s.result) + failures(h.result) === 0 },
+    ...(s.writesPerOperation
+      ? [{ metric: `${name}: PostgreSQL writes per op`, value: describeWrites(s.writesPerOperation) }]
+      : []),
+    {
+      metric: `${name}: half load ${fmt.rate(h.result.rate)}, mean / p50 / p99`,
+      value: latencies(h.result),
+      target: `p99 < ${TARGETS.halfLoadP99Ms} ms`,
+      pass: h.result.latencyMs.p99 < TARGETS.halfLoadP99Ms,
+    },
+    {
+      metric: `${name}: failed in timed phases`,
+      value: String(failures(s.result) + failures(h.result)),
+      target: '0',
+      pass: failures(s.result) + failures(h.result) === 0,
+    },
   ];
 }
 
@@ -70,16 +94,32 @@ export function ceilingRows(ceiling: Ceiling, achieved: number): Row[] {
     { metric: 'ceiling: login write transaction', value: fmt.rate(ceiling.loginWritePerSecond) },
     { metric: 'ceiling: bare Fastify round trip', value: fmt.rate(ceiling.fastifyRoundTripPerSecond) },
     { metric: 'ceiling: logins/s (2 trips+verify+sign+write)', value: fmt.rate(ceiling.loginsPerSecond) },
-    { metric: 'achieved logins / ceiling', value: fmt.ratio(ratio), target: `>= ${TARGETS.ceilingRatio}`, pass: ratio >= TARGETS.ceilingRatio },
+    {
+      metric: 'achieved logins / ceiling',
+      value: fmt.ratio(ratio),
+      target: `>= ${TARGETS.ceilingRatio}`,
+      pass: ratio >= TARGETS.ceilingRatio,
+    },
   ];
 }
 
-export function rulesRows(rules: { compiledPerSecond: number; jsonRulesEnginePerSecond: number; ratio: number }, iid: { oursPerSecond: number; pkijsPerSecond: number; ratio: number }): Row[] {
+export function rulesRows(
+  rules: { compiledPerSecond: number; jsonRulesEnginePerSecond: number; ratio: number },
+  iid: { oursPerSecond: number; pkijsPerSecond: number; ratio: number },
+): Row[] {
   return [
     { metric: 'rules: compiled evaluations/s', value: fmt.rate(rules.compiledPerSecond) },
     { metric: 'rules: json-rules-engine evaluations/s', value: fmt.rate(rules.jsonRulesEnginePerSecond) },
-    { metric: 'rules: compiled / json-rules-engine', value: `${rules.ratio.toFixed(0)}x`, target: `>= ${TARGETS.rulesRatio}x`, pass: rules.ratio >= TARGETS.rulesRatio },
-    { metric: 'IID verify: ours / pkijs SignedData.verify', value: `${fmt.rate(iid.oursPerSecond)} / ${fmt.rate(iid.pkijsPerSecond)} (${iid.ratio.toFixed(0)}x)` },
+    {
+      metric: 'rules: compiled / json-rules-engine',
+      value: `${rules.ratio.toFixed(0)}x`,
+      target: `>= ${TARGETS.rulesRatio}x`,
+      pass: rules.ratio >= TARGETS.rulesRatio,
+    },
+    {
+      metric: 'IID verify: ours / pkijs SignedData.verify',
+      value: `${fmt.rate(iid.oursPerSecond)} / ${fmt.rate(iid.pkijsPerSecond)} (${iid.ratio.toFixed(0)}x)`,
+    },
   ];
 }
 
@@ -93,9 +133,22 @@ export function seededSizeRows(sizes: SeededSizeRate[], mainRate: number, mainAg
 export function growthTableRows(growth: GrowthResult): Row[] {
   const millions = `${(GROWTH_ROWS / 1e6).toFixed(0)}M`;
   return [
-    { metric: `login write, ${millions} audit + ${millions} nonces / empty`, value: `${fmt.rate(growth.grownRate)} / ${fmt.rate(growth.emptyRate)} (${fmt.ratio(growth.ratio)})`, target: `>= ${TARGETS.growthRatio}`, pass: growth.ratio >= TARGETS.growthRatio },
-    { metric: `audit list, ${millions} events, 7 filters: p50 / p99`, value: `${fmt.ms(growth.list.p50Ms)} / ${fmt.ms(growth.list.p99Ms)}`, target: `p99 < ${TARGETS.auditListP99Ms} ms`, pass: growth.list.p99Ms < TARGETS.auditListP99Ms },
-    { metric: 'audit list: slowest filter, p99', value: `${growth.list.slowest.filter}: ${fmt.ms(growth.list.slowest.p99Ms)}` },
+    {
+      metric: `login write, ${millions} audit + ${millions} nonces / empty`,
+      value: `${fmt.rate(growth.grownRate)} / ${fmt.rate(growth.emptyRate)} (${fmt.ratio(growth.ratio)})`,
+      target: `>= ${TARGETS.growthRatio}`,
+      pass: growth.ratio >= TARGETS.growthRatio,
+    },
+    {
+      metric: `audit list, ${millions} events, 7 filters: p50 / p99`,
+      value: `${fmt.ms(growth.list.p50Ms)} / ${fmt.ms(growth.list.p99Ms)}`,
+      target: `p99 < ${TARGETS.auditListP99Ms} ms`,
+      pass: growth.list.p99Ms < TARGETS.auditListP99Ms,
+    },
+    {
+      metric: 'audit list: slowest filter, p99',
+      value: `${growth.list.slowest.filter}: ${fmt.ms(growth.list.slowest.p99Ms)}`,
+    },
     { metric: 'growth: seeding both databases', value: `${growth.seedSeconds.toFixed(0)} s` },
   ];
 }

@@ -38,5 +38,7 @@ for (const [command, entry] of Object.entries(CLIS)) {
   });
   await chmod(outfile, 0o755);
   const { size } = await stat(outfile);
-  process.stdout.write(`${relative(process.cwd(), outfile) || outfile}  ${(size / 1024 / 1024).toFixed(2)} MiB  (${command} ${version})\n`);
+  process.stdout.write(
+    `${relative(process.cwd(), outfile) || outfile}  ${(size / 1024 / 1024).toFixed(2)} MiB  (${command} ${version})\n`,
+  );
 }

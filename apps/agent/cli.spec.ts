@@ -1,7 +1,15 @@
 import { UsageError } from '../../libs/cli-support/usage';
 import { parseCommandLine, usage } from './cli';
 
-const base = ['login', '--server', 'https://attestd.example.org', '--attestor', 'join_token', '--out', '/var/lib/agent'];
+const base = [
+  'login',
+  '--server',
+  'https://attestd.example.org',
+  '--attestor',
+  'join_token',
+  '--out',
+  '/var/lib/agent',
+];
 
 function problemsOf(argv: string[], env: NodeJS.ProcessEnv = {}): string[] {
   try {
@@ -37,12 +45,22 @@ describe('parseCommandLine', () => {
     });
 
     it('accepts --flag=value', () => {
-      const command = parseCommandLine(['login', '--server=http://127.0.0.1:8080', '--attestor=join_token', '--out=d', '--token=-starts-with-dash']);
-      expect(command).toMatchObject({ options: { server: 'http://127.0.0.1:8080', out: 'd', joinToken: '-starts-with-dash' } });
+      const command = parseCommandLine([
+        'login',
+        '--server=http://127.0.0.1:8080',
+        '--attestor=join_token',
+        '--out=d',
+        '--token=-starts-with-dash',
+      ]);
+      expect(command).toMatchObject({
+        options: { server: 'http://127.0.0.1:8080', out: 'd', joinToken: '-starts-with-dash' },
+      });
     });
 
     it('takes the join token from ATTESTD_JOIN_TOKEN', () => {
-      expect(parseCommandLine(base, { ATTESTD_JOIN_TOKEN: 'from-env' })).toMatchObject({ options: { joinToken: 'from-env' } });
+      expect(parseCommandLine(base, { ATTESTD_JOIN_TOKEN: 'from-env' })).toMatchObject({
+        options: { joinToken: 'from-env' },
+      });
     });
 
     it('prefers --token over ATTESTD_JOIN_TOKEN', () => {
@@ -63,7 +81,11 @@ describe('parseCommandLine', () => {
     it('reads the server, the directory and every audience', () => {
       expect(parseCommandLine([...jwt, '--audience', 'sts.amazonaws.com', '--audience', 'vault'])).toEqual({
         name: 'jwt',
-        options: { server: 'https://attestd.example.org', out: '/var/lib/agent', audiences: ['sts.amazonaws.com', 'vault'] },
+        options: {
+          server: 'https://attestd.example.org',
+          out: '/var/lib/agent',
+          audiences: ['sts.amazonaws.com', 'vault'],
+        },
       });
     });
 
@@ -72,7 +94,9 @@ describe('parseCommandLine', () => {
     });
 
     it('refuses an audience with spaces, a repeated one, and more than eight', () => {
-      expect(problemsOf([...jwt, '--audience', 'a b'])).toEqual(['--audience "a b" must be 1 to 256 printable ASCII characters without spaces']);
+      expect(problemsOf([...jwt, '--audience', 'a b'])).toEqual([
+        '--audience "a b" must be 1 to 256 printable ASCII characters without spaces',
+      ]);
       expect(problemsOf([...jwt, '--audience', 'a', '--audience', 'a'])).toEqual(['--audience a given more than once']);
       const nine = Array.from({ length: 9 }, (_, i) => ['--audience', `aud-${i}`]).flat();
       expect(problemsOf([...jwt, ...nine])).toEqual(['--audience given more than 8 times']);
@@ -108,7 +132,7 @@ describe('parseCommandLine', () => {
       expect(problemsOf(['--version', 'login'])).toEqual(['--version takes no arguments']);
     });
 
-    it("gives each command a page of its own flags only, and the overview all of them", () => {
+    it('gives each command a page of its own flags only, and the overview all of them', () => {
       const login = usage('login');
       const jwt = usage('jwt');
       expect(login).toMatch(/^usage: attestd-agent login --server URL/);
@@ -129,7 +153,9 @@ describe('parseCommandLine', () => {
     });
 
     it('rejects a flag before the command', () => {
-      expect(problemsOf(['--server', 'x', 'login'])).toEqual(['expected a command before --server (commands: login, jwt)']);
+      expect(problemsOf(['--server', 'x', 'login'])).toEqual([
+        'expected a command before --server (commands: login, jwt)',
+      ]);
     });
 
     it('rejects an unknown flag', () => {
@@ -163,32 +189,48 @@ describe('parseCommandLine', () => {
     });
 
     it('rejects --server given twice', () => {
-      expect(problemsOf([...base, '--token', 'T', '--server', 'https://other'])).toEqual(['--server given more than once']);
+      expect(problemsOf([...base, '--token', 'T', '--server', 'https://other'])).toEqual([
+        '--server given more than once',
+      ]);
     });
 
     it('requires --server', () => {
-      expect(problemsOf(['login', '--attestor', 'join_token', '--token', 'T', '--out', 'd'])).toEqual(['--server is required']);
+      expect(problemsOf(['login', '--attestor', 'join_token', '--token', 'T', '--out', 'd'])).toEqual([
+        '--server is required',
+      ]);
     });
 
     it.each(['attestd.example.org', 'ftp://attestd.example.org', 'not a url'])('rejects --server %s', (server) => {
-      expect(problemsOf(['login', '--server', server, '--attestor', 'join_token', '--token', 'T', '--out', 'd'])).toEqual([
-        `--server must be an http:// or https:// URL, got ${JSON.stringify(server)}`,
-      ]);
+      expect(
+        problemsOf(['login', '--server', server, '--attestor', 'join_token', '--token', 'T', '--out', 'd']),
+      ).toEqual([`--server must be an http:// or https:// URL, got ${JSON.stringify(server)}`]);
     });
 
     it('rejects a --server URL with a query', () => {
-      expect(problemsOf(['login', '--server', 'https://a/?x=1', '--attestor', 'join_token', '--token', 'T', '--out', 'd'])).toEqual([
-        '--server must not have a query or fragment',
-      ]);
+      expect(
+        problemsOf(['login', '--server', 'https://a/?x=1', '--attestor', 'join_token', '--token', 'T', '--out', 'd']),
+      ).toEqual(['--server must not have a query or fragment']);
     });
 
     it('rejects a --server URL with credentials, without echoing them', () => {
-      const problems = problemsOf(['login', '--server', 'https://u:secret@a', '--attestor', 'join_token', '--token', 'T', '--out', 'd']);
+      const problems = problemsOf([
+        'login',
+        '--server',
+        'https://u:secret@a',
+        '--attestor',
+        'join_token',
+        '--token',
+        'T',
+        '--out',
+        'd',
+      ]);
       expect(problems).toEqual(['--server must not hold credentials']);
     });
 
     it('requires --out', () => {
-      expect(problemsOf(['login', '--server', 'https://a', '--attestor', 'join_token', '--token', 'T'])).toEqual(['--out is required']);
+      expect(problemsOf(['login', '--server', 'https://a', '--attestor', 'join_token', '--token', 'T'])).toEqual([
+        '--out is required',
+      ]);
     });
 
     it('rejects an empty --out', () => {
@@ -196,7 +238,9 @@ describe('parseCommandLine', () => {
     });
 
     it('requires --attestor and lists the known ones', () => {
-      expect(problemsOf(['login', '--server', 'https://a', '--out', 'd'])).toEqual(['--attestor is required (known: aws_iam, aws_iid, azure_msi, join_token, k8s_psat)']);
+      expect(problemsOf(['login', '--server', 'https://a', '--out', 'd'])).toEqual([
+        '--attestor is required (known: aws_iam, aws_iid, azure_msi, join_token, k8s_psat)',
+      ]);
     });
 
     it('rejects an unknown attestor name', () => {
@@ -206,7 +250,9 @@ describe('parseCommandLine', () => {
     });
 
     it('rejects the same attestor twice', () => {
-      expect(problemsOf([...base, '--attestor', 'join_token', '--token', 'T'])).toEqual(['--attestor join_token given more than once']);
+      expect(problemsOf([...base, '--attestor', 'join_token', '--token', 'T'])).toEqual([
+        '--attestor join_token given more than once',
+      ]);
     });
 
     it('requires a token for join_token', () => {
@@ -214,7 +260,9 @@ describe('parseCommandLine', () => {
     });
 
     it('treats an empty ATTESTD_JOIN_TOKEN as missing', () => {
-      expect(problemsOf(base, { ATTESTD_JOIN_TOKEN: '' })).toEqual(['--attestor join_token needs --token or ATTESTD_JOIN_TOKEN']);
+      expect(problemsOf(base, { ATTESTD_JOIN_TOKEN: '' })).toEqual([
+        '--attestor join_token needs --token or ATTESTD_JOIN_TOKEN',
+      ]);
     });
 
     it('rejects an empty --token', () => {
@@ -222,7 +270,9 @@ describe('parseCommandLine', () => {
     });
 
     it('rejects --token without --attestor join_token', () => {
-      expect(problemsOf(['login', '--server', 'https://a', '--out', 'd', '--attestor', 'nope', '--token', 'T'])).toEqual([
+      expect(
+        problemsOf(['login', '--server', 'https://a', '--out', 'd', '--attestor', 'nope', '--token', 'T']),
+      ).toEqual([
         'unknown attestor "nope" (known: aws_iam, aws_iid, azure_msi, join_token, k8s_psat)',
         '--token is only used with --attestor join_token',
       ]);

@@ -130,9 +130,11 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): C
     return { name: 'version' };
   }
   if (command === 'help') return helpFor(rest);
-  if (command.startsWith('-')) throw new UsageError([`expected a command before ${command} (commands: ${COMMANDS.join(', ')})`]);
+  if (command.startsWith('-'))
+    throw new UsageError([`expected a command before ${command} (commands: ${COMMANDS.join(', ')})`]);
   if (command === 'jwt') return parseJwt(rest);
-  if (command !== 'login') throw new UsageError([`unknown command ${JSON.stringify(command)} (commands: ${COMMANDS.join(', ')})`]);
+  if (command !== 'login')
+    throw new UsageError([`unknown command ${JSON.stringify(command)} (commands: ${COMMANDS.join(', ')})`]);
 
   const { values, mentioned, problems } = readFlags(rest, LOGIN_FLAGS, { positionals: 'refuse' });
   if (values.help === true) return { name: 'help', topic: 'login' };
@@ -145,7 +147,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): C
 function helpFor(args: string[]): Command {
   const [topic, ...extra] = args;
   if (topic === undefined) return { name: 'help' };
-  if (!COMMANDS.includes(topic)) throw new UsageError([`unknown command ${JSON.stringify(topic)} (commands: ${COMMANDS.join(', ')})`]);
+  if (!COMMANDS.includes(topic))
+    throw new UsageError([`unknown command ${JSON.stringify(topic)} (commands: ${COMMANDS.join(', ')})`]);
   if (extra.length > 0) throw new UsageError([`unexpected argument ${JSON.stringify(extra[0])}`]);
   return { name: 'help', topic: topic as HelpTopic };
 }
@@ -170,7 +173,10 @@ function parseJwt(args: string[]): Command {
   if (audiences.length === 0 && !mentioned.has('audience')) problems.push('--audience is required');
   if (audiences.length > MAX_AUDIENCES) problems.push(`--audience given more than ${MAX_AUDIENCES} times`);
   for (const [i, audience] of audiences.entries()) {
-    if (!/^[\x21-\x7e]{1,256}$/.test(audience)) problems.push(`--audience ${JSON.stringify(audience)} must be 1 to 256 printable ASCII characters without spaces`);
+    if (!/^[\x21-\x7e]{1,256}$/.test(audience))
+      problems.push(
+        `--audience ${JSON.stringify(audience)} must be 1 to 256 printable ASCII characters without spaces`,
+      );
     else if (audiences.indexOf(audience) !== i) problems.push(`--audience ${audience} given more than once`);
   }
   if (problems.length > 0) throw new UsageError(problems);
@@ -234,7 +240,8 @@ function loginOptions(
     if (problem) problems.push(problem);
     if (!seen.has('aws_iid')) problems.push('--imds-endpoint is only used with --attestor aws_iid');
   }
-  if (awsRegion !== undefined && !seen.has('aws_iam')) problems.push('--aws-region is only used with --attestor aws_iam');
+  if (awsRegion !== undefined && !seen.has('aws_iam'))
+    problems.push('--aws-region is only used with --attestor aws_iam');
   const azureImdsEndpoint = values['azure-imds-endpoint'] as string | undefined;
   const azureResource = values['azure-resource'] as string | undefined;
   if (azureImdsEndpoint !== undefined) {
@@ -242,7 +249,10 @@ function loginOptions(
     if (problem) problems.push(problem);
   }
   if (azureResource === '') problems.push('--azure-resource must not be empty');
-  for (const [flag, value] of [['--azure-imds-endpoint', azureImdsEndpoint], ['--azure-resource', azureResource]] as const) {
+  for (const [flag, value] of [
+    ['--azure-imds-endpoint', azureImdsEndpoint],
+    ['--azure-resource', azureResource],
+  ] as const) {
     if (value !== undefined && !seen.has('azure_msi')) problems.push(`${flag} is only used with --attestor azure_msi`);
   }
 
@@ -250,7 +260,10 @@ function loginOptions(
   const k8sTokenFile = values['k8s-token-file'] as string | undefined;
   if (seen.has('k8s_psat') && !k8sCluster) problems.push('--attestor k8s_psat needs --k8s-cluster');
   if (k8sTokenFile === '') problems.push('--k8s-token-file must not be empty');
-  for (const [flag, value] of [['--k8s-cluster', k8sCluster], ['--k8s-token-file', k8sTokenFile]] as const) {
+  for (const [flag, value] of [
+    ['--k8s-cluster', k8sCluster],
+    ['--k8s-token-file', k8sTokenFile],
+  ] as const) {
     if (value !== undefined && !seen.has('k8s_psat')) problems.push(`${flag} is only used with --attestor k8s_psat`);
   }
 
@@ -264,4 +277,3 @@ function loginOptions(
   if (k8sTokenFile) options.k8sTokenFile = k8sTokenFile;
   return options;
 }
-

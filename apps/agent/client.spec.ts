@@ -41,12 +41,21 @@ describe('AgentClient', () => {
     });
     expect(fake.requests).toHaveLength(1);
     const [request] = fake.requests;
-    expect(request).toMatchObject({ method: 'POST', path: '/v1/agent/login', body: { providedMethods: ['join_token'] } });
+    expect(request).toMatchObject({
+      method: 'POST',
+      path: '/v1/agent/login',
+      body: { providedMethods: ['join_token'] },
+    });
     expect(request!.headers['content-type']).toBe('application/json');
   });
 
   it('keeps a path prefix and drops trailing slashes of the server URL', async () => {
-    await start({ intercept: (route) => (route === 'other' ? { status: 200, body: { loginId: 'l', expiresAt: 'e', requiredAttestors: [], challenges: {} } } : undefined) });
+    await start({
+      intercept: (route) =>
+        route === 'other'
+          ? { status: 200, body: { loginId: 'l', expiresAt: 'e', requiredAttestors: [], challenges: {} } }
+          : undefined,
+    });
     const client = new AgentClient({ server: `${fake.url}/attestd//` });
     await client.startLogin(['join_token']);
     expect(fake.requests[0]!.path).toBe('/attestd/v1/agent/login');
@@ -88,7 +97,10 @@ describe('AgentClient', () => {
     const client = await start({
       intercept: () => ({ status: 429, headers: { 'retry-after': '7' }, body: problem('rate_limited', 'slow down') }),
     });
-    await expect(client.startLogin(['join_token'])).rejects.toMatchObject({ code: 'rate_limited', retryAfterSeconds: 7 });
+    await expect(client.startLogin(['join_token'])).rejects.toMatchObject({
+      code: 'rate_limited',
+      retryAfterSeconds: 7,
+    });
   });
 
   it('reports an error answer that is not a problem document', async () => {
@@ -103,12 +115,16 @@ describe('AgentClient', () => {
   });
 
   it('strips control characters from the server-provided detail', async () => {
-    const client = await start({ intercept: () => ({ status: 403, body: problem('policy_denied', 'denied\u001b[31m\nnext') }) });
+    const client = await start({
+      intercept: () => ({ status: 403, body: problem('policy_denied', 'denied\u001b[31m\nnext') }),
+    });
     await expect(client.startLogin(['join_token'])).rejects.toMatchObject({ detail: 'denied [31m next' });
   });
 
   it('rejects a success answer that is not JSON', async () => {
-    const client = await start({ intercept: () => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' }) });
+    const client = await start({
+      intercept: () => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' }),
+    });
     await expect(client.startLogin(['join_token'])).rejects.toMatchObject({
       code: 'unexpected_response',
       detail: 'answer is not a JSON document (text/plain)',
@@ -145,7 +161,9 @@ describe('AgentClient', () => {
     const url = await closedPortUrl();
     const error = await caught(new AgentClient({ server: url }).startLogin(['join_token']));
     expect(error).toBeInstanceOf(ServerUnreachableError);
-    expect((error as Error).message).toBe(`login failed: cannot reach attestd at ${url}: connect ECONNREFUSED ${url.slice(7)}`);
+    expect((error as Error).message).toBe(
+      `login failed: cannot reach attestd at ${url}: connect ECONNREFUSED ${url.slice(7)}`,
+    );
   });
 
   it('gives up after the timeout', async () => {

@@ -70,7 +70,13 @@ export class AgentApiError extends Error {
  * cannot change it; no answer, 5xx, 408 and 429 can.
  */
 export function isRefusal(error: unknown): error is AgentApiError {
-  return error instanceof AgentApiError && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
+  return (
+    error instanceof AgentApiError &&
+    error.status >= 400 &&
+    error.status < 500 &&
+    error.status !== 408 &&
+    error.status !== 429
+  );
 }
 
 /** No answer from attestd: connection refused, DNS, TLS, redirect refused or timeout. */
@@ -101,17 +107,28 @@ export class AgentClient implements AgentApi, SvidApi {
 
   async startLogin(providedMethods: string[]): Promise<StartLoginResponse> {
     const body: StartLoginRequest = { providedMethods };
-    const answer = checked('login', 'login start answer', checkStartLogin, await this.post('login', '/v1/agent/login', body));
-    return { loginId: answer.loginId, expiresAt: answer.expiresAt, requiredAttestors: answer.requiredAttestors, challenges: answer.challenges ?? {} };
+    const answer = checked(
+      'login',
+      'login start answer',
+      checkStartLogin,
+      await this.post('login', '/v1/agent/login', body),
+    );
+    return {
+      loginId: answer.loginId,
+      expiresAt: answer.expiresAt,
+      requiredAttestors: answer.requiredAttestors,
+      challenges: answer.challenges ?? {},
+    };
   }
 
-  async completeLogin(
-    loginId: string,
-    proofs: Record<string, unknown>,
-    csr: string,
-  ): Promise<CompleteLoginResponse> {
+  async completeLogin(loginId: string, proofs: Record<string, unknown>, csr: string): Promise<CompleteLoginResponse> {
     const body: CompleteLoginRequest = { proofs, csr };
-    const answer = checked('login', 'login complete answer', checkCompleteLogin, await this.post('login', `/v1/agent/login/${encodeURIComponent(loginId)}/complete`, body));
+    const answer = checked(
+      'login',
+      'login complete answer',
+      checkCompleteLogin,
+      await this.post('login', `/v1/agent/login/${encodeURIComponent(loginId)}/complete`, body),
+    );
     return {
       agentId: answer.agentId,
       spiffeId: answer.spiffeId,
@@ -127,11 +144,20 @@ export class AgentClient implements AgentApi, SvidApi {
 
   async renew(request: RenewRequest): Promise<RenewResponse> {
     const answer = checked('renew', 'renew answer', checkRenew, await this.post('renew', '/v1/agent/renew', request));
-    return { spiffeId: answer.spiffeId, svid: { certChain: answer.svid.certChain, expiresAt: answer.svid.expiresAt }, bundle: answer.bundle };
+    return {
+      spiffeId: answer.spiffeId,
+      svid: { certChain: answer.svid.certChain, expiresAt: answer.svid.expiresAt },
+      bundle: answer.bundle,
+    };
   }
 
   async jwtSvid(request: JwtSvidRequest): Promise<JwtSvidResponse> {
-    const answer = checked('jwt-svid', 'jwt-svid answer', checkJwtSvid, await this.post('jwt-svid', '/v1/agent/jwt-svid', request));
+    const answer = checked(
+      'jwt-svid',
+      'jwt-svid answer',
+      checkJwtSvid,
+      await this.post('jwt-svid', '/v1/agent/jwt-svid', request),
+    );
     return { token: answer.token, expiresAt: answer.expiresAt };
   }
 
@@ -149,7 +175,9 @@ export class AgentClient implements AgentApi, SvidApi {
       });
       text = await response.text();
     } catch (error) {
-      throw new ServerUnreachableError(operation, this.base, describeFailure(error, this.timeoutMs, 'the agent'), { cause: error });
+      throw new ServerUnreachableError(operation, this.base, describeFailure(error, this.timeoutMs, 'the agent'), {
+        cause: error,
+      });
     }
 
     const contentType = response.headers.get('content-type') ?? '';
@@ -173,7 +201,11 @@ function problemError(
 ): AgentApiError {
   const retryAfterSeconds = parseRetryAfter(response.headers.get('retry-after'));
   const problem = readProblem(json, 1000);
-  if (problem) return new AgentApiError(operation, response.status, problem.code, problem.detail, { requestId: problem.requestId, retryAfterSeconds });
+  if (problem)
+    return new AgentApiError(operation, response.status, problem.code, problem.detail, {
+      requestId: problem.requestId,
+      retryAfterSeconds,
+    });
   return new AgentApiError(operation, response.status, 'unexpected_response', describeBody(contentType, text), {
     retryAfterSeconds,
   });
@@ -197,6 +229,9 @@ type Partly<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
 
 // fields added after the first release are optional in the answer
 const checkStartLogin = answerChecker<Partly<StartLoginResponse, 'challenges'>>(startLoginResponseSchema);
-const checkCompleteLogin = answerChecker<Partly<CompleteLoginResponse, 'policy' | 'attributes' | 'selectors' | 'reattestable'>>(completeLoginResponseSchema);
+const checkCompleteLogin =
+  answerChecker<Partly<CompleteLoginResponse, 'policy' | 'attributes' | 'selectors' | 'reattestable'>>(
+    completeLoginResponseSchema,
+  );
 const checkRenew = answerChecker<RenewResponse>(renewResponseSchema);
 const checkJwtSvid = answerChecker<JwtSvidResponse>(jwtSvidResponseSchema);

@@ -38,7 +38,12 @@ class FakeRenewals implements SvidApi {
   }
 
   async issue(csrPem: string): Promise<{ certChain: string; expiresAt: string }> {
-    const issued = this.ca.issueX509Svid({ spiffeId: SPIFFE_ID, subjectPublicKey: (await parseCsr(csrPem)).publicKey, ttlSeconds: TTL_SECONDS, now: new Date(this.now()) });
+    const issued = this.ca.issueX509Svid({
+      spiffeId: SPIFFE_ID,
+      subjectPublicKey: (await parseCsr(csrPem)).publicKey,
+      ttlSeconds: TTL_SECONDS,
+      now: new Date(this.now()),
+    });
     this.current = issued.serialHex;
     return { certChain: issued.chainPem, expiresAt: issued.notAfter.toISOString() };
   }
@@ -48,7 +53,12 @@ class FakeRenewals implements SvidApi {
     if (failure) throw failure;
     if (this.down()) throw unreachable();
     if (new X509Certificate(request.certChain).serialNumber.toLowerCase() !== this.current) {
-      throw new AgentApiError('renew', 401, 'invalid_proof_of_possession', "svid: the certificate is not the agent's current SVID");
+      throw new AgentApiError(
+        'renew',
+        401,
+        'invalid_proof_of_possession',
+        "svid: the certificate is not the agent's current SVID",
+      );
     }
     await compactVerify(request.pop, new X509Certificate(request.certChain).publicKey);
     const svid = await this.issue(request.csr);
@@ -118,17 +128,20 @@ describe('the renewing agent', () => {
     const first = await readFile(join(out, 'svid.key'), 'utf8');
     stopAfter(3);
     const write = writeSvidFiles;
-    await runDaemon({ out, signal: stop.signal }, {
-      client: fake,
-      log,
-      clock,
-      writeFiles: async (dir, material) => {
-        const written = await write(dir, material);
-        keys.push(await readFile(written.key, 'utf8'));
-        serials.push(new X509Certificate(await readFile(written.svid, 'utf8')).serialNumber.toLowerCase());
-        return written;
+    await runDaemon(
+      { out, signal: stop.signal },
+      {
+        client: fake,
+        log,
+        clock,
+        writeFiles: async (dir, material) => {
+          const written = await write(dir, material);
+          keys.push(await readFile(written.key, 'utf8'));
+          serials.push(new X509Certificate(await readFile(written.svid, 'utf8')).serialNumber.toLowerCase());
+          return written;
+        },
       },
-    });
+    );
     // 600 s backdated 60 s: half of 660 s is 330 s after notBefore, 270 s after each issue
     expect(clock.waits).toEqual([270_000, 270_000, 270_000]);
     expect(new Set([first, ...keys]).size).toBe(4);
@@ -140,17 +153,23 @@ describe('the renewing agent', () => {
   });
 
   it('retries an unreachable server and 503s with doubling backoff, then renews and starts over', async () => {
-    fake.failures = [unreachable(), unreachable(), new AgentApiError('renew', 503, 'unavailable', 'database unreachable')];
+    fake.failures = [
+      unreachable(),
+      unreachable(),
+      new AgentApiError('renew', 503, 'unavailable', 'database unreachable'),
+    ];
     stopAfter(2);
     await runDaemon({ out, signal: stop.signal }, { client: fake, log, clock, random: () => 0.999_999 });
     // half-life; 1 s, 2 s, 4 s (the top of each jittered step); the renewal; the new SVID's half-life
     expect(clock.waits).toEqual([270_000, 1_000, 2_000, 4_000, 270_000]);
     expect(fake.renewed).toBe(2);
-    expect(log.lines.filter((line) => line.msg === 'SVID renewal failed; retrying').map((line) => line.fields)).toEqual([
-      expect.objectContaining({ failures: 1, error: expect.stringContaining('ECONNREFUSED') }),
-      expect.objectContaining({ failures: 2 }),
-      expect.objectContaining({ failures: 3, error: expect.stringContaining('503 unavailable') }),
-    ]);
+    expect(log.lines.filter((line) => line.msg === 'SVID renewal failed; retrying').map((line) => line.fields)).toEqual(
+      [
+        expect.objectContaining({ failures: 1, error: expect.stringContaining('ECONNREFUSED') }),
+        expect.objectContaining({ failures: 2 }),
+        expect.objectContaining({ failures: 3, error: expect.stringContaining('503 unavailable') }),
+      ],
+    );
   });
 
   it('waits as long as a 429 asks with Retry-After', async () => {
@@ -161,9 +180,17 @@ describe('the renewing agent', () => {
   });
 
   it.each([
-    ['evicted', new AgentApiError('renew', 403, 'agent_evicted', 'this agent was evicted; the node must log in again'), /403 agent_evicted/],
+    [
+      'evicted',
+      new AgentApiError('renew', 403, 'agent_evicted', 'this agent was evicted; the node must log in again'),
+      /403 agent_evicted/,
+    ],
     ['banned', new AgentApiError('renew', 403, 'agent_banned', 'this agent is banned'), /403 agent_banned/],
-    ['proof refused', new AgentApiError('renew', 401, 'invalid_proof_of_possession', 'svid: not current'), /401 invalid_proof_of_possession/],
+    [
+      'proof refused',
+      new AgentApiError('renew', 401, 'invalid_proof_of_possession', 'svid: not current'),
+      /401 invalid_proof_of_possession/,
+    ],
   ])('stops for good when attestd refuses the agent (%s), without retrying', async (_name, refusal, message) => {
     fake.failures = [refusal];
     const stopped = run();
@@ -176,7 +203,9 @@ describe('the renewing agent', () => {
 
   it('stops when the SVID expires while attestd stays unreachable, naming the last error', async () => {
     fake.failures = Array.from({ length: 1000 }, unreachable);
-    await expect(run()).rejects.toThrow(/^daemon: the SVID expired at .* before it could be renewed \(last error: .*ECONNREFUSED.*\); log in again$/);
+    await expect(run()).rejects.toThrow(
+      /^daemon: the SVID expired at .* before it could be renewed \(last error: .*ECONNREFUSED.*\); log in again$/,
+    );
     const total = clock.waits.reduce((sum, ms) => sum + ms, 0);
     expect(clock.waits.every((ms) => ms <= 60_000 || ms === 270_000)).toBe(true);
     // it waited until expiry, not past it: issued now, 600 s
@@ -187,16 +216,24 @@ describe('the renewing agent', () => {
   it('keeps a renewed SVID it could not write and writes it on the next attempt, without renewing again', async () => {
     let failWrites = 1;
     stopAfter(2);
-    await runDaemon({ out, signal: stop.signal }, {
-      client: fake,
-      log,
-      clock,
-      random: () => 0,
-      writeFiles: (dir, material) => (failWrites-- > 0 ? Promise.reject(new Error('cannot create svid.pem: ENOSPC')) : writeSvidFiles(dir, material)),
-    });
+    await runDaemon(
+      { out, signal: stop.signal },
+      {
+        client: fake,
+        log,
+        clock,
+        random: () => 0,
+        writeFiles: (dir, material) =>
+          failWrites-- > 0
+            ? Promise.reject(new Error('cannot create svid.pem: ENOSPC'))
+            : writeSvidFiles(dir, material),
+      },
+    );
     expect(log.lines.map((line) => line.msg)).toContain('Writing the renewed SVID failed; retrying');
     expect(fake.renewed).toBe(2);
-    expect(new X509Certificate(await readFile(join(out, 'svid.pem'), 'utf8')).serialNumber.toLowerCase()).toBe(fake.current);
+    expect(new X509Certificate(await readFile(join(out, 'svid.pem'), 'utf8')).serialNumber.toLowerCase()).toBe(
+      fake.current,
+    );
   });
 
   it('stops at once when the signal is already aborted, renewing nothing', async () => {
@@ -218,7 +255,11 @@ describe('the renewing agent', () => {
   it('refuses to start on files that do not belong together', async () => {
     const other = await generateAgentKey();
     const svid = await fake.issue(other.csrPem);
-    await writeSvidFiles(out, { certChain: svid.certChain, privateKeyPem: (await generateAgentKey()).privateKeyPem, bundle: fake.bundle });
+    await writeSvidFiles(out, {
+      certChain: svid.certChain,
+      privateKeyPem: (await generateAgentKey()).privateKeyPem,
+      bundle: fake.bundle,
+    });
     await expect(run()).rejects.toThrow(/svid\.pem does not certify the key in .*svid\.key; log in again/);
   });
 });
@@ -259,11 +300,19 @@ describe('the renewing agent when its SVID can no longer renew', () => {
     const key = await generateAgentKey();
     const svid = await fake.issue(key.csrPem);
     const agentId = `00000000-0000-4000-8000-00000000010${logins}`;
-    const files = await writeSvidFiles(out, { certChain: svid.certChain, privateKeyPem: key.privateKeyPem, bundle: fake.bundle, state: serializeAgentState({ agentId, spiffeId: SPIFFE_ID, reattestable: true }) });
+    const files = await writeSvidFiles(out, {
+      certChain: svid.certChain,
+      privateKeyPem: key.privateKeyPem,
+      bundle: fake.bundle,
+      state: serializeAgentState({ agentId, spiffeId: SPIFFE_ID, reattestable: true }),
+    });
     return { agentId, spiffeId: SPIFFE_ID, policy: 'p', expiresAt: svid.expiresAt, reattestable: true, files };
   }
   const run = (reattestable: boolean | undefined) =>
-    runDaemon({ out, signal: stop.signal, ...(reattestable !== undefined && { agent: { ...AGENT, reattestable } }) }, { client: fake, log, clock, random: () => 0, login });
+    runDaemon(
+      { out, signal: stop.signal, ...(reattestable !== undefined && { agent: { ...AGENT, reattestable } }) },
+      { client: fake, log, clock, random: () => 0, login },
+    );
   /** attestd unreachable until the agent logs in again: the SVID expires first */
   const expireFirst = () => {
     fake.down = () => logins === 0;
@@ -277,7 +326,10 @@ describe('the renewing agent when its SVID can no longer renew', () => {
   it('logs in again by itself when the SVID expired and the agent may re-attest, retrying through the outage, then renews the new SVID', async () => {
     const expiry = new X509Certificate(await readFile(join(out, 'svid.pem'), 'utf8')).validToDate.getTime();
     expireFirst();
-    loginFailures = [new ServerUnreachableError('login', 'http://127.0.0.1:1', 'connect ECONNREFUSED'), new AgentApiError('login', 503, 'unavailable', 'database unreachable')];
+    loginFailures = [
+      new ServerUnreachableError('login', 'http://127.0.0.1:1', 'connect ECONNREFUSED'),
+      new AgentApiError('login', 503, 'unavailable', 'database unreachable'),
+    ];
     stopAfterRenewals(1);
     await run(true);
     expect(logins).toBe(1);
@@ -292,18 +344,32 @@ describe('the renewing agent when its SVID can no longer renew', () => {
       'SVID renewed',
       'Renewing agent stopped',
     ]);
-    expect(log.lines.find((line) => line.msg === 'Logged in again')!.fields).toMatchObject({ agentId: '00000000-0000-4000-8000-000000000101', reattestable: true });
-    expect(JSON.parse(await readFile(join(out, 'agent.json'), 'utf8'))).toMatchObject({ agentId: '00000000-0000-4000-8000-000000000101' });
+    expect(log.lines.find((line) => line.msg === 'Logged in again')!.fields).toMatchObject({
+      agentId: '00000000-0000-4000-8000-000000000101',
+      reattestable: true,
+    });
+    expect(JSON.parse(await readFile(join(out, 'agent.json'), 'utf8'))).toMatchObject({
+      agentId: '00000000-0000-4000-8000-000000000101',
+    });
     expect(clock.now()).toBeGreaterThan(expiry);
   });
 
   it('stops with the one line naming the attestctl agents evict command when a TOFU record stands in the way', async () => {
     expireFirst();
-    loginFailures = [new AgentApiError('login', 409, 'node_already_attested', `this node already attested as agent ${AGENT.agentId}; an operator must evict it first`)];
+    loginFailures = [
+      new AgentApiError(
+        'login',
+        409,
+        'node_already_attested',
+        `this node already attested as agent ${AGENT.agentId}; an operator must evict it first`,
+      ),
+    ];
     const stopped = run(false);
     await expect(stopped).rejects.toThrow(DaemonStopped);
     await expect(stopped).rejects.toThrow(
-      new RegExp(`^daemon: the SVID expired at \\S+ before it could be renewed \\(last error: .*\\), and this node attested with TOFU, so it cannot log in again by itself: an operator must run 'attestctl agents evict ${AGENT.agentId}' \\(attestd: 409 node_already_attested\\); the agent then logs in at its next start$`),
+      new RegExp(
+        `^daemon: the SVID expired at \\S+ before it could be renewed \\(last error: .*\\), and this node attested with TOFU, so it cannot log in again by itself: an operator must run 'attestctl agents evict ${AGENT.agentId}' \\(attestd: 409 node_already_attested\\); the agent then logs in at its next start$`,
+      ),
     );
     expect(loginFailures).toEqual([]);
   });
@@ -320,16 +386,22 @@ describe('the renewing agent when its SVID can no longer renew', () => {
   it('does not retry a failed login when the agent may not re-attest (TOFU, a join token, or no agent.json)', async () => {
     expireFirst();
     loginFailures = [new ServerUnreachableError('login', 'http://127.0.0.1:1', 'connect ECONNREFUSED')];
-    await expect(run(undefined)).rejects.toThrow(/^daemon: the SVID expired at .*; logging in again failed: login failed: cannot reach attestd at http:\/\/127\.0\.0\.1:1: connect ECONNREFUSED$/);
+    await expect(run(undefined)).rejects.toThrow(
+      /^daemon: the SVID expired at .*; logging in again failed: login failed: cannot reach attestd at http:\/\/127\.0\.0\.1:1: connect ECONNREFUSED$/,
+    );
     expect(logins).toBe(0);
   });
 
   it('logs in again when attestd says the agent was evicted, and goes on renewing', async () => {
-    fake.failures = [new AgentApiError('renew', 403, 'agent_evicted', 'this agent was evicted; the node must log in again')];
+    fake.failures = [
+      new AgentApiError('renew', 403, 'agent_evicted', 'this agent was evicted; the node must log in again'),
+    ];
     stopAfterRenewals(1);
     await run(false);
     expect(logins).toBe(1);
-    expect(log.lines.find((line) => line.msg === 'Logging in again')!.fields).toMatchObject({ reason: `attestd evicted agent ${AGENT.agentId}` });
+    expect(log.lines.find((line) => line.msg === 'Logging in again')!.fields).toMatchObject({
+      reason: `attestd evicted agent ${AGENT.agentId}`,
+    });
   });
 
   it('still stops for good when the agent is banned', async () => {
@@ -341,9 +413,15 @@ describe('the renewing agent when its SVID can no longer renew', () => {
   it('treats a wake-up past the expiry as expiry, not as a renewal with an expired SVID (a suspended machine)', async () => {
     // the first wait (to half-life) ends an hour late
     let suspend = 3_600_000;
-    const suspended: DaemonClock = { now: clock.now, sleep: async (ms, signal) => clock.sleep(ms + suspend, signal).finally(() => (suspend = 0)) };
+    const suspended: DaemonClock = {
+      now: clock.now,
+      sleep: async (ms, signal) => clock.sleep(ms + suspend, signal).finally(() => (suspend = 0)),
+    };
     stopAfterRenewals(1);
-    await runDaemon({ out, signal: stop.signal, agent: { ...AGENT, reattestable: true } }, { client: fake, log, clock: suspended, random: () => 0, login });
+    await runDaemon(
+      { out, signal: stop.signal, agent: { ...AGENT, reattestable: true } },
+      { client: fake, log, clock: suspended, random: () => 0, login },
+    );
     expect(logins).toBe(1);
     expect(log.lines.map((line) => line.msg)).toContain('SVID expired before it could be renewed');
     expect(log.lines.filter((line) => line.msg === 'SVID renewal failed; retrying')).toEqual([]);
@@ -352,8 +430,14 @@ describe('the renewing agent when its SVID can no longer renew', () => {
   it('plans again when it wakes before the expiry it waited for', async () => {
     expireFirst();
     // sleeps cut short at 10 s, as a test harness or a signal-happy runtime might
-    const early: DaemonClock = { now: clock.now, sleep: async (ms, signal) => clock.sleep(Math.min(ms, 10_000), signal) };
-    const stopped = runDaemon({ out, signal: stop.signal, agent: { ...AGENT, reattestable: true } }, { client: fake, log, clock: early, random: () => 0, login });
+    const early: DaemonClock = {
+      now: clock.now,
+      sleep: async (ms, signal) => clock.sleep(Math.min(ms, 10_000), signal),
+    };
+    const stopped = runDaemon(
+      { out, signal: stop.signal, agent: { ...AGENT, reattestable: true } },
+      { client: fake, log, clock: early, random: () => 0, login },
+    );
     const expiry = new X509Certificate(await readFile(join(out, 'svid.pem'), 'utf8')).validToDate.getTime();
     await until(() => logins === 1);
     stop.abort();

@@ -74,8 +74,21 @@ class UnusableRenewal extends Error {}
  * SIGINT); throws DaemonStopped when attestd refuses the agent for good
  * (banned, proof refused) or it cannot log in again by itself.
  */
-export async function runDaemon(options: DaemonOptions, deps: Partial<DaemonDeps> & Pick<DaemonDeps, 'client' | 'log'>): Promise<void> {
-  const { client, log, clock = SYSTEM_CLOCK, random = Math.random, generateKey = generateAgentKey, writeFiles = writeSvidFiles, renewals = NO_TELEMETRY, backoff = DEFAULT_BACKOFF, login } = deps;
+export async function runDaemon(
+  options: DaemonOptions,
+  deps: Partial<DaemonDeps> & Pick<DaemonDeps, 'client' | 'log'>,
+): Promise<void> {
+  const {
+    client,
+    log,
+    clock = SYSTEM_CLOCK,
+    random = Math.random,
+    generateKey = generateAgentKey,
+    writeFiles = writeSvidFiles,
+    renewals = NO_TELEMETRY,
+    backoff = DEFAULT_BACKOFF,
+    login,
+  } = deps;
   const { out, signal } = options;
   let held = await readHeldSvid(out);
   let agent = options.agent;
@@ -100,13 +113,23 @@ export async function runDaemon(options: DaemonOptions, deps: Partial<DaemonDeps
   };
 
   while (!signal.aborted) {
-    const step = nextStep({ now: clock.now(), validity: held.validity, failures, random: random(), backoff, ...(lastFailure?.retryAfterSeconds !== undefined && { retryAfterSeconds: lastFailure.retryAfterSeconds }) });
+    const step = nextStep({
+      now: clock.now(),
+      validity: held.validity,
+      failures,
+      random: random(),
+      backoff,
+      ...(lastFailure?.retryAfterSeconds !== undefined && { retryAfterSeconds: lastFailure.retryAfterSeconds }),
+    });
     await clock.sleep(step.waitMs, signal);
     if (signal.aborted) break;
     // the time on waking decides, not the plan: a suspended machine or a clock step may wake it past expiry
     if (clock.now() >= held.validity.notAfter) {
       const why = `the SVID expired at ${iso(held.validity.notAfter)}${lastFailure ? ` before it could be renewed (last error: ${lastFailure.message})` : ''}`;
-      log.error({ spiffeId: held.spiffeId, serial: held.serial, expiresAt: iso(held.validity.notAfter) }, 'SVID expired before it could be renewed');
+      log.error(
+        { spiffeId: held.spiffeId, serial: held.serial, expiresAt: iso(held.validity.notAfter) },
+        'SVID expired before it could be renewed',
+      );
       if (!login) throw new DaemonStopped(`daemon: ${why}; log in again`);
       if (!(await replaceByLogin(why))) break;
       continue;
@@ -139,15 +162,27 @@ export async function runDaemon(options: DaemonOptions, deps: Partial<DaemonDeps
         throw new DaemonStopped(`daemon: stopped renewing: ${message}${advice}`, { cause: error });
       }
       failures += 1;
-      lastFailure = { message, ...(error instanceof AgentApiError && error.retryAfterSeconds !== undefined && { retryAfterSeconds: error.retryAfterSeconds }) };
-      log.warn({ spiffeId: held.spiffeId, serial: held.serial, failures, error: message }, unwritten ? 'Writing the renewed SVID failed; retrying' : 'SVID renewal failed; retrying');
+      lastFailure = {
+        message,
+        ...(error instanceof AgentApiError &&
+          error.retryAfterSeconds !== undefined && { retryAfterSeconds: error.retryAfterSeconds }),
+      };
+      log.warn(
+        { spiffeId: held.spiffeId, serial: held.serial, failures, error: message },
+        unwritten ? 'Writing the renewed SVID failed; retrying' : 'SVID renewal failed; retrying',
+      );
     }
   }
   log.info({ spiffeId: held.spiffeId, serial: held.serial }, 'Renewing agent stopped');
 }
 
 /** One `POST /v1/agent/renew` with a fresh key, its answer checked before anything is written. */
-async function renewOnce(held: HeldSvid, client: SvidApi, generateKey: () => Promise<AgentKey>, clock: DaemonClock): Promise<{ held: HeldSvid; material: SvidMaterial }> {
+async function renewOnce(
+  held: HeldSvid,
+  client: SvidApi,
+  generateKey: () => Promise<AgentKey>,
+  clock: DaemonClock,
+): Promise<{ held: HeldSvid; material: SvidMaterial }> {
   const key = await generateKey();
   const pop = await signProofOfPossession(held.privateKey, 'attestd-renew', { nowMs: clock.now(), csrPem: key.csrPem });
   const answer = await client.renew({ certChain: held.certChain, csr: key.csrPem, pop });
@@ -174,7 +209,12 @@ function isPermanent(error: unknown): boolean {
 }
 
 function describe(held: HeldSvid) {
-  return { spiffeId: held.spiffeId, serial: held.serial, expiresAt: iso(held.validity.notAfter), renewAt: iso(renewalTime(held.validity)) };
+  return {
+    spiffeId: held.spiffeId,
+    serial: held.serial,
+    expiresAt: iso(held.validity.notAfter),
+    renewAt: iso(renewalTime(held.validity)),
+  };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -50,7 +50,11 @@ export interface WriteHooks {
  * so a write a crash cut short between two renames can be finished
  * (`recovery.ts`).
  */
-export async function writeSvidFiles(dir: string, material: SvidMaterial, hooks: WriteHooks = {}): Promise<WrittenFiles> {
+export async function writeSvidFiles(
+  dir: string,
+  material: SvidMaterial,
+  hooks: WriteHooks = {},
+): Promise<WrittenFiles> {
   const target = resolve(dir);
   await ensureDirectory(target);
   const files: WrittenFiles = {
@@ -61,7 +65,9 @@ export async function writeSvidFiles(dir: string, material: SvidMaterial, hooks:
     ...(material.state && { state: join(target, FILE_NAMES.state) }),
   };
   const plan = [
-    ...(files.state && material.state ? [{ path: files.state, content: material.state, mode: CERT_MODE, exact: false }] : []),
+    ...(files.state && material.state
+      ? [{ path: files.state, content: material.state, mode: CERT_MODE, exact: false }]
+      : []),
     { path: files.bundle, content: material.bundle, mode: CERT_MODE, exact: false },
     { path: files.key, content: material.privateKeyPem, mode: KEY_MODE, exact: true },
     { path: files.svid, content: material.certChain, mode: CERT_MODE, exact: false },

@@ -17,7 +17,12 @@ describe('readHeldSvid while a daemon replaces the files', () => {
 
   async function svid(): Promise<{ certChain: string; privateKeyPem: string; serial: string }> {
     const key = await generateAgentKey();
-    const issued = ca.issueX509Svid({ spiffeId: 'spiffe://example.org/agent/a', subjectPublicKey: (await parseCsr(key.csrPem)).publicKey, ttlSeconds: 600, now: new Date() });
+    const issued = ca.issueX509Svid({
+      spiffeId: 'spiffe://example.org/agent/a',
+      subjectPublicKey: (await parseCsr(key.csrPem)).publicKey,
+      ttlSeconds: 600,
+      now: new Date(),
+    });
     return { certChain: issued.chainPem, privateKeyPem: key.privateKeyPem, serial: issued.serialHex };
   }
 
@@ -42,7 +47,9 @@ describe('readHeldSvid while a daemon replaces the files', () => {
     await writeSvidFiles(out, { ...old, bundle: made.certificatePem });
     await writeFile(join(out, 'svid.key'), (await svid()).privateKeyPem);
     let waits = 0;
-    await expect(readHeldSvid(out, { attempts: 3, between: async () => void (waits += 1) })).rejects.toThrow(/svid\.pem does not certify the key in .*svid\.key; log in again$/);
+    await expect(readHeldSvid(out, { attempts: 3, between: async () => void (waits += 1) })).rejects.toThrow(
+      /svid\.pem does not certify the key in .*svid\.key; log in again$/,
+    );
     expect(waits).toBe(2);
   });
 });

@@ -93,7 +93,9 @@ async function readText(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    throw new Error(`cannot read ${path}: ${errorMessage(error)}; log in first (attestd-agent login --out DIR)`, { cause: error });
+    throw new Error(`cannot read ${path}: ${errorMessage(error)}; log in first (attestd-agent login --out DIR)`, {
+      cause: error,
+    });
   }
 }
 

@@ -19,7 +19,10 @@ export interface JwtOptions {
  * the certificate is the credential, a fresh JWS by its key the proof.
  * Returns the token and its expiry; throws, never exits.
  */
-export async function runJwt(options: JwtOptions, deps: { client?: SvidApi } = {}): Promise<{ token: string; expiresAt: string }> {
+export async function runJwt(
+  options: JwtOptions,
+  deps: { client?: SvidApi } = {},
+): Promise<{ token: string; expiresAt: string }> {
   const client = deps.client ?? new AgentClient({ server: options.server, timeoutMs: options.timeoutMs });
   const held = await readHeldSvid(options.out);
   const pop = await signProofOfPossession(held.privateKey, 'attestd-jwt-svid');

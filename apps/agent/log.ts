@@ -8,8 +8,5 @@ import type { DaemonLog } from './daemon';
  * messages, never keys or proofs.
  */
 export function createAgentLog(write: (line: string) => void): DaemonLog {
-  return pino(
-    { base: { name: 'attestd-agent' }, timestamp: pino.stdTimeFunctions.isoTime },
-    { write },
-  );
+  return pino({ base: { name: 'attestd-agent' }, timestamp: pino.stdTimeFunctions.isoTime }, { write });
 }

@@ -62,7 +62,11 @@ describe('runLogin', () => {
       },
     });
     expect(await readFile(summary.files.svid, 'utf8')).toBe(issued.svid.certChain);
-    expect(JSON.parse(await readFile(join(out, 'agent.json'), 'utf8'))).toEqual({ agentId: issued.agentId, spiffeId: issued.spiffeId, reattestable: false });
+    expect(JSON.parse(await readFile(join(out, 'agent.json'), 'utf8'))).toEqual({
+      agentId: issued.agentId,
+      spiffeId: issued.spiffeId,
+      reattestable: false,
+    });
     expect(await readFile(summary.files.bundle, 'utf8')).toBe(issued.bundle);
     expect((await stat(summary.files.key)).mode & 0o777).toBe(0o600);
     expect((await stat(out)).mode & 0o777).toBe(0o700);
@@ -80,7 +84,9 @@ describe('runLogin', () => {
     const body = completeBody();
     expect(Object.keys(body).sort()).toEqual(['csr', 'proofs']);
     expect(body.proofs).toEqual({ join_token: { token: 'T' } });
-    expect(body.csr).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----\r?\n[\s\S]+-----END CERTIFICATE REQUEST-----\r?\n?$/);
+    expect(body.csr).toMatch(
+      /^-----BEGIN CERTIFICATE REQUEST-----\r?\n[\s\S]+-----END CERTIFICATE REQUEST-----\r?\n?$/,
+    );
     expect(await new Pkcs10CertificateRequest(body.csr).verify(webcrypto)).toBe(true);
   });
 
@@ -170,7 +176,10 @@ describe('runLogin', () => {
     await start({
       intercept: (route) =>
         route === 'login'
-          ? { status: 200, body: { loginId: 'l', expiresAt: 'e', requiredAttestors: ['aws_iid', 'join_token'], challenges: {} } }
+          ? {
+              status: 200,
+              body: { loginId: 'l', expiresAt: 'e', requiredAttestors: ['aws_iid', 'join_token'], challenges: {} },
+            }
           : undefined,
     });
     await expect(runLogin(options())).rejects.toThrow(
@@ -202,7 +211,15 @@ describe('runLogin', () => {
         const svid = await issueSvid(fake.ca, other.csrPem, 'spiffe://example.org/agent/x');
         return {
           status: 200,
-          body: { agentId: 'a', spiffeId: 'spiffe://example.org/agent/x', policy: 'p', attributes: {}, selectors: [], svid, bundle: 'b' },
+          body: {
+            agentId: 'a',
+            spiffeId: 'spiffe://example.org/agent/x',
+            policy: 'p',
+            attributes: {},
+            selectors: [],
+            svid,
+            bundle: 'b',
+          },
         };
       },
     });
@@ -218,7 +235,15 @@ describe('runLogin', () => {
         route === 'complete'
           ? {
               status: 200,
-              body: { agentId: 'a', spiffeId: 's', policy: 'p', attributes: {}, selectors: [], svid: { certChain: 'junk', expiresAt: 'e' }, bundle: 'b' },
+              body: {
+                agentId: 'a',
+                spiffeId: 's',
+                policy: 'p',
+                attributes: {},
+                selectors: [],
+                svid: { certChain: 'junk', expiresAt: 'e' },
+                bundle: 'b',
+              },
             }
           : undefined,
     });

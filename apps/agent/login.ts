@@ -91,7 +91,11 @@ export async function runLogin(options: LoginOptions, deps: Partial<LoginDeps> =
     certChain: result.svid.certChain,
     privateKeyPem: key.privateKeyPem,
     bundle: result.bundle,
-    state: serializeAgentState({ agentId: result.agentId, spiffeId: result.spiffeId, reattestable: result.reattestable }),
+    state: serializeAgentState({
+      agentId: result.agentId,
+      spiffeId: result.spiffeId,
+      reattestable: result.reattestable,
+    }),
   });
   return {
     agentId: result.agentId,

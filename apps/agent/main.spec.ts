@@ -41,7 +41,9 @@ describe('attestd-agent main', () => {
   });
 
   it("prints package.json's version for --version", async () => {
-    const { version } = JSON.parse(await readFile(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    const { version } = JSON.parse(await readFile(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
     expect(await run(['--version'])).toEqual({ status: 0, stdout: `attestd-agent ${version}\n`, stderr: '' });
   });
 
@@ -74,17 +76,38 @@ describe('attestd-agent main', () => {
   });
 
   it('prints a failed login on stderr and exits 1', async () => {
-    const result = await run(['login', '--server', fake.url, '--attestor', 'join_token', '--token', 'wrong', '--out', out]);
+    const result = await run([
+      'login',
+      '--server',
+      fake.url,
+      '--attestor',
+      'join_token',
+      '--token',
+      'wrong',
+      '--out',
+      out,
+    ]);
     expect(result).toEqual({
       status: 1,
       stdout: '',
-      stderr: 'attestd-agent: login failed: 401 attestation_failed: join_token: token is unknown, expired or already used\n',
+      stderr:
+        'attestd-agent: login failed: 401 attestation_failed: join_token: token is unknown, expired or already used\n',
     });
     expect(await readdir(out)).toEqual([]);
   });
 
   it('never prints the token', async () => {
-    const result = await run(['login', '--server', fake.url, '--attestor', 'join_token', '--token', 'sekrit', '--out', out]);
+    const result = await run([
+      'login',
+      '--server',
+      fake.url,
+      '--attestor',
+      'join_token',
+      '--token',
+      'sekrit',
+      '--out',
+      out,
+    ]);
     expect(result.stdout + result.stderr).not.toContain('sekrit');
   });
 });

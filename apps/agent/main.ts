@@ -48,7 +48,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, io: Io, contr
           return 0;
         } finally {
           // metrics are best effort: a collector that cannot be reached does not change the exit status
-          await telemetry.flush().catch((error: unknown) => io.stderr(`${PREFIX}: telemetry: ${errorMessage(error)}\n`));
+          await telemetry
+            .flush()
+            .catch((error: unknown) => io.stderr(`${PREFIX}: telemetry: ${errorMessage(error)}\n`));
         }
       }
       case 'jwt': {
@@ -68,7 +70,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, io: Io, contr
  * (no new login, same agent), or logs in first when there is none; then
  * renews until stopped, logging in again when the SVID can no longer renew.
  */
-async function runLoginDaemon(options: LoginOptions, telemetry: AgentTelemetry, io: Io, control: RunControl): Promise<void> {
+async function runLoginDaemon(
+  options: LoginOptions,
+  telemetry: AgentTelemetry,
+  io: Io,
+  control: RunControl,
+): Promise<void> {
   const client = new AgentClient({ server: options.server, timeoutMs: options.timeoutMs });
   const login = () => runLogin(options, { client, proofs: telemetry });
   const found = await resumeFrom(options.out);
@@ -78,7 +85,9 @@ async function runLoginDaemon(options: LoginOptions, telemetry: AgentTelemetry, 
     agent = found.agent;
     const expiry = new Date(found.held.validity.notAfter).toISOString();
     const expired = found.held.validity.notAfter <= (control.daemon?.clock?.now() ?? Date.now());
-    io.stdout(`resuming as ${found.held.spiffeId} (agent ${agent?.agentId ?? 'unknown'}) from ${options.out}, SVID ${expired ? 'expired' : 'expires'} ${expiry}\n`);
+    io.stdout(
+      `resuming as ${found.held.spiffeId} (agent ${agent?.agentId ?? 'unknown'}) from ${options.out}, SVID ${expired ? 'expired' : 'expires'} ${expiry}\n`,
+    );
   } else {
     const summary = await login();
     printLogin(io, summary);
@@ -86,7 +95,10 @@ async function runLoginDaemon(options: LoginOptions, telemetry: AgentTelemetry, 
   }
   const log = createAgentLog(io.stderr);
   if (found.recovery.finished || found.recovery.removed > 0) {
-    log.warn({ out: options.out, finishedWrite: found.recovery.finished ?? null, removedTempFiles: found.recovery.removed }, 'Finished or removed a write a crash cut short');
+    log.warn(
+      { out: options.out, finishedWrite: found.recovery.finished ?? null, removedTempFiles: found.recovery.removed },
+      'Finished or removed a write a crash cut short',
+    );
   }
   await runDaemon(
     { out: options.out, signal: control.signal ?? new AbortController().signal, ...(agent && { agent }) },
@@ -95,7 +107,9 @@ async function runLoginDaemon(options: LoginOptions, telemetry: AgentTelemetry, 
 }
 
 function printLogin(io: Io, summary: LoginSummary): void {
-  io.stdout(`logged in as ${summary.spiffeId} (agent ${summary.agentId}), SVID expires ${summary.expiresAt}; wrote ${summary.files.dir}\n`);
+  io.stdout(
+    `logged in as ${summary.spiffeId} (agent ${summary.agentId}), SVID expires ${summary.expiresAt}; wrote ${summary.files.dir}\n`,
+  );
 }
 
 if (require.main === module) {

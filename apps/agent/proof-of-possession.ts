@@ -20,7 +20,9 @@ export async function signProofOfPossession(
     jti: randomBytes(16).toString('base64url'),
   };
   if (options.csrPem !== undefined) claims.csr_sha256 = csrSha256(options.csrPem);
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader({ alg: POP_ALGORITHM }).sign(privateKey);
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+    .setProtectedHeader({ alg: POP_ALGORITHM })
+    .sign(privateKey);
 }
 
 /** base64url SHA-256 of the DER inside a PEM CSR. */

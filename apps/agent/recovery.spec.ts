@@ -23,10 +23,28 @@ describe('finishInterruptedWrite: the agent files after a crash', () => {
   afterEach(() => rm(out, { recursive: true, force: true }));
 
   /** A whole set of files, its SVID issued `secondsLater` than now. */
-  async function svidSet(secondsLater: number, bundle = made.certificatePem): Promise<SvidMaterial & { serial: string }> {
+  async function svidSet(
+    secondsLater: number,
+    bundle = made.certificatePem,
+  ): Promise<SvidMaterial & { serial: string }> {
     const key = await generateAgentKey();
-    const issued = ca.issueX509Svid({ spiffeId: SPIFFE_ID, subjectPublicKey: (await parseCsr(key.csrPem)).publicKey, ttlSeconds: 600, now: new Date(Date.now() + secondsLater * 1000) });
-    return { certChain: issued.chainPem, privateKeyPem: key.privateKeyPem, bundle, serial: issued.serialHex, state: serializeAgentState({ agentId: '00000000-0000-4000-8000-000000000001', spiffeId: SPIFFE_ID, reattestable: false }) };
+    const issued = ca.issueX509Svid({
+      spiffeId: SPIFFE_ID,
+      subjectPublicKey: (await parseCsr(key.csrPem)).publicKey,
+      ttlSeconds: 600,
+      now: new Date(Date.now() + secondsLater * 1000),
+    });
+    return {
+      certChain: issued.chainPem,
+      privateKeyPem: key.privateKeyPem,
+      bundle,
+      serial: issued.serialHex,
+      state: serializeAgentState({
+        agentId: '00000000-0000-4000-8000-000000000001',
+        spiffeId: SPIFFE_ID,
+        reattestable: false,
+      }),
+    };
   }
 
   /**
@@ -61,13 +79,22 @@ describe('finishInterruptedWrite: the agent files after a crash', () => {
   });
 
   it('finishes a set staged whole whose renames had not begun, and its agent.json with it', async () => {
-    const second = { ...(await svidSet(1)), state: serializeAgentState({ agentId: '00000000-0000-4000-8000-000000000002', spiffeId: SPIFFE_ID, reattestable: true }) };
+    const second = {
+      ...(await svidSet(1)),
+      state: serializeAgentState({
+        agentId: '00000000-0000-4000-8000-000000000002',
+        spiffeId: SPIFFE_ID,
+        reattestable: true,
+      }),
+    };
     await crashBeforeRenaming(second, 'agent.json');
     expect(await serialOnDisk()).toBe(first.serial);
 
     await finishInterruptedWrite(out);
     expect(await serialOnDisk()).toBe(second.serial);
-    expect(JSON.parse(await readFile(join(out, 'agent.json'), 'utf8'))).toMatchObject({ agentId: '00000000-0000-4000-8000-000000000002' });
+    expect(JSON.parse(await readFile(join(out, 'agent.json'), 'utf8'))).toMatchObject({
+      agentId: '00000000-0000-4000-8000-000000000002',
+    });
     expect(await readFile(join(out, 'bundle.pem'), 'utf8')).toBe(second.bundle);
     expect(await tempFiles()).toEqual([]);
   });

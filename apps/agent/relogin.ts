@@ -27,7 +27,11 @@ export interface ReloginDeps {
  * log in by itself, naming the `attestctl agents evict` command when a TOFU
  * record is in the way.
  */
-export async function logInAgain(why: string, agent: AgentState | undefined, deps: ReloginDeps): Promise<LoginSummary | undefined> {
+export async function logInAgain(
+  why: string,
+  agent: AgentState | undefined,
+  deps: ReloginDeps,
+): Promise<LoginSummary | undefined> {
   const { login, log, clock, random, backoff, signal } = deps;
   const reattestable = agent?.reattestable === true;
   log.warn({ agentId: agent?.agentId, spiffeId: agent?.spiffeId, reattestable, reason: why }, 'Logging in again');

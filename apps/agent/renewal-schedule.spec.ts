@@ -13,7 +13,10 @@ describe('renewal schedule', () => {
   });
 
   it('renews at once when the half-life has passed already (an agent started late)', () => {
-    expect(nextStep({ now: T0 + 45 * MINUTE, validity, failures: 0, random: 0.5 })).toEqual({ waitMs: 0, then: 'renew' });
+    expect(nextStep({ now: T0 + 45 * MINUTE, validity, failures: 0, random: 0.5 })).toEqual({
+      waitMs: 0,
+      then: 'renew',
+    });
   });
 
   it('backs off 1 s, 2 s, 4 s ... up to 60 s, each between half the step and the step', () => {
@@ -25,23 +28,36 @@ describe('renewal schedule', () => {
 
   it('keeps every backoff within [step/2, step] and never above the cap', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 10_000 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (failures, random) => {
-        const delay = backoffDelay(failures, random);
-        const step = Math.min(DEFAULT_BACKOFF.capMs, DEFAULT_BACKOFF.baseMs * 2 ** Math.min(failures - 1, 30));
-        return delay >= step / 2 && delay <= step && delay <= DEFAULT_BACKOFF.capMs;
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (failures, random) => {
+          const delay = backoffDelay(failures, random);
+          const step = Math.min(DEFAULT_BACKOFF.capMs, DEFAULT_BACKOFF.baseMs * 2 ** Math.min(failures - 1, 30));
+          return delay >= step / 2 && delay <= step && delay <= DEFAULT_BACKOFF.capMs;
+        },
+      ),
     );
   });
 
   it('waits at least as long as the server asked with Retry-After', () => {
-    expect(nextStep({ now: T0, validity, failures: 1, random: 0, retryAfterSeconds: 30 })).toEqual({ waitMs: 30_000, then: 'renew' });
-    expect(nextStep({ now: T0, validity, failures: 1, random: 0, retryAfterSeconds: 0 })).toEqual({ waitMs: 500, then: 'renew' });
+    expect(nextStep({ now: T0, validity, failures: 1, random: 0, retryAfterSeconds: 30 })).toEqual({
+      waitMs: 30_000,
+      then: 'renew',
+    });
+    expect(nextStep({ now: T0, validity, failures: 1, random: 0, retryAfterSeconds: 0 })).toEqual({
+      waitMs: 500,
+      then: 'renew',
+    });
   });
 
   it('stops at expiry instead of retrying past it', () => {
     const late = validity.notAfter - 10_000;
     expect(nextStep({ now: late, validity, failures: 9, random: 0.5 })).toEqual({ waitMs: 10_000, then: 'expire' });
-    expect(nextStep({ now: validity.notAfter, validity, failures: 0, random: 0.5 })).toEqual({ waitMs: 0, then: 'expire' });
+    expect(nextStep({ now: validity.notAfter, validity, failures: 0, random: 0.5 })).toEqual({
+      waitMs: 0,
+      then: 'expire',
+    });
   });
 
   it('never waits past expiry nor a negative time, whatever the inputs', () => {
@@ -53,8 +69,18 @@ describe('renewal schedule', () => {
         fc.option(fc.nat(100_000), { nil: undefined }),
         (offset, failures, random, retryAfterSeconds) => {
           const now = T0 + offset;
-          const step = nextStep({ now, validity, failures, random, ...(retryAfterSeconds !== undefined && { retryAfterSeconds }) });
-          return step.waitMs >= 0 && now + step.waitMs <= Math.max(now, validity.notAfter) && (step.then === 'expire' || now + step.waitMs < validity.notAfter);
+          const step = nextStep({
+            now,
+            validity,
+            failures,
+            random,
+            ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
+          });
+          return (
+            step.waitMs >= 0 &&
+            now + step.waitMs <= Math.max(now, validity.notAfter) &&
+            (step.then === 'expire' || now + step.waitMs < validity.notAfter)
+          );
         },
       ),
     );

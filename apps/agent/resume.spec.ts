@@ -21,8 +21,18 @@ describe('resumeFrom: what a restarted daemon finds in --out', () => {
 
   async function writeLogin(state = serializeAgentState(AGENT)): Promise<string> {
     const key = await generateAgentKey();
-    const issued = ca.issueX509Svid({ spiffeId: SPIFFE_ID, subjectPublicKey: (await parseCsr(key.csrPem)).publicKey, ttlSeconds: 600, now: new Date() });
-    await writeSvidFiles(out, { certChain: issued.chainPem, privateKeyPem: key.privateKeyPem, bundle: made.certificatePem, state });
+    const issued = ca.issueX509Svid({
+      spiffeId: SPIFFE_ID,
+      subjectPublicKey: (await parseCsr(key.csrPem)).publicKey,
+      ttlSeconds: 600,
+      now: new Date(),
+    });
+    await writeSvidFiles(out, {
+      certChain: issued.chainPem,
+      privateKeyPem: key.privateKeyPem,
+      bundle: made.certificatePem,
+      state,
+    });
     return issued.serialHex;
   }
 
@@ -33,7 +43,12 @@ describe('resumeFrom: what a restarted daemon finds in --out', () => {
 
   it('resumes from the SVID, its key and agent.json', async () => {
     const serial = await writeLogin();
-    expect(await resumeFrom(out)).toMatchObject({ kind: 'resume', held: { spiffeId: SPIFFE_ID, serial }, agent: AGENT, warnings: [] });
+    expect(await resumeFrom(out)).toMatchObject({
+      kind: 'resume',
+      held: { spiffeId: SPIFFE_ID, serial },
+      agent: AGENT,
+      warnings: [],
+    });
   });
 
   it('resumes without knowing the agent when agent.json is missing (an older agent wrote the directory)', async () => {
@@ -47,16 +62,38 @@ describe('resumeFrom: what a restarted daemon finds in --out', () => {
   it('resumes without the agent, and says so, when agent.json is not ours or names another SPIFFE ID', async () => {
     await writeLogin('{"agentId": 1}');
     const garbled = await resumeFrom(out);
-    expect(garbled).toMatchObject({ kind: 'resume', warnings: [expect.stringMatching(/agent\.json: not an agent state file .*; the agent ID is unknown until the next login$/)] });
+    expect(garbled).toMatchObject({
+      kind: 'resume',
+      warnings: [
+        expect.stringMatching(/agent\.json: not an agent state file .*; the agent ID is unknown until the next login$/),
+      ],
+    });
     expect(garbled).not.toHaveProperty('agent');
 
-    await writeFile(join(out, 'agent.json'), serializeAgentState({ ...AGENT, spiffeId: 'spiffe://example.org/agent/other' }));
-    expect(await resumeFrom(out)).toMatchObject({ kind: 'resume', warnings: [expect.stringMatching(/is for spiffe:\/\/example\.org\/agent\/other, not spiffe:\/\/example\.org\/agent\/node-1/)] });
+    await writeFile(
+      join(out, 'agent.json'),
+      serializeAgentState({ ...AGENT, spiffeId: 'spiffe://example.org/agent/other' }),
+    );
+    expect(await resumeFrom(out)).toMatchObject({
+      kind: 'resume',
+      warnings: [
+        expect.stringMatching(
+          /is for spiffe:\/\/example\.org\/agent\/other, not spiffe:\/\/example\.org\/agent\/node-1/,
+        ),
+      ],
+    });
   });
 
   it('logs in, saying why, when the SVID and key on disk do not belong together', async () => {
     await writeLogin();
     await writeFile(join(out, 'svid.key'), (await generateAgentKey()).privateKeyPem);
-    expect(await resumeFrom(out)).toMatchObject({ kind: 'login', warnings: [expect.stringMatching(/^cannot resume from .*: .*svid\.pem does not certify the key in .*svid\.key; log in again; logging in$/)] });
+    expect(await resumeFrom(out)).toMatchObject({
+      kind: 'login',
+      warnings: [
+        expect.stringMatching(
+          /^cannot resume from .*: .*svid\.pem does not certify the key in .*svid\.key; log in again; logging in$/,
+        ),
+      ],
+    });
   });
 });

@@ -40,7 +40,9 @@ export async function resumeFrom(out: string): Promise<Resumption> {
     warnings.push(`${errorMessage(error)}; the agent ID is unknown until the next login`);
   }
   if (agent && agent.spiffeId !== held.spiffeId) {
-    warnings.push(`${join(dir, FILE_NAMES.state)} is for ${agent.spiffeId}, not ${held.spiffeId}; the agent ID is unknown until the next login`);
+    warnings.push(
+      `${join(dir, FILE_NAMES.state)} is for ${agent.spiffeId}, not ${held.spiffeId}; the agent ID is unknown until the next login`,
+    );
     agent = undefined;
   }
   return { kind: 'resume', held, ...(agent && { agent }), recovery, warnings };

@@ -3,7 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetricReader, type SumMetricData } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  PeriodicExportingMetricReader,
+  type SumMetricData,
+} from '@opentelemetry/sdk-metrics';
 import { AGENT_PROOFS } from '../../libs/contracts/telemetry';
 import { LoginError, runLogin } from './login';
 import { main } from './main';
@@ -27,7 +32,9 @@ describe('agent telemetry', () => {
 
   it('counts attestd.agent.proofs by attestor type and outcome, exported on flush', async () => {
     const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-    const telemetry = meteredTelemetry(new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 }));
+    const telemetry = meteredTelemetry(
+      new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 }),
+    );
     telemetry.proof('aws_iid', 'success');
     telemetry.proof('aws_iid', 'success');
     telemetry.proof('join_token', 'failed');
@@ -77,7 +84,10 @@ describe('agent telemetry', () => {
       const out = await mkdtemp(join(tmpdir(), 'attestd-agent-otlp-'));
       try {
         const env = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, ATTESTD_JOIN_TOKEN: 'T' };
-        const status = await main(['login', '--server', fake.url, '--attestor', 'join_token', '--out', out], env, { stdout: () => undefined, stderr: () => undefined });
+        const status = await main(['login', '--server', fake.url, '--attestor', 'join_token', '--out', out], env, {
+          stdout: () => undefined,
+          stderr: () => undefined,
+        });
         expect(status).toBe(0);
         expect(received.map((r) => r.url)).toEqual(['/v1/metrics']);
         expect(received[0]!.body).toContain(AGENT_PROOFS.name);

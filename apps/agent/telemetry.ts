@@ -30,7 +30,11 @@ export interface AgentTelemetry extends ProofRecorder, RenewalRecorder {
 }
 
 /** Counts nothing: the agent without OTEL_EXPORTER_OTLP_ENDPOINT. */
-export const NO_TELEMETRY: AgentTelemetry = { proof: () => undefined, renewal: () => undefined, flush: () => Promise.resolve() };
+export const NO_TELEMETRY: AgentTelemetry = {
+  proof: () => undefined,
+  renewal: () => undefined,
+  flush: () => Promise.resolve(),
+};
 
 /**
  * OpenTelemetry metrics over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT`
@@ -46,7 +50,10 @@ export function createAgentTelemetry(env: NodeJS.ProcessEnv): AgentTelemetry {
 
 /** The counter on any metric reader (tests pass an in-memory one). */
 export function meteredTelemetry(reader: MetricReader): AgentTelemetry {
-  const provider = new MeterProvider({ readers: [reader], resource: resourceFromAttributes({ 'service.name': 'attestd-agent' }) });
+  const provider = new MeterProvider({
+    readers: [reader],
+    resource: resourceFromAttributes({ 'service.name': 'attestd-agent' }),
+  });
   const meter = provider.getMeter('attestd-agent');
   const counter = meter.createCounter(AGENT_PROOFS.name, { description: AGENT_PROOFS.description });
   const renewals = meter.createCounter(AGENT_RENEWALS.name, { description: AGENT_RENEWALS.description });

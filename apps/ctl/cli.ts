@@ -2,7 +2,13 @@ import { readFlags, type FlagSpec, type ReadFlags } from '../../libs/cli-support
 import { serverUrlProblem } from '../../libs/cli-support/server-url';
 import { UsageError } from '../../libs/cli-support/usage';
 import { parseDuration, SECTION_NAMES, type SectionName } from '../../libs/policy';
-import { AGENT_STATUSES, AUDIT_OUTCOMES, type AgentChange, type AgentStatus, type AuditOutcome } from '../../libs/contracts/admin-api';
+import {
+  AGENT_STATUSES,
+  AUDIT_OUTCOMES,
+  type AgentChange,
+  type AgentStatus,
+  type AuditOutcome,
+} from '../../libs/contracts/admin-api';
 
 export const SERVER_ENV = 'ATTESTD_SERVER';
 export const TOKEN_ENV = 'ATTESTD_TOKEN';
@@ -30,10 +36,19 @@ export type Command =
   | { name: 'agents list'; status?: AgentStatus; attestor?: string }
   | { name: 'agents show'; id: string }
   | { name: 'agents change'; id: string; change: AgentChange }
-  | { name: 'audit list'; outcome?: AuditOutcome; attestor?: string; agentId?: string; since?: Since; limit: number; follow: boolean }
+  | {
+      name: 'audit list';
+      outcome?: AuditOutcome;
+      attestor?: string;
+      agentId?: string;
+      since?: Since;
+      limit: number;
+      follow: boolean;
+    }
   | { name: 'join-token create'; ttlSeconds?: number };
 
-export type Invocation = { name: 'help'; topic?: string } | { name: 'version' } | { name: 'run'; global: GlobalOptions; command: Command };
+export type Invocation =
+  { name: 'help'; topic?: string } | { name: 'version' } | { name: 'run'; global: GlobalOptions; command: Command };
 
 const FLAGS = {
   server: { type: 'string' },
@@ -102,19 +117,28 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): I
   const [group, action, ...operands] = positionals;
   if (argv.length === 0) return { name: 'help' };
   if (group === 'help') return helpFor(positionals.slice(1));
-  if (group === undefined) throw new UsageError([...problems, `expected a command (${Object.keys(COMMANDS).join(', ')})`]);
+  if (group === undefined)
+    throw new UsageError([...problems, `expected a command (${Object.keys(COMMANDS).join(', ')})`]);
   const actions = Object.hasOwn(COMMANDS, group) ? COMMANDS[group] : undefined;
   if (actions === undefined) {
-    throw new UsageError([`unknown command ${JSON.stringify(group)} (commands: ${Object.keys(COMMANDS).join(', ')})`, ...problems]);
+    throw new UsageError([
+      `unknown command ${JSON.stringify(group)} (commands: ${Object.keys(COMMANDS).join(', ')})`,
+      ...problems,
+    ]);
   }
   const actionNames = Object.keys(actions).join(', ');
   if (action === undefined) throw new UsageError([`${group} needs a subcommand (${actionNames})`, ...problems]);
   const spec = Object.hasOwn(actions, action) ? actions[action] : undefined;
-  if (spec === undefined) throw new UsageError([`unknown command ${JSON.stringify(`${group} ${action}`)} (${group} commands: ${actionNames})`, ...problems]);
+  if (spec === undefined)
+    throw new UsageError([
+      `unknown command ${JSON.stringify(`${group} ${action}`)} (${group} commands: ${actionNames})`,
+      ...problems,
+    ]);
 
   const name = `${group} ${action}`;
   for (const flag of mentioned) {
-    if (!GLOBAL_FLAGS.includes(flag) && !spec.flags.includes(flag)) problems.push(`--${flag} does not apply to ${name}`);
+    if (!GLOBAL_FLAGS.includes(flag) && !spec.flags.includes(flag))
+      problems.push(`--${flag} does not apply to ${name}`);
   }
   let operand: string | undefined;
   if (spec.operand !== undefined) {
@@ -135,7 +159,9 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): I
 
 /** The names of every command, `group action`. */
 export function commandNames(): string[] {
-  return Object.entries(COMMANDS).flatMap(([group, actions]) => Object.keys(actions).map((action) => `${group} ${action}`));
+  return Object.entries(COMMANDS).flatMap(([group, actions]) =>
+    Object.keys(actions).map((action) => `${group} ${action}`),
+  );
 }
 
 /** Help on the command the line names as far as it names one: a command, a group, or everything. */
@@ -294,7 +320,9 @@ function sinceOf(read: Reader): Since | undefined {
   if (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value))) return { at: value };
   const seconds = tryDuration(value);
   if (seconds !== undefined) return { agoSeconds: seconds };
-  read.problems.push(`--since must be an RFC 3339 time (2025-01-31T12:00:00Z) or a duration ago (30m, 2h, 7d), got ${JSON.stringify(value)}`);
+  read.problems.push(
+    `--since must be an RFC 3339 time (2025-01-31T12:00:00Z) or a duration ago (30m, 2h, 7d), got ${JSON.stringify(value)}`,
+  );
   return undefined;
 }
 
@@ -305,4 +333,3 @@ function tryDuration(text: string): number | undefined {
     return undefined;
   }
 }
-

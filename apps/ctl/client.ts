@@ -100,16 +100,33 @@ export class AdminClient {
   }
 
   /** The new (or unchanged) version, and the document's warnings (a server older than them sends none). */
-  pushConfig(section: string, text: string, type: DocumentType): Promise<Omit<PushedVersion, 'warnings'> & { warnings?: ConfigWarning[] }> {
+  pushConfig(
+    section: string,
+    text: string,
+    type: DocumentType,
+  ): Promise<Omit<PushedVersion, 'warnings'> & { warnings?: ConfigWarning[] }> {
     return this.json('PUT', configPath(section), { body: text, contentType: MEDIA_TYPE[type] });
   }
 
-  validateConfig(section: string, text: string, type: DocumentType): Promise<Omit<ValidationAnswer, 'warnings'> & { warnings?: ConfigWarning[] }> {
+  validateConfig(
+    section: string,
+    text: string,
+    type: DocumentType,
+  ): Promise<Omit<ValidationAnswer, 'warnings'> & { warnings?: ConfigWarning[] }> {
     return this.json('POST', `${configPath(section)}/validate`, { body: text, contentType: MEDIA_TYPE[type] });
   }
 
-  simulateConfig(section: string, text: string, type: DocumentType, window: { limit?: number; since?: string } = {}): Promise<SimulationResult> {
-    return this.json('POST', `${configPath(section)}/simulate`, { body: text, contentType: MEDIA_TYPE[type], query: { ...window } });
+  simulateConfig(
+    section: string,
+    text: string,
+    type: DocumentType,
+    window: { limit?: number; since?: string } = {},
+  ): Promise<SimulationResult> {
+    return this.json('POST', `${configPath(section)}/simulate`, {
+      body: text,
+      contentType: MEDIA_TYPE[type],
+      query: { ...window },
+    });
   }
 
   getConfig(section: string, version?: number): Promise<StoredVersion> {
@@ -161,7 +178,11 @@ export class AdminClient {
   }
 
   /** One request; a non-2xx answer becomes an AdminApiError, no answer a ServerUnreachableError. */
-  private async send(method: string, path: string, options: RequestOptions): Promise<{ status: number; contentType: string; text: string }> {
+  private async send(
+    method: string,
+    path: string,
+    options: RequestOptions,
+  ): Promise<{ status: number; contentType: string; text: string }> {
     const headers: Record<string, string> = {};
     if (options.accept) headers.accept = options.accept;
     if (options.contentType) headers['content-type'] = options.contentType;
@@ -178,13 +199,14 @@ export class AdminClient {
       });
       text = await response.text();
     } catch (error) {
-      throw new ServerUnreachableError(this.server, describeFailure(error, this.timeoutMs, 'attestctl'), { cause: error });
+      throw new ServerUnreachableError(this.server, describeFailure(error, this.timeoutMs, 'attestctl'), {
+        cause: error,
+      });
     }
     const contentType = response.headers.get('content-type') ?? '';
     if (!response.ok) throw problemError(response.status, contentType, text);
     return { status: response.status, contentType, text };
   }
-
 }
 
 function configPath(section: string): string {
@@ -205,7 +227,8 @@ function queryString(query: RequestOptions['query']): string {
 function problemError(status: number, contentType: string, text: string): AdminApiError {
   const json = /\bjson\b/i.test(contentType) ? parseJson(text) : undefined;
   const problem = readProblem(json, 2000);
-  if (!problem || !isRecord(json)) return new AdminApiError(status, 'unexpected_response', describeBody(contentType, text));
+  if (!problem || !isRecord(json))
+    return new AdminApiError(status, 'unexpected_response', describeBody(contentType, text));
   const errors = Array.isArray(json.errors) ? json.errors.filter(isRecord).slice(0, 100).map(fieldError) : [];
   return new AdminApiError(status, problem.code, problem.detail, errors, problem.requestId);
 }

@@ -21,7 +21,10 @@ describe('readDocumentFile', () => {
       type: 'yaml',
       section: 'AgentAttestation',
     });
-    expect(await readDocumentFile('k.JSON', from('{"section": "KubernetesClusters"}'))).toMatchObject({ type: 'json', section: 'KubernetesClusters' });
+    expect(await readDocumentFile('k.JSON', from('{"section": "KubernetesClusters"}'))).toMatchObject({
+      type: 'json',
+      section: 'KubernetesClusters',
+    });
   });
 
   it('treats every extension but .json as YAML', () => {
@@ -29,23 +32,32 @@ describe('readDocumentFile', () => {
   });
 
   it('finds the section even when the rest of the document is broken, for the validator to place', async () => {
-    expect(await readDocumentFile('p.yaml', from('section: AgentAttestation\nspec: [unclosed\n'))).toMatchObject({ section: 'AgentAttestation' });
+    expect(await readDocumentFile('p.yaml', from('section: AgentAttestation\nspec: [unclosed\n'))).toMatchObject({
+      section: 'AgentAttestation',
+    });
   });
 
   it('does not expand aliases while looking for the section', async () => {
     const bomb = ['section: AgentAttestation', 'a: &a [x, x, x, x, x, x, x, x, x]'];
-    for (let i = 0; i < 9; i++) bomb.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${`*${String.fromCharCode(97 + i)},`.repeat(9)}]`);
+    for (let i = 0; i < 9; i++)
+      bomb.push(
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${`*${String.fromCharCode(97 + i)},`.repeat(9)}]`,
+      );
     expect(await readDocumentFile('bomb.yaml', from(bomb.join('\n')))).toMatchObject({ section: 'AgentAttestation' });
   });
 
   it('fails naming the file when it has no section field', async () => {
     const failure = await failureOf(readDocumentFile('p.yaml', from('schema: v1\n')));
-    expect(failure.message).toBe('p.yaml has no section: field (sections: AgentAttestation, AwsIidCertificates, KubernetesClusters)');
+    expect(failure.message).toBe(
+      'p.yaml has no section: field (sections: AgentAttestation, AwsIidCertificates, KubernetesClusters)',
+    );
   });
 
   it('fails on an unknown section', async () => {
     const failure = await failureOf(readDocumentFile('p.yaml', from('section: Policies\n')));
-    expect(failure.message).toBe('p.yaml: unknown section "Policies" (sections: AgentAttestation, AwsIidCertificates, KubernetesClusters)');
+    expect(failure.message).toBe(
+      'p.yaml: unknown section "Policies" (sections: AgentAttestation, AwsIidCertificates, KubernetesClusters)',
+    );
   });
 
   it('places YAML errors when the section cannot be read', async () => {
@@ -55,12 +67,18 @@ describe('readDocumentFile', () => {
   });
 
   it('fails naming the file when it cannot be read', async () => {
-    const failure = await failureOf(readDocumentFile('missing.yaml', () => Promise.reject(Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' }))));
+    const failure = await failureOf(
+      readDocumentFile('missing.yaml', () =>
+        Promise.reject(Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' })),
+      ),
+    );
     expect(failure.message).toBe('cannot read missing.yaml: ENOENT: no such file or directory');
   });
 
   it('refuses a file larger than the server takes', async () => {
-    const failure = await failureOf(readDocumentFile('big.yaml', from(`section: AgentAttestation\n#${'x'.repeat(1024 * 1024)}`)));
+    const failure = await failureOf(
+      readDocumentFile('big.yaml', from(`section: AgentAttestation\n#${'x'.repeat(1024 * 1024)}`)),
+    );
     expect(failure.message).toBe('big.yaml is larger than 1048576 bytes, the most attestd takes');
   });
 });

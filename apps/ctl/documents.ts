@@ -51,9 +51,11 @@ function sectionOf(file: string, text: string): SectionName {
   } catch {
     section = undefined;
   }
-  if (typeof section === 'string' && (SECTION_NAMES as readonly string[]).includes(section)) return section as SectionName;
+  if (typeof section === 'string' && (SECTION_NAMES as readonly string[]).includes(section))
+    return section as SectionName;
   const expected = `sections: ${SECTION_NAMES.join(', ')}`;
-  if (typeof section === 'string') throw new CommandFailed(`${file}: unknown section ${JSON.stringify(section)} (${expected})`);
+  if (typeof section === 'string')
+    throw new CommandFailed(`${file}: unknown section ${JSON.stringify(section)} (${expected})`);
   if (doc.errors.length > 0) {
     throw new CommandFailed(
       `${file} is not a YAML or JSON document`,

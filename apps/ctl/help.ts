@@ -15,13 +15,16 @@ interface CommandHelp {
 export const COMMAND_HELP: Record<string, CommandHelp> = {
   'config apply': {
     synopsis: 'config apply -f FILE',
-    summary: ["store FILE as a new version of the section named in its section: field"],
+    summary: ['store FILE as a new version of the section named in its section: field'],
     flags: ['-f, --file FILE      the document, YAML (or JSON when the name ends in .json); at most 1 MiB'],
   },
   'config validate': {
     synopsis: 'config validate -f FILE [--offline]',
     summary: ['check FILE on the server, or with --offline locally (built-in attestors only)'],
-    flags: ['-f, --file FILE      the document, YAML or JSON', '--offline            validate here with the built-in attestors; needs no server or token'],
+    flags: [
+      '-f, --file FILE      the document, YAML or JSON',
+      '--offline            validate here with the built-in attestors; needs no server or token',
+    ],
   },
   'config get': {
     synopsis: 'config get SECTION [--version N]',
@@ -35,7 +38,10 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   },
   'config simulate': {
     synopsis: 'config simulate -f FILE [--limit N] [--since T]',
-    summary: ['replay the newest N (server default 1000, at most 10000) login attempts', 'against FILE and show who would newly be allowed or denied'],
+    summary: [
+      'replay the newest N (server default 1000, at most 10000) login attempts',
+      'against FILE and show who would newly be allowed or denied',
+    ],
     flags: [
       '-f, --file FILE      the AgentAttestation document to try; nothing is stored',
       '--limit N            how many of the newest login attempts to replay',
@@ -50,10 +56,17 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   'agents list': {
     synopsis: 'agents list [--status S] [--attestor A]',
     summary: [`list agents (every page); S is ${AGENT_STATUSES.join(', ')}`],
-    flags: [`--status S           only agents in status S (${AGENT_STATUSES.join(', ')})`, '--attestor A         only agents that logged in with attestor A'],
+    flags: [
+      `--status S           only agents in status S (${AGENT_STATUSES.join(', ')})`,
+      '--attestor A         only agents that logged in with attestor A',
+    ],
   },
   'agents show': { synopsis: 'agents show ID', summary: ['show one agent'], flags: [] },
-  'agents evict': { synopsis: 'agents evict ID', summary: ["free the agent's TOFU keys so its node may attest again"], flags: [] },
+  'agents evict': {
+    synopsis: 'agents evict ID',
+    summary: ["free the agent's TOFU keys so its node may attest again"],
+    flags: [],
+  },
   'agents ban': { synopsis: 'agents ban ID', summary: ["stop the agent's node from attesting again"], flags: [] },
   'agents unban': { synopsis: 'agents unban ID', summary: ['let a banned node attest again'], flags: [] },
   'audit list': {

@@ -37,7 +37,12 @@ describe('attestctl against attestd', () => {
     let stderr = '';
     const { token = server.adminToken, ...rest } = options;
     const env: NodeJS.ProcessEnv = { ATTESTD_SERVER: server.url, ...(token !== null && { ATTESTD_TOKEN: token }) };
-    const status = await main(argv, env, { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text) }, rest);
+    const status = await main(
+      argv,
+      env,
+      { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text) },
+      rest,
+    );
     return { status, stdout, stderr };
   }
 
@@ -61,17 +66,29 @@ describe('attestctl against attestd', () => {
     it('applies, gets, lists and rolls back versions', async () => {
       const v2 = policy('/v2/{{join_token.id}}');
       const applied = await run(['config', 'apply', '-f', file('v2.yaml', v2)]);
-      expect(applied).toEqual({ status: 0, stdout: expect.stringMatching(/^AgentAttestation version 2 \(sha256 [0-9a-f]{64}\)\n$/), stderr: '' });
+      expect(applied).toEqual({
+        status: 0,
+        stdout: expect.stringMatching(/^AgentAttestation version 2 \(sha256 [0-9a-f]{64}\)\n$/),
+        stderr: '',
+      });
 
       expect(await run(['config', 'get', 'AgentAttestation'])).toEqual({ status: 0, stdout: v2, stderr: '' });
       expect((await run(['config', 'get', 'AgentAttestation', '--version', '1'])).stdout).toBe(V1);
-      const asJson = JSON.parse((await run(['config', 'get', 'AgentAttestation', '--output', 'json'])).stdout) as Record<string, unknown>;
-      expect(asJson).toMatchObject({ section: 'AgentAttestation', version: 2, document: { spec: { policies: [{ spiffeIdTemplate: '/v2/{{join_token.id}}' }] } } });
+      const asJson = JSON.parse(
+        (await run(['config', 'get', 'AgentAttestation', '--output', 'json'])).stdout,
+      ) as Record<string, unknown>;
+      expect(asJson).toMatchObject({
+        section: 'AgentAttestation',
+        version: 2,
+        document: { spec: { policies: [{ spiffeIdTemplate: '/v2/{{join_token.id}}' }] } },
+      });
 
       const rolled = await run(['config', 'rollback', 'AgentAttestation', '--version', '1']);
       expect(rolled).toEqual({
         status: 0,
-        stdout: expect.stringMatching(/^AgentAttestation version 3 \(sha256 [0-9a-f]{64}\): the content of version 1\n$/),
+        stdout: expect.stringMatching(
+          /^AgentAttestation version 3 \(sha256 [0-9a-f]{64}\): the content of version 1\n$/,
+        ),
         stderr: '',
       });
       expect((await run(['config', 'get', 'AgentAttestation'])).stdout).toBe(V1);
@@ -89,10 +106,29 @@ describe('attestctl against attestd', () => {
     });
 
     it('sends a .json file as JSON', async () => {
-      const document = { section: 'AgentAttestation', schema: 'v1', spec: { policies: [{ name: 'lab', requiredAttestors: [{ type: 'join_token' }], spiffeIdTemplate: '/json/{{join_token.id}}' }] } };
-      const applied = await run(['config', 'apply', '-f', file('p.json', JSON.stringify(document, null, 2)), '-o', 'json']);
+      const document = {
+        section: 'AgentAttestation',
+        schema: 'v1',
+        spec: {
+          policies: [
+            { name: 'lab', requiredAttestors: [{ type: 'join_token' }], spiffeIdTemplate: '/json/{{join_token.id}}' },
+          ],
+        },
+      };
+      const applied = await run([
+        'config',
+        'apply',
+        '-f',
+        file('p.json', JSON.stringify(document, null, 2)),
+        '-o',
+        'json',
+      ]);
       expect(applied.status).toBe(0);
-      expect(JSON.parse(applied.stdout)).toMatchObject({ section: 'AgentAttestation', version: expect.any(Number), sha256: expect.any(String) });
+      expect(JSON.parse(applied.stdout)).toMatchObject({
+        section: 'AgentAttestation',
+        version: expect.any(Number),
+        sha256: expect.any(String),
+      });
       expect((await run(['config', 'get', 'AgentAttestation'])).stdout).toBe(`${JSON.stringify(document, null, 2)}\n`);
     });
 
@@ -101,7 +137,11 @@ describe('attestctl against attestd', () => {
 
       it('says a good file is valid, on the server and offline', async () => {
         const good = file('good.yaml', policy('/ok/{{join_token.id}}'));
-        expect(await run(['config', 'validate', '-f', good])).toEqual({ status: 0, stdout: `${good}: valid AgentAttestation document\n`, stderr: '' });
+        expect(await run(['config', 'validate', '-f', good])).toEqual({
+          status: 0,
+          stdout: `${good}: valid AgentAttestation document\n`,
+          stderr: '',
+        });
         expect(await run(['config', 'validate', '-f', good, '--offline'], { token: null })).toEqual({
           status: 0,
           stdout: `${good}: valid AgentAttestation document (offline, built-in attestors)\n`,
@@ -122,15 +162,27 @@ describe('attestctl against attestd', () => {
       it('finds the same errors offline as the server, without a server or token', async () => {
         const path = file('bad.yaml', bad);
         const online = (await run(['config', 'validate', '-f', path])).stderr.trimEnd().split('\n').slice(1);
-        const offline = await runWith(['config', 'validate', '-f', path, '--offline', '--server', 'http://127.0.0.1:1'], {});
+        const offline = await runWith(
+          ['config', 'validate', '-f', path, '--offline', '--server', 'http://127.0.0.1:1'],
+          {},
+        );
         expect(offline.status).toBe(1);
-        expect(offline.stderr).toBe([`attestctl: ${path}: AgentAttestation document is invalid (offline, built-in attestors): 1 error`, ...online, ''].join('\n'));
+        expect(offline.stderr).toBe(
+          [
+            `attestctl: ${path}: AgentAttestation document is invalid (offline, built-in attestors): 1 error`,
+            ...online,
+            '',
+          ].join('\n'),
+        );
       });
 
       it('prints { valid, errors } for --output json', async () => {
         const result = await run(['config', 'validate', '-f', file('bad.yaml', bad), '-o', 'json']);
         expect(result.status).toBe(1);
-        expect(JSON.parse(result.stdout)).toEqual({ valid: false, errors: [expect.objectContaining({ path: '/spec/policies/0/spiffeIdTemplate', line: 8 })] });
+        expect(JSON.parse(result.stdout)).toEqual({
+          valid: false,
+          errors: [expect.objectContaining({ path: '/spec/policies/0/spiffeIdTemplate', line: 8 })],
+        });
         const good = await run(['config', 'validate', '-f', file('good.yaml', V1), '-o', 'json']);
         expect(JSON.parse(good.stdout)).toEqual({ valid: true, warnings: [] });
       });
@@ -148,24 +200,39 @@ spec:
       spiffeIdTemplate: "/task/{{aws_iam.session.name}}"
 `;
         const warningLine = (path: string) =>
-          new RegExp(`^${path}:10:25 /spec/policies/1/spiffeIdTemplate: warning: \\{\\{aws_iam\\.session\\.name\\}\\} can be set to the same value on two nodes .*; add \\{\\{agent\\.uuid\\}\\}\\n$`);
+          new RegExp(
+            `^${path}:10:25 /spec/policies/1/spiffeIdTemplate: warning: \\{\\{aws_iam\\.session\\.name\\}\\} can be set to the same value on two nodes .*; add \\{\\{agent\\.uuid\\}\\}\\n$`,
+          );
 
         it('validates with the warning on stderr, on the server and offline alike, and exit 0', async () => {
           const path = file('named.yaml', named);
           const online = await run(['config', 'validate', '-f', path]);
-          expect(online).toEqual({ status: 0, stdout: `${path}: valid AgentAttestation document\n`, stderr: expect.stringMatching(warningLine(path)) });
+          expect(online).toEqual({
+            status: 0,
+            stdout: `${path}: valid AgentAttestation document\n`,
+            stderr: expect.stringMatching(warningLine(path)),
+          });
           expect(online.stderr.trimEnd().split('\n')).toHaveLength(1);
           const offline = await run(['config', 'validate', '-f', path, '--offline'], { token: null });
           expect(offline).toMatchObject({ status: 0, stderr: online.stderr });
           const asJson = JSON.parse((await run(['config', 'validate', '-f', path, '-o', 'json'])).stdout) as unknown;
-          expect(asJson).toEqual({ valid: true, warnings: [expect.objectContaining({ path: '/spec/policies/1/spiffeIdTemplate', line: 10, column: 25 })] });
+          expect(asJson).toEqual({
+            valid: true,
+            warnings: [expect.objectContaining({ path: '/spec/policies/1/spiffeIdTemplate', line: 10, column: 25 })],
+          });
         });
 
         it('applies it, printing the warning before the new version', async () => {
           const path = file('named.yaml', named);
           const applied = await run(['config', 'apply', '-f', path]);
-          expect(applied).toEqual({ status: 0, stdout: expect.stringMatching(/^AgentAttestation version \d+ \(sha256 [0-9a-f]{64}\)\n$/), stderr: expect.stringMatching(warningLine(path)) });
-          const asJson = JSON.parse((await run(['config', 'apply', '-f', path, '-o', 'json'])).stdout) as { warnings: unknown[] };
+          expect(applied).toEqual({
+            status: 0,
+            stdout: expect.stringMatching(/^AgentAttestation version \d+ \(sha256 [0-9a-f]{64}\)\n$/),
+            stderr: expect.stringMatching(warningLine(path)),
+          });
+          const asJson = JSON.parse((await run(['config', 'apply', '-f', path, '-o', 'json'])).stdout) as {
+            warnings: unknown[];
+          };
           expect(asJson.warnings).toEqual([expect.objectContaining({ path: '/spec/policies/1/spiffeIdTemplate' })]);
           expect((await run(['config', 'apply', '-f', file('v1.yaml', V1)])).stderr).toBe('');
         });
@@ -209,7 +276,11 @@ spec:
       const ids = lines.slice(1).map((line) => line.split(/ +/)[0]);
       expect(ids.slice().sort()).toEqual(agents.map((a) => a.agentId).sort());
       for (const agent of agents) {
-        expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${agent.agentId}  active  lab {5}${agent.spiffeId.replace(/[/.]/g, '\\$&')}  \\S+Z$`)));
+        expect(lines).toContainEqual(
+          expect.stringMatching(
+            new RegExp(`^${agent.agentId}  active  lab {5}${agent.spiffeId.replace(/[/.]/g, '\\$&')}  \\S+Z$`),
+          ),
+        );
       }
       expect(requested).toHaveLength(agents.length);
       expect(requested.filter((url) => url.includes('cursor='))).toHaveLength(agents.length - 1);
@@ -223,22 +294,47 @@ spec:
       expect(result.stdout).toContain(`SPIFFE ID:      ${agent!.spiffeId}\n`);
       expect(result.stdout).toContain('STATUS:         active\n');
       expect(result.stdout).toMatch(/\nATTRIBUTES:\n {2}join_token\.id {2}[0-9a-f-]{36}\n$/);
-      const json = JSON.parse((await run(['agents', 'show', agent!.agentId, '-o', 'json'])).stdout) as Record<string, unknown>;
+      const json = JSON.parse((await run(['agents', 'show', agent!.agentId, '-o', 'json'])).stdout) as Record<
+        string,
+        unknown
+      >;
       expect(json).toMatchObject({ id: agent!.agentId, spiffeId: agent!.spiffeId, status: 'active', policy: 'lab' });
     });
 
     it('evicts, bans and unbans, and filters the list by status', async () => {
       const [, evicted, banned] = agents;
-      expect(await run(['agents', 'evict', evicted!.agentId])).toEqual({ status: 0, stdout: `agent ${evicted!.agentId} evicted (status evicted)\n`, stderr: '' });
-      expect(await run(['agents', 'ban', banned!.agentId])).toEqual({ status: 0, stdout: `agent ${banned!.agentId} banned (status banned)\n`, stderr: '' });
-      const list = JSON.parse((await run(['agents', 'list', '--status', 'banned', '-o', 'json'])).stdout) as { items: { id: string }[] };
+      expect(await run(['agents', 'evict', evicted!.agentId])).toEqual({
+        status: 0,
+        stdout: `agent ${evicted!.agentId} evicted (status evicted)\n`,
+        stderr: '',
+      });
+      expect(await run(['agents', 'ban', banned!.agentId])).toEqual({
+        status: 0,
+        stdout: `agent ${banned!.agentId} banned (status banned)\n`,
+        stderr: '',
+      });
+      const list = JSON.parse((await run(['agents', 'list', '--status', 'banned', '-o', 'json'])).stdout) as {
+        items: { id: string }[];
+      };
       expect(list.items.map((a) => a.id)).toEqual([banned!.agentId]);
-      expect(await run(['agents', 'unban', banned!.agentId])).toEqual({ status: 0, stdout: `agent ${banned!.agentId} unbanned (status evicted)\n`, stderr: '' });
-      expect(await run(['agents', 'unban', banned!.agentId])).toEqual({ status: 1, stdout: '', stderr: `attestctl: 400 invalid_request: agent ${banned!.agentId} is not banned\n` });
+      expect(await run(['agents', 'unban', banned!.agentId])).toEqual({
+        status: 0,
+        stdout: `agent ${banned!.agentId} unbanned (status evicted)\n`,
+        stderr: '',
+      });
+      expect(await run(['agents', 'unban', banned!.agentId])).toEqual({
+        status: 1,
+        stdout: '',
+        stderr: `attestctl: 400 invalid_request: agent ${banned!.agentId} is not banned\n`,
+      });
     });
 
     it('answers 404 for an unknown agent', async () => {
-      expect(await run(['agents', 'show', 'nope'])).toEqual({ status: 1, stdout: '', stderr: 'attestctl: 404 not_found: no agent nope\n' });
+      expect(await run(['agents', 'show', 'nope'])).toEqual({
+        status: 1,
+        stdout: '',
+        stderr: 'attestctl: 404 not_found: no agent nope\n',
+      });
     });
 
     it('lists the audit events of one agent, oldest first', async () => {
@@ -258,7 +354,9 @@ spec:
     it('filters by outcome, limits and prints JSON newest first', async () => {
       await run(['join-token', 'create']);
       await run(['join-token', 'create']);
-      const json = JSON.parse((await run(['audit', 'list', '--limit', '2', '-o', 'json'])).stdout) as { items: { id: string; event: string }[] };
+      const json = JSON.parse((await run(['audit', 'list', '--limit', '2', '-o', 'json'])).stdout) as {
+        items: { id: string; event: string }[];
+      };
       expect(json.items).toHaveLength(2);
       expect(json.items.map((e) => e.event)).toEqual(['join_token_created', 'join_token_created']);
       expect(BigInt(json.items[0]!.id)).toBeGreaterThan(BigInt(json.items[1]!.id));
@@ -276,14 +374,31 @@ spec:
           polls++;
           // between polls, something happens on the server
           if (polls === 1) await server.admin('POST', '/v1/join-tokens', { ttlSeconds: 600 });
-          if (polls === 2) await server.admin('PUT', '/v1/config/AgentAttestation', { section: 'AgentAttestation', schema: 'v1', spec: { policies: [{ name: 'lab', requiredAttestors: [{ type: 'join_token' }], spiffeIdTemplate: '/follow/{{join_token.id}}' }] } });
+          if (polls === 2)
+            await server.admin('PUT', '/v1/config/AgentAttestation', {
+              section: 'AgentAttestation',
+              schema: 'v1',
+              spec: {
+                policies: [
+                  {
+                    name: 'lab',
+                    requiredAttestors: [{ type: 'join_token' }],
+                    spiffeIdTemplate: '/follow/{{join_token.id}}',
+                  },
+                ],
+              },
+            });
         },
       });
       expect(result.status).toBe(0);
       expect(polls).toBe(3);
       const lines = result.stdout.trimEnd().split('\n');
       expect(lines[0]).toMatch(/^AT {20}EVENT {15}OUTCOME {2}CODE {20}AGENT {33}REASON$/);
-      expect(lines.slice(1).map((line) => line.split(/ +/)[1])).toEqual([expect.any(String), 'join_token_created', 'config_change']);
+      expect(lines.slice(1).map((line) => line.split(/ +/)[1])).toEqual([
+        expect.any(String),
+        'join_token_created',
+        'config_change',
+      ]);
     });
 
     it('follows as JSON lines, and stops when interrupted', async () => {
@@ -296,7 +411,10 @@ spec:
         },
       });
       expect(result.status).toBe(0);
-      const events = result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { event: string });
+      const events = result.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { event: string });
       expect(events).toHaveLength(1);
     });
 
@@ -320,10 +438,14 @@ spec:
       expect(ttlMinutes).toBeGreaterThan(118);
       expect(ttlMinutes).toBeLessThanOrEqual(120);
 
-      const audit = JSON.parse((await run(['audit', 'list', '--attestor', 'join_token', '--limit', '20', '-o', 'json'])).stdout) as {
+      const audit = JSON.parse(
+        (await run(['audit', 'list', '--attestor', 'join_token', '--limit', '20', '-o', 'json'])).stdout,
+      ) as {
         items: { event: string; attributes: Record<string, string[]> | null }[];
       };
-      expect(audit.items).toContainEqual(expect.objectContaining({ event: 'join_token_created', attributes: { 'join_token.id': [id] } }));
+      expect(audit.items).toContainEqual(
+        expect.objectContaining({ event: 'join_token_created', attributes: { 'join_token.id': [id] } }),
+      );
 
       const response = await login(server, { join_token: { token: token! } });
       expect(response.status).toBe(200);
@@ -332,7 +454,9 @@ spec:
     it('prints the server refusal of a ttl out of range', async () => {
       const result = await run(['join-token', 'create', '--ttl', '10s']);
       expect(result.status).toBe(1);
-      expect(result.stderr).toMatch(/^attestctl: 400 invalid_request: request body is invalid: \/ttlSeconds .*\n {2}\/ttlSeconds: /);
+      expect(result.stderr).toMatch(
+        /^attestctl: 400 invalid_request: request body is invalid: \/ttlSeconds .*\n {2}\/ttlSeconds: /,
+      );
     });
   });
 
@@ -349,31 +473,51 @@ spec:
       expect(await run(['agents', 'list'], { token: null })).toEqual({
         status: 1,
         stdout: '',
-        stderr: 'attestctl: 401 unauthenticated: a valid admin bearer token is required\nattestctl: no token given: set ATTESTD_TOKEN or pass --token\n',
+        stderr:
+          'attestctl: 401 unauthenticated: a valid admin bearer token is required\nattestctl: no token given: set ATTESTD_TOKEN or pass --token\n',
       });
     });
 
     it('lets a viewer read but not write (403)', async () => {
       expect((await run(['agents', 'list'], { token: server.viewerToken })).status).toBe(0);
-      expect((await run(['config', 'validate', '-f', file('v.yaml', V1)], { token: server.viewerToken })).status).toBe(0);
+      expect((await run(['config', 'validate', '-f', file('v.yaml', V1)], { token: server.viewerToken })).status).toBe(
+        0,
+      );
       expect(await run(['join-token', 'create'], { token: server.viewerToken })).toEqual({
         status: 1,
         stdout: '',
         stderr: 'attestctl: 403 forbidden: this action needs an admin token; a viewer token may only read\n',
       });
-      expect((await run(['config', 'apply', '-f', file('v.yaml', V1)], { token: server.viewerToken })).stderr).toMatch(/^attestctl: 403 forbidden: /);
+      expect((await run(['config', 'apply', '-f', file('v.yaml', V1)], { token: server.viewerToken })).stderr).toMatch(
+        /^attestctl: 403 forbidden: /,
+      );
     });
 
     it('names the server it cannot reach', async () => {
       const closed = await closedPort();
-      const result = await runWith(['agents', 'list', '--server', `http://127.0.0.1:${closed}/`], { ATTESTD_TOKEN: 't' });
-      expect(result).toEqual({ status: 1, stdout: '', stderr: expect.stringMatching(/^attestctl: cannot reach attestd at http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED.*\n$/) });
+      const result = await runWith(['agents', 'list', '--server', `http://127.0.0.1:${closed}/`], {
+        ATTESTD_TOKEN: 't',
+      });
+      expect(result).toEqual({
+        status: 1,
+        stdout: '',
+        stderr: expect.stringMatching(
+          /^attestctl: cannot reach attestd at http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED.*\n$/,
+        ),
+      });
     });
 
     it('exits 2 on a usage error without calling the server', async () => {
       const calls: string[] = [];
-      const result = await run(['agents', 'list', '--status', 'gone'], { fetch: (input) => (calls.push(String(input)), Promise.reject(new Error('no'))) });
-      expect(result).toEqual({ status: 2, stdout: '', stderr: 'attestctl: --status must be one of active, evicted, banned, got "gone"\nrun \'attestctl --help\' for usage\n' });
+      const result = await run(['agents', 'list', '--status', 'gone'], {
+        fetch: (input) => (calls.push(String(input)), Promise.reject(new Error('no'))),
+      });
+      expect(result).toEqual({
+        status: 2,
+        stdout: '',
+        stderr:
+          'attestctl: --status must be one of active, evicted, banned, got "gone"\nrun \'attestctl --help\' for usage\n',
+      });
       expect(calls).toEqual([]);
     });
 
@@ -389,21 +533,35 @@ spec:
     const denyAll = `${policy('/v1/{{join_token.id}}')}      rules:\n        - { attribute: join_token.id, equals: no-such-token }\n`;
 
     it('prints who a candidate would newly deny, as a table and as JSON', async () => {
-      const agentIds = ((await (await server.admin('GET', '/v1/agents')).json()) as { items: { id: string }[] }).items.map((a) => a.id);
+      const agentIds = (
+        (await (await server.admin('GET', '/v1/agents')).json()) as { items: { id: string }[] }
+      ).items.map((a) => a.id);
       expect(agentIds.length).toBeGreaterThan(0);
       const path = file('deny.yaml', denyAll);
       const table = await run(['config', 'simulate', '-f', path]);
       expect(table.status).toBe(0);
       const lines = table.stdout.trimEnd().split('\n');
-      expect(lines[0]).toBe(`evaluated ${agentIds.length} login attempts: 0 unchanged, 0 now allowed, ${agentIds.length} now denied, 0 changed`);
+      expect(lines[0]).toBe(
+        `evaluated ${agentIds.length} login attempts: 0 unchanged, 0 now allowed, ${agentIds.length} now denied, 0 changed`,
+      );
       expect(lines[1]).toMatch(/^CHANGE {6}AT {20}ATTESTORS {3}AGENT {33}BEFORE +AFTER$/);
       for (const id of agentIds) {
-        expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^now denied  \\S+Z  join_token  ${id}  lab spiffe://example\\.org/\\S+ +denied: policy lab: rule 1 .*join_token\\.id`)));
+        expect(lines).toContainEqual(
+          expect.stringMatching(
+            new RegExp(
+              `^now denied  \\S+Z  join_token  ${id}  lab spiffe://example\\.org/\\S+ +denied: policy lab: rule 1 .*join_token\\.id`,
+            ),
+          ),
+        );
       }
 
       const json = await run(['config', 'simulate', '-f', path, '--limit', '1', '-o', 'json']);
       expect(json.status).toBe(0);
-      expect(JSON.parse(json.stdout)).toMatchObject({ evaluated: 1, nowDenied: [{ was: { allowed: true, policy: 'lab' }, now: { allowed: false, code: 'policy_denied' } }], window: { limit: 1 } });
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        evaluated: 1,
+        nowDenied: [{ was: { allowed: true, policy: 'lab' }, now: { allowed: false, code: 'policy_denied' } }],
+        window: { limit: 1 },
+      });
     });
 
     it('places the errors of an invalid candidate in its file', async () => {
@@ -415,7 +573,9 @@ spec:
     });
 
     it('runs with a viewer token', async () => {
-      const result = await run(['config', 'simulate', '-f', file('same.yaml', V1), '-o', 'json'], { token: server.viewerToken });
+      const result = await run(['config', 'simulate', '-f', file('same.yaml', V1), '-o', 'json'], {
+        token: server.viewerToken,
+      });
       expect(result.status).toBe(0);
       expect(JSON.parse(result.stdout)).toMatchObject({ nowAllowed: [], nowDenied: [] });
     });
@@ -426,7 +586,10 @@ spec:
 async function runWith(argv: string[], env: NodeJS.ProcessEnv) {
   let stdout = '';
   let stderr = '';
-  const status = await main(argv, env, { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text) });
+  const status = await main(argv, env, {
+    stdout: (text) => void (stdout += text),
+    stderr: (text) => void (stderr += text),
+  });
   return { status, stdout, stderr };
 }
 

@@ -8,7 +8,14 @@ import { parseOrExplain, runAsProcess } from '../../libs/cli-support/usage';
 import { AdminApiError, AdminClient } from './client';
 import { agentsChange, agentsList, agentsShow } from './commands/agents';
 import { auditList } from './commands/audit';
-import { configApply, configGet, configHistory, configRollback, configSimulate, configValidate } from './commands/config';
+import {
+  configApply,
+  configGet,
+  configHistory,
+  configRollback,
+  configSimulate,
+  configValidate,
+} from './commands/config';
 import { joinTokenCreate } from './commands/join-token';
 import type { Context, Hooks, Io } from './context';
 import { readTextFile } from './documents';
@@ -42,7 +49,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, io: Io, optio
   const context: Context = {
     global,
     io,
-    client: new AdminClient({ server: global.server, ...(global.token !== undefined && { token: global.token }), ...(options.fetch && { fetch: options.fetch }) }),
+    client: new AdminClient({
+      server: global.server,
+      ...(global.token !== undefined && { token: global.token }),
+      ...(options.fetch && { fetch: options.fetch }),
+    }),
     hooks: {
       now: options.now ?? (() => new Date()),
       readText: options.readText ?? readTextFile,

@@ -9,7 +9,10 @@ export function offlineCatalog(): readonly AttestorDescriptor[] {
 }
 
 /** The server's validation, run here: the same library, the built-in attestors; a valid document's warnings too. */
-export function validateOffline(document: DocumentFile, catalog: readonly AttestorDescriptor[] = offlineCatalog()): { errors: ConfigError[]; warnings: ConfigWarning[] } {
+export function validateOffline(
+  document: DocumentFile,
+  catalog: readonly AttestorDescriptor[] = offlineCatalog(),
+): { errors: ConfigError[]; warnings: ConfigWarning[] } {
   const result = validateDocument(document.section, document.text, catalog, { contentType: document.type });
   return result.ok ? { errors: [], warnings: result.warnings } : { errors: result.errors, warnings: [] };
 }

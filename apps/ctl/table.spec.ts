@@ -12,7 +12,12 @@ describe('renderTable', () => {
         ],
       ),
     ).toBe(
-      ['ID      STATUS  SPIFFE ID', 'a1      active  spiffe://example.org/a', 'b22222  banned  spiffe://example.org/b', ''].join('\n'),
+      [
+        'ID      STATUS  SPIFFE ID',
+        'a1      active  spiffe://example.org/a',
+        'b22222  banned  spiffe://example.org/b',
+        '',
+      ].join('\n'),
     );
   });
 

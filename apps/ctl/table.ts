@@ -15,10 +15,16 @@ export interface Column {
 const GAP = '  ';
 
 /** Header and rows, columns two spaces apart; the last column is not padded. */
-export function renderTable(columns: readonly (Column | string)[], rows: readonly (readonly string[])[], options: { header?: boolean } = {}): string {
+export function renderTable(
+  columns: readonly (Column | string)[],
+  rows: readonly (readonly string[])[],
+  options: { header?: boolean } = {},
+): string {
   const specs = columns.map((c) => (typeof c === 'string' ? { header: c } : c));
   const cells = rows.map((row) => specs.map((spec, i) => fit(clean(row[i] ?? ''), spec.max)));
-  const widths = specs.map((spec, i) => Math.max(spec.width ?? 0, spec.header.length, ...cells.map((row) => row[i]!.length)));
+  const widths = specs.map((spec, i) =>
+    Math.max(spec.width ?? 0, spec.header.length, ...cells.map((row) => row[i]!.length)),
+  );
   const line = (row: readonly string[]) =>
     row
       .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
@@ -43,7 +49,6 @@ export function shortSha(sha256: string): string {
 export function orDash(value: string | null | undefined): string {
   return value === null || value === undefined || value === '' ? '-' : value;
 }
-
 
 function fit(text: string, max: number | undefined): string {
   return max !== undefined && text.length > max ? `${text.slice(0, max - 1)}…` : text;

@@ -41,15 +41,25 @@ async function main(): Promise<void> {
   const sim = await startAwsSimulator({
     accounts: [{ id: SERVER_ACCOUNT }, { id: PARTNER_ACCOUNT }, { id: FOREIGN_ACCOUNT }],
     instances: [
-      { accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId: 'i-0a1b2c3d4e5f60001', tags: { env: 'prod', Name: 'web-1' } },
+      {
+        accountId: SERVER_ACCOUNT,
+        region: 'us-east-1',
+        instanceId: 'i-0a1b2c3d4e5f60001',
+        tags: { env: 'prod', Name: 'web-1' },
+      },
       { accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId: 'i-0a1b2c3d4e5f60002', tags: { env: 'prod' } },
       { accountId: FOREIGN_ACCOUNT, region: 'us-east-1', instanceId: 'i-0a1b2c3d4e5f60003', tags: { env: 'prod' } },
     ],
     roles: [{ arn: `arn:aws:iam::${SERVER_ACCOUNT}:role/checkout-task`, trustedPrincipals: ['*'] }],
   });
   const signer = await createIidSigner();
-  const imds = async (id: string): Promise<RunningHttp> => startImds(sim.world.getInstance(id)!, signer, { world: sim.world });
-  const [web1, web2, foreign] = await Promise.all([imds('i-0a1b2c3d4e5f60001'), imds('i-0a1b2c3d4e5f60002'), imds('i-0a1b2c3d4e5f60003')]);
+  const imds = async (id: string): Promise<RunningHttp> =>
+    startImds(sim.world.getInstance(id)!, signer, { world: sim.world });
+  const [web1, web2, foreign] = await Promise.all([
+    imds('i-0a1b2c3d4e5f60001'),
+    imds('i-0a1b2c3d4e5f60002'),
+    imds('i-0a1b2c3d4e5f60003'),
+  ]);
 
   const home = mkdtempSync(join(tmpdir(), 'attestd-demo-'));
   mkdirSync(join(home, 'policies'));
@@ -58,7 +68,13 @@ async function main(): Promise<void> {
   writeFileSync(join(home, 'policies', 'iid-certificates.yaml'), certificatesSection(signer.certificatePem));
   Object.assign(process.env, sim.endpointEnv());
   const server = await startServer(
-    loadSettings({ ...sim.endpointEnv(), ATTESTD_LISTEN: '127.0.0.1:0', ATTESTD_DATA_DIR: home, ATTESTD_POLICIES_DIR: join(home, 'policies'), ATTESTD_ADMIN_TOKENS: randomBytes(24).toString('base64url') }),
+    loadSettings({
+      ...sim.endpointEnv(),
+      ATTESTD_LISTEN: '127.0.0.1:0',
+      ATTESTD_DATA_DIR: home,
+      ATTESTD_POLICIES_DIR: join(home, 'policies'),
+      ATTESTD_ADMIN_TOKENS: randomBytes(24).toString('base64url'),
+    }),
     createLogger('silent'),
   );
   const task = sim.world.issueSession(`arn:aws:iam::${SERVER_ACCOUNT}:role/checkout-task`, 'ecs-task-7f3a');
@@ -66,9 +82,13 @@ async function main(): Promise<void> {
   const agent = async (title: string, args: string[], env: Record<string, string> = {}) => {
     const out = join(home, `agent-${randomBytes(4).toString('hex')}`);
     try {
-      const { stdout } = await run(process.execPath, [join(__dirname, '..', 'agent', 'main.js'), 'login', '--server', server.url, '--out', out, ...args], {
-        env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', ...env },
-      });
+      const { stdout } = await run(
+        process.execPath,
+        [join(__dirname, '..', 'agent', 'main.js'), 'login', '--server', server.url, '--out', out, ...args],
+        {
+          env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', ...env },
+        },
+      );
       report(title, 'accepted', stdout.trim());
     } catch (error) {
       report(title, 'refused', String((error as { stderr?: string }).stderr ?? error).trim());
@@ -76,9 +96,19 @@ async function main(): Promise<void> {
   };
 
   console.log(`attestd ${server.url} (trust domain example.org), AWS simulator ${sim.url}\n`);
-  await agent('aws_iid: EC2 instance web-1 in the server\'s account', ['--attestor', 'aws_iid', '--imds-endpoint', web1.url]);
+  await agent("aws_iid: EC2 instance web-1 in the server's account", [
+    '--attestor',
+    'aws_iid',
+    '--imds-endpoint',
+    web1.url,
+  ]);
   await agent('aws_iid: web-1 again (TOFU replay)', ['--attestor', 'aws_iid', '--imds-endpoint', web1.url]);
-  await agent('aws_iid: an instance in an account no policy allows', ['--attestor', 'aws_iid', '--imds-endpoint', foreign.url]);
+  await agent('aws_iid: an instance in an account no policy allows', [
+    '--attestor',
+    'aws_iid',
+    '--imds-endpoint',
+    foreign.url,
+  ]);
   sim.world.stopInstance('i-0a1b2c3d4e5f60002');
   await agent('aws_iid: a stopped instance', ['--attestor', 'aws_iid', '--imds-endpoint', web2.url]);
   await agent('aws_iam: a Fargate task with an assumed role', ['--attestor', 'aws_iam'], {
@@ -86,7 +116,9 @@ async function main(): Promise<void> {
     AWS_SECRET_ACCESS_KEY: task.secretAccessKey,
     AWS_SESSION_TOKEN: task.sessionToken,
   });
-  console.log(`\nAWS calls the server made: ${sim.log.count({ service: 'ec2' })} EC2, ${sim.log.count({ service: 'sts' })} STS, ${sim.log.count({ service: 'iam' })} IAM`);
+  console.log(
+    `\nAWS calls the server made: ${sim.log.count({ service: 'ec2' })} EC2, ${sim.log.count({ service: 'sts' })} STS, ${sim.log.count({ service: 'iam' })} IAM`,
+  );
 
   await server.close();
   await Promise.all([web1, web2, foreign].map((s) => s.close()));
@@ -95,7 +127,11 @@ async function main(): Promise<void> {
 }
 
 function certificatesSection(pem: string): string {
-  const indented = pem.trim().split('\n').map((line) => `        ${line}`).join('\n');
+  const indented = pem
+    .trim()
+    .split('\n')
+    .map((line) => `        ${line}`)
+    .join('\n');
   return `section: AwsIidCertificates\nschema: v1\nspec:\n  replaceBuiltIn: false\n  certificates:\n    - regions: ["*"]\n      pem: |\n${indented}\n`;
 }
 

@@ -21,7 +21,12 @@ import { TelemetryModule } from './telemetry/telemetry.module';
 
 @Module({})
 export class AppModule {
-  static forRoot(settings: Settings, logger: Logger, additionalAttestors: Attestor[], resources: StartResources): DynamicModule {
+  static forRoot(
+    settings: Settings,
+    logger: Logger,
+    additionalAttestors: Attestor[],
+    resources: StartResources,
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [

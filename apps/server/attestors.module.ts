@@ -26,16 +26,38 @@ export class AttestorsModule {
     return {
       module: AttestorsModule,
       providers: [
-        { provide: ATTESTOR_CATALOG, useValue: [...builtInDescriptors(), ...additional] satisfies AttestorDescriptor[] },
-        { provide: ActiveConfig, inject: [ATTESTOR_CATALOG], useFactory: (catalog: AttestorDescriptor[]) => new ActiveConfig(catalog) },
+        {
+          provide: ATTESTOR_CATALOG,
+          useValue: [...builtInDescriptors(), ...additional] satisfies AttestorDescriptor[],
+        },
+        {
+          provide: ActiveConfig,
+          inject: [ATTESTOR_CATALOG],
+          useFactory: (catalog: AttestorDescriptor[]) => new ActiveConfig(catalog),
+        },
         AwsPorts,
         AzurePorts,
         {
           provide: AttestorRegistry,
           inject: [JoinTokensRepository, ActiveConfig, AwsPorts, AzurePorts, Metrics],
-          useFactory: (joinTokens: JoinTokensRepository, active: ActiveConfig, aws: AwsPorts, azure: AzurePorts, metrics: Metrics) => {
-            const k8s = { clusters: () => active.kubernetesClusters, remoteKeys: new RemoteKeySets(createJwksSource({ stats: cloudStats(metrics) })) };
-            const ports: AttestorPorts = { joinTokens, ...aws.ports, ...azure.ports, k8s, iidTrust: () => active.iidTrust };
+          useFactory: (
+            joinTokens: JoinTokensRepository,
+            active: ActiveConfig,
+            aws: AwsPorts,
+            azure: AzurePorts,
+            metrics: Metrics,
+          ) => {
+            const k8s = {
+              clusters: () => active.kubernetesClusters,
+              remoteKeys: new RemoteKeySets(createJwksSource({ stats: cloudStats(metrics) })),
+            };
+            const ports: AttestorPorts = {
+              joinTokens,
+              ...aws.ports,
+              ...azure.ports,
+              k8s,
+              iidTrust: () => active.iidTrust,
+            };
             return new AttestorRegistry([...builtInAttestors(ports), ...additional]);
           },
         },

@@ -25,7 +25,8 @@ export class AwsPorts {
   readonly ports: Pick<AttestorPorts, 'aws' | 'sts' | 'awsSettings'>;
 
   constructor(@Inject(SETTINGS) settings: Settings, metrics: Metrics) {
-    const { partition, assumeRoleName, disableInstanceProfileSelectors, skipBlockDevice, region, stsEndpoint } = settings.aws;
+    const { partition, assumeRoleName, disableInstanceProfileSelectors, skipBlockDevice, region, stsEndpoint } =
+      settings.aws;
     const stats = cloudStats(metrics);
     this.ports = {
       aws: createAwsCloud({

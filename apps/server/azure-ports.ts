@@ -23,7 +23,14 @@ export class AzurePorts {
     const stats = cloudStats(metrics);
     this.ports = {
       azure: {
-        cloud: createAzureCloud({ authorityHost, resourceManagerEndpoint, tenants, cacheTtlSeconds: settings.cloudCacheTtlSeconds, maxEntries: settings.cloudCacheSize, stats }),
+        cloud: createAzureCloud({
+          authorityHost,
+          resourceManagerEndpoint,
+          tenants,
+          cacheTtlSeconds: settings.cloudCacheTtlSeconds,
+          maxEntries: settings.cloudCacheSize,
+          stats,
+        }),
         keys: new SigningKeys(createAzureKeySource({ authorityHost, stats })),
         authorityHost,
       },

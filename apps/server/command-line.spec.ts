@@ -39,6 +39,7 @@ describe('the server command line', () => {
 
   it('names its flags and where the settings are in the usage', () => {
     expect(serverUsage()).toMatch(/^usage: attestd \[--config FILE\]/);
-    for (const text of ['--config FILE', '-h, --help', '--version', 'DATABASE_URL', 'ATTESTD_TRUST_DOMAIN']) expect(serverUsage()).toContain(text);
+    for (const text of ['--config FILE', '-h, --help', '--version', 'DATABASE_URL', 'ATTESTD_TRUST_DOMAIN'])
+      expect(serverUsage()).toContain(text);
   });
 });

@@ -34,7 +34,11 @@ exit status: 1 failed to start, 2 usage or setting error
 `;
 }
 
-const FLAGS = { config: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } } as const;
+const FLAGS = {
+  config: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
 
 export function parseServerCommandLine(argv: string[]): ServerInvocation {
   const { tokens } = parseArgs({ args: argv, options: FLAGS, strict: false, allowPositionals: true, tokens: true });

@@ -15,7 +15,12 @@ export class HealthController {
 
   /** The process is alive. */
   @Get('healthz')
-  @ApiRoute({ summary: 'Liveness', description: 'The process is alive; it does not touch the database.', access: 'public', answer: healthAnswer('ok') })
+  @ApiRoute({
+    summary: 'Liveness',
+    description: 'The process is alive; it does not touch the database.',
+    access: 'public',
+    answer: healthAnswer('ok'),
+  })
   healthz() {
     return { status: 'ok' };
   }

@@ -41,7 +41,15 @@ async function main(): Promise<void> {
           `  export ATTESTD_TOKEN=${server.generatedAdminToken}\n\n`,
       );
     }
-    logger.info({ url: server.url, trustDomain: settings.trustDomain, database: settings.database.kind, version: productVersion() }, 'attestd listening');
+    logger.info(
+      {
+        url: server.url,
+        trustDomain: settings.trustDomain,
+        database: settings.database.kind,
+        version: productVersion(),
+      },
+      'attestd listening',
+    );
   } catch (error) {
     // the whole error, stack included, for a bug report; the operator gets one line
     logger.debug({ err: error }, 'attestd: start failed');

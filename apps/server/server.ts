@@ -45,7 +45,10 @@ function agentRateLimit(settings: Settings): RateLimitPluginOptions {
     global: true,
     max: agentBurst,
     timeWindow: Math.max(1, Math.round((agentBurst / agentPerSecond) * 1000)),
-    errorResponseBuilder: (_request, context) => ({ statusCode: 429, message: `too many requests from this address; retry in ${Math.ceil(context.ttl / 1000)} s` }),
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      message: `too many requests from this address; retry in ${Math.ceil(context.ttl / 1000)} s`,
+    }),
   };
 }
 
@@ -76,7 +79,11 @@ export interface ServerOptions {
 }
 
 /** Builds and starts the server; used by main and by the integration tests. */
-export async function startServer(given: Settings, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+export async function startServer(
+  given: Settings,
+  logger: Logger,
+  options: ServerOptions = {},
+): Promise<RunningServer> {
   const settings = settleKeyCustody(given, logger);
   logStartUpWarnings(settings, logger);
   const transport = prepareTransport(settings, logger);
@@ -92,7 +99,8 @@ export async function startServer(given: Settings, logger: Logger, options: Serv
     ...(settings.trustedProxies.length > 0 && { trustProxy: settings.trustedProxies }),
     // URL errors the router raises before any route (and so before Nest)
     // still answer with a problem document.
-    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => routerProblems.answerRouterError(error, request, reply),
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+      routerProblems.answerRouterError(error, request, reply),
   });
   const fastify = adapter.getInstance();
   fastify.addHook('onClose', async () => transport.stop());
@@ -109,11 +117,15 @@ export async function startServer(given: Settings, logger: Logger, options: Serv
   fastify.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   const resources = new StartResources();
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(settings, logger, options.additionalAttestors ?? [], resources), adapter, {
-    logger: false,
-    rawBody: true,
-    abortOnError: false,
-  }).catch(async (error: unknown) => {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(settings, logger, options.additionalAttestors ?? [], resources),
+    adapter,
+    {
+      logger: false,
+      rawBody: true,
+      abortOnError: false,
+    },
+  ).catch(async (error: unknown) => {
     await resources.closeAll();
     throw error;
   });

@@ -7,7 +7,9 @@ import { inspect } from 'node:util';
  * a thrown non-Error as text, never as `[object Object]`.
  */
 export function oneLine(error: unknown): string {
-  const text = describe(error).replace(/\s*\n\s*/g, ' ').trim();
+  const text = describe(error)
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
   return text === '' ? 'unknown error' : text;
 }
 

@@ -22,6 +22,10 @@ export class StartResources {
 @Module({})
 export class StartResourcesModule {
   static forRoot(resources: StartResources): DynamicModule {
-    return { module: StartResourcesModule, providers: [{ provide: StartResources, useValue: resources }], exports: [StartResources] };
+    return {
+      module: StartResourcesModule,
+      providers: [{ provide: StartResources, useValue: resources }],
+      exports: [StartResources],
+    };
   }
 }

@@ -7,7 +7,10 @@
  * undici's `maxResponseSize` needs undici's own dispatcher, not Node's fetch.
  * Throws an Error whose message says what went wrong; callers wrap it.
  */
-export async function fetchJsonObject(url: string, options: { timeoutMs: number; maxBytes: number; accept: string }): Promise<Record<string, unknown>> {
+export async function fetchJsonObject(
+  url: string,
+  options: { timeoutMs: number; maxBytes: number; accept: string },
+): Promise<Record<string, unknown>> {
   const hangUp = new AbortController();
   const response = await fetch(url, {
     redirect: 'error',
@@ -20,7 +23,8 @@ export async function fetchJsonObject(url: string, options: { timeoutMs: number;
     if (declared > options.maxBytes) throw new Error(`answer is larger than ${options.maxBytes} bytes`);
     const text = await readCapped(response, options.maxBytes);
     const body: unknown = JSON.parse(text);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('answer is not a JSON object');
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new Error('answer is not a JSON object');
     return body as Record<string, unknown>;
   } finally {
     // whatever was not read is not wanted: close the connection rather than drain it

@@ -18,7 +18,11 @@ export interface AttestorPorts {
   sts: StsSender;
   /** the AWS IID trust set of the active AwsIidCertificates version */
   iidTrust(): IidTrustSet;
-  awsSettings: { partition: 'aws' | 'aws-cn' | 'aws-us-gov'; disableInstanceProfileSelectors: boolean; skipBlockDevice: boolean };
+  awsSettings: {
+    partition: 'aws' | 'aws-cn' | 'aws-us-gov';
+    disableInstanceProfileSelectors: boolean;
+    skipBlockDevice: boolean;
+  };
   /** `azure_msi`: ARM look-ups, the tenants' signing keys, `azure.authorityHost` */
   azure: { cloud: AzureCloud; keys: SigningKeys; authorityHost: string };
   /** `k8s_psat`: the clusters of the active KubernetesClusters version, the cached `jwksUri` key sets */

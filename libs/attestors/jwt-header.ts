@@ -9,17 +9,23 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
  * an allowed algorithm, a `kid`, and nothing that names a key of the token's
  * choosing. Returns the `kid`; calls `reject` (which throws) otherwise.
  */
-export function checkJwtHeader(token: string, algorithms: readonly string[], reject: (reason: string) => never): string {
+export function checkJwtHeader(
+  token: string,
+  algorithms: readonly string[],
+  reject: (reason: string) => never,
+): string {
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     header = decodeProtectedHeader(token);
   } catch {
     reject('token is not a JWT');
   }
-  if (!algorithms.includes(header.alg ?? '')) reject(`token algorithm ${JSON.stringify(header.alg ?? null)} is not allowed (only ${algorithms.join(', ')})`);
+  if (!algorithms.includes(header.alg ?? ''))
+    reject(`token algorithm ${JSON.stringify(header.alg ?? null)} is not allowed (only ${algorithms.join(', ')})`);
   const embedded = KEY_BEARING_HEADERS.filter((name) => Object.hasOwn(header, name));
   if (embedded.length > 0) reject(`token header must not carry ${embedded.join(', ')}`);
-  if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 256) reject('token header has no kid');
+  if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 256)
+    reject('token header has no kid');
   // Issuers' kids are base64url or hex. Anything else (NUL, control
   // characters, lone surrogates) is refused here, before it can reach a log
   // line, a cache key or the audit log.

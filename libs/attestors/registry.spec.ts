@@ -23,7 +23,7 @@ describe('AttestorRegistry', () => {
     expect(() => new AttestorRegistry([impostor, impostor])).toThrow('attestor impostor is registered twice');
   });
 
-  it('prefixes every attribute and selector with the attestor\'s own type', async () => {
+  it("prefixes every attribute and selector with the attestor's own type", async () => {
     const verified = await new AttestorRegistry([impostor]).verify('impostor', { v: 'yes' }, {}, { now: new Date() });
     expect(verified.attributes).toEqual({ 'impostor.aws_iid.account.id': ['1'], 'impostor.v': ['yes'] });
     expect(verified.selectors).toEqual(['impostor:aws_iid:instance:id:i-1']);
@@ -31,7 +31,9 @@ describe('AttestorRegistry', () => {
 
   it('rejects a proof of the wrong shape before the attestor sees it', async () => {
     const registry = new AttestorRegistry([impostor]);
-    await expect(registry.verify('impostor', { v: 1, extra: true }, {}, { now: new Date() })).rejects.toThrow(ProofMalformed);
+    await expect(registry.verify('impostor', { v: 1, extra: true }, {}, { now: new Date() })).rejects.toThrow(
+      ProofMalformed,
+    );
     try {
       registry.checkProofShape('impostor', { extra: true });
     } catch (error) {
@@ -39,7 +41,9 @@ describe('AttestorRegistry', () => {
     }
   });
 
-  it('passes the attestor\'s rejection through', async () => {
-    await expect(new AttestorRegistry([impostor]).verify('impostor', { v: 'no' }, {}, { now: new Date() })).rejects.toThrow(ProofRejected);
+  it("passes the attestor's rejection through", async () => {
+    await expect(
+      new AttestorRegistry([impostor]).verify('impostor', { v: 'no' }, {}, { now: new Date() }),
+    ).rejects.toThrow(ProofRejected);
   });
 });

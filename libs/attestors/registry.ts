@@ -59,7 +59,10 @@ export class AttestorRegistry {
     if (!validateProof(proof)) {
       throw new ProofMalformed(
         type,
-        (validateProof.errors ?? []).map((e) => ({ path: `/proofs/${type}${e.instancePath}`, message: e.message ?? 'is invalid' })),
+        (validateProof.errors ?? []).map((e) => ({
+          path: `/proofs/${type}${e.instancePath}`,
+          message: e.message ?? 'is invalid',
+        })),
       );
     }
   }

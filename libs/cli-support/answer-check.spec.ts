@@ -3,13 +3,20 @@ import { answerChecker } from './answer-check';
 
 const complete = { agentId: 'a', spiffeId: 's', svid: { certChain: 'c', expiresAt: 'e' }, bundle: 'b' };
 
-describe('answer checks against the contracts\' response schemas', () => {
+describe("answer checks against the contracts' response schemas", () => {
   const checkComplete = answerChecker(completeLoginResponseSchema);
   const checkStart = answerChecker(startLoginResponseSchema);
 
   it('passes a conforming answer through, fields added later or not', () => {
     expect(checkComplete(complete)).toEqual({ value: complete });
-    const later = { ...complete, policy: 'p', selectors: ['x'], attributes: { 'a.b': ['1'] }, reattestable: true, newer: 1 };
+    const later = {
+      ...complete,
+      policy: 'p',
+      selectors: ['x'],
+      attributes: { 'a.b': ['1'] },
+      reattestable: true,
+      newer: 1,
+    };
     expect(checkComplete(later)).toEqual({ value: later });
   });
 
@@ -25,8 +32,12 @@ describe('answer checks against the contracts\' response schemas', () => {
   });
 
   it('names an array field, not the item, when an item is wrong', () => {
-    expect(checkStart({ loginId: 'l', expiresAt: 'e', requiredAttestors: ['a', 3] })).toEqual({ problem: 'lacks requiredAttestors' });
-    expect(checkStart({ loginId: 'l', expiresAt: 'e', requiredAttestors: [], challenges: { a: 1 } })).toEqual({ problem: 'has malformed challenges' });
+    expect(checkStart({ loginId: 'l', expiresAt: 'e', requiredAttestors: ['a', 3] })).toEqual({
+      problem: 'lacks requiredAttestors',
+    });
+    expect(checkStart({ loginId: 'l', expiresAt: 'e', requiredAttestors: [], challenges: { a: 1 } })).toEqual({
+      problem: 'has malformed challenges',
+    });
   });
 
   it('checks the jwt-svid answer', () => {

@@ -20,7 +20,10 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** The parts of a problem document both CLIs print, cleaned for a terminal; undefined when `json` is not one. */
-export function readProblem(json: unknown, maxDetail: number): { code: string; detail: string; requestId?: string } | undefined {
+export function readProblem(
+  json: unknown,
+  maxDetail: number,
+): { code: string; detail: string; requestId?: string } | undefined {
   if (!isRecord(json) || typeof json.code !== 'string') return undefined;
   const detail = typeof json.detail === 'string' && json.detail !== '' ? json.detail : String(json.title ?? '');
   return {

@@ -11,7 +11,11 @@ const SPEC = {
 
 describe('readFlags', () => {
   it('reads strings, repeated flags and booleans, and keeps operands when asked', () => {
-    const read = readFlags(['get', '--server', 'u', '--audience', 'a', '--audience=b', '--follow', '-f', 'x', '--daemon', '--daemon'], SPEC, { positionals: 'keep' });
+    const read = readFlags(
+      ['get', '--server', 'u', '--audience', 'a', '--audience=b', '--follow', '-f', 'x', '--daemon', '--daemon'],
+      SPEC,
+      { positionals: 'keep' },
+    );
     expect(read).toEqual({
       values: { server: 'u', audience: ['a', 'b'], follow: true, file: 'x', daemon: true },
       mentioned: new Set(['server', 'audience', 'follow', 'file', 'daemon']),
@@ -20,8 +24,24 @@ describe('readFlags', () => {
     });
   });
 
-  it('reports every mistake in order, in the CLIs\' words', () => {
-    const { problems } = readFlags(['x', '--nope', '--follow=yes', '--follow', '--follow', '--server', '--daemon', '--server=-v', '--server', 'w', '-f'], SPEC, { positionals: 'refuse' });
+  it("reports every mistake in order, in the CLIs' words", () => {
+    const { problems } = readFlags(
+      [
+        'x',
+        '--nope',
+        '--follow=yes',
+        '--follow',
+        '--follow',
+        '--server',
+        '--daemon',
+        '--server=-v',
+        '--server',
+        'w',
+        '-f',
+      ],
+      SPEC,
+      { positionals: 'refuse' },
+    );
     expect(problems).toEqual([
       'unexpected argument "x"',
       'unknown flag --nope',
@@ -34,7 +54,10 @@ describe('readFlags', () => {
   });
 
   it('never throws, and names every mention it refuses', () => {
-    const word = fc.oneof(fc.constantFrom('--server', '--audience', '--follow', '--daemon', '-f', '--x', '-', '--', 'op'), fc.string({ maxLength: 6 }));
+    const word = fc.oneof(
+      fc.constantFrom('--server', '--audience', '--follow', '--daemon', '-f', '--x', '-', '--', 'op'),
+      fc.string({ maxLength: 6 }),
+    );
     fc.assert(
       fc.property(fc.array(word, { maxLength: 12 }), (args) => {
         const { values, mentioned, problems } = readFlags(args, SPEC, { positionals: 'refuse' });

@@ -12,7 +12,11 @@ export class UsageError extends Error {
  * where to find the usage, to stderr: the command line's exit status 2 is
  * then returned in place of the parsed command. Other errors are thrown.
  */
-export function parseOrExplain<T>(program: string, stderr: (text: string) => void, parse: () => T): { parsed: T } | { status: 2 } {
+export function parseOrExplain<T>(
+  program: string,
+  stderr: (text: string) => void,
+  parse: () => T,
+): { parsed: T } | { status: 2 } {
   try {
     return { parsed: parse() };
   } catch (error) {

@@ -94,7 +94,8 @@ export interface Agent {
   svidExpiresAt: string | null;
 }
 
-export type AuditEventName = 'login' | 'renew' | 'jwt_svid' | 'evict' | 'ban' | 'unban' | 'config_change' | 'join_token_created';
+export type AuditEventName =
+  'login' | 'renew' | 'jwt_svid' | 'evict' | 'ban' | 'unban' | 'config_change' | 'join_token_created';
 
 export interface AuditEvent {
   id: string;

@@ -9,7 +9,11 @@ const texts = { type: 'array', items: text } as const;
 const pem = (what: string) => ({ type: 'string', description: `${what}, PEM` });
 
 /** `attributes`: each name (`<attestor>.<attribute>`) to its values, always a list of strings. */
-const attributes = { type: 'object', additionalProperties: texts, description: 'verified attributes: `<attestor>.<name>` to a list of values' } as const;
+const attributes = {
+  type: 'object',
+  additionalProperties: texts,
+  description: 'verified attributes: `<attestor>.<name>` to a list of values',
+} as const;
 
 const svid = {
   type: 'object',
@@ -21,10 +25,17 @@ export const startLoginAnswer = {
   type: 'object',
   required: ['loginId', 'expiresAt', 'requiredAttestors', 'challenges'],
   properties: {
-    loginId: { type: 'string', description: 'opaque and signed; completes at most once, within 5 minutes, on any replica' },
+    loginId: {
+      type: 'string',
+      description: 'opaque and signed; completes at most once, within 5 minutes, on any replica',
+    },
     expiresAt: time,
-    requiredAttestors: { ...texts, description: 'the union of the candidate policies\' required attestors' },
-    challenges: { type: 'object', additionalProperties: text, description: 'a fresh nonce per provided attestor that binds one (`aws_iam`)' },
+    requiredAttestors: { ...texts, description: "the union of the candidate policies' required attestors" },
+    challenges: {
+      type: 'object',
+      additionalProperties: text,
+      description: 'a fresh nonce per provided attestor that binds one (`aws_iam`)',
+    },
   },
 };
 
@@ -39,7 +50,10 @@ export const completeLoginAnswer = {
     selectors: { ...texts, description: 'SPIRE-compatible selectors, `<attestor>:<name>:<value>`' },
     svid,
     bundle: pem('the trust bundle'),
-    reattestable: { type: 'boolean', description: 'whether the agent may log in again by itself with fresh proofs once this SVID can no longer renew' },
+    reattestable: {
+      type: 'boolean',
+      description: 'whether the agent may log in again by itself with fresh proofs once this SVID can no longer renew',
+    },
   },
 };
 
@@ -55,12 +69,21 @@ export const jwtSvidAnswer = {
   properties: { token: { type: 'string', description: 'the JWT-SVID (compact JWS)' }, expiresAt: time },
 };
 
-export const healthAnswer = (status: string) => ({ type: 'object', required: ['status'], properties: { status: { const: status } } });
+export const healthAnswer = (status: string) => ({
+  type: 'object',
+  required: ['status'],
+  properties: { status: { const: status } },
+});
 
 export const jwksAnswer = {
   type: 'object',
   required: ['keys'],
-  properties: { keys: { type: 'array', items: { type: 'object', required: ['kty', 'kid'], properties: { kty: text, kid: text, alg: text, use: text } } } },
+  properties: {
+    keys: {
+      type: 'array',
+      items: { type: 'object', required: ['kty', 'kid'], properties: { kty: text, kid: text, alg: text, use: text } },
+    },
+  },
 };
 
 export const openIdConfigurationAnswer = {
@@ -107,29 +130,58 @@ export const versionHistoryAnswer = {
   properties: {
     items: {
       type: 'array',
-      items: { type: 'object', required: ['version', 'sha256', 'createdAt', 'createdBy'], properties: { version: { type: 'integer' }, sha256: text, createdAt: time, createdBy: text } },
+      items: {
+        type: 'object',
+        required: ['version', 'sha256', 'createdAt', 'createdBy'],
+        properties: { version: { type: 'integer' }, sha256: text, createdAt: time, createdBy: text },
+      },
     },
   },
 };
 
-export const validationAnswer = { type: 'object', required: ['valid', 'warnings'], properties: { valid: { const: true }, warnings } };
+export const validationAnswer = {
+  type: 'object',
+  required: ['valid', 'warnings'],
+  properties: { valid: { const: true }, warnings },
+};
 
 const wasDecision = {
   type: 'object',
   required: ['allowed', 'outcome', 'code', 'policy', 'spiffeId'],
-  properties: { allowed: { type: 'boolean' }, outcome: { enum: ['success', 'failure'] }, code: nullable(text), policy: nullable(text), spiffeId: nullable(text) },
+  properties: {
+    allowed: { type: 'boolean' },
+    outcome: { enum: ['success', 'failure'] },
+    code: nullable(text),
+    policy: nullable(text),
+    spiffeId: nullable(text),
+  },
 };
 const nowDecision = {
   type: 'object',
   required: ['allowed', 'code', 'policy', 'spiffeId', 'reason'],
-  properties: { allowed: { type: 'boolean' }, code: nullable(text), policy: nullable(text), spiffeId: nullable(text), reason: nullable(text) },
+  properties: {
+    allowed: { type: 'boolean' },
+    code: nullable(text),
+    policy: nullable(text),
+    spiffeId: nullable(text),
+    reason: nullable(text),
+  },
 };
 const simulatedLogins = {
   type: 'array',
   items: {
     type: 'object',
     required: ['auditId', 'at', 'attestors', 'agentId', 'sourceIp', 'attributes', 'was', 'now'],
-    properties: { auditId: text, at: time, attestors: texts, agentId: nullable(text), sourceIp: nullable(text), attributes, was: wasDecision, now: nowDecision },
+    properties: {
+      auditId: text,
+      at: time,
+      attestors: texts,
+      agentId: nullable(text),
+      sourceIp: nullable(text),
+      attributes,
+      was: wasDecision,
+      now: nowDecision,
+    },
   },
 };
 
@@ -153,7 +205,20 @@ export const simulationAnswer = {
 
 export const agentAnswer = {
   type: 'object',
-  required: ['id', 'spiffeId', 'attestorTypes', 'tofuKeys', 'status', 'policy', 'attributes', 'selectors', 'firstAttestedAt', 'lastSeenAt', 'svidSerial', 'svidExpiresAt'],
+  required: [
+    'id',
+    'spiffeId',
+    'attestorTypes',
+    'tofuKeys',
+    'status',
+    'policy',
+    'attributes',
+    'selectors',
+    'firstAttestedAt',
+    'lastSeenAt',
+    'svidSerial',
+    'svidExpiresAt',
+  ],
   properties: {
     id: { type: 'string', format: 'uuid' },
     spiffeId: text,
@@ -172,7 +237,22 @@ export const agentAnswer = {
 
 export const auditEventAnswer = {
   type: 'object',
-  required: ['id', 'at', 'event', 'outcome', 'code', 'reason', 'attestors', 'policy', 'attributes', 'spiffeId', 'agentId', 'sourceIp', 'requestId', 'actor'],
+  required: [
+    'id',
+    'at',
+    'event',
+    'outcome',
+    'code',
+    'reason',
+    'attestors',
+    'policy',
+    'attributes',
+    'spiffeId',
+    'agentId',
+    'sourceIp',
+    'requestId',
+    'actor',
+  ],
   properties: {
     id: text,
     at: time,
@@ -201,5 +281,9 @@ export const page = (item: Record<string, unknown>) => ({
 export const joinTokenAnswer = {
   type: 'object',
   required: ['id', 'token', 'expiresAt'],
-  properties: { id: { type: 'string', format: 'uuid' }, token: { type: 'string', description: 'the secret, shown in this answer only' }, expiresAt: time },
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    token: { type: 'string', description: 'the secret, shown in this answer only' },
+    expiresAt: time,
+  },
 };

@@ -56,7 +56,11 @@ export const problemSchema = {
   description: 'RFC 9457 problem details; `code` is the stable machine-readable error, `detail` says what to do',
   required: ['type', 'title', 'status', 'code', 'detail'],
   properties: {
-    type: { type: 'string', description: '`urn:attestd:problem:<code>`', examples: ['urn:attestd:problem:attestation_failed'] },
+    type: {
+      type: 'string',
+      description: '`urn:attestd:problem:<code>`',
+      examples: ['urn:attestd:problem:attestation_failed'],
+    },
     title: { type: 'string' },
     status: { type: 'integer' },
     code: { type: 'string', enum: Object.keys(PROBLEMS) },

@@ -15,15 +15,25 @@ export function bodyChecker<T>(schema: object): (body: unknown) => T {
   return (body: unknown): T => {
     if (!validate(body)) {
       const errors = (validate.errors ?? []).map((e) => ({
-        path: e.keyword === 'additionalProperties'
-          ? `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`
-          : e.instancePath || '/',
+        path:
+          e.keyword === 'additionalProperties'
+            ? `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`
+            : e.instancePath || '/',
         message: e.keyword === 'additionalProperties' ? 'unknown field' : (e.message ?? 'is invalid'),
       }));
-      throw new ApiError('invalid_request', `request body is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors);
+      throw new ApiError(
+        'invalid_request',
+        `request body is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
+        errors,
+      );
     }
     const unstorable = findUnstorableText(body);
-    if (unstorable) throw new ApiError('invalid_request', `request body is invalid: ${printable(unstorable.path)} ${unstorable.message}`, [unstorable]);
+    if (unstorable)
+      throw new ApiError(
+        'invalid_request',
+        `request body is invalid: ${printable(unstorable.path)} ${unstorable.message}`,
+        [unstorable],
+      );
     return body as T;
   };
 }

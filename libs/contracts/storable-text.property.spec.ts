@@ -12,8 +12,14 @@ describe('storable text', () => {
   });
 
   it('findUnstorableText finds a NUL or lone surrogate at any depth, in values and keys, with its JSON pointer', () => {
-    expect(findUnstorableText({ a: [1, { 'b/c': 'x\u0000' }] })).toEqual({ path: '/a/1/b~1c', message: 'must not contain the NUL character (U+0000)' });
-    expect(findUnstorableText({ a: { ['k\ud800']: 1 } })).toEqual({ path: '/a/k\ud800', message: 'key must be well-formed Unicode (it has an unpaired surrogate)' });
+    expect(findUnstorableText({ a: [1, { 'b/c': 'x\u0000' }] })).toEqual({
+      path: '/a/1/b~1c',
+      message: 'must not contain the NUL character (U+0000)',
+    });
+    expect(findUnstorableText({ a: { ['k\ud800']: 1 } })).toEqual({
+      path: '/a/k\ud800',
+      message: 'key must be well-formed Unicode (it has an unpaired surrogate)',
+    });
     expect(findUnstorableText({ ok: '🦄 é', n: null, list: [true, 1.5] })).toBeUndefined();
     let deep: unknown = '\u0000';
     for (let i = 0; i < 50_000; i++) deep = [deep];

@@ -61,15 +61,27 @@ export function caKeys(options: CaKeyOptions): KeyKind<LoadedCa> {
       const made = generateCaKey(options.trustDomain, options.clock(), options.caTtlSeconds);
       const sealed = options.custody.seal(made.privateKeyPem);
       const notBefore = activatesAt < made.notBefore ? made.notBefore : activatesAt;
-      options.log.info({ keyId: id, activatesAt: notBefore.toISOString(), notAfter: made.notAfter.toISOString() }, 'identity: CA key made');
-      const key = { id, purpose: CA_PURPOSE, algorithm: CA_ALGORITHM, certificate: made.certificatePem, publicJwk: {}, notBefore, notAfter: made.notAfter };
+      options.log.info(
+        { keyId: id, activatesAt: notBefore.toISOString(), notAfter: made.notAfter.toISOString() },
+        'identity: CA key made',
+      );
+      const key = {
+        id,
+        purpose: CA_PURPOSE,
+        algorithm: CA_ALGORITHM,
+        certificate: made.certificatePem,
+        publicJwk: {},
+        notBefore,
+        notAfter: made.notAfter,
+      };
       return storedKey(key, sealed);
     },
     open(stored, privateKey) {
       const certificatePem = stored.certificate ?? '';
       const authority = new PublishingAuthority({ certificatePem, privateKey }, options.bundlePem);
       // its SVIDs would all be refused by the CA (a 500 for every login): stop instead
-      if (authority.trustDomain !== options.trustDomain) throw new TrustDomainChanged(authority.trustDomain, options.trustDomain);
+      if (authority.trustDomain !== options.trustDomain)
+        throw new TrustDomainChanged(authority.trustDomain, options.trustDomain);
       return { certificatePem: certificatePem.trimEnd() + '\n', authority };
     },
   };

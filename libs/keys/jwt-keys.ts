@@ -33,15 +33,25 @@ export function jwtKeys(options: JwtKeyOptions): KeyKind<LoadedJwtKey> {
     periodSeconds: options.jwtKeyRotationSeconds,
     async make(id, activatesAt) {
       const { privateKey, publicKey } =
-        alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+        alg === 'RS256'
+          ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+          : generateKeyPairSync('ec', { namedCurve: 'P-256' });
       const exported = publicKey.export({ format: 'jwk' }) as JWK;
       const kid = await calculateJwkThumbprint(exported, 'sha256');
       const publicJwk: JWK = { ...exported, kid, alg, use: 'sig' };
       const sealed = options.custody.seal(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
       // Tokens signed up to the end of its period live jwtSvidTtl longer.
-      const notAfter = new Date(activatesAt.getTime() + (options.jwtKeyRotationSeconds + options.jwtSvidTtlSeconds) * 1000);
-      options.log.info({ keyId: id, kid, alg, activatesAt: activatesAt.toISOString(), notAfter: notAfter.toISOString() }, 'identity: JWT-SVID key made');
-      return storedKey({ id, purpose: JWT_PURPOSE, algorithm: alg, certificate: null, publicJwk, notBefore: activatesAt, notAfter }, sealed);
+      const notAfter = new Date(
+        activatesAt.getTime() + (options.jwtKeyRotationSeconds + options.jwtSvidTtlSeconds) * 1000,
+      );
+      options.log.info(
+        { keyId: id, kid, alg, activatesAt: activatesAt.toISOString(), notAfter: notAfter.toISOString() },
+        'identity: JWT-SVID key made',
+      );
+      return storedKey(
+        { id, purpose: JWT_PURPOSE, algorithm: alg, certificate: null, publicJwk, notBefore: activatesAt, notAfter },
+        sealed,
+      );
     },
     open(stored, pem) {
       const privateKey = createPrivateKey(pem);

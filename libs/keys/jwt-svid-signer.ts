@@ -25,7 +25,9 @@ export class JwtSvidSigner {
     const iat = Math.floor(now.getTime() / 1000);
     const exp = Math.min(iat + this.settings.jwtSvidTtlSeconds, Math.floor(notAfter.getTime() / 1000));
     const payload: JWTPayload = { iss: this.settings.jwtIssuer, sub: claims.sub, aud: claims.aud, iat, exp };
-    const token = await new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(key.privateKey);
+    const token = await new SignJWT(payload)
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+      .sign(key.privateKey);
     return { token, expiresAt: new Date(exp * 1000) };
   }
 }

@@ -47,7 +47,10 @@ export class KeyCustody {
   async secret(id: string, purpose: string): Promise<Buffer> {
     const stored = await this.store.getOrCreate(id, () => {
       const sealed = this.seal(randomBytes(32).toString('base64'));
-      return storedKey({ id, purpose, algorithm: 'HS256', certificate: null, publicJwk: {}, notBefore: new Date(), notAfter: NEVER }, sealed);
+      return storedKey(
+        { id, purpose, algorithm: 'HS256', certificate: null, publicJwk: {}, notBefore: new Date(), notAfter: NEVER },
+        sealed,
+      );
     });
     return Buffer.from(this.open(stored), 'base64');
   }
@@ -63,12 +66,18 @@ export class KeyCustody {
       this.stale.shift();
     }
     if (sealed.length > 0) {
-      this.options.log.info({ keys: sealed, keyEncryptionKey: this.options.source }, `identity: sealed ${sealed.length} stored keys with the current key-encryption key`);
+      this.options.log.info(
+        { keys: sealed, keyEncryptionKey: this.options.source },
+        `identity: sealed ${sealed.length} stored keys with the current key-encryption key`,
+      );
     }
   }
 }
 
 /** A row to store: the key's public parts and its sealed private key. */
-export function storedKey(key: Omit<StoredKey, 'privateKey' | 'encrypted'>, sealed: { sealed: string; encrypted: boolean }): StoredKey {
+export function storedKey(
+  key: Omit<StoredKey, 'privateKey' | 'encrypted'>,
+  sealed: { sealed: string; encrypted: boolean },
+): StoredKey {
   return { ...key, privateKey: sealed.sealed, encrypted: sealed.encrypted };
 }

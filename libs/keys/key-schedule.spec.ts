@@ -2,12 +2,22 @@ import { planKeys, tickMilliseconds, type ScheduledKey } from './key-schedule';
 
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
-const key = (id: string, activates: number, notAfter: number, algorithm = 'RS256'): ScheduledKey => ({ id, algorithm, activatesAt: at(activates), notAfter: at(notAfter) });
+const key = (id: string, activates: number, notAfter: number, algorithm = 'RS256'): ScheduledKey => ({
+  id,
+  algorithm,
+  activatesAt: at(activates),
+  notAfter: at(notAfter),
+});
 const rotation = { periodSeconds: 100, algorithm: 'RS256' };
 
 describe('the key schedule', () => {
   it('makes a first key that signs at once', () => {
-    expect(planKeys([], at(0), rotation)).toEqual({ current: undefined, next: undefined, published: [], make: { activatesAt: at(0) } });
+    expect(planKeys([], at(0), rotation)).toEqual({
+      current: undefined,
+      next: undefined,
+      published: [],
+      make: { activatesAt: at(0) },
+    });
   });
 
   it('makes nothing during the first half of a period', () => {

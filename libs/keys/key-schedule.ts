@@ -43,7 +43,9 @@ export interface Rotation {
 export function planKeys<K extends ScheduledKey>(keys: readonly K[], now: Date, rotation: Rotation): KeyPlan<K> {
   const t = now.getTime();
   const period = rotation.periodSeconds * 1000;
-  const live = keys.filter((k) => k.notAfter.getTime() > t).sort((a, b) => a.activatesAt.getTime() - b.activatesAt.getTime());
+  const live = keys
+    .filter((k) => k.notAfter.getTime() > t)
+    .sort((a, b) => a.activatesAt.getTime() - b.activatesAt.getTime());
   const signers = live.filter((k) => k.algorithm === rotation.algorithm);
   const current = signers.filter((k) => k.activatesAt.getTime() <= t).at(-1);
   const next = signers.find((k) => k.activatesAt.getTime() > t);
@@ -59,7 +61,8 @@ export function planKeys<K extends ScheduledKey>(keys: readonly K[], now: Date, 
     make = { activatesAt: now };
   } else if (!next) {
     const due = current.activatesAt.getTime() + period;
-    if (t >= due) make = { activatesAt: now }; // overdue: no replica ran during the pre-publication window
+    if (t >= due)
+      make = { activatesAt: now }; // overdue: no replica ran during the pre-publication window
     else if (t >= due - period / 2) make = { activatesAt: new Date(due) };
   }
   return { current, next, published, ...(make && { make }) };

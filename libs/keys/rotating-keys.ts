@@ -79,7 +79,10 @@ export class RotatingKeys<Opened> {
 
   /** How many keys are stored, and how many of them are past their notAfter. */
   counts(now: Date): { stored: number; expired: number } {
-    return { stored: this.rows.length, expired: this.rows.filter((row) => row.notAfter.getTime() <= now.getTime()).length };
+    return {
+      stored: this.rows.length,
+      expired: this.rows.filter((row) => row.notAfter.getTime() <= now.getTime()).length,
+    };
   }
 
   private async load(): Promise<Row[]> {

@@ -5,7 +5,9 @@ export class MemoryKeys implements KeyStore {
   readonly rows = new Map<string, StoredKey>();
 
   async byPurpose(purpose: string): Promise<StoredKey[]> {
-    return [...this.rows.values()].filter((k) => k.purpose === purpose).sort((a, b) => a.notBefore.getTime() - b.notBefore.getTime());
+    return [...this.rows.values()]
+      .filter((k) => k.purpose === purpose)
+      .sort((a, b) => a.notBefore.getTime() - b.notBefore.getTime());
   }
 
   async getOrCreate(id: string, make: () => StoredKey | Promise<StoredKey>): Promise<StoredKey> {

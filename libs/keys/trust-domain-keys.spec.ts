@@ -20,14 +20,18 @@ const settings: TrustDomainKeySettings = {
 };
 const silent = { info: () => undefined };
 
-describe('the trust domain\'s key rotation', () => {
+describe("the trust domain's key rotation", () => {
   let now: Date;
   let store: MemoryKeys;
   let keys: TrustDomainKeys;
   let signer: JwtSvidSigner;
   const kek = randomBytes(32);
   const start = async (clock = () => now) => {
-    const custody = new KeyCustody(store, { ring: { current: kek, previous: [] }, log: silent, cannotOpen: () => new Error('cannot open') });
+    const custody = new KeyCustody(store, {
+      ring: { current: kek, previous: [] },
+      log: silent,
+      cannotOpen: () => new Error('cannot open'),
+    });
     const started = new TrustDomainKeys(settings, custody, silent, clock);
     await started.rotate();
     return started;
@@ -38,7 +42,8 @@ describe('the trust domain\'s key rotation', () => {
   };
   const certificates = () => keys.bundlePems().map((pem) => new X509Certificate(pem));
   const kids = () => keys.jwks().keys.map((k) => k.kid);
-  const signingKid = async () => decodeProtectedHeader((await signer.sign({ sub: 'spiffe://example.org/a', aud: ['x'] }, now)).token).kid;
+  const signingKid = async () =>
+    decodeProtectedHeader((await signer.sign({ sub: 'spiffe://example.org/a', aud: ['x'] }, now)).token).kid;
 
   beforeEach(async () => {
     now = new Date(T0);
@@ -67,7 +72,12 @@ describe('the trust domain\'s key rotation', () => {
     await advanceTo(ROTATION);
     expect(await signingKid()).toBe(nextKid);
     expect(certificates()[0]!.fingerprint256).toBe(nextCa!.fingerprint256);
-    const svid = keys.ca.issueX509Svid({ spiffeId: 'spiffe://example.org/a', subjectPublicKey: nextCa!.publicKey, ttlSeconds: 60, now });
+    const svid = keys.ca.issueX509Svid({
+      spiffeId: 'spiffe://example.org/a',
+      subjectPublicKey: nextCa!.publicKey,
+      ttlSeconds: 60,
+      now,
+    });
     expect(new X509Certificate(svid.certPem).verify(nextCa!.publicKey)).toBe(true);
     // the retired key stays in the JWKS for the tokens it signed just before the switch
     expect(kids()).toEqual([nextKid, firstKid]);
@@ -82,12 +92,16 @@ describe('the trust domain\'s key rotation', () => {
     expect(certificates().map((c) => c.fingerprint256)).not.toContain(firstCa!.fingerprint256);
   });
 
-  it('caps a token at its key\'s notAfter, and tokens verify against the JWKS', async () => {
+  it("caps a token at its key's notAfter, and tokens verify against the JWKS", async () => {
     await advanceTo(ROTATION + JWT_TTL / 2);
     // every replica was down through the pre-publication window: the overdue key signs at once
     const { token, expiresAt } = await signer.sign({ sub: 'spiffe://example.org/a', aud: ['x'] }, now);
     expect(expiresAt.getTime()).toBeLessThanOrEqual(now.getTime() + JWT_TTL * 1000);
-    const { payload } = await jwtVerify(token, createLocalJWKSet(keys.jwks()), { issuer: ISSUER, audience: 'x', currentDate: now });
+    const { payload } = await jwtVerify(token, createLocalJWKSet(keys.jwks()), {
+      issuer: ISSUER,
+      audience: 'x',
+      currentDate: now,
+    });
     expect(payload.sub).toBe('spiffe://example.org/a');
   });
 

@@ -1,7 +1,12 @@
 import { CompletedLogins } from './completed-logins';
 
 describe('CompletedLogins', () => {
-  const login = (nonce: string, expiresAt: Date) => ({ nonce, providedMethods: ['join_token'], challenges: {}, expiresAt });
+  const login = (nonce: string, expiresAt: Date) => ({
+    nonce,
+    providedMethods: ['join_token'],
+    challenges: {},
+    expiresAt,
+  });
 
   it('claims a login ID once, and forgets it when it expires', () => {
     // the cache counts time on its own clock: a manual one, so a descheduled test process cannot expire an entry early

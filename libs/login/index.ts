@@ -8,6 +8,13 @@ export { CompletedLogins, MAX_REMEMBERED_LOGINS } from './completed-logins';
 export { decide, canReattest, type LoginDecision, type ProofObserver } from './policy-decision';
 export { VerificationGate } from './verification-gate';
 export { Renewal, type RenewalPorts } from './renewal';
-export { verifyProofOfPossession, PopRejected, RENEW_AUDIENCE, JWT_SVID_AUDIENCE, type PopExpectations, type VerifiedPop } from './proof-of-possession';
+export {
+  verifyProofOfPossession,
+  PopRejected,
+  RENEW_AUDIENCE,
+  JWT_SVID_AUDIENCE,
+  type PopExpectations,
+  type VerifiedPop,
+} from './proof-of-possession';
 export { replayLogins, replayLogin, replayRegistry, AGENT_UUID_PLACEHOLDER, type ReplayContext } from './login-replay';
 export type * from './ports';

@@ -42,11 +42,15 @@ describe('LoginIdCodec', () => {
   it('answers login_not_found when the payload was edited (methods widened)', () => {
     const { loginId } = codec.issue(['join_token'], {}, now);
     const [, mac] = loginId.split('.');
-    const widened = Buffer.from(JSON.stringify({ v: 1, n: 'x', m: ['join_token', 'aws_iid'], c: {}, e: now.getTime() + 1000 })).toString('base64url');
+    const widened = Buffer.from(
+      JSON.stringify({ v: 1, n: 'x', m: ['join_token', 'aws_iid'], c: {}, e: now.getTime() + 1000 }),
+    ).toString('base64url');
     expect(codeOf(() => codec.open(`${widened}.${mac}`, now))).toBe('login_not_found');
   });
 
   it('answers login_not_found for any string it did not issue', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 3000 }), (text) => codeOf(() => codec.open(text, now)) === 'login_not_found'));
+    fc.assert(
+      fc.property(fc.string({ maxLength: 3000 }), (text) => codeOf(() => codec.open(text, now)) === 'login_not_found'),
+    );
   });
 });

@@ -34,12 +34,19 @@ export class LoginIdCodec {
     this.macKey = createSecretKey(macKey);
   }
 
-  issue(providedMethods: string[], challenges: Record<string, string>, now: Date): { loginId: string; state: LoginState } {
+  issue(
+    providedMethods: string[],
+    challenges: Record<string, string>,
+    now: Date,
+  ): { loginId: string; state: LoginState } {
     const nonce = randomBytes(18).toString('base64url');
     const expiresAt = new Date(now.getTime() + LOGIN_TTL_MS);
     const payload: Payload = { v: 1, n: nonce, m: providedMethods, c: challenges, e: expiresAt.getTime() };
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
-    return { loginId: `${body}.${this.mac(body).toString('base64url')}`, state: { nonce, providedMethods, challenges, expiresAt } };
+    return {
+      loginId: `${body}.${this.mac(body).toString('base64url')}`,
+      state: { nonce, providedMethods, challenges, expiresAt },
+    };
   }
 
   /** 404 `login_not_found` for anything not issued by us; 410 `login_expired` when stale. */
@@ -53,7 +60,11 @@ export class LoginIdCodec {
     const expected = this.mac(body);
     if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) throw notFound();
     const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Payload;
-    if (payload.e <= now.getTime()) throw new ApiError('login_expired', 'login ID expired (logins must complete within 5 minutes); start a new login');
+    if (payload.e <= now.getTime())
+      throw new ApiError(
+        'login_expired',
+        'login ID expired (logins must complete within 5 minutes); start a new login',
+      );
     return { nonce: payload.n, providedMethods: payload.m, challenges: payload.c, expiresAt: new Date(payload.e) };
   }
 

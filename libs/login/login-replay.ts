@@ -34,7 +34,8 @@ function replayAttestor(descriptor: AttestorDescriptor): Attestor<Attributes | u
     defaultSpiffeIdPath: descriptor.defaultSpiffeIdPath,
     bindsChallenge: false,
     verify: async (recorded) => {
-      if (recorded === undefined) throw new ProofRejected(`${descriptor.type}: no verified proof recorded for this attempt`);
+      if (recorded === undefined)
+        throw new ProofRejected(`${descriptor.type}: no verified proof recorded for this attempt`);
       return { attributes: recorded, selectors: [] };
     },
   };
@@ -59,8 +60,18 @@ export interface ReplayContext {
  * policies and sorts them by what would change. Attempts without recorded
  * attributes (no proof of theirs verified) cannot be replayed: `skipped`.
  */
-export async function replayLogins(attempts: readonly AuditEvent[], context: ReplayContext): Promise<Omit<SimulationResult, 'window'>> {
-  const result: Omit<SimulationResult, 'window'> = { evaluated: 0, unchanged: 0, nowAllowed: [], nowDenied: [], changed: [], skipped: 0 };
+export async function replayLogins(
+  attempts: readonly AuditEvent[],
+  context: ReplayContext,
+): Promise<Omit<SimulationResult, 'window'>> {
+  const result: Omit<SimulationResult, 'window'> = {
+    evaluated: 0,
+    unchanged: 0,
+    nowAllowed: [],
+    nowDenied: [],
+    changed: [],
+    skipped: 0,
+  };
   for (const attempt of attempts) {
     const replayed = await replayLogin(attempt, context);
     if (!replayed) {
@@ -83,13 +94,22 @@ export async function replayLogin(attempt: AuditEvent, context: ReplayContext): 
   const methods = [...new Set([...attempt.attestors, ...Object.keys(proofs)])];
   const candidates = context.policies.candidatesFor(methods);
   if (candidates.length === 0) {
-    return { attempt, was, now: denied('no_policy_for_methods', null, 'no cluster policy authorizes the provided attestors') };
+    return {
+      attempt,
+      was,
+      now: denied('no_policy_for_methods', null, 'no cluster policy authorizes the provided attestors'),
+    };
   }
   const decision = await decide(candidates, proofs, context.registry, { challenges: {}, now: context.now });
   switch (decision.kind) {
     case 'authorized': {
       const path = decision.policy.renderSpiffeIdPath(decision.attributes, attempt.agentId ?? AGENT_UUID_PLACEHOLDER);
-      if (!path.ok) return { attempt, was, now: denied('policy_denied', decision.policy.name, `policy ${decision.policy.name}: ${path.reason}`) };
+      if (!path.ok)
+        return {
+          attempt,
+          was,
+          now: denied('policy_denied', decision.policy.name, `policy ${decision.policy.name}: ${path.reason}`),
+        };
       const spiffeId = spiffeIdFor(context.trustDomain, path.path);
       return { attempt, was, now: { allowed: true, code: null, policy: decision.policy.name, spiffeId, reason: null } };
     }

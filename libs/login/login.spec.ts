@@ -18,7 +18,12 @@ const nodeAttestor: Attestor<{ node: string }> = {
   nodeUnique: ['name'],
   callerChosen: [],
   configSchema: { type: 'object', additionalProperties: false, properties: {} },
-  proofSchema: { type: 'object', required: ['node'], additionalProperties: false, properties: { node: { type: 'string' } } },
+  proofSchema: {
+    type: 'object',
+    required: ['node'],
+    additionalProperties: false,
+    properties: { node: { type: 'string' } },
+  },
   defaultSpiffeIdPath: '/agent/node/{{node.name}}',
   bindsChallenge: false,
   async verify(proof) {
@@ -34,7 +39,10 @@ const ca = new CertificateAuthority({ certificatePem: made.certificatePem, priva
 
 async function csrPem(): Promise<string> {
   const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
-  const csr = await Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } }, webcrypto);
+  const csr = await Pkcs10CertificateRequestGenerator.create(
+    { keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } },
+    webcrypto,
+  );
   return csr.toString('pem');
 }
 
@@ -44,7 +52,10 @@ function login(answer: LoginWriteResult = { outcome: 'recorded' }) {
   const failures: LoginFailureRecord[] = [];
   const audited: NewAuditEvent[] = [];
   const events: string[] = [];
-  const report = (name: string) => (...args: unknown[]) => void events.push(`${name} ${JSON.stringify(args)}`);
+  const report =
+    (name: string) =>
+    (...args: unknown[]) =>
+      void events.push(`${name} ${JSON.stringify(args)}`);
   const observer: LoginObserver = {
     startRefused: report('startRefused'),
     started: report('started'),
@@ -56,11 +67,17 @@ function login(answer: LoginWriteResult = { outcome: 'recorded' }) {
     spiffeIdInUse: report('spiffeIdInUse'),
     contended: report('contended'),
     failureNotRecorded: report('failureNotRecorded'),
-    completed: (outcome) => void events.push(`completed ${outcome.ok ? 'ok' : outcome.code} ${outcome.policy ?? 'none'}`),
+    completed: (outcome) =>
+      void events.push(`completed ${outcome.ok ? 'ok' : outcome.code} ${outcome.policy ?? 'none'}`),
   };
   const use = new Login({
     registry: new AttestorRegistry([nodeAttestor, { ...nodeAttestor, type: 'other' }]),
-    activeConfig: { policies: compileAgentAttestation({ policies: [{ name: 'nodes', requiredAttestors: [{ type: 'node' }] }] } as never, [nodeAttestor]) },
+    activeConfig: {
+      policies: compileAgentAttestation(
+        { policies: [{ name: 'nodes', requiredAttestors: [{ type: 'node' }] }] } as never,
+        [nodeAttestor],
+      ),
+    },
     loginIds: new LoginIdCodec(randomBytes(32)),
     issuer: ca,
     writes: {
@@ -81,9 +98,26 @@ describe('Login', () => {
     const { use, written, failures, events } = login();
     const started = await use.start({ providedMethods: ['node'] }, request);
     expect(started).toMatchObject({ requiredAttestors: ['node'], challenges: {} });
-    const done = await use.complete(started.loginId, { proofs: { node: { node: 'web-1' } }, csr: await csrPem() }, request);
-    expect(done).toMatchObject({ spiffeId: 'spiffe://example.org/agent/node/web-1', policy: 'nodes', selectors: ['node:name:web-1'], bundle: ca.bundlePem(), reattestable: false });
-    expect(written).toEqual([expect.objectContaining({ spiffeId: done.spiffeId, agentId: done.agentId, tofuKeys: ['node/web-1'], requestId: 'r-1' })]);
+    const done = await use.complete(
+      started.loginId,
+      { proofs: { node: { node: 'web-1' } }, csr: await csrPem() },
+      request,
+    );
+    expect(done).toMatchObject({
+      spiffeId: 'spiffe://example.org/agent/node/web-1',
+      policy: 'nodes',
+      selectors: ['node:name:web-1'],
+      bundle: ca.bundlePem(),
+      reattestable: false,
+    });
+    expect(written).toEqual([
+      expect.objectContaining({
+        spiffeId: done.spiffeId,
+        agentId: done.agentId,
+        tofuKeys: ['node/web-1'],
+        requestId: 'r-1',
+      }),
+    ]);
     expect(failures).toEqual([]);
     expect(events.filter((e) => !e.startsWith('started'))).toEqual([
       'proofVerified ["node","success"]',
@@ -104,31 +138,54 @@ describe('Login', () => {
   it('audits a refused proof and uses the login ID up, in the failure write', async () => {
     const { use, written, failures, events } = login();
     const { loginId } = await use.start({ providedMethods: ['node'] }, request);
-    await expect(use.complete(loginId, { proofs: { node: { node: 'rejected' } }, csr: await csrPem() }, request)).rejects.toMatchObject({ code: 'attestation_failed' });
+    await expect(
+      use.complete(loginId, { proofs: { node: { node: 'rejected' } }, csr: await csrPem() }, request),
+    ).rejects.toMatchObject({ code: 'attestation_failed' });
     expect(written).toEqual([]);
-    expect(failures).toEqual([expect.objectContaining({ code: 'attestation_failed', reason: 'node: rejected is not known', attestors: ['node'] })]);
+    expect(failures).toEqual([
+      expect.objectContaining({
+        code: 'attestation_failed',
+        reason: 'node: rejected is not known',
+        attestors: ['node'],
+      }),
+    ]);
     expect(events).toContain('completed attestation_failed none');
   });
 
   it('reports a TOFU conflict the write found, with the policy that allowed', async () => {
     const { use, events } = login({ outcome: 'node_already_attested', tofuKey: 'node/web-1', holderId: 'a-0' });
     const { loginId } = await use.start({ providedMethods: ['node'] }, request);
-    await expect(use.complete(loginId, { proofs: { node: { node: 'web-1' } }, csr: await csrPem() }, request)).rejects.toMatchObject({ code: 'node_already_attested' });
-    expect(events).toContain('tofuConflict [{"attestor":"node","tofuKey":"node/web-1","agentId":"a-0","requestId":"r-1"}]');
+    await expect(
+      use.complete(loginId, { proofs: { node: { node: 'web-1' } }, csr: await csrPem() }, request),
+    ).rejects.toMatchObject({ code: 'node_already_attested' });
+    expect(events).toContain(
+      'tofuConflict [{"attestor":"node","tofuKey":"node/web-1","agentId":"a-0","requestId":"r-1"}]',
+    );
     expect(events).toContain('completed node_already_attested nodes');
   });
 
   it('refuses an unknown attestor at the start, writing nothing', async () => {
     const { use, audited, events } = login();
-    await expect(use.start({ providedMethods: ['unknown'] }, request)).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(use.start({ providedMethods: ['unknown'] }, request)).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
     expect(events).toEqual(['startRefused ["invalid_request"]']);
     expect(audited).toEqual([]);
   });
 
   it('audits a start no policy takes', async () => {
     const { use, audited, events } = login();
-    await expect(use.start({ providedMethods: ['other'] }, request)).rejects.toMatchObject({ code: 'no_policy_for_methods' });
+    await expect(use.start({ providedMethods: ['other'] }, request)).rejects.toMatchObject({
+      code: 'no_policy_for_methods',
+    });
     expect(events).toEqual(['noPolicy [["other"],"r-1"]', 'startRefused ["no_policy_for_methods"]']);
-    expect(audited).toEqual([expect.objectContaining({ event: 'login', outcome: 'failure', code: 'no_policy_for_methods', attestors: ['other'] })]);
+    expect(audited).toEqual([
+      expect.objectContaining({
+        event: 'login',
+        outcome: 'failure',
+        code: 'no_policy_for_methods',
+        attestors: ['other'],
+      }),
+    ]);
   });
 });

@@ -1,5 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { CompleteLoginRequest, CompleteLoginResponse, StartLoginRequest, StartLoginResponse } from '../contracts/agent-api';
+import type {
+  CompleteLoginRequest,
+  CompleteLoginResponse,
+  StartLoginRequest,
+  StartLoginResponse,
+} from '../contracts/agent-api';
 import { completeLoginSchema, startLoginSchema } from '../contracts/agent-api';
 import { ApiError } from '../contracts/api-error';
 import type { ProblemCode } from '../contracts/problem';
@@ -63,7 +68,12 @@ export class Login {
       this.ports.observer.completed({ ok: true, policy: response.policy, seconds: seconds() });
       return response;
     } catch (error) {
-      this.ports.observer.completed({ ok: false, code: this.problemCodeOf(error), policy: completion.policy, seconds: seconds() });
+      this.ports.observer.completed({
+        ok: false,
+        code: this.problemCodeOf(error),
+        policy: completion.policy,
+        seconds: seconds(),
+      });
       throw error;
     }
   }
@@ -73,9 +83,11 @@ export class Login {
     const { providedMethods } = checkStart(body);
     const unknown = providedMethods.filter((m) => !registry.has(m));
     if (unknown.length > 0) {
-      throw new ApiError('invalid_request', `unknown attestor ${unknown.join(', ')}; known: ${registry.types.join(', ')}`, [
-        { path: '/providedMethods', message: `unknown attestor ${unknown.join(', ')}` },
-      ]);
+      throw new ApiError(
+        'invalid_request',
+        `unknown attestor ${unknown.join(', ')}; known: ${registry.types.join(', ')}`,
+        [{ path: '/providedMethods', message: `unknown attestor ${unknown.join(', ')}` }],
+      );
     }
     const candidates = this.ports.activeConfig.policies.candidatesFor(providedMethods);
     if (candidates.length === 0) await this.refuseNoPolicy(providedMethods, request);
@@ -84,8 +96,18 @@ export class Login {
       if (registry.get(method).bindsChallenge) challenges[method] = randomBytes(32).toString('base64url');
     }
     const { loginId, state } = this.ports.loginIds.issue(providedMethods, challenges, this.ports.clock.now());
-    this.ports.observer.started({ loginId: state.nonce, providedMethods, candidatePolicies: candidates.map((p) => p.name), requestId: request.requestId });
-    return { loginId, expiresAt: state.expiresAt.toISOString(), requiredAttestors: unionOfRequired(candidates), challenges };
+    this.ports.observer.started({
+      loginId: state.nonce,
+      providedMethods,
+      candidatePolicies: candidates.map((p) => p.name),
+      requestId: request.requestId,
+    });
+    return {
+      loginId,
+      expiresAt: state.expiresAt.toISOString(),
+      requiredAttestors: unionOfRequired(candidates),
+      challenges,
+    };
   }
 
   /**
@@ -94,11 +116,17 @@ export class Login {
    * write is audited and uses the login ID up, so one login ID never serves
    * two attempts and no failure goes unrecorded.
    */
-  private async completeLogin(loginId: string, body: unknown, request: RequestContext, completion: Completion): Promise<CompleteLoginResponse> {
+  private async completeLogin(
+    loginId: string,
+    body: unknown,
+    request: RequestContext,
+    completion: Completion,
+  ): Promise<CompleteLoginResponse> {
     const now = this.ports.clock.now();
     const login = this.ports.loginIds.open(loginId, now);
     // like a forged login ID: no verification, no audit row
-    if (!this.completed.claim(login, now)) throw new ApiError('login_not_found', 'login ID is unknown, forged or already completed');
+    if (!this.completed.claim(login, now))
+      throw new ApiError('login_not_found', 'login ID is unknown, forged or already completed');
     try {
       return await this.completeOpened(login, body, request, completion, now);
     } catch (error) {
@@ -107,7 +135,13 @@ export class Login {
     }
   }
 
-  private async completeOpened(login: LoginState, body: unknown, request: RequestContext, completion: Completion, now: Date): Promise<CompleteLoginResponse> {
+  private async completeOpened(
+    login: LoginState,
+    body: unknown,
+    request: RequestContext,
+    completion: Completion,
+    now: Date,
+  ): Promise<CompleteLoginResponse> {
     const { observer, issuer } = this.ports;
     const { proofs, csr } = checkComplete(body);
     const candidates = this.ports.activeConfig.policies.candidatesFor(login.providedMethods);
@@ -117,12 +151,18 @@ export class Login {
     }
     this.checkProofsPresent(proofs, login, candidates);
     const subject = await parseCsr(csr).catch((error: unknown) => {
-      if (error instanceof CsrRejected) throw new ApiError('invalid_request', error.message, [{ path: '/csr', message: error.message }]);
+      if (error instanceof CsrRejected)
+        throw new ApiError('invalid_request', error.message, [{ path: '/csr', message: error.message }]);
       throw error;
     });
 
-    const onProof = (attestorType: string, outcome: 'success' | 'failed') => observer.proofVerified(attestorType, outcome);
-    const decision = await decide(candidates, proofs, this.ports.registry, { challenges: login.challenges, now, onProof });
+    const onProof = (attestorType: string, outcome: 'success' | 'failed') =>
+      observer.proofVerified(attestorType, outcome);
+    const decision = await decide(candidates, proofs, this.ports.registry, {
+      challenges: login.challenges,
+      now,
+      onProof,
+    });
     if (decision.kind === 'policy_denied') completion.policy = decision.policy;
     if (decision.kind !== 'authorized') return this.refuse(decision, login, request, completion);
 
@@ -133,10 +173,20 @@ export class Login {
     if (!path.ok) {
       // names an attribute of the policy's attestors and this node's own value: the agent may read it
       const reason = `policy ${policy.name}: ${path.reason}`;
-      return this.refuse({ kind: 'policy_denied', policy: policy.name, reason, agentReason: reason, attributes }, login, request, completion);
+      return this.refuse(
+        { kind: 'policy_denied', policy: policy.name, reason, agentReason: reason, attributes },
+        login,
+        request,
+        completion,
+      );
     }
     const agentSpiffeId = spiffeIdFor(this.ports.trustDomain, path.path);
-    const svid = issuer.issueX509Svid({ spiffeId: agentSpiffeId, subjectPublicKey: subject.publicKey, ttlSeconds: policy.svidTtlSeconds, now });
+    const svid = issuer.issueX509Svid({
+      spiffeId: agentSpiffeId,
+      subjectPublicKey: subject.publicKey,
+      ttlSeconds: policy.svidTtlSeconds,
+      now,
+    });
     const selectors = decision.proofs.flatMap((p) => p.selectors);
     const tofuKeys = decision.proofs.flatMap((p) => (p.tofuKey ? [p.tofuKey] : []));
     const joinTokenId = decision.proofs.find((p) => p.consume)?.consume?.joinTokenId;
@@ -159,8 +209,15 @@ export class Login {
     });
     completion.recorded = true;
     if (written.outcome === 'contended') return this.refuseContended(login, policy.name, attributes, request);
-    if (written.outcome !== 'recorded') this.refuseConflict(written, { spiffeId: agentSpiffeId, policy: policy.name }, request);
-    observer.authorized({ agentId, spiffeId: agentSpiffeId, policy: policy.name, attributes, requestId: request.requestId });
+    if (written.outcome !== 'recorded')
+      this.refuseConflict(written, { spiffeId: agentSpiffeId, policy: policy.name }, request);
+    observer.authorized({
+      agentId,
+      spiffeId: agentSpiffeId,
+      policy: policy.name,
+      attributes,
+      requestId: request.requestId,
+    });
     return {
       agentId,
       spiffeId: agentSpiffeId,
@@ -174,7 +231,11 @@ export class Login {
   }
 
   /** The login write found the login ID used, the token spent, the node known, or its SPIFFE ID taken. */
-  private refuseConflict(written: Exclude<LoginWriteResult, { outcome: 'recorded' | 'contended' }>, wanted: { spiffeId: string; policy: string }, request: RequestContext): never {
+  private refuseConflict(
+    written: Exclude<LoginWriteResult, { outcome: 'recorded' | 'contended' }>,
+    wanted: { spiffeId: string; policy: string },
+    request: RequestContext,
+  ): never {
     switch (written.outcome) {
       case 'login_not_found':
         throw new ApiError('login_not_found', 'login ID is unknown, forged or already completed');
@@ -184,14 +245,27 @@ export class Login {
         throw new ApiError('agent_banned', 'this node is banned; an operator must unban it');
       case 'node_already_attested': {
         const attestor = written.tofuKey.split('/')[0]!;
-        this.ports.observer.tofuConflict({ attestor, tofuKey: written.tofuKey, agentId: written.holderId, requestId: request.requestId });
+        this.ports.observer.tofuConflict({
+          attestor,
+          tofuKey: written.tofuKey,
+          agentId: written.holderId,
+          requestId: request.requestId,
+        });
         // the holder's UUID is in the observer's warning and the audit event, not for the caller
         throw new ApiError('node_already_attested', 'this node already attested; an operator must evict it first');
       }
       case 'spiffe_id_in_use':
         // another node rendered the same SPIFFE ID: a template without a node-unique attribute, or a node claiming another's name
-        this.ports.observer.spiffeIdInUse({ spiffeId: wanted.spiffeId, policy: wanted.policy, agentId: written.holderId, requestId: request.requestId });
-        throw new ApiError('spiffe_id_in_use', `${wanted.spiffeId} is held by another active agent; an operator must evict that agent first`);
+        this.ports.observer.spiffeIdInUse({
+          spiffeId: wanted.spiffeId,
+          policy: wanted.policy,
+          agentId: written.holderId,
+          requestId: request.requestId,
+        });
+        throw new ApiError(
+          'spiffe_id_in_use',
+          `${wanted.spiffeId} is held by another active agent; an operator must evict that agent first`,
+        );
     }
   }
 
@@ -200,7 +274,12 @@ export class Login {
    * (tofu off; see recordLogin): nothing was written, so the refusal is
    * audited and the login ID used up here, and the agent retries later.
    */
-  private async refuseContended(login: LoginState, policy: string, attributes: Record<string, string[]>, request: RequestContext): Promise<never> {
+  private async refuseContended(
+    login: LoginState,
+    policy: string,
+    attributes: Record<string, string[]>,
+    request: RequestContext,
+  ): Promise<never> {
     const reason = 'other logins of this node were being recorded at the same time; retry';
     this.ports.observer.contended({ policy, loginId: login.nonce, requestId: request.requestId });
     const fresh = await this.ports.writes.recordFailure({
@@ -219,15 +298,21 @@ export class Login {
   }
 
   /** Every proof the candidates need must be there, and none that was not announced. */
-  private checkProofsPresent(proofs: Record<string, unknown>, login: LoginState, candidates: readonly CompiledPolicy[]): void {
+  private checkProofsPresent(
+    proofs: Record<string, unknown>,
+    login: LoginState,
+    candidates: readonly CompiledPolicy[],
+  ): void {
     const errors: { path: string; message: string }[] = [];
     for (const type of Object.keys(proofs)) {
-      if (!login.providedMethods.includes(type)) errors.push({ path: `/proofs/${type}`, message: 'was not among providedMethods at login start' });
+      if (!login.providedMethods.includes(type))
+        errors.push({ path: `/proofs/${type}`, message: 'was not among providedMethods at login start' });
     }
     for (const type of unionOfRequired(candidates)) {
       if (!(type in proofs)) errors.push({ path: `/proofs/${type}`, message: 'proof is required' });
     }
-    if (errors.length > 0) throw new ApiError('invalid_request', errors.map((e) => `${e.path} ${e.message}`).join('; '), errors);
+    if (errors.length > 0)
+      throw new ApiError('invalid_request', errors.map((e) => `${e.path} ${e.message}`).join('; '), errors);
     try {
       for (const [type, proof] of Object.entries(proofs)) this.ports.registry.checkProofShape(type, proof);
     } catch (error) {
@@ -251,9 +336,19 @@ export class Login {
   }
 
   /** A failed completion is audited and uses up its login ID, in one statement. */
-  private async refuse(decision: Exclude<LoginDecision, { kind: 'authorized' }>, login: LoginState, request: RequestContext, completion: Completion): Promise<never> {
+  private async refuse(
+    decision: Exclude<LoginDecision, { kind: 'authorized' }>,
+    login: LoginState,
+    request: RequestContext,
+    completion: Completion,
+  ): Promise<never> {
     const attestor = decision.kind === 'policy_denied' ? `policy:${decision.policy}` : decision.attestor;
-    this.ports.observer.refused({ attestor, reason: decision.reason, loginId: login.nonce, requestId: request.requestId });
+    this.ports.observer.refused({
+      attestor,
+      reason: decision.reason,
+      loginId: login.nonce,
+      requestId: request.requestId,
+    });
     const fresh = await this.ports.writes.recordFailure({
       loginNonce: login.nonce,
       loginExpiresAt: login.expiresAt,
@@ -295,7 +390,6 @@ export class Login {
     }
   }
 }
-
 
 function unionOfRequired(policies: readonly CompiledPolicy[]): string[] {
   return [...new Set(policies.flatMap((p) => p.requiredTypes))];

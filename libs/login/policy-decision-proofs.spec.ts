@@ -12,7 +12,12 @@ function attestor(type: string): Attestor<{ node: string }, { tier?: string }> {
     nodeUnique: ['node'],
     callerChosen: [],
     configSchema: { type: 'object', additionalProperties: false, properties: { tier: { type: 'string' } } },
-    proofSchema: { type: 'object', required: ['node'], additionalProperties: false, properties: { node: { type: 'string' } } },
+    proofSchema: {
+      type: 'object',
+      required: ['node'],
+      additionalProperties: false,
+      properties: { node: { type: 'string' } },
+    },
     defaultSpiffeIdPath: `/agent/${type}/{{${type}.node}}`,
     bindsChallenge: false,
     async verify(proof) {
@@ -45,11 +50,17 @@ describe('decide reports each verification to its observer', () => {
   };
 
   it('reports a success per verification, once per distinct attestor config', async () => {
-    expect(await run({ alpha: { node: 'a' }, beta: { node: 'b' } })).toEqual({ kind: 'authorized', seen: ['alpha:success', 'alpha:success', 'beta:success'] });
+    expect(await run({ alpha: { node: 'a' }, beta: { node: 'b' } })).toEqual({
+      kind: 'authorized',
+      seen: ['alpha:success', 'alpha:success', 'beta:success'],
+    });
   });
 
   it('reports a rejected proof as failed', async () => {
-    expect(await run({ alpha: { node: 'a' }, beta: { node: 'reject' } })).toEqual({ kind: 'authorized', seen: ['alpha:success', 'alpha:success', 'beta:failed'] });
+    expect(await run({ alpha: { node: 'a' }, beta: { node: 'reject' } })).toEqual({
+      kind: 'authorized',
+      seen: ['alpha:success', 'alpha:success', 'beta:failed'],
+    });
   });
 
   it('reports nothing for a verification that reached no verdict', async () => {
@@ -57,7 +68,10 @@ describe('decide reports each verification to its observer', () => {
   });
 
   it('works without an observer', async () => {
-    const decision = await decide(policies.candidatesFor(['alpha']), { alpha: { node: 'a' } }, registry, { challenges: {}, now: new Date() });
+    const decision = await decide(policies.candidatesFor(['alpha']), { alpha: { node: 'a' } }, registry, {
+      challenges: {},
+      now: new Date(),
+    });
     expect(decision.kind).toBe('authorized');
   });
 });

@@ -4,7 +4,11 @@ import { compileAgentAttestation } from '../policy';
 import { canReattest, decide } from './policy-decision';
 
 /** A configurable fake: its verdict per node name, and a count of verifications. */
-function fakeAttestor(type: string, verdicts: Record<string, 'ok' | 'reject' | 'down'>, calls: { n: number }): Attestor<{ node: string }, { tier?: string }> {
+function fakeAttestor(
+  type: string,
+  verdicts: Record<string, 'ok' | 'reject' | 'down'>,
+  calls: { n: number },
+): Attestor<{ node: string }, { tier?: string }> {
   return {
     type,
     attributes: ['node', 'tier'],
@@ -12,14 +16,20 @@ function fakeAttestor(type: string, verdicts: Record<string, 'ok' | 'reject' | '
     nodeUnique: ['node'],
     callerChosen: [],
     configSchema: { type: 'object', additionalProperties: false, properties: { tier: { type: 'string' } } },
-    proofSchema: { type: 'object', required: ['node'], additionalProperties: false, properties: { node: { type: 'string' } } },
+    proofSchema: {
+      type: 'object',
+      required: ['node'],
+      additionalProperties: false,
+      properties: { node: { type: 'string' } },
+    },
     defaultSpiffeIdPath: `/agent/${type}/{{${type}.node}}`,
     bindsChallenge: false,
     async verify(proof, config) {
       calls.n++;
       const verdict = verdicts[proof.node] ?? 'ok';
       if (verdict === 'reject') throw new ProofRejected(`${type}: node ${proof.node} is not known`);
-      if (verdict === 'down') throw new DependencyUnavailable('aws: sts:AssumeRole denied for arn:aws:iam::222222222222:role/attestd-reader');
+      if (verdict === 'down')
+        throw new DependencyUnavailable('aws: sts:AssumeRole denied for arn:aws:iam::222222222222:role/attestd-reader');
       return { attributes: { node: [proof.node], tier: config.tier ? [config.tier] : [] }, selectors: [] };
     },
   };
@@ -34,8 +44,19 @@ describe('decide', () => {
   const policies = compileAgentAttestation(
     {
       policies: [
-        { name: 'gold', requiredAttestors: [{ type: 'alpha', config: { tier: 'gold' } }, { type: 'beta', config: {} }], rules: [{ attribute: 'alpha.node', equalsAttribute: 'beta.node' }] },
-        { name: 'silver', requiredAttestors: [{ type: 'alpha', config: { tier: 'silver' } }], rules: [{ attribute: 'alpha.node', glob: 'web-*' }] },
+        {
+          name: 'gold',
+          requiredAttestors: [
+            { type: 'alpha', config: { tier: 'gold' } },
+            { type: 'beta', config: {} },
+          ],
+          rules: [{ attribute: 'alpha.node', equalsAttribute: 'beta.node' }],
+        },
+        {
+          name: 'silver',
+          requiredAttestors: [{ type: 'alpha', config: { tier: 'silver' } }],
+          rules: [{ attribute: 'alpha.node', glob: 'web-*' }],
+        },
         { name: 'bronze', requiredAttestors: [{ type: 'alpha', config: { tier: 'silver' } }] },
       ],
     } as never,
@@ -50,27 +71,60 @@ describe('decide', () => {
 
   describe('what the agent is told and what the audit log keeps', () => {
     it('a rule denial: the agent learns the policy, not the rule or its operands', async () => {
-      const webOnly = compileAgentAttestation({ policies: [{ name: 'silver', requiredAttestors: [{ type: 'alpha' }], rules: [{ attribute: 'alpha.node', glob: 'web-*' }] }] } as never, registry.descriptors());
-      const decision = await decide(webOnly.candidatesFor(['alpha']), { alpha: { node: 'db-1' } }, registry, { challenges: {}, now: new Date() });
-      expect(decision).toMatchObject({ kind: 'policy_denied', policy: 'silver', agentReason: 'policy silver: rules do not hold' });
-      expect(decision.kind === 'policy_denied' && decision.reason).toBe('policy silver: rule 1 (alpha.node glob "web-*") does not hold');
+      const webOnly = compileAgentAttestation(
+        {
+          policies: [
+            {
+              name: 'silver',
+              requiredAttestors: [{ type: 'alpha' }],
+              rules: [{ attribute: 'alpha.node', glob: 'web-*' }],
+            },
+          ],
+        } as never,
+        registry.descriptors(),
+      );
+      const decision = await decide(webOnly.candidatesFor(['alpha']), { alpha: { node: 'db-1' } }, registry, {
+        challenges: {},
+        now: new Date(),
+      });
+      expect(decision).toMatchObject({
+        kind: 'policy_denied',
+        policy: 'silver',
+        agentReason: 'policy silver: rules do not hold',
+      });
+      expect(decision.kind === 'policy_denied' && decision.reason).toBe(
+        'policy silver: rule 1 (alpha.node glob "web-*") does not hold',
+      );
     });
 
     it("an unavailable cloud: the agent learns which attestor, not the cloud's error with the server's role ARN", async () => {
       const decision = await run({ alpha: { node: 'down' } });
-      expect(decision).toMatchObject({ kind: 'unavailable', agentReason: 'alpha: a service it depends on is unavailable; retry later' });
-      expect(decision.kind === 'unavailable' && decision.reason).toContain('arn:aws:iam::222222222222:role/attestd-reader');
+      expect(decision).toMatchObject({
+        kind: 'unavailable',
+        agentReason: 'alpha: a service it depends on is unavailable; retry later',
+      });
+      expect(decision.kind === 'unavailable' && decision.reason).toContain(
+        'arn:aws:iam::222222222222:role/attestd-reader',
+      );
     });
 
     it("a rejected proof: the attestor's agent reason, the full reason for the audit", async () => {
       const decision = await run({ alpha: { node: 'rejected' } });
-      expect(decision).toMatchObject({ kind: 'attestation_failed', reason: 'alpha: node rejected is not known', agentReason: 'alpha: node rejected is not known' });
+      expect(decision).toMatchObject({
+        kind: 'attestation_failed',
+        reason: 'alpha: node rejected is not known',
+        agentReason: 'alpha: node rejected is not known',
+      });
     });
   });
 
   it('authorizes the first policy in document order whose proofs verify and rules hold', async () => {
     const decision = await run({ alpha: { node: 'web-1' }, beta: { node: 'web-1' } });
-    expect(decision).toMatchObject({ kind: 'authorized', policy: { name: 'gold' }, attributes: { 'alpha.node': ['web-1'], 'alpha.tier': ['gold'], 'beta.node': ['web-1'] } });
+    expect(decision).toMatchObject({
+      kind: 'authorized',
+      policy: { name: 'gold' },
+      attributes: { 'alpha.node': ['web-1'], 'alpha.tier': ['gold'], 'beta.node': ['web-1'] },
+    });
   });
 
   it('verifies each attestor once per distinct config', async () => {
@@ -78,25 +132,51 @@ describe('decide', () => {
     expect(calls.n).toBe(3); // alpha/gold, beta, alpha/silver (shared by silver and bronze)
   });
 
-  it('falls through to a later policy when an earlier one\'s binding rule fails', async () => {
+  it("falls through to a later policy when an earlier one's binding rule fails", async () => {
     const decision = await run({ alpha: { node: 'web-1' }, beta: { node: 'db-9' } });
     expect(decision).toMatchObject({ kind: 'authorized', policy: { name: 'silver' } });
   });
 
-  it('denies with the failed rule when every proof verified but no policy\'s rules hold', async () => {
+  it("denies with the failed rule when every proof verified but no policy's rules hold", async () => {
     const decision = await run({ alpha: { node: 'db-1' } });
     expect(decision).toMatchObject({ kind: 'authorized', policy: { name: 'bronze' } });
-    const strict = compileAgentAttestation({ policies: [{ name: 'only-web', requiredAttestors: [{ type: 'alpha' }], rules: [{ attribute: 'alpha.node', glob: 'web-*' }] }] } as never, registry.descriptors());
-    const denied = await decide(strict.candidatesFor(['alpha']), { alpha: { node: 'db-1' } }, registry, { challenges: {}, now: new Date() });
-    expect(denied).toMatchObject({ kind: 'policy_denied', policy: 'only-web', reason: expect.stringContaining('alpha.node') });
+    const strict = compileAgentAttestation(
+      {
+        policies: [
+          {
+            name: 'only-web',
+            requiredAttestors: [{ type: 'alpha' }],
+            rules: [{ attribute: 'alpha.node', glob: 'web-*' }],
+          },
+        ],
+      } as never,
+      registry.descriptors(),
+    );
+    const denied = await decide(strict.candidatesFor(['alpha']), { alpha: { node: 'db-1' } }, registry, {
+      challenges: {},
+      now: new Date(),
+    });
+    expect(denied).toMatchObject({
+      kind: 'policy_denied',
+      policy: 'only-web',
+      reason: expect.stringContaining('alpha.node'),
+    });
   });
 
   it('reports the attestor and its reason when a proof does not verify', async () => {
-    expect(await run({ alpha: { node: 'rejected' } })).toEqual({ kind: 'attestation_failed', attestor: 'alpha', reason: 'alpha: node rejected is not known', agentReason: 'alpha: node rejected is not known' });
+    expect(await run({ alpha: { node: 'rejected' } })).toEqual({
+      kind: 'attestation_failed',
+      attestor: 'alpha',
+      reason: 'alpha: node rejected is not known',
+      agentReason: 'alpha: node rejected is not known',
+    });
   });
 
   it('fails closed when an earlier policy cannot be decided because a dependency is down', async () => {
-    expect(await run({ alpha: { node: 'down' }, beta: { node: 'down' } })).toMatchObject({ kind: 'unavailable', attestor: 'alpha' });
+    expect(await run({ alpha: { node: 'down' }, beta: { node: 'down' } })).toMatchObject({
+      kind: 'unavailable',
+      attestor: 'alpha',
+    });
   });
 
   describe('at 1,000 policies', () => {
@@ -124,7 +204,12 @@ describe('decide', () => {
     it('verifies each distinct config once and serializes no config per login', async () => {
       serialized.n = 0;
       for (let login = 0; login < 20; login++) {
-        const decision = await decide(many.candidatesFor(['alpha', 'beta']), { alpha: { node: 'web-1' }, beta: { node: 'web-1' } }, registry, { challenges: {}, now: new Date() });
+        const decision = await decide(
+          many.candidatesFor(['alpha', 'beta']),
+          { alpha: { node: 'web-1' }, beta: { node: 'web-1' } },
+          registry,
+          { challenges: {}, now: new Date() },
+        );
         expect(decision).toMatchObject({ kind: 'authorized', policy: { name: 'p999' } });
       }
       // alpha under two configs and beta under one: three verifications a login
@@ -132,7 +217,6 @@ describe('decide', () => {
       expect(serialized.n).toBe(0);
     });
   });
-
 });
 
 describe('canReattest', () => {

@@ -85,7 +85,11 @@ export async function decide(
  * once per combination of verifications, so walking a thousand candidates
  * does not copy a thousand maps.
  */
-function mergedAttributes(policy: CompiledPolicy, verified: readonly VerifiedProof[], merged: Map<string, Attributes>): Attributes {
+function mergedAttributes(
+  policy: CompiledPolicy,
+  verified: readonly VerifiedProof[],
+  merged: Map<string, Attributes>,
+): Attributes {
   if (verified.length === 1) return verified[0]!.attributes;
   const key = policy.requiredAttestors.map((attestor) => attestor.verificationKey).join('\u0000');
   let attributes = merged.get(key);
@@ -109,16 +113,18 @@ async function verifyOnce(
     for (const { type, config, verificationKey } of policy.requiredAttestors) {
       if (pending.has(verificationKey)) continue;
       const challenge = context.challenges[type];
-      const outcome = registry.verify(type, proofs[type], config, { now: context.now, ...(challenge !== undefined && { challenge }) }).then(
-        (proof): Outcome => {
-          observe(type, 'success');
-          return { ok: true, proof };
-        },
-        (error: unknown): Outcome => {
-          if (error instanceof ProofRejected) observe(type, 'failed');
-          return { ok: false, error };
-        },
-      );
+      const outcome = registry
+        .verify(type, proofs[type], config, { now: context.now, ...(challenge !== undefined && { challenge }) })
+        .then(
+          (proof): Outcome => {
+            observe(type, 'success');
+            return { ok: true, proof };
+          },
+          (error: unknown): Outcome => {
+            if (error instanceof ProofRejected) observe(type, 'failed');
+            return { ok: false, error };
+          },
+        );
       pending.set(verificationKey, outcome);
     }
   }
@@ -127,10 +133,16 @@ async function verifyOnce(
 }
 
 function failure(attestor: string, error: unknown): LoginDecision {
-  if (error instanceof ProofRejected) return { kind: 'attestation_failed', attestor, reason: error.reason, agentReason: error.agentReason };
+  if (error instanceof ProofRejected)
+    return { kind: 'attestation_failed', attestor, reason: error.reason, agentReason: error.agentReason };
   if (error instanceof DependencyUnavailable) {
     // a cloud's error text names the server's roles, accounts and endpoints
-    return { kind: 'unavailable', attestor, reason: `${attestor}: ${error.message}`, agentReason: `${attestor}: a service it depends on is unavailable; retry later` };
+    return {
+      kind: 'unavailable',
+      attestor,
+      reason: `${attestor}: ${error.message}`,
+      agentReason: `${attestor}: a service it depends on is unavailable; retry later`,
+    };
   }
   // An attestor bug must not turn into a success, nor leak internals.
   throw error;
@@ -145,6 +157,9 @@ function failure(attestor: string, error: unknown): LoginDecision {
  * under `tofu: true` would meet its own TOFU record: an operator must
  * evict the agent first.
  */
-export function canReattest(policy: Pick<CompiledPolicy, 'tofu'>, proofs: readonly Pick<VerifiedProof, 'tofuKey' | 'consume'>[]): boolean {
+export function canReattest(
+  policy: Pick<CompiledPolicy, 'tofu'>,
+  proofs: readonly Pick<VerifiedProof, 'tofuKey' | 'consume'>[],
+): boolean {
   return proofs.every((proof) => proof.consume === undefined && (proof.tofuKey === undefined || !policy.tofu));
 }

@@ -64,7 +64,9 @@ export interface LoginWrites {
 export interface RenewalWrites {
   holderOf(spiffeId: string, serial: string): Promise<SvidHolder | null>;
   recordRenewal(record: RenewalRecord): Promise<AgentWriteResult>;
-  recordJwtSvid(record: Omit<RenewalRecord, 'newSerial' | 'newExpiresAt'> & { audience: string[] }): Promise<AgentWriteResult>;
+  recordJwtSvid(
+    record: Omit<RenewalRecord, 'newSerial' | 'newExpiresAt'> & { audience: string[] },
+  ): Promise<AgentWriteResult>;
 }
 
 /**
@@ -83,7 +85,13 @@ export interface LoginObserver {
   /** an attestor or a policy refused the login; `attestor` is `policy:<name>` for a policy */
   refused(refusal: { attestor: string; reason: string; loginId: string; requestId: string }): void;
   /** the login was written and its X.509-SVID is answered */
-  authorized(login: { agentId: string; spiffeId: string; policy: string; attributes: Record<string, string[]>; requestId: string }): void;
+  authorized(login: {
+    agentId: string;
+    spiffeId: string;
+    policy: string;
+    attributes: Record<string, string[]>;
+    requestId: string;
+  }): void;
   /** the node's TOFU key is held by another agent */
   tofuConflict(conflict: { attestor: string; tofuKey: string; agentId: string; requestId: string }): void;
   spiffeIdInUse(conflict: { spiffeId: string; policy: string; agentId: string; requestId: string }): void;
@@ -92,7 +100,11 @@ export interface LoginObserver {
   /** a failed completion could not be audited */
   failureNotRecorded(error: unknown, code: ProblemCode, requestId: string): void;
   /** every completion ends here: `policy` is the one chosen or denying, if any */
-  completed(outcome: { ok: true; policy: string; seconds: number } | { ok: false; code: ProblemCode; policy: string | undefined; seconds: number }): void;
+  completed(
+    outcome:
+      | { ok: true; policy: string; seconds: number }
+      | { ok: false; code: ProblemCode; policy: string | undefined; seconds: number },
+  ): void;
 }
 
 /** What renewals and JWT-SVID requests do, for the server's metrics and log. */

@@ -1,7 +1,13 @@
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
 import { CompactSign } from 'jose';
-import { algorithmForKey, csrSha256, PopRejected, verifyProofOfPossession, type PopExpectations } from './proof-of-possession';
+import {
+  algorithmForKey,
+  csrSha256,
+  PopRejected,
+  verifyProofOfPossession,
+  type PopExpectations,
+} from './proof-of-possession';
 
 const NOW = new Date('2030-01-01T00:00:00Z');
 const IAT = NOW.getTime() / 1000;
@@ -10,15 +16,33 @@ const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
-const claims = (overrides: Record<string, unknown> = {}) => ({ aud: 'attestd-renew', iat: IAT, jti: 'abcdefghijklmnop', csr_sha256: csrSha256(CSR), ...overrides });
+const claims = (overrides: Record<string, unknown> = {}) => ({
+  aud: 'attestd-renew',
+  iat: IAT,
+  jti: 'abcdefghijklmnop',
+  csr_sha256: csrSha256(CSR),
+  ...overrides,
+});
 const sign = (key: KeyObject, payload: unknown, header: Record<string, unknown> = { alg: 'ES256' }) =>
-  new CompactSign(Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload))).setProtectedHeader(header as { alg: string }).sign(key);
-const expected = (overrides: Partial<PopExpectations> = {}): PopExpectations => ({ publicKey: p256.publicKey, audience: 'attestd-renew', now: NOW, csrDer: CSR, ...overrides });
-const rejected = (reason: RegExp) => expect.objectContaining({ name: 'PopRejected', reason: expect.stringMatching(reason) });
+  new CompactSign(Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)))
+    .setProtectedHeader(header as { alg: string })
+    .sign(key);
+const expected = (overrides: Partial<PopExpectations> = {}): PopExpectations => ({
+  publicKey: p256.publicKey,
+  audience: 'attestd-renew',
+  now: NOW,
+  csrDer: CSR,
+  ...overrides,
+});
+const rejected = (reason: RegExp) =>
+  expect.objectContaining({ name: 'PopRejected', reason: expect.stringMatching(reason) });
 
 describe('the proof of possession', () => {
   it('accepts a JWS by the certificate key over the CSR hash, and returns its jti and iat', async () => {
-    await expect(verifyProofOfPossession(await sign(p256.privateKey, claims()), expected())).resolves.toEqual({ jti: 'abcdefghijklmnop', iat: IAT });
+    await expect(verifyProofOfPossession(await sign(p256.privateKey, claims()), expected())).resolves.toEqual({
+      jti: 'abcdefghijklmnop',
+      iat: IAT,
+    });
   });
 
   it.each([
@@ -26,17 +50,23 @@ describe('the proof of possession', () => {
     ['RSA', 'RS256', rsa],
   ] as const)('accepts %s keys with %s', async (_name, alg, pair) => {
     expect(algorithmForKey(pair.publicKey)).toBe(alg);
-    await expect(verifyProofOfPossession(await sign(pair.privateKey, claims(), { alg }), expected({ publicKey: pair.publicKey }))).resolves.toBeDefined();
+    await expect(
+      verifyProofOfPossession(await sign(pair.privateKey, claims(), { alg }), expected({ publicKey: pair.publicKey })),
+    ).resolves.toBeDefined();
   });
 
   it('accepts a JWT-SVID request without a CSR binding', async () => {
     const pop = await sign(p256.privateKey, { aud: 'attestd-jwt-svid', iat: IAT, jti: 'abcdefghijklmnop' });
-    await expect(verifyProofOfPossession(pop, expected({ audience: 'attestd-jwt-svid', csrDer: undefined }))).resolves.toBeDefined();
+    await expect(
+      verifyProofOfPossession(pop, expected({ audience: 'attestd-jwt-svid', csrDer: undefined })),
+    ).resolves.toBeDefined();
   });
 
   it('refuses a signature by another key', async () => {
     const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    await expect(verifyProofOfPossession(await sign(other.privateKey, claims()), expected())).rejects.toEqual(rejected(/signature does not verify/));
+    await expect(verifyProofOfPossession(await sign(other.privateKey, claims()), expected())).rejects.toEqual(
+      rejected(/signature does not verify/),
+    );
   });
 
   it('refuses a signature spelt with other unused trailing bits, though it decodes to the same bytes', async () => {
@@ -50,13 +80,17 @@ describe('the proof of possession', () => {
     await expect(verifyProofOfPossession(respelt, expected())).rejects.toEqual(rejected(/not canonical base64url/));
   });
 
-  it('refuses an algorithm that is not the key\'s', async () => {
-    await expect(verifyProofOfPossession(await sign(p384.privateKey, claims(), { alg: 'ES384' }), expected())).rejects.toEqual(rejected(/alg must be ES256/));
+  it("refuses an algorithm that is not the key's", async () => {
+    await expect(
+      verifyProofOfPossession(await sign(p384.privateKey, claims(), { alg: 'ES384' }), expected()),
+    ).rejects.toEqual(rejected(/alg must be ES256/));
   });
 
   it.each(['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'b64'])('refuses a header that carries %s', async (name) => {
     const pop = await sign(p256.privateKey, claims(), { alg: 'ES256', [name]: name === 'b64' ? true : 'x' });
-    await expect(verifyProofOfPossession(pop, expected())).rejects.toEqual(rejected(/header may hold only alg, typ and kid/));
+    await expect(verifyProofOfPossession(pop, expected())).rejects.toEqual(
+      rejected(/header may hold only alg, typ and kid/),
+    );
   });
 
   it.each([
@@ -71,16 +105,25 @@ describe('the proof of possession', () => {
     ['no CSR hash', { csr_sha256: undefined }, /csr_sha256 is required/],
     ['an unexpected claim', { exp: IAT + 60 }, /unexpected claim "exp"/],
   ])('refuses %s', async (_name, overrides, reason) => {
-    await expect(verifyProofOfPossession(await sign(p256.privateKey, claims(overrides)), expected())).rejects.toEqual(rejected(reason));
+    await expect(verifyProofOfPossession(await sign(p256.privateKey, claims(overrides)), expected())).rejects.toEqual(
+      rejected(reason),
+    );
   });
 
   it('accepts an iat 60 s either side of the clock', async () => {
-    for (const iat of [IAT - 60, IAT + 60]) await expect(verifyProofOfPossession(await sign(p256.privateKey, claims({ iat })), expected())).resolves.toBeDefined();
+    for (const iat of [IAT - 60, IAT + 60])
+      await expect(
+        verifyProofOfPossession(await sign(p256.privateKey, claims({ iat })), expected()),
+      ).resolves.toBeDefined();
   });
 
   it('refuses a payload that is not a JSON object', async () => {
-    await expect(verifyProofOfPossession(await sign(p256.privateKey, 'not json'), expected())).rejects.toEqual(rejected(/payload is not JSON/));
-    await expect(verifyProofOfPossession(await sign(p256.privateKey, [1]), expected())).rejects.toEqual(rejected(/not a JSON object/));
+    await expect(verifyProofOfPossession(await sign(p256.privateKey, 'not json'), expected())).rejects.toEqual(
+      rejected(/payload is not JSON/),
+    );
+    await expect(verifyProofOfPossession(await sign(p256.privateKey, [1]), expected())).rejects.toEqual(
+      rejected(/not a JSON object/),
+    );
   });
 
   it('answers any string with PopRejected, never another error', async () => {

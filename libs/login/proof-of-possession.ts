@@ -55,7 +55,8 @@ export function csrSha256(der: Buffer): string {
 export async function verifyProofOfPossession(pop: string, expected: PopExpectations): Promise<VerifiedPop> {
   if (typeof pop !== 'string' || pop.length === 0) throw new PopRejected('proof is empty');
   if (pop.length > MAX_POP_LENGTH) throw new PopRejected(`proof is longer than ${MAX_POP_LENGTH} characters`);
-  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(pop)) throw new PopRejected('proof is not a compact JWS');
+  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(pop))
+    throw new PopRejected('proof is not a compact JWS');
   if (!pop.split('.').every(isCanonicalBase64url)) throw new PopRejected('proof is not canonical base64url');
   const algorithm = algorithmForKey(expected.publicKey);
   if (!algorithm) throw new PopRejected('the certificate key cannot sign a proof (expected EC P-256, P-384 or RSA)');
@@ -66,7 +67,11 @@ export async function verifyProofOfPossession(pop: string, expected: PopExpectat
     ({ payload } = await compactVerify(pop, expected.publicKey, { algorithms: [algorithm] }));
   } catch (error) {
     if (error instanceof joseErrors.JOSEError) {
-      throw new PopRejected(error instanceof joseErrors.JWSSignatureVerificationFailed ? 'signature does not verify with the certificate key' : 'proof is not a valid JWS');
+      throw new PopRejected(
+        error instanceof joseErrors.JWSSignatureVerificationFailed
+          ? 'signature does not verify with the certificate key'
+          : 'proof is not a valid JWS',
+      );
     }
     throw error;
   }
@@ -89,10 +94,16 @@ function checkHeader(encoded: string, algorithm: string): void {
   } catch {
     throw new PopRejected('JWS header is not JSON');
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new PopRejected('JWS header is not a JSON object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new PopRejected('JWS header is not a JSON object');
   const extra = Object.keys(header).filter((name) => !ALLOWED_HEADER.has(name));
   if (extra.length > 0) {
-    throw new PopRejected(`JWS header may hold only alg, typ and kid (found ${extra.slice(0, 4).map((n) => JSON.stringify(n.slice(0, 32))).join(', ')}); the key is the certificate's`);
+    throw new PopRejected(
+      `JWS header may hold only alg, typ and kid (found ${extra
+        .slice(0, 4)
+        .map((n) => JSON.stringify(n.slice(0, 32)))
+        .join(', ')}); the key is the certificate's`,
+    );
   }
   const alg = (header as { alg?: unknown }).alg;
   if (alg !== algorithm) throw new PopRejected(`JWS alg must be ${algorithm} for the certificate key`);
@@ -105,16 +116,20 @@ function checkClaims(payload: Uint8Array, expected: PopExpectations): VerifiedPo
   } catch {
     throw new PopRejected('JWS payload is not JSON');
   }
-  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new PopRejected('JWS payload is not a JSON object');
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims))
+    throw new PopRejected('JWS payload is not a JSON object');
   const c = claims as Record<string, unknown>;
   const allowed = expected.csrDer ? ['aud', 'iat', 'jti', 'csr_sha256'] : ['aud', 'iat', 'jti'];
   const extra = Object.keys(c).filter((name) => !allowed.includes(name));
   if (extra.length > 0) throw new PopRejected(`unexpected claim ${JSON.stringify(extra[0]!.slice(0, 32))}`);
   if (c.aud !== expected.audience) throw new PopRejected(`aud must be "${expected.audience}"`);
-  if (typeof c.iat !== 'number' || !Number.isInteger(c.iat)) throw new PopRejected('iat must be an integer (seconds since the epoch)');
+  if (typeof c.iat !== 'number' || !Number.isInteger(c.iat))
+    throw new PopRejected('iat must be an integer (seconds since the epoch)');
   const skew = Math.abs(expected.now.getTime() / 1000 - c.iat);
-  if (!(skew <= MAX_IAT_SKEW_SECONDS)) throw new PopRejected(`iat is more than ${MAX_IAT_SKEW_SECONDS} s from the server's clock`);
-  if (typeof c.jti !== 'string' || !JTI_PATTERN.test(c.jti)) throw new PopRejected('jti must be 16 to 128 base64url characters');
+  if (!(skew <= MAX_IAT_SKEW_SECONDS))
+    throw new PopRejected(`iat is more than ${MAX_IAT_SKEW_SECONDS} s from the server's clock`);
+  if (typeof c.jti !== 'string' || !JTI_PATTERN.test(c.jti))
+    throw new PopRejected('jti must be 16 to 128 base64url characters');
   if (expected.csrDer) {
     if (typeof c.csr_sha256 !== 'string') throw new PopRejected('csr_sha256 is required');
     if (c.csr_sha256 !== csrSha256(expected.csrDer)) throw new PopRejected('csr_sha256 does not match the CSR');

@@ -10,9 +10,34 @@ import {
 import { ApiError } from '../contracts/api-error';
 import { bodyChecker } from '../contracts/request-body';
 import type { AgentWriteResult, AuditEventName } from '../persistence';
-import { BACKDATE_SECONDS, CsrRejected, parseCsr, SvidRejected, verifySvidChain, type ParsedCsr, type VerifiedSvid } from '../pki';
-import type { AuditLog, Clock, JwtSvidSigner, PolicySource, RenewalObserver, RenewalWrites, RequestContext, TrustAnchors, X509Issuer } from './ports';
-import { JWT_SVID_AUDIENCE, MAX_IAT_SKEW_SECONDS, PopRejected, RENEW_AUDIENCE, verifyProofOfPossession, type VerifiedPop } from './proof-of-possession';
+import {
+  BACKDATE_SECONDS,
+  CsrRejected,
+  parseCsr,
+  SvidRejected,
+  verifySvidChain,
+  type ParsedCsr,
+  type VerifiedSvid,
+} from '../pki';
+import type {
+  AuditLog,
+  Clock,
+  JwtSvidSigner,
+  PolicySource,
+  RenewalObserver,
+  RenewalWrites,
+  RequestContext,
+  TrustAnchors,
+  X509Issuer,
+} from './ports';
+import {
+  JWT_SVID_AUDIENCE,
+  MAX_IAT_SKEW_SECONDS,
+  PopRejected,
+  RENEW_AUDIENCE,
+  verifyProofOfPossession,
+  type VerifiedPop,
+} from './proof-of-possession';
 
 const checkRenew = bodyChecker<RenewRequest>(renewSchema);
 const checkJwtSvid = bodyChecker<JwtSvidRequest>(jwtSvidSchema);
@@ -47,7 +72,8 @@ export class Renewal {
     const { certChain, csr, pop } = checkRenew(body);
     const now = this.ports.clock.now();
     const subject = await parseCsr(csr).catch((error: unknown) => {
-      if (error instanceof CsrRejected) throw new ApiError('invalid_request', error.message, [{ path: '/csr', message: error.message }]);
+      if (error instanceof CsrRejected)
+        throw new ApiError('invalid_request', error.message, [{ path: '/csr', message: error.message }]);
       throw error;
     });
     const { svid, pop: proof } = await this.prove('renew', certChain, pop, now, request, subject);
@@ -96,12 +122,24 @@ export class Renewal {
       requestId: request.requestId,
     });
     this.refuseUnlessRecorded(written);
-    this.ports.observer.jwtSvidIssued({ agentId: written.agentId, spiffeId: svid.spiffeId, audience, requestId: request.requestId });
+    this.ports.observer.jwtSvidIssued({
+      agentId: written.agentId,
+      spiffeId: svid.spiffeId,
+      audience,
+      requestId: request.requestId,
+    });
     return { token, expiresAt: expiresAt.toISOString() };
   }
 
   /** The chain against the bundle, then the JWS against the chain's key; any failure is a 401, audited. */
-  private async prove(event: AuditEventName, certChain: string, pop: string, now: Date, request: RequestContext, csr?: ParsedCsr): Promise<Proven> {
+  private async prove(
+    event: AuditEventName,
+    certChain: string,
+    pop: string,
+    now: Date,
+    request: RequestContext,
+    csr?: ParsedCsr,
+  ): Promise<Proven> {
     let svid: VerifiedSvid | undefined;
     try {
       svid = verifySvidChain(certChain, this.ports.trustAnchors.bundlePems(), now);
@@ -127,7 +165,13 @@ export class Renewal {
     }
   }
 
-  private async refuseStatus(event: AuditEventName, status: 'evicted' | 'banned', svid: VerifiedSvid, agentId: string, request: RequestContext): Promise<never> {
+  private async refuseStatus(
+    event: AuditEventName,
+    status: 'evicted' | 'banned',
+    svid: VerifiedSvid,
+    agentId: string,
+    request: RequestContext,
+  ): Promise<never> {
     const code = status === 'banned' ? 'agent_banned' : 'agent_evicted';
     await this.ports.audit.append({
       event,
@@ -151,18 +195,30 @@ export class Renewal {
       case 'agent_evicted':
         throw statusError(written.verdict);
       case 'replayed':
-        throw new ApiError('invalid_proof_of_possession', 'pop: jti was already used; sign a new proof for every request');
+        throw new ApiError(
+          'invalid_proof_of_possession',
+          'pop: jti was already used; sign a new proof for every request',
+        );
       case 'not_current':
-        throw new ApiError('invalid_proof_of_possession', "svid: the certificate is not the agent's current SVID (it was renewed or superseded); log in again");
+        throw new ApiError(
+          'invalid_proof_of_possession',
+          "svid: the certificate is not the agent's current SVID (it was renewed or superseded); log in again",
+        );
     }
   }
 
   /** The agent's policy's svidTtl now; if the policy is gone, the lifetime of the SVID presented. */
   private ttlFor(policyName: string | undefined, certChain: string): number {
-    const policy = policyName === undefined ? undefined : this.ports.activeConfig.policies.policies.find((p) => p.name === policyName);
+    const policy =
+      policyName === undefined
+        ? undefined
+        : this.ports.activeConfig.policies.policies.find((p) => p.name === policyName);
     if (policy) return policy.svidTtlSeconds;
     const leaf = new X509Certificate(certChain);
-    return Math.max(60, Math.round((leaf.validToDate.getTime() - leaf.validFromDate.getTime()) / 1000) - BACKDATE_SECONDS);
+    return Math.max(
+      60,
+      Math.round((leaf.validToDate.getTime() - leaf.validFromDate.getTime()) / 1000) - BACKDATE_SECONDS,
+    );
   }
 }
 

@@ -13,7 +13,9 @@ export class VerificationGate {
 
   async run<T>(work: () => Promise<T>): Promise<T> {
     if (this.running >= this.limit) {
-      throw new ApiError('rate_limited', `more than ${this.limit} logins are being verified; retry in 1 s`, undefined, { 'retry-after': '1' });
+      throw new ApiError('rate_limited', `more than ${this.limit} logins are being verified; retry in 1 s`, undefined, {
+        'retry-after': '1',
+      });
     }
     this.running++;
     try {

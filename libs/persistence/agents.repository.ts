@@ -48,7 +48,11 @@ export class AgentsRepository {
     const query = agentIdsByAttestorQuery(await attestorSetsContaining(this.prisma, 'agents', attestor), filter);
     if (!query) return [];
     const ids = await this.prisma.$queryRaw<{ id: string }[]>(query);
-    return this.prisma.agent.findMany({ where: { id: { in: ids.map((row) => row.id) } }, include: { tofuKeys: true }, orderBy: { id: 'asc' } });
+    return this.prisma.agent.findMany({
+      where: { id: { in: ids.map((row) => row.id) } },
+      include: { tofuKeys: true },
+      orderBy: { id: 'asc' },
+    });
   }
 
   /**
@@ -57,13 +61,20 @@ export class AgentsRepository {
    * status change and its audit event commit together. Returns the agent
    * after the change, or null when it does not exist or (unban) is not banned.
    */
-  async changeStatus(id: string, change: StatusChange, audit: { actor: string; requestId?: string; sourceIp?: string }): Promise<AgentView | null> {
+  async changeStatus(
+    id: string,
+    change: StatusChange,
+    audit: { actor: string; requestId?: string; sourceIp?: string },
+  ): Promise<AgentView | null> {
     const status: AgentStatus = change === 'ban' ? 'banned' : 'evicted';
     const updated = await this.prisma.$transaction(async (tx) => {
       const agent = await tx.agent.findUnique({ where: { id } });
       if (!agent || (change === 'unban' && agent.status !== 'banned')) return false;
       // the eviction time starts agentRetention (retention purges the agent after it)
-      await tx.agent.update({ where: { id }, data: { status, ...(status === 'evicted' && { evictedAt: new Date() }) } });
+      await tx.agent.update({
+        where: { id },
+        data: { status, ...(status === 'evicted' && { evictedAt: new Date() }) },
+      });
       if (change === 'ban') {
         // Take the keys back unless the node already attested again as another agent.
         await tx.$executeRaw`
@@ -105,7 +116,10 @@ export function agentIdsByAttestorQuery(sets: readonly string[][], filter: Agent
   const statuses = filter.status ? [filter.status] : AGENT_STATUSES;
   const after = filter.after ? Prisma.sql`AND id > ${filter.after}::uuid` : Prisma.empty;
   const branches = sets.flatMap((set) =>
-    statuses.map((status) => Prisma.sql`SELECT id::text AS id FROM agents WHERE attestor_types = ${set}::text[] AND status = ${status}::"AgentStatus" ${after} ORDER BY agents.id LIMIT ${wanted}`),
+    statuses.map(
+      (status) =>
+        Prisma.sql`SELECT id::text AS id FROM agents WHERE attestor_types = ${set}::text[] AND status = ${status}::"AgentStatus" ${after} ORDER BY agents.id LIMIT ${wanted}`,
+    ),
   );
   return branches.length === 0 ? undefined : unionOfBranches(branches, Prisma.sql`id`, wanted);
 }

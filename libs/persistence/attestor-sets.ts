@@ -19,7 +19,11 @@ export const ATTESTOR_SET_COLUMNS = {
  * sets are found by skipping through that index (a loose index scan, one
  * probe per set), since PostgreSQL has no skip scan before version 18.
  */
-export async function attestorSetsContaining(prisma: PrismaClient, table: keyof typeof ATTESTOR_SET_COLUMNS, attestor: string): Promise<string[][]> {
+export async function attestorSetsContaining(
+  prisma: PrismaClient,
+  table: keyof typeof ATTESTOR_SET_COLUMNS,
+  attestor: string,
+): Promise<string[][]> {
   const rows = await prisma.$queryRaw<{ types: string[] }[]>(attestorSetsQuery(table, attestor));
   return rows.map((row) => row.types);
 }
@@ -38,5 +42,8 @@ export function attestorSetsQuery(table: keyof typeof ATTESTOR_SET_COLUMNS, atte
 
 /** `branches` (each already ordered and limited) merged: `SELECT * FROM (b1 UNION ALL b2 ...) ORDER BY … LIMIT n`. */
 export function unionOfBranches(branches: Prisma.Sql[], orderBy: Prisma.Sql, limit: number): Prisma.Sql {
-  return Prisma.sql`SELECT * FROM (${Prisma.join(branches.map((branch) => Prisma.sql`(${branch})`), ' UNION ALL ')}) branches ORDER BY ${orderBy} LIMIT ${limit}`;
+  return Prisma.sql`SELECT * FROM (${Prisma.join(
+    branches.map((branch) => Prisma.sql`(${branch})`),
+    ' UNION ALL ',
+  )}) branches ORDER BY ${orderBy} LIMIT ${limit}`;
 }

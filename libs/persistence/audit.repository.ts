@@ -22,7 +22,6 @@ export interface NewAuditEvent {
   actor?: string;
 }
 
-
 export interface AuditFilter {
   outcome?: 'success' | 'failure';
   attestor?: string;
@@ -70,11 +69,16 @@ export class AuditRepository {
       after && Prisma.sql`at <= ${after.at} AND (at, id) < (${after.at}, ${after.id}::bigint)`,
     ].filter((c): c is Prisma.Sql => Boolean(c));
     const wanted = filter.limit + 1;
-    const sets = filter.attestor === undefined ? undefined : await attestorSetsContaining(this.prisma, 'audit_events', filter.attestor);
+    const sets =
+      filter.attestor === undefined
+        ? undefined
+        : await attestorSetsContaining(this.prisma, 'audit_events', filter.attestor);
     const split = new Date((after?.at.getTime() ?? Date.now()) - RECENT_WINDOW_MS);
     const rows = await this.page(auditPageQuery([...conditions, Prisma.sql`at >= ${split}`], sets, wanted));
     if (rows.length < wanted && !(filter.since && filter.since >= split)) {
-      rows.push(...(await this.page(auditPageQuery([...conditions, Prisma.sql`at < ${split}`], sets, wanted - rows.length))));
+      rows.push(
+        ...(await this.page(auditPageQuery([...conditions, Prisma.sql`at < ${split}`], sets, wanted - rows.length))),
+      );
     }
     const page = rows.slice(0, filter.limit);
     const last = page[page.length - 1];
@@ -118,12 +122,18 @@ const AUDIT_COLUMNS = Prisma.sql`id, at, event, outcome, code, reason, attestors
  * rare or absent (see attestorSetsContaining). Undefined when no set
  * contains the attestor: nothing to read.
  */
-export function auditPageQuery(conditions: Prisma.Sql[], sets: readonly string[][] | undefined, limit: number): Prisma.Sql | undefined {
+export function auditPageQuery(
+  conditions: Prisma.Sql[],
+  sets: readonly string[][] | undefined,
+  limit: number,
+): Prisma.Sql | undefined {
   const order = Prisma.sql`at DESC, id DESC`;
   const where = (extra: Prisma.Sql[]) => Prisma.join([...extra, ...conditions], ' AND ');
-  if (sets === undefined) return Prisma.sql`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE ${where([])} ORDER BY ${order} LIMIT ${limit}`;
+  if (sets === undefined)
+    return Prisma.sql`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE ${where([])} ORDER BY ${order} LIMIT ${limit}`;
   const branches = sets.map(
-    (set) => Prisma.sql`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE ${where([Prisma.sql`attestors = ${set}::text[]`])} ORDER BY ${order} LIMIT ${limit}`,
+    (set) =>
+      Prisma.sql`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE ${where([Prisma.sql`attestors = ${set}::text[]`])} ORDER BY ${order} LIMIT ${limit}`,
   );
   return branches.length === 0 ? undefined : unionOfBranches(branches, order, limit);
 }

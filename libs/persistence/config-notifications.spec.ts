@@ -7,13 +7,22 @@ import { until } from '../testing/until';
 
 describe('parseNotice', () => {
   it('reads the section and version a push announces', () => {
-    expect(parseNotice('{"section":"AgentAttestation","version":3}')).toEqual({ section: 'AgentAttestation', version: 3 });
+    expect(parseNotice('{"section":"AgentAttestation","version":3}')).toEqual({
+      section: 'AgentAttestation',
+      version: 3,
+    });
   });
 
-  it.each([undefined, '', 'not json', '[]', 'null', '{"section":1,"version":2}', '{"section":"A","version":"2"}', '{"section":"A","version":1.5}'])(
-    'ignores the malformed payload %p instead of throwing',
-    (payload) => expect(parseNotice(payload)).toBeUndefined(),
-  );
+  it.each([
+    undefined,
+    '',
+    'not json',
+    '[]',
+    'null',
+    '{"section":1,"version":2}',
+    '{"section":"A","version":"2"}',
+    '{"section":"A","version":1.5}',
+  ])('ignores the malformed payload %p instead of throwing', (payload) => expect(parseNotice(payload)).toBeUndefined());
 });
 
 describe('listenForConfigNotices', () => {
@@ -40,12 +49,21 @@ describe('listenForConfigNotices', () => {
       const notices: ConfigNotice[] = [];
       let listening!: () => void;
       const ready = new Promise<void>((done) => (listening = done));
-      const listener = listenForConfigNotices({ kind: 'postgres', url: scratch.url }, { onNotice: (n) => notices.push(n), onListening: listening, onLost: () => undefined });
+      const listener = listenForConfigNotices(
+        { kind: 'postgres', url: scratch.url },
+        { onNotice: (n) => notices.push(n), onListening: listening, onLost: () => undefined },
+      );
       try {
         await ready;
         expect(listener.listening).toBe(true);
         const repository = new ConfigRepository(db.prisma);
-        const version = { section: 'AgentAttestation', document: { spec: {} }, source: 'spec: {}', sha256: 'a'.repeat(64), createdBy: 'test' };
+        const version = {
+          section: 'AgentAttestation',
+          document: { spec: {} },
+          source: 'spec: {}',
+          sha256: 'a'.repeat(64),
+          createdBy: 'test',
+        };
         await repository.push(version);
         await repository.push(version); // same content: no new version, no notice
         await repository.push({ ...version, sha256: 'b'.repeat(64) });

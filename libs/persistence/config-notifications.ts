@@ -46,7 +46,11 @@ const CLOSE_GRACE_MS = 1000;
  * its own pushes, so there is nothing to listen for: the listener there is
  * inert and reports `listening: false`.
  */
-export function listenForConfigNotices(target: DatabaseTarget, handlers: ConfigNoticeHandlers, backoff: BackoffOptions = DEFAULT_BACKOFF): ConfigNoticeListener {
+export function listenForConfigNotices(
+  target: DatabaseTarget,
+  handlers: ConfigNoticeHandlers,
+  backoff: BackoffOptions = DEFAULT_BACKOFF,
+): ConfigNoticeListener {
   if (target.kind !== 'postgres') return { listening: false, close: async () => undefined };
   return new PostgresNoticeListener(target.url, handlers, backoff);
 }
@@ -119,7 +123,8 @@ class PostgresNoticeListener implements ConfigNoticeListener {
 export function parseNotice(payload: string | undefined): ConfigNotice | undefined {
   try {
     const parsed = JSON.parse(payload ?? '') as Partial<ConfigNotice>;
-    if (typeof parsed.section === 'string' && Number.isInteger(parsed.version)) return { section: parsed.section, version: parsed.version! };
+    if (typeof parsed.section === 'string' && Number.isInteger(parsed.version))
+      return { section: parsed.section, version: parsed.version! };
   } catch {
     // fall through: ignored, the periodic version check still catches up
   }

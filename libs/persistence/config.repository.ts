@@ -58,9 +58,15 @@ export class ConfigRepository {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.prisma.$transaction(async (tx) => {
-          const latest = await tx.configVersion.findFirst({ where: { section: next.section }, orderBy: { version: 'desc' }, select: { version: true, sha256: true } });
+          const latest = await tx.configVersion.findFirst({
+            where: { section: next.section },
+            orderBy: { version: 'desc' },
+            select: { version: true, sha256: true },
+          });
           if (latest && latest.sha256 === next.sha256) {
-            const unchanged = await tx.configVersion.findUnique({ where: { section_version: { section: next.section, version: latest.version } } });
+            const unchanged = await tx.configVersion.findUnique({
+              where: { section_version: { section: next.section, version: latest.version } },
+            });
             if (unchanged) return { stored: unchanged, created: false };
           }
           const stored = await insertVersion(tx, next, (latest?.version ?? 0) + 1);
@@ -89,11 +95,23 @@ export class ConfigRepository {
  * walks a Json input value by value on the event loop, about 0.4 s for a
  * document of 1,000 policies; JSON.stringify takes a few milliseconds.
  */
-async function insertVersion(tx: Prisma.TransactionClient, next: NewConfigVersion, version: number): Promise<StoredConfigVersion> {
+async function insertVersion(
+  tx: Prisma.TransactionClient,
+  next: NewConfigVersion,
+  version: number,
+): Promise<StoredConfigVersion> {
   const [row] = await tx.$queryRaw<{ createdAt: Date }[]>`
     INSERT INTO config_versions (section, version, document, source, sha256, created_by)
     VALUES (${next.section}, ${version}, ${JSON.stringify(next.document)}::jsonb, ${next.source}, ${next.sha256}, ${next.createdBy})
     RETURNING created_at AS "createdAt"`;
   if (!row) throw new Error(`config: the insert of ${next.section} version ${version} returned no row`);
-  return { section: next.section, version, document: next.document, source: next.source, sha256: next.sha256, createdAt: row.createdAt, createdBy: next.createdBy };
+  return {
+    section: next.section,
+    version,
+    document: next.document,
+    source: next.source,
+    sha256: next.sha256,
+    createdAt: row.createdAt,
+    createdBy: next.createdBy,
+  };
 }

@@ -27,7 +27,10 @@ export interface Database {
    * another session holds the lock, does not run it and returns undefined.
    * Embedded PGlite has one owner, so there `fn` just runs.
    */
-  withExclusiveSession<T>(lockId: number, fn: (session: MaintenanceSession) => Promise<T>): Promise<{ value: T } | undefined>;
+  withExclusiveSession<T>(
+    lockId: number,
+    fn: (session: MaintenanceSession) => Promise<T>,
+  ): Promise<{ value: T } | undefined>;
   close(): Promise<void>;
 }
 
@@ -44,9 +47,7 @@ export interface MaintenanceSession {
   transaction(script: string): Promise<void>;
 }
 
-export type DatabaseTarget =
-  | { kind: 'postgres'; url: string }
-  | { kind: 'pglite'; dataDir?: string }; // no dataDir: in memory
+export type DatabaseTarget = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir?: string }; // no dataDir: in memory
 
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   return target.kind === 'postgres' ? openPostgres(target.url) : openPglite(target.dataDir);

@@ -4,7 +4,13 @@ export class JoinTokensRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   /** Stores only the hash; audited in the same transaction. */
-  async create(token: { id: string; tokenHash: string; expiresAt: Date; createdBy: string; requestId?: string }): Promise<void> {
+  async create(token: {
+    id: string;
+    tokenHash: string;
+    expiresAt: Date;
+    createdBy: string;
+    requestId?: string;
+  }): Promise<void> {
     await this.prisma.$transaction([
       this.prisma.joinToken.create({
         data: { id: token.id, tokenHash: token.tokenHash, expiresAt: token.expiresAt, createdBy: token.createdBy },

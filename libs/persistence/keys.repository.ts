@@ -26,7 +26,10 @@ export class KeysRepository {
    * Whether this call changed it.
    */
   async reseal(id: string, from: string, to: string): Promise<boolean> {
-    const { count } = await this.prisma.signingKey.updateMany({ where: { id, privateKey: from }, data: { privateKey: to, encrypted: true } });
+    const { count } = await this.prisma.signingKey.updateMany({
+      where: { id, privateKey: from },
+      data: { privateKey: to, encrypted: true },
+    });
     return count > 0;
   }
 
@@ -39,7 +42,10 @@ export class KeysRepository {
     const existing = await this.prisma.signingKey.findUnique({ where: { id } });
     if (existing) return existing;
     const made = await make();
-    await this.prisma.signingKey.createMany({ data: [{ ...made, id, publicJwk: made.publicJwk as object }], skipDuplicates: true });
+    await this.prisma.signingKey.createMany({
+      data: [{ ...made, id, publicJwk: made.publicJwk as object }],
+      skipDuplicates: true,
+    });
     return this.prisma.signingKey.findUniqueOrThrow({ where: { id } });
   }
 }

@@ -19,12 +19,18 @@ const ROWS = 20_000;
 describe('list queries with filters at scale', () => {
   let t: TestDatabase;
   const now = new Date();
-  const sets = (i: string) => `CASE WHEN ${i} % 100 = 0 THEN ARRAY['aws_iid','k8s_psat'] WHEN ${i} % 100 < 4 THEN ARRAY['join_token'] ELSE ARRAY['aws_iid'] END`;
+  const sets = (i: string) =>
+    `CASE WHEN ${i} % 100 = 0 THEN ARRAY['aws_iid','k8s_psat'] WHEN ${i} % 100 < 4 THEN ARRAY['join_token'] ELSE ARRAY['aws_iid'] END`;
   beforeAll(async () => {
     t = await createTestDatabase();
     // the daily partitions a month of retention passes leaves
     for (let day = 30; day >= 0; day--) {
-      await runRetentionPass(t.db, { auditRetentionSeconds: 30 * 86_400, agentRetentionSeconds: 0, joinTokenRetentionSeconds: 0 }, new Date(now.getTime() - day * DAY), { batchRows: 1000, lockTimeoutMs: 1000 });
+      await runRetentionPass(
+        t.db,
+        { auditRetentionSeconds: 30 * 86_400, agentRetentionSeconds: 0, joinTokenRetentionSeconds: 0 },
+        new Date(now.getTime() - day * DAY),
+        { batchRows: 1000, lockTimeoutMs: 1000 },
+      );
     }
     await t.db.prisma.$executeRawUnsafe(`
       INSERT INTO audit_events (at, event, outcome, attestors, policy)
@@ -49,7 +55,9 @@ describe('list queries with filters at scale', () => {
 
   /** the query's plan, run: each node with the rows it read */
   async function plan(query: Prisma.Sql): Promise<PlanNode[]> {
-    const [row] = await t.db.prisma.$queryRaw<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(Prisma.sql`EXPLAIN (ANALYZE, FORMAT JSON) ${query}`);
+    const [row] = await t.db.prisma.$queryRaw<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
+      Prisma.sql`EXPLAIN (ANALYZE, FORMAT JSON) ${query}`,
+    );
     const nodes: PlanNode[] = [];
     const walk = (node: PlanNode): void => {
       nodes.push(node);
@@ -67,10 +75,16 @@ describe('list queries with filters at scale', () => {
    */
   function expectIndexed(nodes: PlanNode[], index: RegExp, maxRead: number): void {
     const scans = nodes.filter((node) => node['Relation Name'] !== undefined || node['Index Name'] !== undefined);
-    for (const scan of scans.filter((node) => node['Node Type'] === 'Seq Scan')) expect({ [scan['Relation Name']!]: scan['Actual Rows'] ?? 0 }).toEqual({ [scan['Relation Name']!]: 0 });
-    expect(scans.filter((node) => node['Node Type'] === 'Seq Scan' && (node['Rows Removed by Filter'] ?? 0) > 0)).toEqual([]);
+    for (const scan of scans.filter((node) => node['Node Type'] === 'Seq Scan'))
+      expect({ [scan['Relation Name']!]: scan['Actual Rows'] ?? 0 }).toEqual({ [scan['Relation Name']!]: 0 });
+    expect(
+      scans.filter((node) => node['Node Type'] === 'Seq Scan' && (node['Rows Removed by Filter'] ?? 0) > 0),
+    ).toEqual([]);
     expect(scans.map((node) => node['Index Name'] ?? '')).toContainEqual(expect.stringMatching(index));
-    const read = scans.reduce((sum, node) => sum + (node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0), 0);
+    const read = scans.reduce(
+      (sum, node) => sum + (node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0),
+      0,
+    );
     expect(read).toBeLessThanOrEqual(maxRead);
   }
 
@@ -79,23 +93,37 @@ describe('list queries with filters at scale', () => {
       // a probe per set and per partition
       expectIndexed(await plan(attestorSetsQuery(table, 'aws_iid')), /attestor/, 200);
     }
-    expect(await attestorSetsContaining(t.db.prisma, 'agents', 'aws_iid')).toEqual([['aws_iid'], ['aws_iid', 'k8s_psat']]);
+    expect(await attestorSetsContaining(t.db.prisma, 'agents', 'aws_iid')).toEqual([
+      ['aws_iid'],
+      ['aws_iid', 'k8s_psat'],
+    ]);
     expect(await attestorSetsContaining(t.db.prisma, 'audit_events', 'azure_msi')).toEqual([]);
   });
 
   it('lists agents by attestor from the attestor-set index, for a common and a rare attestor', async () => {
     for (const attestor of ['aws_iid', 'k8s_psat', 'join_token']) {
       const sets = await attestorSetsContaining(t.db.prisma, 'agents', attestor);
-      for (const filter of [{ limit: 50 }, { limit: 50, status: 'active' as const }, { limit: 50, after: '80000000-0000-0000-0000-000000000000' }]) {
+      for (const filter of [
+        { limit: 50 },
+        { limit: 50, status: 'active' as const },
+        { limit: 50, after: '80000000-0000-0000-0000-000000000000' },
+      ]) {
         // a page at most from each (attestor set, status) range
-        expectIndexed(await plan(agentIdsByAttestorQuery(sets, { attestor, ...filter })!), /^agents_attestor_types_status_id_idx$/, sets.length * 3 * 51);
+        expectIndexed(
+          await plan(agentIdsByAttestorQuery(sets, { attestor, ...filter })!),
+          /^agents_attestor_types_status_id_idx$/,
+          sets.length * 3 * 51,
+        );
       }
     }
     const page = await new AgentsRepository(t.db.prisma).list({ attestor: 'k8s_psat', limit: 5 });
     expect(page.items).toHaveLength(5);
     expect(page.items.every((agent) => agent.attestorTypes.includes('k8s_psat'))).toBe(true);
     expect(page.items.map((agent) => agent.id)).toEqual(page.items.map((agent) => agent.id).sort());
-    expect(await new AgentsRepository(t.db.prisma).list({ attestor: 'azure_msi', limit: 5 })).toEqual({ items: [], nextCursor: null });
+    expect(await new AgentsRepository(t.db.prisma).list({ attestor: 'azure_msi', limit: 5 })).toEqual({
+      items: [],
+      nextCursor: null,
+    });
   });
 
   it('lists audit events by attestor from the attestor-set index, in the recent day and before it', async () => {
@@ -103,7 +131,11 @@ describe('list queries with filters at scale', () => {
     for (const attestor of ['aws_iid', 'k8s_psat']) {
       const sets = await attestorSetsContaining(t.db.prisma, 'audit_events', attestor);
       for (const window of [Prisma.sql`at >= ${split}`, Prisma.sql`at < ${split}`]) {
-        expectIndexed(await plan(auditPageQuery([window], sets, 51)!), /^audit_events_\w*(attestors_at_id_idx|pkey)$/, sets.length * 2 * 51);
+        expectIndexed(
+          await plan(auditPageQuery([window], sets, 51)!),
+          /^audit_events_\w*(attestors_at_id_idx|pkey)$/,
+          sets.length * 2 * 51,
+        );
       }
     }
     const audit = new AuditRepository(t.db.prisma);
@@ -116,12 +148,20 @@ describe('list queries with filters at scale', () => {
   it('reads a one-day window 28 days back from that day partition by the primary key', async () => {
     const since = new Date(now.getTime() - 28 * DAY);
     const until = new Date(now.getTime() - 27 * DAY);
-    const nodes = await plan(auditPageQuery([Prisma.sql`at >= ${since}`, Prisma.sql`at < ${until}`, Prisma.sql`at < ${new Date(now.getTime() - DAY)}`], undefined, 51)!);
+    const nodes = await plan(
+      auditPageQuery(
+        [Prisma.sql`at >= ${since}`, Prisma.sql`at < ${until}`, Prisma.sql`at < ${new Date(now.getTime() - DAY)}`],
+        undefined,
+        51,
+      )!,
+    );
     expectIndexed(nodes, /^audit_events_p\d{8}_pkey$/, 2 * 51);
     // only the partitions that hold that day: at most two, by the day's bounds
     expect(nodes.filter((node) => node['Relation Name']?.startsWith('audit_events')).length).toBeLessThanOrEqual(2);
     const page = await new AuditRepository(t.db.prisma).list({ since, until, limit: 5 });
-    expect(page.items.every((event) => Date.parse(event.at) >= since.getTime() && Date.parse(event.at) < until.getTime())).toBe(true);
+    expect(
+      page.items.every((event) => Date.parse(event.at) >= since.getTime() && Date.parse(event.at) < until.getTime()),
+    ).toBe(true);
     expect(page.items).toHaveLength(5);
   });
 });

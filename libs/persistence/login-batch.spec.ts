@@ -25,11 +25,14 @@ describe('LoginWriteBatcher (group commit of login writes)', () => {
 
   async function newJoinToken(): Promise<string> {
     const id = randomUUID();
-    await t.db.prisma.joinToken.create({ data: { id, tokenHash: randomUUID(), expiresAt: new Date(Date.now() + 60_000), createdBy: 'test' } });
+    await t.db.prisma.joinToken.create({
+      data: { id, tokenHash: randomUUID(), expiresAt: new Date(Date.now() + 60_000), createdBy: 'test' },
+    });
     return id;
   }
 
-  const count = (results: LoginWriteResult[], outcome: LoginWriteResult['outcome']) => results.filter((r) => r.outcome === outcome).length;
+  const count = (results: LoginWriteResult[], outcome: LoginWriteResult['outcome']) =>
+    results.filter((r) => r.outcome === outcome).length;
 
   it('writes a lone login at once, and the logins that arrive while it is written together, 32 to a transaction', async () => {
     const batcher = new LoginWriteBatcher(t.db);
@@ -49,7 +52,14 @@ describe('LoginWriteBatcher (group commit of login writes)', () => {
     const named = login();
     const earlier = login({ tofu: false });
     const spentToken = await newJoinToken();
-    for (const l of [held, banned, named, earlier, login({ joinTokenId: spentToken, tofuKeys: [`join_token/${spentToken}`] })]) await recordLogin(t.db, l);
+    for (const l of [
+      held,
+      banned,
+      named,
+      earlier,
+      login({ joinTokenId: spentToken, tofuKeys: [`join_token/${spentToken}`] }),
+    ])
+      await recordLogin(t.db, l);
     await agents.changeStatus(banned.agentId, 'ban', { actor: 'test' });
     const freshToken = await newJoinToken();
 
@@ -81,9 +91,21 @@ describe('LoginWriteBatcher (group commit of login writes)', () => {
     expect(await transactionsOf(Object.values(batch))).toBe(1);
     expect((await agents.get(earlier.agentId))?.status).toBe('evicted');
     expect((await agents.get(batch.supersedes.agentId))?.tofuKeys).toEqual(earlier.tofuKeys);
-    expect((await t.db.prisma.joinToken.findUnique({ where: { id: freshToken } }))?.usedByAgent).toBe(batch.withToken.agentId);
-    const audited = await t.db.prisma.auditEvent.findMany({ where: { requestId: { in: Object.values(batch).map((l) => l.requestId!) } }, select: { requestId: true, outcome: true, code: true } });
-    expect(Object.fromEntries(Object.entries(batch).map(([name, l]) => [name, audited.filter((a) => a.requestId === l.requestId).map((a) => `${a.outcome} ${a.code ?? ''}`.trim())]))).toEqual({
+    expect((await t.db.prisma.joinToken.findUnique({ where: { id: freshToken } }))?.usedByAgent).toBe(
+      batch.withToken.agentId,
+    );
+    const audited = await t.db.prisma.auditEvent.findMany({
+      where: { requestId: { in: Object.values(batch).map((l) => l.requestId!) } },
+      select: { requestId: true, outcome: true, code: true },
+    });
+    expect(
+      Object.fromEntries(
+        Object.entries(batch).map(([name, l]) => [
+          name,
+          audited.filter((a) => a.requestId === l.requestId).map((a) => `${a.outcome} ${a.code ?? ''}`.trim()),
+        ]),
+      ),
+    ).toEqual({
       fresh: ['success'],
       withToken: ['success'],
       usedLoginId: ['failure login_not_found'],
@@ -110,8 +132,16 @@ describe('LoginWriteBatcher (group commit of login writes)', () => {
     };
     // interleaved, so that every batch holds one of each group and some fresh logins
     const fresh = Array.from({ length: 12 }, () => login());
-    const all = fresh.flatMap((f, i) => [f, groups.node[i]!, groups.token[i]!, groups.loginId[i]!, groups.spiffeId[i]!]);
-    const results = new Map((await Promise.all(all.map(async (l) => [l, await batcher.write(l)] as const))).map(([l, r]) => [l, r]));
+    const all = fresh.flatMap((f, i) => [
+      f,
+      groups.node[i]!,
+      groups.token[i]!,
+      groups.loginId[i]!,
+      groups.spiffeId[i]!,
+    ]);
+    const results = new Map(
+      (await Promise.all(all.map(async (l) => [l, await batcher.write(l)] as const))).map(([l, r]) => [l, r]),
+    );
     const of = (logins: LoginRecord[]) => logins.map((l) => results.get(l)!);
     expect(count(of(fresh), 'recorded')).toBe(12);
     expect([count(of(groups.node), 'recorded'), count(of(groups.node), 'node_already_attested')]).toEqual([1, 11]);
@@ -127,8 +157,13 @@ describe('LoginWriteBatcher (group commit of login writes)', () => {
     const good = Array.from({ length: 6 }, () => login());
     const broken = login({ agentId: 'not-a-uuid' });
     const settled = await Promise.allSettled([good[0]!, broken, ...good.slice(1)].map((l) => batcher.write(l)));
-    expect(settled[1]).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringMatching(/uuid/) }) });
-    expect(settled.filter((s) => s.status === 'fulfilled').map((s) => s.value)).toEqual(good.map(() => ({ outcome: 'recorded' })));
+    expect(settled[1]).toMatchObject({
+      status: 'rejected',
+      reason: expect.objectContaining({ message: expect.stringMatching(/uuid/) }),
+    });
+    expect(settled.filter((s) => s.status === 'fulfilled').map((s) => s.value)).toEqual(
+      good.map(() => ({ outcome: 'recorded' })),
+    );
     expect(await t.db.prisma.agent.count({ where: { id: { in: good.map((l) => l.agentId) } } })).toBe(6);
   });
 
@@ -137,7 +172,11 @@ describe('LoginWriteBatcher (group commit of login writes)', () => {
     const key = nodeKey();
     const token = await newJoinToken();
     const logins = Array.from({ length: 60 }, (_, i) =>
-      i % 3 === 0 ? login({ tofuKeys: [key] }) : i % 3 === 1 ? login({ joinTokenId: token, tofuKeys: [`join_token/${token}`] }) : login(),
+      i % 3 === 0
+        ? login({ tofuKeys: [key] })
+        : i % 3 === 1
+          ? login({ joinTokenId: token, tofuKeys: [`join_token/${token}`] })
+          : login(),
     );
     const results = await Promise.all(logins.map((l, i) => replicas[i % 2]!.write(l)));
     const ofKind = (kind: number) => results.filter((_, i) => i % 3 === kind);
@@ -145,7 +184,9 @@ describe('LoginWriteBatcher (group commit of login writes)', () => {
     expect([count(ofKind(1), 'recorded'), count(ofKind(1), 'join_token_used')]).toEqual([1, 19]);
     expect(count(ofKind(2), 'recorded')).toBe(20);
     expect(await t.db.prisma.tofuKey.count({ where: { key, active: true } })).toBe(1);
-    const audited = await t.db.prisma.auditEvent.count({ where: { requestId: { in: logins.map((l) => l.requestId!) } } });
+    const audited = await t.db.prisma.auditEvent.count({
+      where: { requestId: { in: logins.map((l) => l.requestId!) } },
+    });
     expect(audited).toBe(60);
   });
 });

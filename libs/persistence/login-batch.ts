@@ -1,5 +1,11 @@
 import type { Database } from './database';
-import { MAX_LOGINS_PER_WRITE, recordLogin, recordLogins, type LoginRecord, type LoginWriteResult } from './login-write';
+import {
+  MAX_LOGINS_PER_WRITE,
+  recordLogin,
+  recordLogins,
+  type LoginRecord,
+  type LoginWriteResult,
+} from './login-write';
 
 /**
  * Group commit for the login write. Most of a login's database cost is its
@@ -33,7 +39,8 @@ export class LoginWriteBatcher {
     private readonly db: Pick<Database, 'runHot'>,
     private readonly options: LoginBatchOptions = DEFAULT_LOGIN_BATCH,
   ) {
-    if (!(options.maxLogins >= 1 && options.maxLogins <= MAX_LOGINS_PER_WRITE)) throw new Error(`login batch: maxLogins must be 1 to ${MAX_LOGINS_PER_WRITE}`);
+    if (!(options.maxLogins >= 1 && options.maxLogins <= MAX_LOGINS_PER_WRITE))
+      throw new Error(`login batch: maxLogins must be 1 to ${MAX_LOGINS_PER_WRITE}`);
   }
 
   /** Writes the login, alone or with others, and answers for it alone. */
@@ -64,7 +71,10 @@ export class LoginWriteBatcher {
   private async run(batch: Waiting[]): Promise<void> {
     if (batch.length > 1) {
       try {
-        const results = await recordLogins(this.db, batch.map((w) => w.login));
+        const results = await recordLogins(
+          this.db,
+          batch.map((w) => w.login),
+        );
         batch.forEach((w, i) => w.resolve(results[i]!));
         return;
       } catch {
@@ -102,5 +112,10 @@ function apart(waiting: Waiting[], max: number): { batch: Waiting[]; rest: Waiti
 }
 
 function claimsOf(login: LoginRecord): string[] {
-  return [`nonce ${login.loginNonce}`, `spiffe ${login.spiffeId}`, ...login.tofuKeys.map((k) => `key ${k}`), ...(login.joinTokenId ? [`token ${login.joinTokenId}`] : [])];
+  return [
+    `nonce ${login.loginNonce}`,
+    `spiffe ${login.spiffeId}`,
+    ...login.tofuKeys.map((k) => `key ${k}`),
+    ...(login.joinTokenId ? [`token ${login.joinTokenId}`] : []),
+  ];
 }

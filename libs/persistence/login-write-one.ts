@@ -14,7 +14,8 @@ import { MAX_TOFU_KEYS, type HotRunner, type LoginRecord, type VerdictRow } from
  * tofu_keys twice per login between about 5,000 and 25,000 agents.
  */
 export async function writeOneLogin(db: HotRunner, login: LoginRecord): Promise<VerdictRow> {
-  if (login.tofuKeys.length > MAX_TOFU_KEYS) throw new Error(`login write: ${login.tofuKeys.length} TOFU keys, more than ${MAX_TOFU_KEYS}`);
+  if (login.tofuKeys.length > MAX_TOFU_KEYS)
+    throw new Error(`login write: ${login.tofuKeys.length} TOFU keys, more than ${MAX_TOFU_KEYS}`);
   const keys = JSON.stringify(login.tofuKeys);
   const attributes = JSON.stringify(login.attributes);
   const rows = await db.runHot<VerdictRow>(hotStatement`

@@ -16,10 +16,12 @@ const SEEDED = ['agents', 'tofu_keys', 'join_tokens'];
 const PLAN_LOCK = 0x706c616e; // "plan": a session of its own
 
 /** The statement a login write sends, captured from a runner that writes nothing. */
-async function statementOf(write: (runner: { runHot: <Row>(s: HotStatement) => Promise<Row[]> }) => Promise<unknown>): Promise<HotStatement> {
+async function statementOf(
+  write: (runner: { runHot: <Row>(s: HotStatement) => Promise<Row[]> }) => Promise<unknown>,
+): Promise<HotStatement> {
   let sent: HotStatement | undefined;
   const capture = {
-    runHot: async <Row,>(statement: HotStatement): Promise<Row[]> => {
+    runHot: async <Row>(statement: HotStatement): Promise<Row[]> => {
       sent = statement;
       throw new Error('captured');
     },
@@ -39,7 +41,9 @@ async function seqScannedBy(session: MaintenanceSession, statement: HotStatement
   try {
     await session.query(`PREPARE login_write_plan AS ${statement.text}`);
     try {
-      const rows = await session.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) EXECUTE login_write_plan(${statement.values.map(literal).join(', ')})`);
+      const rows = await session.query<{ 'QUERY PLAN': unknown }>(
+        `EXPLAIN (FORMAT JSON) EXECUTE login_write_plan(${statement.values.map(literal).join(', ')})`,
+      );
       const plan = rows[0]!['QUERY PLAN'];
       return seqScans(typeof plan === 'string' ? JSON.parse(plan) : plan);
     } finally {
@@ -85,7 +89,12 @@ describe('the login write plan with 10,000 agents', () => {
   });
 
   it('reads agents, TOFU keys and join tokens through their indexes when planned generically, for a batch of logins', async () => {
-    const statement = await statementOf((runner) => recordLogins(runner, Array.from({ length: 32 }, () => loginRecord({ joinTokenId: randomUUID() }))));
+    const statement = await statementOf((runner) =>
+      recordLogins(
+        runner,
+        Array.from({ length: 32 }, () => loginRecord({ joinTokenId: randomUUID() })),
+      ),
+    );
     expect(await seqScansOf(statement)).toEqual([]);
   });
 });

@@ -23,7 +23,9 @@ describe('recordLogin (the single login write)', () => {
     await expect(recordLogin(t.db, l)).resolves.toEqual({ outcome: 'recorded' });
     const agent = await new AgentsRepository(t.db.prisma).get(l.agentId);
     expect(agent).toMatchObject({ spiffeId: l.spiffeId, status: 'active', tofuKeys: l.tofuKeys, svidSerial: 'ab' });
-    expect(await auditFor(l.agentId)).toEqual([expect.objectContaining({ event: 'login', outcome: 'success', spiffeId: l.spiffeId })]);
+    expect(await auditFor(l.agentId)).toEqual([
+      expect.objectContaining({ event: 'login', outcome: 'success', spiffeId: l.spiffeId }),
+    ]);
   });
 
   it('refuses a login ID used before, writing only the failure audit', async () => {
@@ -57,7 +59,9 @@ describe('recordLogin (the single login write)', () => {
     const second = login({ tofuKeys: first.tofuKeys });
     await expect(recordLogin(t.db, second)).resolves.toEqual({ outcome: 'recorded' });
     await agents.changeStatus(second.agentId, 'ban', { actor: 'test' });
-    await expect(recordLogin(t.db, login({ tofuKeys: first.tofuKeys }))).resolves.toMatchObject({ outcome: 'agent_banned' });
+    await expect(recordLogin(t.db, login({ tofuKeys: first.tofuKeys }))).resolves.toMatchObject({
+      outcome: 'agent_banned',
+    });
   });
 
   it('with tofu off, supersedes the earlier agent', async () => {
@@ -75,7 +79,9 @@ describe('recordLogin (the single login write)', () => {
     await t.db.prisma.joinToken.create({
       data: { id: tokenId, tokenHash: randomUUID(), expiresAt: new Date(Date.now() + 60_000), createdBy: 'test' },
     });
-    const attempts = Array.from({ length: 20 }, () => login({ joinTokenId: tokenId, tofuKeys: [`join_token/${tokenId}`] }));
+    const attempts = Array.from({ length: 20 }, () =>
+      login({ joinTokenId: tokenId, tofuKeys: [`join_token/${tokenId}`] }),
+    );
     const results = await Promise.all(attempts.map((a) => recordLogin(t.db, a)));
     expect(results.filter((r) => r.outcome === 'recorded')).toHaveLength(1);
     expect(await t.db.prisma.agent.count({ where: { id: { in: attempts.map((a) => a.agentId) } } })).toBe(1);
@@ -91,30 +97,45 @@ describe('recordLogin (the single login write)', () => {
 
   describe('one active agent per SPIFFE ID', () => {
     const nodeKey = () => `aws_iid/123456789012/us-east-1/i-${randomUUID().slice(0, 8)}`;
-    const activeWith = (spiffeId: string) => t.db.prisma.agent.findMany({ where: { spiffeId, status: 'active' }, select: { id: true } });
+    const activeWith = (spiffeId: string) =>
+      t.db.prisma.agent.findMany({ where: { spiffeId, status: 'active' }, select: { id: true } });
 
     it('refuses another node the SPIFFE ID an active agent holds, writing only the failure audited against the holder', async () => {
       const spiffeId = `spiffe://example.org/node/web-${randomUUID().slice(0, 8)}`;
       const first = login({ spiffeId });
       await recordLogin(t.db, first);
       const second = login({ spiffeId, tofuKeys: [nodeKey()] });
-      await expect(recordLogin(t.db, second)).resolves.toEqual({ outcome: 'spiffe_id_in_use', holderId: first.agentId });
+      await expect(recordLogin(t.db, second)).resolves.toEqual({
+        outcome: 'spiffe_id_in_use',
+        holderId: first.agentId,
+      });
       expect(await t.db.prisma.agent.findUnique({ where: { id: second.agentId } })).toBeNull();
       expect(await t.db.prisma.tofuKey.count({ where: { key: second.tofuKeys[0] } })).toBe(0);
       expect(await auditFor(first.agentId)).toEqual([
         expect.objectContaining({ outcome: 'success' }),
-        expect.objectContaining({ outcome: 'failure', code: 'spiffe_id_in_use', spiffeId, reason: 'SPIFFE ID held by another active agent' }),
+        expect.objectContaining({
+          outcome: 'failure',
+          code: 'spiffe_id_in_use',
+          spiffeId,
+          reason: 'SPIFFE ID held by another active agent',
+        }),
       ]);
       // the login ID is used up, and a join token would not be
-      await expect(recordLogin(t.db, { ...second, agentId: randomUUID() })).resolves.toEqual({ outcome: 'login_not_found' });
+      await expect(recordLogin(t.db, { ...second, agentId: randomUUID() })).resolves.toEqual({
+        outcome: 'login_not_found',
+      });
     });
 
     it('does not spend a join token on a login refused for its SPIFFE ID', async () => {
       const spiffeId = `spiffe://example.org/lab/${randomUUID().slice(0, 8)}`;
       await recordLogin(t.db, login({ spiffeId }));
       const tokenId = randomUUID();
-      await t.db.prisma.joinToken.create({ data: { id: tokenId, tokenHash: randomUUID(), expiresAt: new Date(Date.now() + 60_000), createdBy: 'test' } });
-      await expect(recordLogin(t.db, login({ spiffeId, joinTokenId: tokenId, tofuKeys: [`join_token/${tokenId}`] }))).resolves.toMatchObject({ outcome: 'spiffe_id_in_use' });
+      await t.db.prisma.joinToken.create({
+        data: { id: tokenId, tokenHash: randomUUID(), expiresAt: new Date(Date.now() + 60_000), createdBy: 'test' },
+      });
+      await expect(
+        recordLogin(t.db, login({ spiffeId, joinTokenId: tokenId, tofuKeys: [`join_token/${tokenId}`] })),
+      ).resolves.toMatchObject({ outcome: 'spiffe_id_in_use' });
       expect((await t.db.prisma.joinToken.findUnique({ where: { id: tokenId } }))?.usedAt).toBeNull();
     });
 
@@ -125,7 +146,11 @@ describe('recordLogin (the single login write)', () => {
       expect(results.filter((r) => r.outcome === 'recorded')).toHaveLength(1);
       expect(results.filter((r) => r.outcome === 'spiffe_id_in_use')).toHaveLength(19);
       expect(await activeWith(spiffeId)).toHaveLength(1);
-      const audited = await t.db.prisma.auditEvent.groupBy({ by: ['outcome', 'code'], where: { spiffeId }, _count: true });
+      const audited = await t.db.prisma.auditEvent.groupBy({
+        by: ['outcome', 'code'],
+        where: { spiffeId },
+        _count: true,
+      });
       expect(audited.map((g) => [g.outcome, g.code, g._count]).sort()).toEqual([
         ['failure', 'spiffe_id_in_use', 19],
         ['success', null, 1],
@@ -140,7 +165,10 @@ describe('recordLogin (the single login write)', () => {
       await expect(recordLogin(t.db, again)).resolves.toEqual({ outcome: 'recorded' });
       expect(await activeWith(spiffeId)).toEqual([{ id: again.agentId }]);
       // another node is still refused it
-      await expect(recordLogin(t.db, login({ spiffeId, tofu: false, tofuKeys: [nodeKey()] }))).resolves.toEqual({ outcome: 'spiffe_id_in_use', holderId: again.agentId });
+      await expect(recordLogin(t.db, login({ spiffeId, tofu: false, tofuKeys: [nodeKey()] }))).resolves.toEqual({
+        outcome: 'spiffe_id_in_use',
+        holderId: again.agentId,
+      });
     });
 
     it('with tofu off, leaves one active agent holding the key when the same node logs in many times at once', async () => {
@@ -155,7 +183,12 @@ describe('recordLogin (the single login write)', () => {
       expect(await t.db.prisma.agent.count({ where: { id: { in: contended } } })).toBe(0);
       const active = await activeWith(spiffeId);
       expect(active).toHaveLength(1);
-      expect(await t.db.prisma.tofuKey.findMany({ where: { key: first.tofuKeys[0], active: true }, select: { agentId: true } })).toEqual([{ agentId: active[0]!.id }]);
+      expect(
+        await t.db.prisma.tofuKey.findMany({
+          where: { key: first.tofuKeys[0], active: true },
+          select: { agentId: true },
+        }),
+      ).toEqual([{ agentId: active[0]!.id }]);
     });
 
     it('frees the SPIFFE ID when its agent is evicted or banned; unban does not make the agent active again', async () => {
@@ -186,7 +219,9 @@ describe('recordLogin (the single login write)', () => {
         INSERT INTO agents (id, spiffe_id, policy, attestor_types, attributes, selectors)
         VALUES (${randomUUID()}::uuid, ${spiffeId}, 'p', ARRAY['aws_iid'], '{}'::jsonb, ARRAY[]::text[])`;
       await expect(copy).rejects.toThrow(violation);
-      await expect(t.db.prisma.$executeRaw`UPDATE agents SET status = 'active' WHERE id = ${first.agentId}::uuid`).rejects.toThrow(violation);
+      await expect(
+        t.db.prisma.$executeRaw`UPDATE agents SET status = 'active' WHERE id = ${first.agentId}::uuid`,
+      ).rejects.toThrow(violation);
       expect(await activeWith(spiffeId)).toEqual([{ id: second.agentId }]);
     });
   });
@@ -196,7 +231,9 @@ describe('recordLogin (the single login write)', () => {
     const losing = {
       runHot: async () => {
         rounds++;
-        throw Object.assign(new Error('duplicate key value violates unique constraint "agents_active_spiffe_id_key"'), { code: '23505' });
+        throw Object.assign(new Error('duplicate key value violates unique constraint "agents_active_spiffe_id_key"'), {
+          code: '23505',
+        });
       },
     };
     await expect(recordLogin(losing, login())).resolves.toEqual({ outcome: 'contended' });

@@ -34,7 +34,8 @@ export type LoginWriteResult =
   /** lost to concurrent logins of the same node in every round: nothing written */
   | { outcome: 'contended' };
 
-type Verdict = 'ok' | 'login_not_found' | 'join_token_used' | 'agent_banned' | 'node_already_attested' | 'spiffe_id_in_use';
+type Verdict =
+  'ok' | 'login_not_found' | 'join_token_used' | 'agent_banned' | 'node_already_attested' | 'spiffe_id_in_use';
 
 /**
  * Logins one statement writes at most. The statement bounds its input by
@@ -84,7 +85,8 @@ const MAX_LOGIN_WRITE_ATTEMPTS = 10;
 
 /** What one login is to the batch statement: its fields, its place in the batch. */
 function batchRow(login: LoginRecord, i: number) {
-  if (login.tofuKeys.length > MAX_TOFU_KEYS) throw new Error(`login write: ${login.tofuKeys.length} TOFU keys, more than ${MAX_TOFU_KEYS}`);
+  if (login.tofuKeys.length > MAX_TOFU_KEYS)
+    throw new Error(`login write: ${login.tofuKeys.length} TOFU keys, more than ${MAX_TOFU_KEYS}`);
   return {
     i,
     nonce: login.loginNonce,
@@ -126,7 +128,8 @@ export interface VerdictRow {
 export async function recordLogins(db: HotRunner, logins: readonly LoginRecord[]): Promise<LoginWriteResult[]> {
   if (logins.length === 0) return [];
   if (logins.length === 1) return [resultOf(await writeOneLogin(db, logins[0]!))];
-  if (logins.length > MAX_LOGINS_PER_WRITE) throw new Error(`login write: ${logins.length} logins, more than ${MAX_LOGINS_PER_WRITE}`);
+  if (logins.length > MAX_LOGINS_PER_WRITE)
+    throw new Error(`login write: ${logins.length} logins, more than ${MAX_LOGINS_PER_WRITE}`);
   const batch = JSON.stringify(logins.map(batchRow));
   const rows = await db.runHot<VerdictRow>(hotStatement`
     WITH
@@ -241,7 +244,8 @@ export async function recordLogins(db: HotRunner, logins: readonly LoginRecord[]
     FROM verdict v LEFT JOIN holder h ON h.i = v.i LEFT JOIN id_holder ih ON ih.i = v.i`);
   const results: LoginWriteResult[] = new Array(logins.length);
   for (const row of rows) results[row.i] = resultOf(row);
-  if (rows.length !== logins.length || results.includes(undefined as never)) throw new Error('login statement did not decide every login');
+  if (rows.length !== logins.length || results.includes(undefined as never))
+    throw new Error('login statement did not decide every login');
   return results;
 }
 
@@ -306,7 +310,9 @@ export async function recordLoginFailure(db: HotRunner, failure: LoginFailureRec
 
 /** A refusal's record must not be lost to its own content (jsonb refuses `\u0000` escapes too). */
 function storableAttributes(attributes: Record<string, string[]>): Record<string, string[]> {
-  return Object.fromEntries(Object.entries(attributes).map(([name, values]) => [storableText(name), values.map(storableText)]));
+  return Object.fromEntries(
+    Object.entries(attributes).map(([name, values]) => [storableText(name), values.map(storableText)]),
+  );
 }
 
 /**
@@ -317,7 +323,29 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const e = error as { code?: string; name?: string; message?: string; cause?: unknown };
   if (!e || typeof e !== 'object') return false;
   if (e.name === 'PrismaClientInitializationError') return true;
-  if (['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001', '08003'].includes(e.code ?? '')) return true;
-  if (/ECONNREFUSED|ECONNRESET|Connection terminated|connection.*(closed|refused)|has closed the connection|terminating connection|too many clients|not currently accepting connections|DatabaseNotReachable|PGlite is closed/i.test(e.message ?? '')) return true;
+  if (
+    [
+      'P1001',
+      'P1002',
+      'P1008',
+      'P1017',
+      'P2024',
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      '57P01',
+      '57P03',
+      '08006',
+      '08001',
+      '08003',
+    ].includes(e.code ?? '')
+  )
+    return true;
+  if (
+    /ECONNREFUSED|ECONNRESET|Connection terminated|connection.*(closed|refused)|has closed the connection|terminating connection|too many clients|not currently accepting connections|DatabaseNotReachable|PGlite is closed/i.test(
+      e.message ?? '',
+    )
+  )
+    return true;
   return e.cause !== undefined && e.cause !== error && isDatabaseUnavailable(e.cause);
 }

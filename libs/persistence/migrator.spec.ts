@@ -38,7 +38,10 @@ describe('migration 20261203020000 (one active agent per SPIFFE ID)', () => {
   beforeAll(async () => {
     scratch = await createScratchDatabase();
     db = await openDatabase(scratch.url ? { kind: 'postgres', url: scratch.url } : { kind: 'pglite' });
-    await migrate(db, readMigrations().filter((m) => m.name < UNIQUE_IDS));
+    await migrate(
+      db,
+      readMigrations().filter((m) => m.name < UNIQUE_IDS),
+    );
   });
   afterAll(async () => {
     await db?.close();
@@ -58,16 +61,23 @@ describe('migration 20261203020000 (one active agent per SPIFFE ID)', () => {
       await db!.prisma.$executeRaw`
         INSERT INTO agents (id, spiffe_id, status, policy, attestor_types, attributes, selectors, first_attested_at)
         VALUES (${a.id}::uuid, ${a.spiffeId}, ${a.status}::"AgentStatus", 'web', ARRAY['aws_iid'], '{}'::jsonb, ARRAY[]::text[], ${a.at}::timestamptz)`;
-      await db!.prisma.$executeRaw`INSERT INTO tofu_keys (key, agent_id, active) VALUES (${`aws_iid/${a.id}`}, ${a.id}::uuid, ${a.status === 'active'})`;
+      await db!.prisma
+        .$executeRaw`INSERT INTO tofu_keys (key, agent_id, active) VALUES (${`aws_iid/${a.id}`}, ${a.id}::uuid, ${a.status === 'active'})`;
     }
     await expect(migrate(db!)).resolves.toContain(UNIQUE_IDS);
 
-    const after = await db!.prisma.agent.findMany({ select: { id: true, status: true, tofuKeys: { select: { active: true } } } });
+    const after = await db!.prisma.agent.findMany({
+      select: { id: true, status: true, tofuKeys: { select: { active: true } } },
+    });
     const state = (id: string) => after.find((a) => a.id === id);
     expect(state(agents[0]!.id)).toEqual({ id: agents[0]!.id, status: 'active', tofuKeys: [{ active: true }] });
-    for (const later of [agents[1]!, agents[2]!]) expect(state(later.id)).toEqual({ id: later.id, status: 'evicted', tofuKeys: [{ active: false }] });
+    for (const later of [agents[1]!, agents[2]!])
+      expect(state(later.id)).toEqual({ id: later.id, status: 'evicted', tofuKeys: [{ active: false }] });
     expect(state(agents[4]!.id)?.status).toBe('active');
-    const audit = await db!.prisma.auditEvent.findMany({ where: { event: 'evict' }, select: { agentId: true, actor: true, spiffeId: true, outcome: true } });
+    const audit = await db!.prisma.auditEvent.findMany({
+      where: { event: 'evict' },
+      select: { agentId: true, actor: true, spiffeId: true, outcome: true },
+    });
     expect(audit.map((e) => e.agentId).sort()).toEqual([agents[1]!.id, agents[2]!.id].sort());
     expect(audit.every((e) => e.actor === 'migration' && e.spiffeId === shared && e.outcome === 'success')).toBe(true);
 

@@ -12,7 +12,10 @@ describe(`migration ${REDACTION}`, () => {
     const scratch = await createScratchDatabase();
     drop = scratch.drop;
     db = await openDatabase(scratch.url ? { kind: 'postgres', url: scratch.url } : { kind: 'pglite' });
-    await migrate(db, readMigrations().filter((m) => m.name < REDACTION));
+    await migrate(
+      db,
+      readMigrations().filter((m) => m.name < REDACTION),
+    );
   });
   afterAll(async () => {
     await db?.close();
@@ -29,14 +32,20 @@ describe(`migration ${REDACTION}`, () => {
         ('login', 'failure', '{}', NULL), ('agent_evicted', 'success', '{}', 'admin:token-0123456789abcdef');
     `);
     await migrate(db);
-    const names = async (sql: string) => (await db.prisma.$queryRawUnsafe<{ name: string | null }[]>(sql)).map((r) => r.name);
+    const names = async (sql: string) =>
+      (await db.prisma.$queryRawUnsafe<{ name: string | null }[]>(sql)).map((r) => r.name);
     const versions = await names('SELECT created_by AS name FROM config_versions ORDER BY version');
     const tokens = await names('SELECT created_by AS name FROM join_tokens');
     const actors = await names('SELECT actor AS name FROM audit_events ORDER BY id');
     expect(versions[0]).toBe('file:lab.yaml');
     expect(versions[1]).toMatch(/^admin:legacy-[0-9a-f]{12}$/);
     expect(tokens).toEqual([versions[1]]);
-    expect(actors).toEqual([versions[1], expect.stringMatching(/^viewer:legacy-[0-9a-f]{12}$/), null, 'admin:token-0123456789abcdef']);
+    expect(actors).toEqual([
+      versions[1],
+      expect.stringMatching(/^viewer:legacy-[0-9a-f]{12}$/),
+      null,
+      'admin:token-0123456789abcdef',
+    ]);
     expect(actors[1]).not.toContain('ba9876543210');
     expect(versions[1]).not.toContain('0123456789ab');
   });

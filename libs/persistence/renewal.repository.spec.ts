@@ -36,14 +36,36 @@ function fixture(db: () => Database) {
     return { id, spiffeId, first };
   }
 
-  const renew = async (a: { spiffeId: string }, from: string, to = serial()): Promise<{ verdict: AgentWriteVerdict; to: string }> => {
-    const { verdict } = await repository().recordRenewal({ spiffeId: a.spiffeId, serial: from, jti: jti(), jtiExpiresAt: new Date(Date.now() + 120_000), newSerial: to, newExpiresAt: new Date(Date.now() + 3_600_000) });
+  const renew = async (
+    a: { spiffeId: string },
+    from: string,
+    to = serial(),
+  ): Promise<{ verdict: AgentWriteVerdict; to: string }> => {
+    const { verdict } = await repository().recordRenewal({
+      spiffeId: a.spiffeId,
+      serial: from,
+      jti: jti(),
+      jtiExpiresAt: new Date(Date.now() + 120_000),
+      newSerial: to,
+      newExpiresAt: new Date(Date.now() + 3_600_000),
+    });
     return { verdict, to };
   };
   const jwt = async (a: { spiffeId: string }, from: string): Promise<AgentWriteVerdict> =>
-    (await repository().recordJwtSvid({ spiffeId: a.spiffeId, serial: from, jti: jti(), jtiExpiresAt: new Date(Date.now() + 120_000), audience: ['vault'] })).verdict;
+    (
+      await repository().recordJwtSvid({
+        spiffeId: a.spiffeId,
+        serial: from,
+        jti: jti(),
+        jtiExpiresAt: new Date(Date.now() + 120_000),
+        audience: ['vault'],
+      })
+    ).verdict;
   const serials = async (id: string) => {
-    const row = await db().prisma.agent.findUniqueOrThrow({ where: { id }, select: { svidSerial: true, previousSvidSerial: true } });
+    const row = await db().prisma.agent.findUniqueOrThrow({
+      where: { id },
+      select: { svidSerial: true, previousSvidSerial: true },
+    });
     return { previous: row.previousSvidSerial, current: row.svidSerial };
   };
 
@@ -113,7 +135,10 @@ describe('RenewalRepository: which SVIDs an agent may present', () => {
     await renew(a, a.first);
     await new AgentsRepository(t.db.prisma).changeStatus(a.id, 'evict', { actor: 'test' });
     expect((await renew(a, a.first)).verdict).toBe('agent_evicted');
-    const audited = await t.db.prisma.auditEvent.findMany({ where: { agentId: a.id, event: 'renew' }, orderBy: { id: 'asc' } });
+    const audited = await t.db.prisma.auditEvent.findMany({
+      where: { agentId: a.id, event: 'renew' },
+      orderBy: { id: 'asc' },
+    });
     expect(audited.map((e) => `${e.outcome} ${e.code ?? ''}`.trim())).toEqual(['success', 'failure agent_evicted']);
   });
 
@@ -129,7 +154,8 @@ describe('RenewalRepository: which SVIDs an agent may present', () => {
     const succeeded = results.filter((r) => r.verdict === 'ok');
     expect(succeeded.map((r) => r.to)).toContain(current);
     expect(results.filter((r) => r.verdict !== 'ok').every((r) => r.verdict === 'not_current')).toBe(true);
-    for (const loser of succeeded.filter((r) => r.to !== current)) expect((await renew(a, loser.to)).verdict).toBe('not_current');
+    for (const loser of succeeded.filter((r) => r.to !== current))
+      expect((await renew(a, loser.to)).verdict).toBe('not_current');
     expect((await renew(a, current!)).verdict).toBe('ok');
   });
 
@@ -171,11 +197,14 @@ describe('RenewalRepository on PostgreSQL: concurrent renewals from one SVID', (
     const released = new Promise<void>((done) => (release = done));
     let locked = () => undefined as void;
     const isLocked = new Promise<void>((done) => (locked = done));
-    const holder = db.prisma.$transaction(async (tx) => {
-      await tx.$queryRaw`SELECT 1 FROM agents WHERE id = ${agentId}::uuid FOR UPDATE`;
-      locked();
-      await released;
-    }, { timeout: 60_000 });
+    const holder = db.prisma.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT 1 FROM agents WHERE id = ${agentId}::uuid FOR UPDATE`;
+        locked();
+        await released;
+      },
+      { timeout: 60_000 },
+    );
     await isLocked;
     const running = requests();
     const waiting = () => db.prisma.$queryRaw<{ n: bigint }[]>`
@@ -189,14 +218,21 @@ describe('RenewalRepository on PostgreSQL: concurrent renewals from one SVID', (
   it.each([
     ['the current SVID', false],
     ['the previous SVID, its successor unused', true],
-  ])('lets exactly one of four renewals from %s win; the others are refused as not current', async (_name, fromPrevious) => {
-    const a = await agent();
-    if (fromPrevious) expect((await renew(a, a.first)).verdict).toBe('ok');
-    // the main pool has 6 connections: one holds the lock, four renew, one is left for the check
-    const results = await whileRowLocked(a.id, () => Array.from({ length: 4 }, () => renew(a, a.first)));
-    const winners = results.filter((r) => r.verdict === 'ok');
-    expect(winners).toHaveLength(1);
-    expect(results.filter((r) => r.verdict !== 'ok').map((r) => r.verdict)).toEqual(['not_current', 'not_current', 'not_current']);
-    expect(await serials(a.id)).toEqual({ previous: a.first, current: winners[0]!.to });
-  });
+  ])(
+    'lets exactly one of four renewals from %s win; the others are refused as not current',
+    async (_name, fromPrevious) => {
+      const a = await agent();
+      if (fromPrevious) expect((await renew(a, a.first)).verdict).toBe('ok');
+      // the main pool has 6 connections: one holds the lock, four renew, one is left for the check
+      const results = await whileRowLocked(a.id, () => Array.from({ length: 4 }, () => renew(a, a.first)));
+      const winners = results.filter((r) => r.verdict === 'ok');
+      expect(winners).toHaveLength(1);
+      expect(results.filter((r) => r.verdict !== 'ok').map((r) => r.verdict)).toEqual([
+        'not_current',
+        'not_current',
+        'not_current',
+      ]);
+      expect(await serials(a.id)).toEqual({ previous: a.first, current: winners[0]!.to });
+    },
+  );
 });

@@ -78,7 +78,10 @@ export class RenewalRepository {
 
   /** Consumes the jti and moves the agent to its new SVID, auditing `renew`. */
   recordRenewal(record: RenewalRecord): Promise<AgentWriteResult> {
-    return this.presentSvid(record, 'renew', `new serial ${record.newSerial}`, { serial: record.newSerial, expiresAt: record.newExpiresAt });
+    return this.presentSvid(record, 'renew', `new serial ${record.newSerial}`, {
+      serial: record.newSerial,
+      expiresAt: record.newExpiresAt,
+    });
   }
 
   /** Consumes the jti of a JWT-SVID request from the agent's current SVID, auditing `jwt_svid`. */
@@ -92,7 +95,12 @@ export class RenewalRepository {
    * presented SVID is its current or previous one, and the row is still as
    * the statement read it.
    */
-  private async presentSvid(record: Presented, event: 'renew' | 'jwt_svid', okReason: string, next?: { serial: string; expiresAt: Date }): Promise<AgentWriteResult> {
+  private async presentSvid(
+    record: Presented,
+    event: 'renew' | 'jwt_svid',
+    okReason: string,
+    next?: { serial: string; expiresAt: Date },
+  ): Promise<AgentWriteResult> {
     const rows = await this.db.runHot<{ verdict: AgentWriteVerdict; agent_id: string | null }>(hotStatement`
       WITH
       agent AS (

@@ -115,8 +115,14 @@ describe('CertificateAuthority', () => {
       const caSki = caParsed.getExtension(px.SubjectKeyIdentifierExtension)!.keyId;
       expect(parsed.getExtension(px.AuthorityKeyIdentifierExtension)!.keyId).toBe(caSki);
       const rawKey = subject.export({ format: 'jwk' });
-      const point = Buffer.concat([Buffer.from([4]), Buffer.from(rawKey.x!, 'base64url'), Buffer.from(rawKey.y!, 'base64url')]);
-      expect(parsed.getExtension(px.SubjectKeyIdentifierExtension)!.keyId).toBe(createHash('sha1').update(point).digest('hex'));
+      const point = Buffer.concat([
+        Buffer.from([4]),
+        Buffer.from(rawKey.x!, 'base64url'),
+        Buffer.from(rawKey.y!, 'base64url'),
+      ]);
+      expect(parsed.getExtension(px.SubjectKeyIdentifierExtension)!.keyId).toBe(
+        createHash('sha1').update(point).digest('hex'),
+      );
     });
 
     it('certifies the subject key it was given', () => {
@@ -138,13 +144,19 @@ describe('CertificateAuthority', () => {
 
     it('gives every SVID a different serial', () => {
       const serials = new Set(
-        Array.from({ length: 500 }, () => ca.issueX509Svid({ spiffeId: ID, subjectPublicKey: subject, ttlSeconds: 60, now: NOW }).serialHex),
+        Array.from(
+          { length: 500 },
+          () => ca.issueX509Svid({ spiffeId: ID, subjectPublicKey: subject, ttlSeconds: 60, now: NOW }).serialHex,
+        ),
       );
       expect(serials.size).toBe(500);
     });
 
     it('certifies the key of an openssl CSR and ignores the SANs that CSR asked for', async () => {
-      const csr = opensslCsr('rsa:2048', ['-addext', 'subjectAltName=URI:spiffe://evil.example/admin,DNS:evil.example']);
+      const csr = opensslCsr('rsa:2048', [
+        '-addext',
+        'subjectAltName=URI:spiffe://evil.example/admin,DNS:evil.example',
+      ]);
       const { publicKey } = await parseCsr(csr.csrPem);
       const issued = ca.issueX509Svid({ spiffeId: ID, subjectPublicKey: publicKey, ttlSeconds: 600, now: NOW });
       const rsaCert = new X509Certificate(issued.certPem);
@@ -154,7 +166,12 @@ describe('CertificateAuthority', () => {
     });
 
     it('drops milliseconds of now (certificates carry whole seconds)', () => {
-      const issued = ca.issueX509Svid({ spiffeId: ID, subjectPublicKey: subject, ttlSeconds: 60, now: new Date(NOW.getTime() + 999) });
+      const issued = ca.issueX509Svid({
+        spiffeId: ID,
+        subjectPublicKey: subject,
+        ttlSeconds: 60,
+        now: new Date(NOW.getTime() + 999),
+      });
       expect(issued.notAfter).toEqual(new Date(NOW.getTime() + 60 * 1000));
     });
   });
@@ -166,64 +183,89 @@ describe('CertificateAuthority', () => {
   });
 
   it('refuses a SPIFFE ID in another trust domain', () => {
-    expect(() => ca.issueX509Svid({ spiffeId: 'spiffe://other.org/a', subjectPublicKey: svidKey(), ttlSeconds: 60, now: NOW })).toThrow(
-      'ca: spiffe://other.org/a is not in trust domain example.org',
-    );
+    expect(() =>
+      ca.issueX509Svid({ spiffeId: 'spiffe://other.org/a', subjectPublicKey: svidKey(), ttlSeconds: 60, now: NOW }),
+    ).toThrow('ca: spiffe://other.org/a is not in trust domain example.org');
   });
 
   it('refuses the bare trust domain ID', () => {
-    expect(() => ca.issueX509Svid({ spiffeId: `spiffe://${TD}`, subjectPublicKey: svidKey(), ttlSeconds: 60, now: NOW })).toThrow(
-      'ca: an SVID needs a SPIFFE ID with a path',
-    );
+    expect(() =>
+      ca.issueX509Svid({ spiffeId: `spiffe://${TD}`, subjectPublicKey: svidKey(), ttlSeconds: 60, now: NOW }),
+    ).toThrow('ca: an SVID needs a SPIFFE ID with a path');
   });
 
   it('refuses an invalid SPIFFE ID', () => {
-    expect(() => ca.issueX509Svid({ spiffeId: 'spiffe://example.org/a/../b', subjectPublicKey: svidKey(), ttlSeconds: 60, now: NOW })).toThrow(
-      /^spiffe id:/,
-    );
+    expect(() =>
+      ca.issueX509Svid({
+        spiffeId: 'spiffe://example.org/a/../b',
+        subjectPublicKey: svidKey(),
+        ttlSeconds: 60,
+        now: NOW,
+      }),
+    ).toThrow(/^spiffe id:/);
   });
 
   it('refuses a subject key the policy does not accept', () => {
     const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey;
-    expect(() => ca.issueX509Svid({ spiffeId: ID, subjectPublicKey: weak, ttlSeconds: 60, now: NOW })).toThrow(/^ca: subject key refused: RSA key of 1024 bits/);
+    expect(() => ca.issueX509Svid({ spiffeId: ID, subjectPublicKey: weak, ttlSeconds: 60, now: NOW })).toThrow(
+      /^ca: subject key refused: RSA key of 1024 bits/,
+    );
   });
 
   it('refuses to issue once the CA has expired', () => {
     const later = new Date(ca.notAfter.getTime() + 1000);
-    expect(() => ca.issueX509Svid({ spiffeId: ID, subjectPublicKey: svidKey(), ttlSeconds: 60, now: later })).toThrow(/^ca: the CA certificate is not valid at/);
+    expect(() => ca.issueX509Svid({ spiffeId: ID, subjectPublicKey: svidKey(), ttlSeconds: 60, now: later })).toThrow(
+      /^ca: the CA certificate is not valid at/,
+    );
   });
 
   it('refuses a non-positive ttl', () => {
-    expect(() => ca.issueX509Svid({ spiffeId: ID, subjectPublicKey: svidKey(), ttlSeconds: -1, now: NOW })).toThrow('ca: ttlSeconds must be a positive integer');
+    expect(() => ca.issueX509Svid({ spiffeId: ID, subjectPublicKey: svidKey(), ttlSeconds: -1, now: NOW })).toThrow(
+      'ca: ttlSeconds must be a positive integer',
+    );
   });
 
   describe('construction', () => {
     it('accepts the private key as a KeyObject', () => {
-      const fromKeyObject = new CertificateAuthority({ certificatePem: made.certificatePem, privateKey: createPrivateKey(made.privateKeyPem) });
+      const fromKeyObject = new CertificateAuthority({
+        certificatePem: made.certificatePem,
+        privateKey: createPrivateKey(made.privateKeyPem),
+      });
       expect(fromKeyObject.trustDomain).toBe(TD);
     });
 
     it('accepts a P-384 CA made by openssl and issues SVIDs that openssl verifies', () => {
       const external = opensslCa('P-384', 'corp.example');
-      const externalCa = new CertificateAuthority({ certificatePem: external.certificatePem, privateKey: external.keyPem });
+      const externalCa = new CertificateAuthority({
+        certificatePem: external.certificatePem,
+        privateKey: external.keyPem,
+      });
       const now = new Date();
-      const issued = externalCa.issueX509Svid({ spiffeId: 'spiffe://corp.example/node/1', subjectPublicKey: svidKey(), ttlSeconds: 600, now });
-      expect(new px.X509Certificate(issued.certPem).signatureAlgorithm).toMatchObject({ name: 'ECDSA', hash: { name: 'SHA-384' } });
+      const issued = externalCa.issueX509Svid({
+        spiffeId: 'spiffe://corp.example/node/1',
+        subjectPublicKey: svidKey(),
+        ttlSeconds: 600,
+        now,
+      });
+      expect(new px.X509Certificate(issued.certPem).signatureAlgorithm).toMatchObject({
+        name: 'ECDSA',
+        hash: { name: 'SHA-384' },
+      });
       expect(opensslVerify(externalCa.bundlePem(), issued.certPem, now)).toMatchObject({ ok: true });
     });
 
     it('refuses a private key that does not match the certificate', () => {
       const other = generateCaKey(TD, NOW, DAY);
-      expect(() => new CertificateAuthority({ certificatePem: made.certificatePem, privateKey: other.privateKeyPem })).toThrow(
-        'ca: private key does not match the certificate',
-      );
+      expect(
+        () => new CertificateAuthority({ certificatePem: made.certificatePem, privateKey: other.privateKeyPem }),
+      ).toThrow('ca: private key does not match the certificate');
     });
 
     it('refuses an RSA CA key', () => {
       const external = opensslCa('rsa:2048', TD);
-      expect(() => new CertificateAuthority({ certificatePem: external.certificatePem, privateKey: external.keyPem })).toThrow(
-        'ca: private key must be EC P-256 or P-384',
-      );
+      expect(
+        () => new CertificateAuthority({ certificatePem: external.certificatePem, privateKey: external.keyPem }),
+      ).toThrow('ca: private key must be EC P-256 or P-384');
     });
 
     it('refuses a certificate that is not a CA', () => {
@@ -235,9 +277,9 @@ describe('CertificateAuthority', () => {
 
     it('refuses a CA certificate without a spiffe://<trust domain> URI SAN', () => {
       const external = opensslCa('P-256', 'example.org/not-a-trust-domain-id');
-      expect(() => new CertificateAuthority({ certificatePem: external.certificatePem, privateKey: external.keyPem })).toThrow(
-        'ca: certificate must have exactly one URI SAN, spiffe://<trust domain>',
-      );
+      expect(
+        () => new CertificateAuthority({ certificatePem: external.certificatePem, privateKey: external.keyPem }),
+      ).toThrow('ca: certificate must have exactly one URI SAN, spiffe://<trust domain>');
     });
 
     it.each([
@@ -245,7 +287,9 @@ describe('CertificateAuthority', () => {
       ['two certificates', `${made.certificatePem}${made.certificatePem}`],
       ['a private key', made.privateKeyPem],
     ])('refuses certificatePem that is %s', (_name, pem) => {
-      expect(() => new CertificateAuthority({ certificatePem: pem, privateKey: made.privateKeyPem })).toThrow(/^ca: certificatePem/);
+      expect(() => new CertificateAuthority({ certificatePem: pem, privateKey: made.privateKeyPem })).toThrow(
+        /^ca: certificatePem/,
+      );
     });
 
     it('refuses an unreadable private key', () => {

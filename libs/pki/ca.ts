@@ -155,7 +155,8 @@ export class CertificateAuthority {
 
     const fields = safely(() => readCertificate(this.certificateDer), 'certificate cannot be parsed');
     const sans = safely(() => uriSans(fields), 'subjectAltName cannot be parsed');
-    const trustDomainId = sans.length === 1 ? safely(() => parseSpiffeId(sans[0]!), 'URI SAN is not a SPIFFE ID') : undefined;
+    const trustDomainId =
+      sans.length === 1 ? safely(() => parseSpiffeId(sans[0]!), 'URI SAN is not a SPIFFE ID') : undefined;
     if (trustDomainId === undefined || trustDomainId.path !== '') {
       throw new Error('ca: certificate must have exactly one URI SAN, spiffe://<trust domain>');
     }
@@ -163,7 +164,8 @@ export class CertificateAuthority {
     this.subject = fields.subject;
     this.notBefore = certificate.validFromDate;
     this.notAfter = certificate.validToDate;
-    const keyId = safely(() => subjectKeyId(fields), 'subjectKeyIdentifier cannot be parsed') ?? keyIdentifier(fields.spki);
+    const keyId =
+      safely(() => subjectKeyId(fields), 'subjectKeyIdentifier cannot be parsed') ?? keyIdentifier(fields.spki);
     this.fixedExtensions = [
       basicConstraints(false),
       KEY_USAGE_DIGITAL_SIGNATURE,
@@ -210,11 +212,7 @@ export class CertificateAuthority {
         notAfter,
         subject: LEAF_SUBJECT,
         spki,
-        extensions: [
-          ...this.fixedExtensions,
-          subjectAltNameUri(id.id),
-          subjectKeyIdentifier(keyIdentifier(spki)),
-        ],
+        extensions: [...this.fixedExtensions, subjectAltNameUri(id.id), subjectKeyIdentifier(keyIdentifier(spki))],
       },
       this.key,
     );
@@ -234,7 +232,8 @@ function randomSerial(): Buffer {
 }
 
 function checkTtl(ttlSeconds: number): void {
-  if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds <= 0) throw new Error('ca: ttlSeconds must be a positive integer');
+  if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds <= 0)
+    throw new Error('ca: ttlSeconds must be a positive integer');
 }
 
 /** Certificates carry whole seconds; rounding down keeps notAfter = now + ttl exact. */

@@ -94,7 +94,10 @@ describe('parseCsr', () => {
     ['a BEGIN line without END', '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n'],
     ['empty body', '-----BEGIN CERTIFICATE REQUEST-----\n-----END CERTIFICATE REQUEST-----\n'],
     ['invalid base64', '-----BEGIN CERTIFICATE REQUEST-----\nAA*A\n-----END CERTIFICATE REQUEST-----\n'],
-    ['non-canonical base64 (non-zero padding bits)', '-----BEGIN CERTIFICATE REQUEST-----\nAB==\n-----END CERTIFICATE REQUEST-----\n'],
+    [
+      'non-canonical base64 (non-zero padding bits)',
+      '-----BEGIN CERTIFICATE REQUEST-----\nAB==\n-----END CERTIFICATE REQUEST-----\n',
+    ],
     ['mismatched labels', '-----BEGIN CERTIFICATE REQUEST-----\nMAA=\n-----END CERTIFICATE-----\n'],
     ['base64 of garbage', '-----BEGIN CERTIFICATE REQUEST-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE REQUEST-----\n'],
     ['an empty SEQUENCE', '-----BEGIN CERTIFICATE REQUEST-----\nMAA=\n-----END CERTIFICATE REQUEST-----\n'],
@@ -113,7 +116,9 @@ describe('parseCsr', () => {
 
   it('rejects a certificate instead of a CSR', async () => {
     const certificate = toPem('CERTIFICATE', fromPem(p256.csrPem));
-    expect((await rejection(certificate)).message).toBe('csr: expected a "CERTIFICATE REQUEST" PEM block, found "CERTIFICATE"');
+    expect((await rejection(certificate)).message).toBe(
+      'csr: expected a "CERTIFICATE REQUEST" PEM block, found "CERTIFICATE"',
+    );
   });
 
   it('rejects input over 16 KiB before parsing it', async () => {

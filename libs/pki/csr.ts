@@ -54,7 +54,8 @@ export async function parseCsr(pem: string): Promise<ParsedCsr> {
 
 function parseCsrSync(pem: unknown): ParsedCsr {
   if (typeof pem !== 'string' || pem.trim() === '') throw new CsrRejected('empty');
-  if (Buffer.byteLength(pem, 'utf8') > MAX_CSR_PEM_BYTES) throw new CsrRejected(`larger than ${MAX_CSR_PEM_BYTES} bytes`);
+  if (Buffer.byteLength(pem, 'utf8') > MAX_CSR_PEM_BYTES)
+    throw new CsrRejected(`larger than ${MAX_CSR_PEM_BYTES} bytes`);
   const der = decodeSinglePem(pem);
   try {
     return parseDer(der);

@@ -174,7 +174,7 @@ export function expect(node: Node, tag: number): Node {
 export function children(buf: Uint8Array, parent: Node): Node[] {
   if ((parent.tag & 0x20) === 0) throw new DerError('element is not constructed');
   const out: Node[] = [];
-  for (let at = parent.contentStart; at < parent.end; ) {
+  for (let at = parent.contentStart; at < parent.end;) {
     const child = readNode(buf, at, parent.end);
     out.push(child);
     at = child.end;

@@ -11,7 +11,15 @@ export {
   type IssuedX509Svid,
 } from './ca';
 export { CsrRejected, MAX_CSR_PEM_BYTES, parseCsr, type ParsedCsr } from './csr';
-export { KEK_BYTES, openPrivateKey, openWithKeyRing, parseKek, sealPrivateKey, type KeyRing, type SealedKey } from './key-encryption';
+export {
+  KEK_BYTES,
+  openPrivateKey,
+  openWithKeyRing,
+  parseKek,
+  sealPrivateKey,
+  type KeyRing,
+  type SealedKey,
+} from './key-encryption';
 export { InvalidSpiffeId, isValidSpiffeId, isValidTrustDomain, parseSpiffeId, type SpiffeId } from './spiffe-id';
 export { SvidRejected, verifySvidChain, type VerifiedSvid } from './svid';
 export { spiffeBundle, type BundleContents, type SpiffeBundle, type SpiffeBundleKey } from './spiffe-bundle';

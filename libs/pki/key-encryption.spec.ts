@@ -1,7 +1,9 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { openPrivateKey, openWithKeyRing, parseKek, sealPrivateKey } from './key-encryption';
 
-const pkcs8 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const pkcs8 = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
 
 describe('sealPrivateKey / openPrivateKey', () => {
   const kek = randomBytes(32);
@@ -41,7 +43,9 @@ describe('sealPrivateKey / openPrivateKey', () => {
     const sealed = sealPrivateKey(pkcs8, kek).sealed;
     const blob = Buffer.from(sealed.slice(3), 'base64');
     blob[20]! ^= 0x01;
-    expect(() => openPrivateKey(`v1:${blob.toString('base64')}`, true, kek)).toThrow(/does not match .*or the sealed key was altered/);
+    expect(() => openPrivateKey(`v1:${blob.toString('base64')}`, true, kek)).toThrow(
+      /does not match .*or the sealed key was altered/,
+    );
   });
 
   it('fails on an unknown format or a truncated blob', () => {
@@ -104,6 +108,8 @@ describe('openWithKeyRing', () => {
   });
 
   it('fails as the current key does when no key opens it', () => {
-    expect(() => openWithKeyRing(sealPrivateKey(pem, randomBytes(32)).sealed, true, ring)).toThrow(/^kek: key-encryption key does not match/);
+    expect(() => openWithKeyRing(sealPrivateKey(pem, randomBytes(32)).sealed, true, ring)).toThrow(
+      /^kek: key-encryption key does not match/,
+    );
   });
 });

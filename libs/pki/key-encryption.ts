@@ -48,10 +48,15 @@ export function openPrivateKey(sealed: string, encrypted: boolean, kek?: Buffer)
   decipher.setAAD(AAD);
   decipher.setAuthTag(blob.subarray(blob.length - TAG_BYTES));
   try {
-    return Buffer.concat([decipher.update(blob.subarray(IV_BYTES, blob.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+    return Buffer.concat([
+      decipher.update(blob.subarray(IV_BYTES, blob.length - TAG_BYTES)),
+      decipher.final(),
+    ]).toString('utf8');
   } catch {
     // GCM cannot tell a wrong key from altered data; the wrong key is by far the likelier.
-    throw new Error('kek: key-encryption key does not match the one the private key was sealed with (or the sealed key was altered)');
+    throw new Error(
+      'kek: key-encryption key does not match the one the private key was sealed with (or the sealed key was altered)',
+    );
   }
 }
 

@@ -19,14 +19,23 @@ export function classifyPublicKey(key: KeyObject): { ok: true; algorithm: string
   const details = key.asymmetricKeyDetails ?? {};
   if (key.asymmetricKeyType === 'ec') {
     const label = details.namedCurve !== undefined ? CURVES[details.namedCurve] : undefined;
-    if (label === undefined) return { ok: false, reason: `EC curve ${details.namedCurve ?? '(explicit parameters)'} is not accepted; use P-256 or P-384` };
+    if (label === undefined)
+      return {
+        ok: false,
+        reason: `EC curve ${details.namedCurve ?? '(explicit parameters)'} is not accepted; use P-256 or P-384`,
+      };
     return { ok: true, algorithm: label };
   }
   if (key.asymmetricKeyType === 'rsa') {
     const bits = details.modulusLength ?? 0;
-    if (bits < MIN_RSA_BITS) return { ok: false, reason: `RSA key of ${bits} bits is too small; at least ${MIN_RSA_BITS} required` };
-    if (bits > MAX_RSA_BITS) return { ok: false, reason: `RSA key of ${bits} bits is too large; at most ${MAX_RSA_BITS} accepted` };
+    if (bits < MIN_RSA_BITS)
+      return { ok: false, reason: `RSA key of ${bits} bits is too small; at least ${MIN_RSA_BITS} required` };
+    if (bits > MAX_RSA_BITS)
+      return { ok: false, reason: `RSA key of ${bits} bits is too large; at most ${MAX_RSA_BITS} accepted` };
     return { ok: true, algorithm: `rsa-${bits}` };
   }
-  return { ok: false, reason: `key type ${key.asymmetricKeyType ?? 'unknown'} is not accepted; use EC P-256, P-384 or RSA` };
+  return {
+    ok: false,
+    reason: `key type ${key.asymmetricKeyType ?? 'unknown'} is not accepted; use EC P-256, P-384 or RSA`,
+  };
 }

@@ -48,7 +48,11 @@ export function spiffeBundle(contents: BundleContents): SpiffeBundle {
     if (typeof jwk.kid !== 'string' || jwk.kid === '') throw new Error('spiffe bundle: a JWT-SVID key has no kid');
     return { ...publicMembers(jwk), use: 'jwt-svid', kid: jwk.kid };
   });
-  return { keys: [...x509, ...jwt], spiffe_sequence: contents.sequence, spiffe_refresh_hint: contents.refreshHintSeconds };
+  return {
+    keys: [...x509, ...jwt],
+    spiffe_sequence: contents.sequence,
+    spiffe_refresh_hint: contents.refreshHintSeconds,
+  };
 }
 
 function publicMembers(jwk: JsonWebKey): { kty: string } & Record<string, unknown> {

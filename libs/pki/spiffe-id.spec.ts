@@ -5,7 +5,11 @@ describe('parseSpiffeId', () => {
   it.each([
     ['spiffe://example.org', 'example.org', ''],
     ['spiffe://example.org/agent', 'example.org', '/agent'],
-    ['spiffe://example.org/agent/aws_iid/123456789012/us-east-1/i-0abc', 'example.org', '/agent/aws_iid/123456789012/us-east-1/i-0abc'],
+    [
+      'spiffe://example.org/agent/aws_iid/123456789012/us-east-1/i-0abc',
+      'example.org',
+      '/agent/aws_iid/123456789012/us-east-1/i-0abc',
+    ],
     ['spiffe://my-td_1.example/A.b-c_D/..x/x..', 'my-td_1.example', '/A.b-c_D/..x/x..'],
     ['spiffe://localhost/x', 'localhost', '/x'],
   ])('accepts %s', (uri, trustDomain, path) => {
@@ -80,7 +84,8 @@ describe('parseSpiffeId', () => {
 
 describe('isValidTrustDomain', () => {
   it.each(['example.org', 'td', 'a-b_c.d', '0'])('accepts %s', (td) => expect(isValidTrustDomain(td)).toBe(true));
-  it.each(['', 'Example.org', 'example.org:80', 'example.org/a', 'ex ample', 'exämple.org', 'a'.repeat(256)])('rejects %j', (td) =>
-    expect(isValidTrustDomain(td)).toBe(false),
+  it.each(['', 'Example.org', 'example.org:80', 'example.org/a', 'ex ample', 'exämple.org', 'a'.repeat(256)])(
+    'rejects %j',
+    (td) => expect(isValidTrustDomain(td)).toBe(false),
   );
 });

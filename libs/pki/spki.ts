@@ -25,7 +25,9 @@ const remembered = new WeakMap<KeyObject, Buffer>();
  * layout is the canonical one.
  */
 export function canonicalSpki(key: KeyObject, raw: Buffer): Buffer {
-  const canonical = CANONICAL_EC.some((form) => raw.length === form.length && raw.subarray(0, form.prefix.length).equals(form.prefix))
+  const canonical = CANONICAL_EC.some(
+    (form) => raw.length === form.length && raw.subarray(0, form.prefix.length).equals(form.prefix),
+  )
     ? Buffer.from(raw)
     : key.export({ type: 'spki', format: 'der' });
   remembered.set(key, canonical);

@@ -37,7 +37,12 @@ const LEAF_BASICS = ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,di
 describe('verifySvidChain', () => {
   it('verifies an SVID the CA issued and returns its identity', () => {
     const verified = verifySvidChain(svid.chainPem, bundle, now);
-    expect(verified).toMatchObject({ spiffeId: ID, trustDomain: TD, serialHex: svid.serialHex, notAfter: svid.notAfter });
+    expect(verified).toMatchObject({
+      spiffeId: ID,
+      trustDomain: TD,
+      serialHex: svid.serialHex,
+      notAfter: svid.notAfter,
+    });
     expect(verified.publicKey.equals(subject)).toBe(true);
   });
 
@@ -64,27 +69,43 @@ describe('verifySvidChain', () => {
   });
 
   it('verifies an SVID issued by openssl to the SPIFFE profile (not only our own encoder)', () => {
-    const leafPem = offProfileLeaf([...LEAF_BASICS, 'extendedKeyUsage=serverAuth,clientAuth', `subjectAltName=URI:${ID}`]);
+    const leafPem = offProfileLeaf([
+      ...LEAF_BASICS,
+      'extendedKeyUsage=serverAuth,clientAuth',
+      `subjectAltName=URI:${ID}`,
+    ]);
     expect(verifySvidChain(leafPem, bundle, new Date()).spiffeId).toBe(ID);
   });
 
   it('rejects an expired SVID', () => {
-    expect(rejection(svid.chainPem, bundle, later(HOUR + 1)).message).toBe(`svid: leaf certificate expired at ${svid.notAfter.toISOString()}`);
+    expect(rejection(svid.chainPem, bundle, later(HOUR + 1)).message).toBe(
+      `svid: leaf certificate expired at ${svid.notAfter.toISOString()}`,
+    );
   });
 
   it('rejects an SVID before its notBefore', () => {
-    expect(rejection(svid.chainPem, bundle, later(-120)).message).toMatch(/^svid: leaf certificate is not valid before/);
+    expect(rejection(svid.chainPem, bundle, later(-120)).message).toMatch(
+      /^svid: leaf certificate is not valid before/,
+    );
   });
 
   it('rejects when the anchoring bundle CA has expired', () => {
     const shortCa = generateCaKey(TD, new Date(now.getTime() - 23 * HOUR * 1000), 24 * HOUR); // expires in an hour
-    const leafPem = offProfileLeaf([...LEAF_BASICS, `subjectAltName=URI:${ID}`], shortCa.certificatePem, shortCa.privateKeyPem);
-    expect(rejection(leafPem, [shortCa.certificatePem], later(2 * HOUR)).message).toMatch(/^svid: trust bundle CA expired at/);
+    const leafPem = offProfileLeaf(
+      [...LEAF_BASICS, `subjectAltName=URI:${ID}`],
+      shortCa.certificatePem,
+      shortCa.privateKeyPem,
+    );
+    expect(rejection(leafPem, [shortCa.certificatePem], later(2 * HOUR)).message).toMatch(
+      /^svid: trust bundle CA expired at/,
+    );
   });
 
   it('rejects an SVID from another CA', () => {
     const other = generateCaKey(TD, now, HOUR);
-    expect(rejection(svid.chainPem, [other.certificatePem]).message).toBe('svid: chain does not verify against the trust bundle');
+    expect(rejection(svid.chainPem, [other.certificatePem]).message).toBe(
+      'svid: chain does not verify against the trust bundle',
+    );
   });
 
   it('rejects an SVID whose signature was tampered with', () => {
@@ -135,7 +156,11 @@ describe('verifySvidChain', () => {
   });
 
   it('rejects a leaf that may sign certificates', () => {
-    const leafPem = offProfileLeaf(['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature,keyCertSign', `subjectAltName=URI:${ID}`]);
+    const leafPem = offProfileLeaf([
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyCertSign',
+      `subjectAltName=URI:${ID}`,
+    ]);
     expect(rejection(leafPem).message).toBe('svid: leaf certificate may sign certificates or CRLs');
   });
 
@@ -147,7 +172,9 @@ describe('verifySvidChain', () => {
       'keyUsage=critical,keyCertSign,cRLSign',
     ]);
     const leafPem = offProfileLeaf([...LEAF_BASICS, `subjectAltName=URI:${ID}`], intermediatePem, intermediate.keyPem);
-    expect(rejection(leafPem + intermediatePem, [root.certificatePem]).message).toBe("svid: chain exceeds a CA's pathLenConstraint of 0");
+    expect(rejection(leafPem + intermediatePem, [root.certificatePem]).message).toBe(
+      "svid: chain exceeds a CA's pathLenConstraint of 0",
+    );
     // the same root may still issue leaves directly
     const direct = offProfileLeaf([...LEAF_BASICS, `subjectAltName=URI:${ID}`], root.certificatePem, root.keyPem);
     expect(verifySvidChain(direct, [root.certificatePem], new Date()).spiffeId).toBe(ID);
@@ -155,13 +182,21 @@ describe('verifySvidChain', () => {
 
   it('rejects a leaf with a critical extension it does not process', () => {
     const leafPem = offProfileLeaf([...LEAF_BASICS, `subjectAltName=URI:${ID}`, '1.2.3.4=critical,ASN1:NULL']);
-    expect(rejection(leafPem).message).toBe('svid: chain certificate 1 has a critical extension this verifier does not process');
+    expect(rejection(leafPem).message).toBe(
+      'svid: chain certificate 1 has a critical extension this verifier does not process',
+    );
   });
 
   it('rejects when the anchoring CA names no trust domain', () => {
     const anonymous = opensslCa('P-256', undefined);
-    const leafPem = offProfileLeaf([...LEAF_BASICS, `subjectAltName=URI:${ID}`], anonymous.certificatePem, anonymous.keyPem);
-    expect(rejection(leafPem, [anonymous.certificatePem]).message).toMatch(/^svid: the trust bundle CA that anchors the chain names no trust domain/);
+    const leafPem = offProfileLeaf(
+      [...LEAF_BASICS, `subjectAltName=URI:${ID}`],
+      anonymous.certificatePem,
+      anonymous.keyPem,
+    );
+    expect(rejection(leafPem, [anonymous.certificatePem]).message).toMatch(
+      /^svid: the trust bundle CA that anchors the chain names no trust domain/,
+    );
   });
 
   it.each([
@@ -179,7 +214,9 @@ describe('verifySvidChain', () => {
   });
 
   it('rejects a chain over 64 KiB before parsing it', () => {
-    expect(rejection(svid.chainPem + ' '.repeat(64 * 1024)).message).toBe('svid: certificate chain is larger than 65536 bytes');
+    expect(rejection(svid.chainPem + ' '.repeat(64 * 1024)).message).toBe(
+      'svid: certificate chain is larger than 65536 bytes',
+    );
   });
 
   it('throws a plain Error, not SvidRejected, for a malformed bundle (a server fault)', () => {
@@ -195,13 +232,22 @@ describe('verifySvidChain', () => {
 
   describe('on arbitrary input (fuzz)', () => {
     it('only ever throws SvidRejected for arbitrary strings', () => {
-      fc.assert(fc.property(fc.string({ maxLength: 400 }), (text) => void rejection(text)), { numRuns: 300 });
+      fc.assert(
+        fc.property(fc.string({ maxLength: 400 }), (text) => void rejection(text)),
+        { numRuns: 300 },
+      );
     });
 
     it('only ever throws SvidRejected for arbitrary bytes under the CERTIFICATE label', () => {
-      fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 600 }), (bytes) => void rejection(toPem('CERTIFICATE', bytes))), {
-        numRuns: 300,
-      });
+      fc.assert(
+        fc.property(
+          fc.uint8Array({ minLength: 1, maxLength: 600 }),
+          (bytes) => void rejection(toPem('CERTIFICATE', bytes)),
+        ),
+        {
+          numRuns: 300,
+        },
+      );
     });
 
     it('rejects every single-byte mutation of a valid SVID, with SvidRejected', () => {

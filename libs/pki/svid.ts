@@ -4,7 +4,14 @@ import { DerError } from './der';
 import { PemError, decodePem } from './pem';
 import { InvalidSpiffeId, parseSpiffeId } from './spiffe-id';
 import { OID } from './x509-encode';
-import { criticalExtensions, keyUsageFirstOctet, pathLenConstraint, readCertificate, uriSans, type CertificateFields } from './x509-read';
+import {
+  criticalExtensions,
+  keyUsageFirstOctet,
+  pathLenConstraint,
+  readCertificate,
+  uriSans,
+  type CertificateFields,
+} from './x509-read';
 
 // Verifies an X509-SVID chain an agent presents (renewal, JWT-SVID minting)
 // against the trust bundle. Signatures and issuer matching are OpenSSL's,
@@ -74,9 +81,7 @@ export function verifySvidChain(certChainPem: string, bundlePems: readonly strin
   }
 
   const last = chain[chain.length - 1]!;
-  const anchor = bundle.find(
-    (ca) => ca.x509.raw.equals(last.x509.raw) || (ca.x509.ca && signedBy(last.x509, ca.x509)),
-  );
+  const anchor = bundle.find((ca) => ca.x509.raw.equals(last.x509.raw) || (ca.x509.ca && signedBy(last.x509, ca.x509)));
   if (anchor === undefined) throw new SvidRejected('chain does not verify against the trust bundle');
   checkValidAt(anchor.x509, now, 'trust bundle CA');
   const cas = anchor.x509.raw.equals(last.x509.raw) ? chain.slice(1) : [...chain.slice(1), anchor];
@@ -118,9 +123,11 @@ function parseChain(pem: string): Parsed[] {
     if (error instanceof PemError) throw new SvidRejected(error.message);
     throw error;
   }
-  if (blocks.length > MAX_CHAIN_CERTIFICATES) throw new SvidRejected(`more than ${MAX_CHAIN_CERTIFICATES} certificates`);
+  if (blocks.length > MAX_CHAIN_CERTIFICATES)
+    throw new SvidRejected(`more than ${MAX_CHAIN_CERTIFICATES} certificates`);
   return blocks.map((block, index) => {
-    if (block.label !== 'CERTIFICATE') throw new SvidRejected(`expected "CERTIFICATE" PEM blocks, found "${block.label}"`);
+    if (block.label !== 'CERTIFICATE')
+      throw new SvidRejected(`expected "CERTIFICATE" PEM blocks, found "${block.label}"`);
     const parsed = parseCertificate(block.der);
     if (parsed === undefined) throw new SvidRejected(`chain certificate ${index + 1} cannot be parsed`);
     return parsed;
@@ -176,8 +183,10 @@ function signedBy(child: X509Certificate, issuer: X509Certificate): boolean {
 }
 
 function checkValidAt(certificate: X509Certificate, now: Date, what: string): void {
-  if (now < certificate.validFromDate) throw new SvidRejected(`${what} is not valid before ${certificate.validFromDate.toISOString()}`);
-  if (now > certificate.validToDate) throw new SvidRejected(`${what} expired at ${certificate.validToDate.toISOString()}`);
+  if (now < certificate.validFromDate)
+    throw new SvidRejected(`${what} is not valid before ${certificate.validFromDate.toISOString()}`);
+  if (now > certificate.validToDate)
+    throw new SvidRejected(`${what} expired at ${certificate.validToDate.toISOString()}`);
 }
 
 function trustDomainOf(anchor: Parsed): string {
@@ -189,7 +198,9 @@ function trustDomainOf(anchor: Parsed): string {
       // not a SPIFFE ID; keep looking
     }
   }
-  throw new SvidRejected('the trust bundle CA that anchors the chain names no trust domain (URI SAN spiffe://<trust domain>)');
+  throw new SvidRejected(
+    'the trust bundle CA that anchors the chain names no trust domain (URI SAN spiffe://<trust domain>)',
+  );
 }
 
 function sansOf(certificate: Parsed): string[] {
@@ -219,7 +230,8 @@ function checkPathLengths(cas: readonly Parsed[]): void {
     } catch {
       throw new SvidRejected('basicConstraints cannot be parsed');
     }
-    if (limit !== undefined && below > limit) throw new SvidRejected(`chain exceeds a CA's pathLenConstraint of ${limit}`);
+    if (limit !== undefined && below > limit)
+      throw new SvidRejected(`chain exceeds a CA's pathLenConstraint of ${limit}`);
   });
 }
 

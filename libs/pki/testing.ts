@@ -49,10 +49,20 @@ export function opensslCa(
   return withTmpDir((dir) => {
     const certificatePem = openssl(
       [
-        'req', '-x509', ...newKeyArgs(spec), '-nodes', '-keyout', 'key.pem', '-days', '2',
-        '-subj', '/O=openssl-made/CN=test CA',
-        '-addext', `basicConstraints=${basicConstraints}`,
-        '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+        'req',
+        '-x509',
+        ...newKeyArgs(spec),
+        '-nodes',
+        '-keyout',
+        'key.pem',
+        '-days',
+        '2',
+        '-subj',
+        '/O=openssl-made/CN=test CA',
+        '-addext',
+        `basicConstraints=${basicConstraints}`,
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
         ...(trustDomain === undefined ? [] : ['-addext', `subjectAltName=URI:spiffe://${trustDomain}`]),
       ],
       dir,
@@ -69,20 +79,49 @@ export function opensslSign(csrPem: string, caPem: string, caKeyPem: string, ext
     writeFileSync(join(dir, 'ca.key'), caKeyPem);
     writeFileSync(join(dir, 'ext.cnf'), extensions.join('\n') + '\n');
     return openssl(
-      ['x509', '-req', '-in', 'csr.pem', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '4660', '-days', '1', '-extfile', 'ext.cnf'],
+      [
+        'x509',
+        '-req',
+        '-in',
+        'csr.pem',
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        '4660',
+        '-days',
+        '1',
+        '-extfile',
+        'ext.cnf',
+      ],
       dir,
     );
   });
 }
 
 /** `openssl verify -x509_strict`: exit status and output, not an exception, so tests can assert both ways. */
-export function opensslVerify(bundlePem: string, leafPem: string, at: Date, extra: string[] = []): { ok: boolean; output: string } {
+export function opensslVerify(
+  bundlePem: string,
+  leafPem: string,
+  at: Date,
+  extra: string[] = [],
+): { ok: boolean; output: string } {
   return withTmpDir((dir) => {
     writeFileSync(join(dir, 'bundle.pem'), bundlePem);
     writeFileSync(join(dir, 'svid.pem'), leafPem);
     const result = spawnSync(
       'openssl',
-      ['verify', '-x509_strict', '-attime', String(Math.floor(at.getTime() / 1000)), ...extra, '-CAfile', 'bundle.pem', 'svid.pem'],
+      [
+        'verify',
+        '-x509_strict',
+        '-attime',
+        String(Math.floor(at.getTime() / 1000)),
+        ...extra,
+        '-CAfile',
+        'bundle.pem',
+        'svid.pem',
+      ],
       { cwd: dir, encoding: 'utf8' },
     );
     return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };

@@ -61,10 +61,12 @@ export function uriSans(fields: CertificateFields): string[] {
   const extension = fields.extensions.get(OID.subjectAltName.toString('hex'));
   if (extension === undefined) return [];
   const names = extension.value;
-  return children(names, readRoot(names, TAG.SEQUENCE))
-    .filter((name) => name.tag === 0x86)
-    // latin1 keeps every byte visible; non-ASCII then fails SPIFFE ID validation
-    .map((name) => content(names, name).toString('latin1'));
+  return (
+    children(names, readRoot(names, TAG.SEQUENCE))
+      .filter((name) => name.tag === 0x86)
+      // latin1 keeps every byte visible; non-ASCII then fails SPIFFE ID validation
+      .map((name) => content(names, name).toString('latin1'))
+  );
 }
 
 /** The subjectKeyIdentifier value, if the certificate has one. */

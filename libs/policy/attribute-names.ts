@@ -37,7 +37,9 @@ export function policyAttributeNames(
     }
     const suffix = name.slice(dot + 1);
     if (suffix.split('.').includes('*')) {
-      return { problem: `attribute ${name}: * marks a free segment in the catalog; name a concrete one (e.g. a tag name)` };
+      return {
+        problem: `attribute ${name}: * marks a free segment in the catalog; name a concrete one (e.g. a tag name)`,
+      };
     }
     return matchesAny(suffix, descriptor.attributes)
       ? { descriptor, suffix }
@@ -60,9 +62,13 @@ export function policyAttributeNames(
     traitsOf: (name) => {
       const found = emitter(name);
       if ('problem' in found) return { nodeUnique: false, callerChosen: false };
-      return { nodeUnique: matchesAny(found.suffix, found.descriptor.nodeUnique), callerChosen: matchesAny(found.suffix, found.descriptor.callerChosen) };
+      return {
+        nodeUnique: matchesAny(found.suffix, found.descriptor.nodeUnique),
+        callerChosen: matchesAny(found.suffix, found.descriptor.callerChosen),
+      };
     },
-    nodeUniqueNames: () => requiredTypes.flatMap((type) => (byType.get(type)?.nodeUnique ?? []).map((name) => `${type}.${name}`)),
+    nodeUniqueNames: () =>
+      requiredTypes.flatMap((type) => (byType.get(type)?.nodeUnique ?? []).map((name) => `${type}.${name}`)),
   };
 }
 
@@ -76,9 +82,12 @@ export function matchesAttributePattern(name: string, pattern: string): boolean 
   const nameSegments = name.split('.');
   const patternSegments = pattern.split('.');
   const open = patternSegments[patternSegments.length - 1] === '*';
-  if (open ? nameSegments.length < patternSegments.length : nameSegments.length !== patternSegments.length) return false;
+  if (open ? nameSegments.length < patternSegments.length : nameSegments.length !== patternSegments.length)
+    return false;
   // the length check above leaves the name at least as many segments as the pattern
-  const matched = patternSegments.every((segment, i) => (segment === '*' ? nameSegments[i]!.length > 0 : segment === nameSegments[i]));
+  const matched = patternSegments.every((segment, i) =>
+    segment === '*' ? nameSegments[i]!.length > 0 : segment === nameSegments[i],
+  );
   return matched && (!open || nameSegments.slice(patternSegments.length - 1).every((segment) => segment.length > 0));
 }
 

@@ -23,17 +23,26 @@ describe('candidateIndex', () => {
   const reads = { n: 0 };
   const policies = Array.from({ length: 1000 }, (_, i) => policy(`p${i}`, sets[i % sets.length]!, reads));
   const candidatesFor = candidateIndex(policies);
-  const byScan = (provided: string[]) => policies.filter((p) => sets[Number(p.name.slice(1)) % sets.length]!.every((t) => provided.includes(t)));
+  const byScan = (provided: string[]) =>
+    policies.filter((p) => sets[Number(p.name.slice(1)) % sets.length]!.every((t) => provided.includes(t)));
 
   it('answers what reading every policy would, in document order', () => {
-    for (const provided of [['aws_iid'], ['aws_iid', 'k8s_psat'], ['join_token', 'aws_iid'], ['aws_iam', 'gcp_iit'], [], ['k8s_psat']]) {
+    for (const provided of [
+      ['aws_iid'],
+      ['aws_iid', 'k8s_psat'],
+      ['join_token', 'aws_iid'],
+      ['aws_iam', 'gcp_iit'],
+      [],
+      ['k8s_psat'],
+    ]) {
       expect(candidatesFor(provided).map((p) => p.name)).toEqual(byScan(provided).map((p) => p.name));
     }
   });
 
   it('reads the policies once, when the version is indexed, not per login', () => {
     reads.n = 0;
-    for (let login = 0; login < 1000; login++) candidatesFor(login % 2 ? ['aws_iid', 'k8s_psat'] : ['join_token', 'aws_iid', 'unknown']);
+    for (let login = 0; login < 1000; login++)
+      candidatesFor(login % 2 ? ['aws_iid', 'k8s_psat'] : ['join_token', 'aws_iid', 'unknown']);
     expect(reads.n).toBe(0);
   });
 

@@ -21,7 +21,9 @@ interface AttestorSetGroup {
  * login then costs a lookup, where reading every policy cost time linear
  * in their number (1,000 policies: about 3 ms per login).
  */
-export function candidateIndex(policies: readonly CompiledPolicy[]): (providedMethods: readonly string[]) => readonly CompiledPolicy[] {
+export function candidateIndex(
+  policies: readonly CompiledPolicy[],
+): (providedMethods: readonly string[]) => readonly CompiledPolicy[] {
   const groups = groupByAttestorSet(policies);
   const known = new Set(groups.flatMap((group) => group.types));
   const answers = new Map<string, readonly CompiledPolicy[]>();
@@ -51,7 +53,11 @@ function groupByAttestorSet(policies: readonly CompiledPolicy[]): AttestorSetGro
   return [...groups.values()];
 }
 
-function candidatesAmong(groups: readonly AttestorSetGroup[], provided: ReadonlySet<string>, policies: readonly CompiledPolicy[]): readonly CompiledPolicy[] {
+function candidatesAmong(
+  groups: readonly AttestorSetGroup[],
+  provided: ReadonlySet<string>,
+  policies: readonly CompiledPolicy[],
+): readonly CompiledPolicy[] {
   const positions = groups
     .filter((group) => group.types.every((type) => provided.has(type)))
     .flatMap((group) => group.positions)

@@ -4,7 +4,11 @@ import { builtInDescriptors } from '../attestors/catalog';
 const builtIns = builtInDescriptors();
 
 function compile(yamlPolicies: string) {
-  const result = validateDocument('AgentAttestation', `section: AgentAttestation\nschema: v1\nspec:\n  policies:\n${yamlPolicies}`, builtIns);
+  const result = validateDocument(
+    'AgentAttestation',
+    `section: AgentAttestation\nschema: v1\nspec:\n  policies:\n${yamlPolicies}`,
+    builtIns,
+  );
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   return compileAgentAttestation(result.value.spec, builtIns);
 }
@@ -55,7 +59,11 @@ describe('compileAgentAttestation', () => {
   });
 
   it('applies the defaults: svidTtl 1h, tofu true, config {}', () => {
-    expect(ec2).toMatchObject({ svidTtlSeconds: 3600, tofu: true, requiredAttestors: [{ type: 'aws_iid', config: {} }] });
+    expect(ec2).toMatchObject({
+      svidTtlSeconds: 3600,
+      tofu: true,
+      requiredAttestors: [{ type: 'aws_iid', config: {} }],
+    });
   });
 
   it('holds when every rule holds', () => expect(webProd.evaluate(goodMachine)).toEqual({ holds: true }));
@@ -83,12 +91,18 @@ describe('compileAgentAttestation', () => {
   });
 
   it('renders the first attestor default path without a template', () => {
-    expect(ec2.renderSpiffeIdPath(goodMachine, 'u')).toEqual({ ok: true, path: '/agent/aws_iid/111111111111/us-east-1/i-0abc' });
+    expect(ec2.renderSpiffeIdPath(goodMachine, 'u')).toEqual({
+      ok: true,
+      path: '/agent/aws_iid/111111111111/us-east-1/i-0abc',
+    });
   });
 
   it('renders {{agent.uuid}} in a default path', () => {
     const attributes = { 'aws_iam.account.id': ['111111111111'], 'aws_iam.role.name': ['fn'] };
-    expect(lambda.renderSpiffeIdPath(attributes, '3f0e')).toEqual({ ok: true, path: '/agent/aws_iam/111111111111/fn/3f0e' });
+    expect(lambda.renderSpiffeIdPath(attributes, '3f0e')).toEqual({
+      ok: true,
+      path: '/agent/aws_iam/111111111111/fn/3f0e',
+    });
   });
 
   it('refuses to render a value outside the alphabet, naming the attribute', () => {
@@ -100,16 +114,25 @@ describe('compileAgentAttestation', () => {
 
   describe('candidatesFor', () => {
     it('lists the policies whose required types are all provided, in document order', () => {
-      expect(example.candidatesFor(['k8s_psat', 'aws_iid', 'join_token']).map((p) => p.name)).toEqual(['web_prod', 'ec2', 'join']);
+      expect(example.candidatesFor(['k8s_psat', 'aws_iid', 'join_token']).map((p) => p.name)).toEqual([
+        'web_prod',
+        'ec2',
+        'join',
+      ]);
     });
     it('leaves out a policy missing one required type', () => {
       expect(example.candidatesFor(['k8s_psat']).map((p) => p.name)).toEqual([]);
     });
-    it('ignores unknown methods', () => expect(example.candidatesFor(['aws_iam', 'gcp']).map((p) => p.name)).toEqual(['lambda']));
+    it('ignores unknown methods', () =>
+      expect(example.candidatesFor(['aws_iam', 'gcp']).map((p) => p.name)).toEqual(['lambda']));
   });
 
   it('throws on a spec validation would have rejected', () => {
-    const invalid: AgentAttestationSpec = { policies: [{ name: 'x', requiredAttestors: [{ type: 'join_token' }], rules: [{ attribute: 'join_token.id', regex: '(' }] }] };
+    const invalid: AgentAttestationSpec = {
+      policies: [
+        { name: 'x', requiredAttestors: [{ type: 'join_token' }], rules: [{ attribute: 'join_token.id', regex: '(' }] },
+      ],
+    };
     expect(() => compileAgentAttestation(invalid, builtIns)).toThrow(/was not validated/);
   });
 });

@@ -54,7 +54,10 @@ const HOLDS: Decision = Object.freeze({ holds: true });
  * configs share one verification key. Throws only on a spec
  * `validateDocument` would have rejected.
  */
-export function compileAgentAttestation(spec: AgentAttestationSpec, catalog: readonly AttestorDescriptor[]): CompiledPolicySet {
+export function compileAgentAttestation(
+  spec: AgentAttestationSpec,
+  catalog: readonly AttestorDescriptor[],
+): CompiledPolicySet {
   const steps = compileAgentAttestationStepwise(spec, catalog);
   for (;;) {
     const step = steps.next();
@@ -68,7 +71,10 @@ export function compileAgentAttestation(spec: AgentAttestationSpec, catalog: rea
  * in about 0.1 ms, ten times that while cold) does not hold the event loop
  * for the whole of it. Nothing is shared until the last step returns the set.
  */
-export function* compileAgentAttestationStepwise(spec: AgentAttestationSpec, catalog: readonly AttestorDescriptor[]): Generator<void, CompiledPolicySet, void> {
+export function* compileAgentAttestationStepwise(
+  spec: AgentAttestationSpec,
+  catalog: readonly AttestorDescriptor[],
+): Generator<void, CompiledPolicySet, void> {
   const byType = new Map(catalog.map((descriptor) => [descriptor.type, descriptor]));
   const operands: OperandCache = new Map();
   const verificationKeys = new Map<string, string>();
@@ -98,7 +104,8 @@ function compilePolicy(
   const template = parseTemplate(templateText);
   if (!template.ok) throw new Error(`policy ${policy.name}: template ${templateText} ${template.problems.join('; ')}`);
   const svidTtlSeconds = tryParseDuration(policy.svidTtl ?? DEFAULT_SVID_TTL);
-  if (svidTtlSeconds === undefined) throw new Error(`policy ${policy.name}: svidTtl ${policy.svidTtl} was not validated`);
+  if (svidTtlSeconds === undefined)
+    throw new Error(`policy ${policy.name}: svidTtl ${policy.svidTtl} was not validated`);
 
   return {
     name: policy.name,

@@ -1,14 +1,23 @@
 import { formatConfigError, MAX_REPORTED_ERRORS, reportedConfigErrors, sortConfigErrors } from './config-error';
 
 describe('formatConfigError', () => {
-  const error = { path: '/spec/policies/0/requiredAttestors/0/type', line: 12, column: 9, message: 'must be one of aws_iid, aws_iam' };
+  const error = {
+    path: '/spec/policies/0/requiredAttestors/0/type',
+    line: 12,
+    column: 9,
+    message: 'must be one of aws_iid, aws_iam',
+  };
 
   it('writes FILE:LINE:COL /pointer: message', () => {
-    expect(formatConfigError(error, 'policies.yaml')).toBe('policies.yaml:12:9 /spec/policies/0/requiredAttestors/0/type: must be one of aws_iid, aws_iam');
+    expect(formatConfigError(error, 'policies.yaml')).toBe(
+      'policies.yaml:12:9 /spec/policies/0/requiredAttestors/0/type: must be one of aws_iid, aws_iam',
+    );
   });
 
   it('writes LINE:COL without a file name', () => {
-    expect(formatConfigError(error)).toBe('12:9 /spec/policies/0/requiredAttestors/0/type: must be one of aws_iid, aws_iam');
+    expect(formatConfigError(error)).toBe(
+      '12:9 /spec/policies/0/requiredAttestors/0/type: must be one of aws_iid, aws_iam',
+    );
   });
 
   it('writes only the file when the position is unknown', () => {
@@ -32,7 +41,11 @@ describe('sortConfigErrors', () => {
 
 describe('reportedConfigErrors', () => {
   it('lists the first MAX_REPORTED_ERRORS in document order and says how many more there are', () => {
-    const errors = Array.from({ length: MAX_REPORTED_ERRORS + 250 }, (_, i) => ({ path: `/x/${i}`, line: MAX_REPORTED_ERRORS + 250 - i, message: 'must be object' }));
+    const errors = Array.from({ length: MAX_REPORTED_ERRORS + 250 }, (_, i) => ({
+      path: `/x/${i}`,
+      line: MAX_REPORTED_ERRORS + 250 - i,
+      message: 'must be object',
+    }));
     const reported = reportedConfigErrors(errors);
     expect(reported).toHaveLength(MAX_REPORTED_ERRORS + 1);
     expect(reported[0]).toMatchObject({ line: 1 });

@@ -17,7 +17,8 @@ export interface ConfigError {
  */
 export type ConfigWarning = ConfigError;
 
-export type ValidationResult<T> = { ok: true; value: T; warnings: ConfigWarning[] } | { ok: false; errors: ConfigError[] };
+export type ValidationResult<T> =
+  { ok: true; value: T; warnings: ConfigWarning[] } | { ok: false; errors: ConfigError[] };
 
 /**
  * `policies.yaml:12:9 /spec/policies/0/requiredAttestors/0/type: must be one of ...`:
@@ -43,7 +44,10 @@ export const MAX_REPORTED_ERRORS = 1000;
 export function reportedConfigErrors(errors: readonly ConfigError[]): ConfigError[] {
   const sorted = sortConfigErrors(errors);
   if (sorted.length <= MAX_REPORTED_ERRORS) return sorted;
-  return [...sorted.slice(0, MAX_REPORTED_ERRORS), { path: '', message: `${sorted.length - MAX_REPORTED_ERRORS} more errors are not listed` }];
+  return [
+    ...sorted.slice(0, MAX_REPORTED_ERRORS),
+    { path: '', message: `${sorted.length - MAX_REPORTED_ERRORS} more errors are not listed` },
+  ];
 }
 
 /** Document order first (what an operator reads top to bottom), then path; duplicates dropped. */

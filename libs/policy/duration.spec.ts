@@ -11,9 +11,12 @@ describe('parseDuration', () => {
     ['0s', 0],
   ])('reads %s as %i seconds', (text, seconds) => expect(parseDuration(text)).toBe(seconds));
 
-  it.each(['', '5', 'm', '1.5h', '-5m', '5 m', '5M', '1h 30m', '1w', `${'9'.repeat(10)}s`, 'h1'])('rejects %j', (text) => {
-    expect(() => parseDuration(text)).toThrow(/^duration: invalid duration/);
-  });
+  it.each(['', '5', 'm', '1.5h', '-5m', '5 m', '5M', '1h 30m', '1w', `${'9'.repeat(10)}s`, 'h1'])(
+    'rejects %j',
+    (text) => {
+      expect(() => parseDuration(text)).toThrow(/^duration: invalid duration/);
+    },
+  );
 
   it('returns undefined for non-strings instead of throwing', () => expect(tryParseDuration(3600)).toBeUndefined());
 });

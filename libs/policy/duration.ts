@@ -32,7 +32,10 @@ export function parseDuration(text: string): number {
 
 /** `3600` → `1h`: for messages that state a bound in the operator's units (hours at most, as in `24h`). */
 export function formatDuration(seconds: number): string {
-  for (const [unit, size] of [['h', 3600], ['m', 60]] as const) {
+  for (const [unit, size] of [
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
     if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
   }
   return `${seconds}s`;

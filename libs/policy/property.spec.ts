@@ -45,7 +45,11 @@ const valueRule: fc.Arbitrary<RuleSpec> = fc
     ),
     fc.boolean(),
   )
-  .map(([attribute, operator, every]) => ({ attribute, ...operator, ...(every && !('exists' in operator) && !('equalsAttribute' in operator) ? { every } : {}) }));
+  .map(([attribute, operator, every]) => ({
+    attribute,
+    ...operator,
+    ...(every && !('exists' in operator) && !('equalsAttribute' in operator) ? { every } : {}),
+  }));
 
 const rule: fc.Arbitrary<RuleSpec> = fc.letrec<{ rule: RuleSpec }>((tie) => ({
   rule: fc.oneof(
@@ -74,7 +78,9 @@ const rule: fc.Arbitrary<RuleSpec> = fc.letrec<{ rule: RuleSpec }>((tie) => ({
 const attributes: fc.Arbitrary<Attributes> = fc.dictionary(
   fc.constantFrom(...attributeNames, 'other'),
   fc.oneof(
-    fc.array(fc.oneof(fc.string(), fc.ipV4(), fc.ipV6(), fc.constantFrom('prod', '10.1.2.3', 'fd00::1')), { maxLength: 3 }),
+    fc.array(fc.oneof(fc.string(), fc.ipV4(), fc.ipV6(), fc.constantFrom('prod', '10.1.2.3', 'fd00::1')), {
+      maxLength: 3,
+    }),
     fc.anything() as fc.Arbitrary<string[]>,
   ),
 );
@@ -91,11 +97,17 @@ describe('properties', () => {
 
   it('validateDocument never throws on arbitrary values written as YAML or JSON', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...sections), fc.constantFrom(...sections), fc.jsonValue(), fc.boolean(), (section, written, spec, json) => {
-        const value = { section: written, schema: 'v1', spec };
-        const body = json ? JSON.stringify(value) : stringify(value);
-        expectWellFormed(validateDocument(section, body, builtIns, { contentType: json ? 'json' : 'yaml' }));
-      }),
+      fc.property(
+        fc.constantFrom(...sections),
+        fc.constantFrom(...sections),
+        fc.jsonValue(),
+        fc.boolean(),
+        (section, written, spec, json) => {
+          const value = { section: written, schema: 'v1', spec };
+          const body = json ? JSON.stringify(value) : stringify(value);
+          expectWellFormed(validateDocument(section, body, builtIns, { contentType: json ? 'json' : 'yaml' }));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -114,7 +126,14 @@ describe('properties', () => {
     const policy = fc.record(
       {
         name: field(fc.constantFrom('a', 'b')),
-        requiredAttestors: field(fc.array(fc.record({ type: field(fc.constantFrom('aws_iid', 'k8s_psat', 'nope')), config: fc.jsonValue() }, { requiredKeys: [] }))),
+        requiredAttestors: field(
+          fc.array(
+            fc.record(
+              { type: field(fc.constantFrom('aws_iid', 'k8s_psat', 'nope')), config: fc.jsonValue() },
+              { requiredKeys: [] },
+            ),
+          ),
+        ),
         rules: field(fc.array(field(rule), { maxLength: 3 })),
         spiffeIdTemplate: field(fc.constantFrom('/a/{{aws_iid.ec2.instance.id}}', '/{{agent.uuid}}', 'x')),
         svidTtl: field(fc.constantFrom('1h', '1m', 'x')),
@@ -146,37 +165,69 @@ describe('properties', () => {
       { requiredKeys: [] },
     );
     const certificate = fc.record(
-      { regions: field(fc.array(fc.constantFrom('*', 'us-east-1', 'X'))), pem: field(fc.constantFrom('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----', 'x')) },
+      {
+        regions: field(fc.array(fc.constantFrom('*', 'us-east-1', 'X'))),
+        pem: field(fc.constantFrom('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----', 'x')),
+      },
       { requiredKeys: [] },
     );
     fc.assert(
-      fc.property(fc.array(cluster, { maxLength: 3 }), fc.array(certificate, { maxLength: 3 }), fc.jsonValue(), (clusters, certificates, replaceBuiltIn) => {
-        expectWellFormed(validateDocument('KubernetesClusters', stringify({ section: 'KubernetesClusters', schema: 'v1', spec: { clusters } }), builtIns));
-        const spec = { certificates, replaceBuiltIn };
-        expectWellFormed(validateDocument('AwsIidCertificates', stringify({ section: 'AwsIidCertificates', schema: 'v1', spec }), builtIns));
-      }),
+      fc.property(
+        fc.array(cluster, { maxLength: 3 }),
+        fc.array(certificate, { maxLength: 3 }),
+        fc.jsonValue(),
+        (clusters, certificates, replaceBuiltIn) => {
+          expectWellFormed(
+            validateDocument(
+              'KubernetesClusters',
+              stringify({ section: 'KubernetesClusters', schema: 'v1', spec: { clusters } }),
+              builtIns,
+            ),
+          );
+          const spec = { certificates, replaceBuiltIn };
+          expectWellFormed(
+            validateDocument(
+              'AwsIidCertificates',
+              stringify({ section: 'AwsIidCertificates', schema: 'v1', spec }),
+              builtIns,
+            ),
+          );
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('a policy that validates compiles, and its rules never throw on any attribute map', () => {
     fc.assert(
-      fc.property(fc.array(rule, { maxLength: 4 }), fc.array(attributes, { minLength: 1, maxLength: 5 }), (rules, maps) => {
-        const document = {
-          section: 'AgentAttestation',
-          schema: 'v1',
-          spec: { policies: [{ name: 'p', requiredAttestors: [{ type: 'aws_iid' }, { type: 'k8s_psat', config: { clusters: ['c'] } }], rules }] },
-        };
-        const result = validateDocument('AgentAttestation', stringify(document), builtIns);
-        expectWellFormed(result);
-        if (!result.ok) return;
-        const policy = compileAgentAttestation(result.value.spec, builtIns).policies[0]!; // the document has one
-        for (const map of maps) {
-          const decision = policy.evaluate(map);
-          expect(typeof decision.holds).toBe('boolean');
-          if (!decision.holds) expect(decision.failed).toMatch(/^rule \d+ \(.*\) does not hold$/);
-        }
-      }),
+      fc.property(
+        fc.array(rule, { maxLength: 4 }),
+        fc.array(attributes, { minLength: 1, maxLength: 5 }),
+        (rules, maps) => {
+          const document = {
+            section: 'AgentAttestation',
+            schema: 'v1',
+            spec: {
+              policies: [
+                {
+                  name: 'p',
+                  requiredAttestors: [{ type: 'aws_iid' }, { type: 'k8s_psat', config: { clusters: ['c'] } }],
+                  rules,
+                },
+              ],
+            },
+          };
+          const result = validateDocument('AgentAttestation', stringify(document), builtIns);
+          expectWellFormed(result);
+          if (!result.ok) return;
+          const policy = compileAgentAttestation(result.value.spec, builtIns).policies[0]!; // the document has one
+          for (const map of maps) {
+            const decision = policy.evaluate(map);
+            expect(typeof decision.holds).toBe('boolean');
+            if (!decision.holds) expect(decision.failed).toMatch(/^rule \d+ \(.*\) does not hold$/);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -192,7 +243,8 @@ describe('properties', () => {
             {
               name: 'p',
               requiredAttestors: [{ type: 'aws_iid' }],
-              spiffeIdTemplate: '/n/{{aws_iid.ec2.instance.region}}/{{aws_iid.account.id}}-{{aws_iid.ec2.instance.id}}/{{agent.uuid}}',
+              spiffeIdTemplate:
+                '/n/{{aws_iid.ec2.instance.region}}/{{aws_iid.account.id}}-{{aws_iid.ec2.instance.id}}/{{agent.uuid}}',
             },
           ],
         },

@@ -59,7 +59,12 @@ export function validateDocument<S extends SectionName>(
   opts: { contentType?: ContentType } = {},
 ): ValidationResult<ConfigDocument<S>> {
   if (!(SECTION_NAMES as readonly string[]).includes(section)) {
-    return { ok: false, errors: [{ path: '/section', message: `unknown section ${String(section)}; sections are ${SECTION_NAMES.join(', ')}` }] };
+    return {
+      ok: false,
+      errors: [
+        { path: '/section', message: `unknown section ${String(section)}; sections are ${SECTION_NAMES.join(', ')}` },
+      ],
+    };
   }
   const parsed = parseConfigDocument(body, opts.contentType === 'json' ? 'json' : 'yaml');
   if (!parsed.ok) return { ok: false, errors: reportedConfigErrors(parsed.errors) };
@@ -73,7 +78,13 @@ export function validateDocument<S extends SectionName>(
   if (envelopeErrors.length > 0) return place(envelopeErrors);
   const envelope = document.value as { section: SectionName; schema: 'v1'; spec: unknown };
   if (envelope.section !== section) {
-    return place([{ path: '/section', message: `must be ${section}, the section being written (found ${envelope.section})`, at: 'value' }]);
+    return place([
+      {
+        path: '/section',
+        message: `must be ${section}, the section being written (found ${envelope.section})`,
+        at: 'value',
+      },
+    ]);
   }
 
   const rules = sections[section];
@@ -87,7 +98,11 @@ export function validateDocument<S extends SectionName>(
   const errors = [...schemaErrors, ...semanticErrors];
   if (errors.length > 0) return place(errors);
   const warnings = rules.warn?.(envelope.spec as SpecOf[S], catalog) ?? [];
-  return { ok: true, value: document.value as ConfigDocument<S>, warnings: sortConfigErrors(warnings.map((warning) => locate(document, warning))) };
+  return {
+    ok: true,
+    value: document.value as ConfigDocument<S>,
+    warnings: sortConfigErrors(warnings.map((warning) => locate(document, warning))),
+  };
 }
 
 function locate(document: ParsedDocument, error: SchemaError): ConfigError {

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { validateDocument } from './index';
-import { MAX_ALIAS_COUNT, MAX_DOCUMENT_BYTES, MAX_KEYS_PER_MAP, MAX_NESTING_DEPTH, MAX_NODES, parseConfigDocument } from './yaml-document';
+import {
+  MAX_ALIAS_COUNT,
+  MAX_DOCUMENT_BYTES,
+  MAX_KEYS_PER_MAP,
+  MAX_NESTING_DEPTH,
+  MAX_NODES,
+  parseConfigDocument,
+} from './yaml-document';
 import { onThreadCpu } from '../testing/thread-cpu';
 import { builtInDescriptors } from '../attestors/catalog';
 
@@ -17,21 +24,35 @@ const builtIns = builtInDescriptors();
 // busy processes share a core's caches); a blow-up with the input's shape
 // costs tens of seconds (the quadratic duplicate-key check: 59 s).
 const ROBUSTNESS_BOUND_MS = 5_000;
-const HEAD = 'section: AgentAttestation\nschema: v1\nspec:\n  policies:\n    - name: lab\n      requiredAttestors: [{ type: join_token }]\n';
+const HEAD =
+  'section: AgentAttestation\nschema: v1\nspec:\n  policies:\n    - name: lab\n      requiredAttestors: [{ type: join_token }]\n';
 
 const aliasBomb = fc.tuple(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 2, max: 12 })).map(([levels, fanout]) => {
   const lines = ['a0: &a0 [lol]'];
-  for (let i = 1; i <= levels; i++) lines.push(`a${i}: &a${i} [${Array(fanout).fill(`*a${i - 1}`).join(', ')}]`);
+  for (let i = 1; i <= levels; i++)
+    lines.push(
+      `a${i}: &a${i} [${Array(fanout)
+        .fill(`*a${i - 1}`)
+        .join(', ')}]`,
+    );
   return `${HEAD}x:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 });
-const aliasCount = fc.integer({ min: MAX_ALIAS_COUNT - 2, max: MAX_ALIAS_COUNT * 40 }).map((n) => `${HEAD}x:\n  a: &a 1\n  b: [${Array(n).fill('*a').join(', ')}]\n`);
-const flowNesting = fc.tuple(fc.integer({ min: MAX_NESTING_DEPTH - 2, max: 50_000 }), fc.constantFrom('[', '{"k":', '[{"k": ')).map(([depth, open]) => {
-  const close = open === '[' ? ']' : open === '{"k":' ? '}' : '}]';
-  return `${HEAD}x: ${open.repeat(depth)}1${close.repeat(depth)}\n`;
-});
-const blockNesting = fc.tuple(fc.integer({ min: MAX_NESTING_DEPTH - 2, max: 2_000 }), fc.constantFrom('- ', 'k: ')).map(([depth, step]) =>
-  step === '- ' ? `${HEAD}x:\n  ${'- '.repeat(depth)}1\n` : `${HEAD}x:\n${Array.from({ length: depth }, (_, i) => `${' '.repeat(2 * i + 2)}k${i}:`).join('\n')} 1\n`,
-);
+const aliasCount = fc
+  .integer({ min: MAX_ALIAS_COUNT - 2, max: MAX_ALIAS_COUNT * 40 })
+  .map((n) => `${HEAD}x:\n  a: &a 1\n  b: [${Array(n).fill('*a').join(', ')}]\n`);
+const flowNesting = fc
+  .tuple(fc.integer({ min: MAX_NESTING_DEPTH - 2, max: 50_000 }), fc.constantFrom('[', '{"k":', '[{"k": '))
+  .map(([depth, open]) => {
+    const close = open === '[' ? ']' : open === '{"k":' ? '}' : '}]';
+    return `${HEAD}x: ${open.repeat(depth)}1${close.repeat(depth)}\n`;
+  });
+const blockNesting = fc
+  .tuple(fc.integer({ min: MAX_NESTING_DEPTH - 2, max: 2_000 }), fc.constantFrom('- ', 'k: '))
+  .map(([depth, step]) =>
+    step === '- '
+      ? `${HEAD}x:\n  ${'- '.repeat(depth)}1\n`
+      : `${HEAD}x:\n${Array.from({ length: depth }, (_, i) => `${' '.repeat(2 * i + 2)}k${i}:`).join('\n')} 1\n`,
+  );
 const oddScalars = fc.constantFrom(
   '1'.repeat(5_000),
   '0x' + 'f'.repeat(400),
@@ -46,30 +67,51 @@ const oddScalars = fc.constantFrom(
   '"' + '\\u0000'.repeat(100) + '"',
   "'" + 'x'.repeat(200_000) + "'",
 );
-const scalarDoc = fc.tuple(oddScalars, fc.constantFrom('x', '<<', '? complex')).map(([value, key]) => `${HEAD}${key}: ${value}\n`);
+const scalarDoc = fc
+  .tuple(oddScalars, fc.constantFrom('x', '<<', '? complex'))
+  .map(([value, key]) => `${HEAD}${key}: ${value}\n`);
 // Wide maps: yaml's own duplicate-key check was quadratic in a map's keys
 // (2 s of CPU for 8,000 keys, 59 s for 40,000); distinct, repeated, block and flow.
-const wideMap = fc.tuple(fc.integer({ min: 1_000, max: 8_000 }), fc.constantFrom('distinct', 'repeated'), fc.constantFrom('block', 'flow')).map(([keys, names, style]) => {
-  const key = (i: number) => (names === 'distinct' ? `k${i}` : `k${i % 7}`);
-  const entries = Array.from({ length: keys }, (_, i) => `${key(i)}: 1`);
-  return style === 'block' ? `${HEAD}x:\n${entries.map((e) => `  ${e}`).join('\n')}\n` : `${HEAD}x: {${entries.join(', ')}}\n`;
-});
-const noise = fc.tuple(fc.nat({ max: HEAD.length }), fc.string({ unit: 'binary', maxLength: 50 }), fc.integer({ min: 1, max: 200 })).map(
-  ([at, text, times]) => HEAD.slice(0, at) + text.repeat(times) + HEAD.slice(at),
-);
+const wideMap = fc
+  .tuple(
+    fc.integer({ min: 1_000, max: 8_000 }),
+    fc.constantFrom('distinct', 'repeated'),
+    fc.constantFrom('block', 'flow'),
+  )
+  .map(([keys, names, style]) => {
+    const key = (i: number) => (names === 'distinct' ? `k${i}` : `k${i % 7}`);
+    const entries = Array.from({ length: keys }, (_, i) => `${key(i)}: 1`);
+    return style === 'block'
+      ? `${HEAD}x:\n${entries.map((e) => `  ${e}`).join('\n')}\n`
+      : `${HEAD}x: {${entries.join(', ')}}\n`;
+  });
+const noise = fc
+  .tuple(fc.nat({ max: HEAD.length }), fc.string({ unit: 'binary', maxLength: 50 }), fc.integer({ min: 1, max: 200 }))
+  .map(([at, text, times]) => HEAD.slice(0, at) + text.repeat(times) + HEAD.slice(at));
 
 describe('bounded YAML under pathological documents', () => {
   it('answers every pathological document with a result, inside the robustness bound', () => {
     let slowest = 0;
     fc.assert(
-      fc.property(fc.oneof(aliasBomb, aliasCount, flowNesting, blockNesting, scalarDoc, wideMap, noise), fc.constantFrom('yaml', 'json') as fc.Arbitrary<'yaml' | 'json'>, (text, type) => {
-        const { value: [parsed, validated], cpuMs } = onThreadCpu(
-          () => [parseConfigDocument(text, type), validateDocument('AgentAttestation', text, builtIns, { contentType: type })] as const,
-        );
-        slowest = Math.max(slowest, cpuMs);
-        if (!parsed.ok) expect(parsed.errors.length).toBeGreaterThan(0);
-        if (!validated.ok) for (const error of validated.errors) expect(typeof error.message).toBe('string');
-      }),
+      fc.property(
+        fc.oneof(aliasBomb, aliasCount, flowNesting, blockNesting, scalarDoc, wideMap, noise),
+        fc.constantFrom('yaml', 'json') as fc.Arbitrary<'yaml' | 'json'>,
+        (text, type) => {
+          const {
+            value: [parsed, validated],
+            cpuMs,
+          } = onThreadCpu(
+            () =>
+              [
+                parseConfigDocument(text, type),
+                validateDocument('AgentAttestation', text, builtIns, { contentType: type }),
+              ] as const,
+          );
+          slowest = Math.max(slowest, cpuMs);
+          if (!parsed.ok) expect(parsed.errors.length).toBeGreaterThan(0);
+          if (!validated.ok) for (const error of validated.errors) expect(typeof error.message).toBe('string');
+        },
+      ),
       { numRuns: 300 },
     );
     expect(slowest).toBeLessThan(ROBUSTNESS_BOUND_MS);
@@ -97,13 +139,54 @@ describe('bounded YAML under pathological documents', () => {
       return fill(head, (i) => (i < units ? unit(i) : 'x'.repeat(MAX_DOCUMENT_BYTES)), tail);
     };
     const worst: [string, () => string][] = [
-      ['40,000 distinct keys in one map (the reported attack)', () => `section: AgentAttestation\nschema: v1\nspec:\n${Array.from({ length: 40_000 }, (_, i) => `  k${i}: 1\n`).join('')}`],
-      ['1 MiB of distinct keys in one map', () => fill('section: AgentAttestation\nschema: v1\nspec:\n', (i) => `  k${i}: 1\n`)],
+      [
+        '40,000 distinct keys in one map (the reported attack)',
+        () =>
+          `section: AgentAttestation\nschema: v1\nspec:\n${Array.from({ length: 40_000 }, (_, i) => `  k${i}: 1\n`).join('')}`,
+      ],
+      [
+        '1 MiB of distinct keys in one map',
+        () => fill('section: AgentAttestation\nschema: v1\nspec:\n', (i) => `  k${i}: 1\n`),
+      ],
       ['1 MiB of flow list items', () => fill(`${HEAD}x: [`, () => '1,', '1]\n')],
-      ['maps of the most keys allowed, up to the node cap', () => justUnderNodeCap(`${HEAD}x:\n`, () => `  - {${Array.from({ length: MAX_KEYS_PER_MAP }, (_, j) => `k${j}: 1`).join(', ')}}\n`, 3 * MAX_KEYS_PER_MAP + 2)],
-      ['list items that each fail the schema, up to the node cap', () => justUnderNodeCap('section: AgentAttestation\nschema: v1\nspec:\n  policies: [', (i) => `&a${i} 1,`, 1, '1]\n')],
-      ['policies that each fail a semantic check, up to the node cap', () => justUnderNodeCap('section: AgentAttestation\nschema: v1\nspec:\n  policies:\n', (i) => `    - {name: "p_${i}", requiredAttestors: [{type: nope}]}\n`, 10)],
-      ['long in-lists, up to the node cap', () => justUnderNodeCap('section: AgentAttestation\nschema: v1\nspec:\n  policies:\n', (i) => `    - {name: p${i}, requiredAttestors: [{type: aws_iid}], rules: [{attribute: aws_iid.account.id, in: [${Array.from({ length: 1000 }, (_, j) => `"${String(j).padStart(12, '0')}"`).join(',')}]}]}\n`, 1020)],
+      [
+        'maps of the most keys allowed, up to the node cap',
+        () =>
+          justUnderNodeCap(
+            `${HEAD}x:\n`,
+            () => `  - {${Array.from({ length: MAX_KEYS_PER_MAP }, (_, j) => `k${j}: 1`).join(', ')}}\n`,
+            3 * MAX_KEYS_PER_MAP + 2,
+          ),
+      ],
+      [
+        'list items that each fail the schema, up to the node cap',
+        () =>
+          justUnderNodeCap(
+            'section: AgentAttestation\nschema: v1\nspec:\n  policies: [',
+            (i) => `&a${i} 1,`,
+            1,
+            '1]\n',
+          ),
+      ],
+      [
+        'policies that each fail a semantic check, up to the node cap',
+        () =>
+          justUnderNodeCap(
+            'section: AgentAttestation\nschema: v1\nspec:\n  policies:\n',
+            (i) => `    - {name: "p_${i}", requiredAttestors: [{type: nope}]}\n`,
+            10,
+          ),
+      ],
+      [
+        'long in-lists, up to the node cap',
+        () =>
+          justUnderNodeCap(
+            'section: AgentAttestation\nschema: v1\nspec:\n  policies:\n',
+            (i) =>
+              `    - {name: p${i}, requiredAttestors: [{type: aws_iid}], rules: [{attribute: aws_iid.account.id, in: [${Array.from({ length: 1000 }, (_, j) => `"${String(j).padStart(12, '0')}"`).join(',')}]}]}\n`,
+            1020,
+          ),
+      ],
     ];
     it.each(worst)('%s: a result within the CPU bound', (_name, make) => {
       const text = make();
@@ -116,7 +199,10 @@ describe('bounded YAML under pathological documents', () => {
 
   it('never expands an alias bomb into a document that validates', () => {
     fc.assert(
-      fc.property(aliasBomb.filter((text) => /a([4-9]|1\d): /.test(text)), (text) => !validateDocument('AgentAttestation', text, builtIns).ok),
+      fc.property(
+        aliasBomb.filter((text) => /a([4-9]|1\d): /.test(text)),
+        (text) => !validateDocument('AgentAttestation', text, builtIns).ok,
+      ),
       { numRuns: 50 },
     );
   });

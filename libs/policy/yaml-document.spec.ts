@@ -1,4 +1,11 @@
-import { MAX_DOCUMENT_BYTES, MAX_KEYS_PER_MAP, MAX_NESTING_DEPTH, MAX_NODES, parseConfigDocument, type ParseResult } from './yaml-document';
+import {
+  MAX_DOCUMENT_BYTES,
+  MAX_KEYS_PER_MAP,
+  MAX_NESTING_DEPTH,
+  MAX_NODES,
+  parseConfigDocument,
+  type ParseResult,
+} from './yaml-document';
 
 function errorsOf(result: ParseResult) {
   if (result.ok) throw new Error('expected the document to be rejected');
@@ -57,7 +64,12 @@ describe('parseConfigDocument', () => {
     const text = `a: [${'1,'.repeat(MAX_NODES)}1]\n`;
     // the key a, its `:`, the `[`, then the list items
     expect(errorsOf(parseConfigDocument(text))).toEqual([
-      { path: '', line: 1, column: 5 + 2 * (MAX_NODES - 3), message: `document has more than ${MAX_NODES} nodes (keys, values and entries); split it or write it more compactly` },
+      {
+        path: '',
+        line: 1,
+        column: 5 + 2 * (MAX_NODES - 3),
+        message: `document has more than ${MAX_NODES} nodes (keys, values and entries); split it or write it more compactly`,
+      },
     ]);
     expect(parseConfigDocument(`a: [${'1,'.repeat(MAX_NODES - 4)}1]\n`).ok).toBe(true);
   });
@@ -71,15 +83,22 @@ describe('parseConfigDocument', () => {
   });
 
   it('rejects lists and maps as keys', () => {
-    expect(errorsOf(parseConfigDocument('? [a, b]\n: 1\n'))[0]).toMatchObject({ line: 1, message: 'a key must be a string, not a list, map or tagged value' });
+    expect(errorsOf(parseConfigDocument('? [a, b]\n: 1\n'))[0]).toMatchObject({
+      line: 1,
+      message: 'a key must be a string, not a list, map or tagged value',
+    });
   });
 
   it('treats keys that differ only in type as duplicates, as the JSON value would merge them', () => {
-    expect(errorsOf(parseConfigDocument('1: a\n"1": b\n'))).toEqual([{ path: '/1', line: 2, column: 1, message: 'duplicate key' }]);
+    expect(errorsOf(parseConfigDocument('1: a\n"1": b\n'))).toEqual([
+      { path: '/1', line: 2, column: 1, message: 'duplicate key' },
+    ]);
   });
 
   it('rejects text PostgreSQL cannot store, with its line and column (a NUL escape, an unpaired surrogate)', () => {
-    expect(errorsOf(parseConfigDocument('a:\n  b: "x\\0y"\n'))).toEqual([{ path: '/a/b', line: 2, column: 6, message: 'must not contain the NUL character (U+0000)' }]);
+    expect(errorsOf(parseConfigDocument('a:\n  b: "x\\0y"\n'))).toEqual([
+      { path: '/a/b', line: 2, column: 6, message: 'must not contain the NUL character (U+0000)' },
+    ]);
     expect(errorsOf(parseConfigDocument('a: ["\\ud800"]\n'))).toEqual([
       { path: '/a/0', line: 1, column: 5, message: 'must be well-formed Unicode (it has an unpaired surrogate)' },
     ]);
@@ -90,12 +109,24 @@ describe('parseConfigDocument', () => {
   });
 
   it('rejects several documents in one stream', () => {
-    expect(errorsOf(parseConfigDocument('a: 1\n---\nb: 2\n'))[0]).toMatchObject({ line: 2, message: expect.stringMatching(/only one document/) });
+    expect(errorsOf(parseConfigDocument('a: 1\n---\nb: 2\n'))[0]).toMatchObject({
+      line: 2,
+      message: expect.stringMatching(/only one document/),
+    });
   });
 
   it('rejects "billion laughs" alias expansion', () => {
     const lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
-    for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e'], ['g', 'f'], ['h', 'g'], ['i', 'h']]) {
+    for (const [name, prev] of [
+      ['b', 'a'],
+      ['c', 'b'],
+      ['d', 'c'],
+      ['e', 'd'],
+      ['f', 'e'],
+      ['g', 'f'],
+      ['h', 'g'],
+      ['i', 'h'],
+    ]) {
       lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
     }
     expect(errorsOf(parseConfigDocument(lines.join('\n')))[0]?.message).toMatch(/too many aliases/);
@@ -103,7 +134,11 @@ describe('parseConfigDocument', () => {
 
   it('accepts a few aliases for shared values', () => {
     const result = parseConfigDocument('accounts: &accounts ["111111111111"]\nx: *accounts\ny: *accounts\n');
-    expect(result.ok && result.document.value).toEqual({ accounts: ['111111111111'], x: ['111111111111'], y: ['111111111111'] });
+    expect(result.ok && result.document.value).toEqual({
+      accounts: ['111111111111'],
+      x: ['111111111111'],
+      y: ['111111111111'],
+    });
   });
 
   it('rejects flow nesting deeper than the cap at the opening bracket', () => {
@@ -147,11 +182,18 @@ describe('parseConfigDocument', () => {
   });
 
   it('rejects tags that yield non-JSON values', () => {
-    expect(errorsOf(parseConfigDocument('a: !!binary aGVsbG8=\n'))[0]).toMatchObject({ path: '/a', line: 1, message: expect.stringMatching(/must be a string, number/) });
+    expect(errorsOf(parseConfigDocument('a: !!binary aGVsbG8=\n'))[0]).toMatchObject({
+      path: '/a',
+      line: 1,
+      message: expect.stringMatching(/must be a string, number/),
+    });
   });
 
   it('rejects infinite numbers', () => {
-    expect(errorsOf(parseConfigDocument('a: [.inf]\n'))[0]).toMatchObject({ path: '/a/0', message: 'must be a finite number' });
+    expect(errorsOf(parseConfigDocument('a: [.inf]\n'))[0]).toMatchObject({
+      path: '/a/0',
+      message: 'must be a finite number',
+    });
   });
 
   it('reports YAML syntax errors with line and column', () => {

@@ -1,4 +1,18 @@
-import { CST, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument, type Alias, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import {
+  CST,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  Lexer,
+  LineCounter,
+  parseDocument,
+  type Alias,
+  type Document,
+  type Node,
+  type Pair,
+  type YAMLMap,
+} from 'yaml';
 import { unstorableText } from '../contracts/storable-text';
 import type { ConfigError } from './config-error';
 import { joinPointer, splitPointer } from './json-pointer';
@@ -90,7 +104,11 @@ function parseBounded(text: string, contentType: ContentType): ParseResult {
   if (problems.length > 0) {
     return {
       ok: false,
-      errors: problems.map((problem) => ({ path: '', ...at(problem.pos[0]), message: yamlMessage(problem.code, problem.message) })),
+      errors: problems.map((problem) => ({
+        path: '',
+        ...at(problem.pos[0]),
+        message: yamlMessage(problem.code, problem.message),
+      })),
     };
   }
   if (contentType === 'json') {
@@ -99,7 +117,8 @@ function parseBounded(text: string, contentType: ContentType): ParseResult {
   }
 
   const index = indexMaps(doc);
-  if (index.errors.length > 0) return { ok: false, errors: index.errors.map(({ path, offset, message }) => ({ path, ...at(offset), message })) };
+  if (index.errors.length > 0)
+    return { ok: false, errors: index.errors.map(({ path, offset, message }) => ({ path, ...at(offset), message })) };
 
   let value: unknown;
   try {
@@ -117,7 +136,12 @@ function parseBounded(text: string, contentType: ContentType): ParseResult {
   };
   const shapeError = findNonJson(value, '', 0);
   if (shapeError !== undefined) {
-    return { ok: false, errors: [{ path: shapeError.path, ...document.locate(shapeError.path, shapeError.at), message: shapeError.message }] };
+    return {
+      ok: false,
+      errors: [
+        { path: shapeError.path, ...document.locate(shapeError.path, shapeError.at), message: shapeError.message },
+      ],
+    };
   }
   return { ok: true, document };
 }
@@ -155,9 +179,13 @@ function lexicalLimit(text: string): { offset: number; message: string } | undef
     else if (FLOW_CLOSE.has(token)) flowDepth = Math.max(0, flowDepth - 1);
     else if (token === '-' || token === '?') indicatorsOnLine++;
     else if (token === '\n' || token === '\r\n') indicatorsOnLine = 0;
-    if (flowDepth > MAX_NESTING_DEPTH || indicatorsOnLine > MAX_NESTING_DEPTH) return { offset, message: `nesting deeper than ${MAX_NESTING_DEPTH} levels` };
+    if (flowDepth > MAX_NESTING_DEPTH || indicatorsOnLine > MAX_NESTING_DEPTH)
+      return { offset, message: `nesting deeper than ${MAX_NESTING_DEPTH} levels` };
     if (NODE_TOKENS.has(CST.tokenType(token)) && ++nodes > MAX_NODES) {
-      return { offset, message: `document has more than ${MAX_NODES} nodes (keys, values and entries); split it or write it more compactly` };
+      return {
+        offset,
+        message: `document has more than ${MAX_NODES} nodes (keys, values and entries); split it or write it more compactly`,
+      };
     }
     if (!CONTROL.has(token)) offset += token.length;
   }
@@ -189,7 +217,11 @@ function indexMaps(doc: Document): MapIndex {
     } else if (isMap(node)) {
       if (node.items.length > MAX_KEYS_PER_MAP) {
         const extra = node.items[MAX_KEYS_PER_MAP]!.key as Node | null;
-        index.errors.push({ path, offset: extra?.range?.[0] ?? node.range?.[0], message: `map has more than ${MAX_KEYS_PER_MAP} keys` });
+        index.errors.push({
+          path,
+          offset: extra?.range?.[0] ?? node.range?.[0],
+          message: `map has more than ${MAX_KEYS_PER_MAP} keys`,
+        });
         return;
       }
       const entries = new Map<string, Pair>();
@@ -197,7 +229,8 @@ function indexMaps(doc: Document): MapIndex {
       for (const pair of node.items) {
         const name = keyText(pair.key);
         const keyPath = joinPointer(path, name);
-        if (entries.has(name)) index.errors.push({ path: keyPath, offset: (pair.key as Node | null)?.range?.[0], message: 'duplicate key' });
+        if (entries.has(name))
+          index.errors.push({ path: keyPath, offset: (pair.key as Node | null)?.range?.[0], message: 'duplicate key' });
         else entries.set(name, pair);
         walk(pair.value, keyPath);
       }
@@ -250,7 +283,11 @@ function strictJsonError(text: string): string | undefined {
  * unpaired surrogates (which `"\\0"` and `"\\ud800"` escapes make), so such a
  * document would validate and then fail to store.
  */
-function findNonJson(value: unknown, path: string, depth: number): { path: string; message: string; at: 'key' | 'value' } | undefined {
+function findNonJson(
+  value: unknown,
+  path: string,
+  depth: number,
+): { path: string; message: string; at: 'key' | 'value' } | undefined {
   if (value === null || typeof value === 'boolean') return undefined;
   if (typeof value === 'string') {
     const problem = unstorableText(value);
@@ -260,7 +297,8 @@ function findNonJson(value: unknown, path: string, depth: number): { path: strin
     return Number.isFinite(value) ? undefined : { path, message: 'must be a finite number', at: 'value' };
   }
   if (typeof value !== 'object') return { path, message: 'must be a JSON value', at: 'value' };
-  if (depth >= MAX_NESTING_DEPTH) return { path, message: `nesting deeper than ${MAX_NESTING_DEPTH} levels`, at: 'value' };
+  if (depth >= MAX_NESTING_DEPTH)
+    return { path, message: `nesting deeper than ${MAX_NESTING_DEPTH} levels`, at: 'value' };
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const found = findNonJson(value[i], joinPointer(path, i), depth + 1);

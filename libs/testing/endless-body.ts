@@ -14,7 +14,11 @@ const CHUNK = Buffer.alloc(64 * 1024, ' ');
  * a client caps what it reads and hangs up rather than buffering forever.
  * Stops writing when the client closes the connection.
  */
-export function answerEndlessly(res: ServerResponse, contentType = 'application/json', opening = '{"keys":['): EndlessAnswer {
+export function answerEndlessly(
+  res: ServerResponse,
+  contentType = 'application/json',
+  opening = '{"keys":[',
+): EndlessAnswer {
   let sent = 0;
   let closed = false;
   res.on('close', () => (closed = true));

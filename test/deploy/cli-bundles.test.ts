@@ -40,7 +40,10 @@ describe('the bundled CLIs', () => {
   /** Runs a bundle with Node 24 and nothing but the environment given. */
   async function cli(name: Cli, args: string[], env: Record<string, string> = {}): Promise<Result> {
     try {
-      const { stdout, stderr } = await run(process.execPath, [bundle(name), ...args], { cwd: outdir, env: { PATH: process.env.PATH ?? '', ...env } });
+      const { stdout, stderr } = await run(process.execPath, [bundle(name), ...args], {
+        cwd: outdir,
+        env: { PATH: process.env.PATH ?? '', ...env },
+      });
       return { status: 0, stdout, stderr };
     } catch (error) {
       const failed = error as { code?: unknown; stdout?: string; stderr?: string };
@@ -82,7 +85,11 @@ describe('the bundled CLIs', () => {
   });
 
   it('reports a usage error with exit status 2', async () => {
-    expect(await cli('attestd-agent', ['login', '--attestor', 'nope'])).toMatchObject({ status: 2, stdout: '', stderr: expect.stringContaining('attestd-agent: unknown attestor "nope"') });
+    expect(await cli('attestd-agent', ['login', '--attestor', 'nope'])).toMatchObject({
+      status: 2,
+      stdout: '',
+      stderr: expect.stringContaining('attestd-agent: unknown attestor "nope"'),
+    });
   });
 
   it('validates policy files offline with the bundled policy library', async () => {
@@ -90,7 +97,11 @@ describe('the bundled CLIs', () => {
     const bad = join(outdir, 'typo.yaml');
     writeFileSync(good, joinTokenPolicy());
     writeFileSync(bad, joinTokenPolicy({ template: '/lab/{{join_token.idd}}' }));
-    expect(await cli('attestctl', ['config', 'validate', '-f', good, '--offline'])).toEqual({ status: 0, stdout: `${good}: valid AgentAttestation document (offline, built-in attestors)\n`, stderr: '' });
+    expect(await cli('attestctl', ['config', 'validate', '-f', good, '--offline'])).toEqual({
+      status: 0,
+      stdout: `${good}: valid AgentAttestation document (offline, built-in attestors)\n`,
+      stderr: '',
+    });
     const refused = await cli('attestctl', ['config', 'validate', '-f', bad, '--offline']);
     expect(refused).toMatchObject({ status: 1, stdout: '' });
     expect(refused.stderr).toMatch(new RegExp(`^${bad}:\\d+:\\d+ .*unknown attribute join_token\\.idd`, 'm'));
@@ -99,7 +110,9 @@ describe('the bundled CLIs', () => {
   describe('against a real server', () => {
     let server: TestServer;
     beforeAll(async () => {
-      server = await startTestServer({ policies: { 'lab.yaml': joinTokenPolicy({ template: '/lab/{{join_token.id}}' }) } });
+      server = await startTestServer({
+        policies: { 'lab.yaml': joinTokenPolicy({ template: '/lab/{{join_token.id}}' }) },
+      });
     }, 120_000);
     afterAll(async () => {
       await server?.stop();
@@ -112,22 +125,45 @@ describe('the bundled CLIs', () => {
       const { token, id } = JSON.parse(created.stdout) as { token: string; id: string };
 
       const svidDir = join(outdir, 'svid');
-      const login = await cli('attestd-agent', ['login', '--server', server.url, '--attestor', 'join_token', '--out', svidDir], { ATTESTD_JOIN_TOKEN: token });
-      expect(login).toMatchObject({ status: 0, stderr: '', stdout: expect.stringContaining(`logged in as spiffe://example.org/lab/${id}`) });
+      const login = await cli(
+        'attestd-agent',
+        ['login', '--server', server.url, '--attestor', 'join_token', '--out', svidDir],
+        { ATTESTD_JOIN_TOKEN: token },
+      );
+      expect(login).toMatchObject({
+        status: 0,
+        stderr: '',
+        stdout: expect.stringContaining(`logged in as spiffe://example.org/lab/${id}`),
+      });
       const svid = new X509Certificate(readFileSync(join(svidDir, 'svid.pem')));
       const bundlePem = readFileSync(join(svidDir, 'bundle.pem'), 'utf8');
-      const authorities = bundlePem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)!.map((pem) => new X509Certificate(pem));
+      const authorities = bundlePem
+        .match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)!
+        .map((pem) => new X509Certificate(pem));
       expect(authorities.some((ca) => svid.verify(ca.publicKey))).toBe(true);
       expect(statSync(join(svidDir, 'svid.key')).mode & 0o777).toBe(0o600);
 
-      const jwt = await cli('attestd-agent', ['jwt', '--server', server.url, '--out', svidDir, '--audience', 'sts.amazonaws.com']);
+      const jwt = await cli('attestd-agent', [
+        'jwt',
+        '--server',
+        server.url,
+        '--out',
+        svidDir,
+        '--audience',
+        'sts.amazonaws.com',
+      ]);
       expect(jwt).toMatchObject({ status: 0, stderr: '' });
-      const claims = JSON.parse(Buffer.from(jwt.stdout.trim().split('.')[1]!, 'base64url').toString('utf8')) as { sub: string; aud: unknown };
+      const claims = JSON.parse(Buffer.from(jwt.stdout.trim().split('.')[1]!, 'base64url').toString('utf8')) as {
+        sub: string;
+        aud: unknown;
+      };
       expect(claims).toMatchObject({ sub: `spiffe://example.org/lab/${id}` });
 
       const agents = await cli('attestctl', ['agents', 'list', '-o', 'json'], admin);
       expect(agents.status).toBe(0);
-      expect((JSON.parse(agents.stdout) as { items: { spiffeId: string }[] }).items.map((agent) => agent.spiffeId)).toContain(`spiffe://example.org/lab/${id}`);
+      expect(
+        (JSON.parse(agents.stdout) as { items: { spiffeId: string }[] }).items.map((agent) => agent.spiffeId),
+      ).toContain(`spiffe://example.org/lab/${id}`);
     });
   });
 });
@@ -145,8 +181,15 @@ describe('attestd --help and --version', () => {
     try {
       const list = join(dir, 'modules.json');
       const preload = join(dir, 'record.js');
-      writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(Object.keys(require.cache))));\n`);
-      const { stdout } = await run(process.execPath, ['--require', preload, join(build!.dir, 'apps', 'server', 'main.js'), ...args], { cwd: dir });
+      writeFileSync(
+        preload,
+        `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(Object.keys(require.cache))));\n`,
+      );
+      const { stdout } = await run(
+        process.execPath,
+        ['--require', preload, join(build!.dir, 'apps', 'server', 'main.js'), ...args],
+        { cwd: dir },
+      );
       return { stdout, modules: JSON.parse(readFileSync(list, 'utf8')) as string[] };
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -156,7 +199,11 @@ describe('attestd --help and --version', () => {
   it('prints the usage without loading NestJS, Prisma or the server', async () => {
     const { stdout, modules } = await serverWith(['--help']);
     expect(stdout).toMatch(/^usage: attestd \[--config FILE\]/);
-    expect(modules.filter((path) => /node_modules\/(@nestjs|@prisma|@aws-sdk|fastify)\/|apps\/server\/server\.js$/.test(path))).toEqual([]);
+    expect(
+      modules.filter((path) =>
+        /node_modules\/(@nestjs|@prisma|@aws-sdk|fastify)\/|apps\/server\/server\.js$/.test(path),
+      ),
+    ).toEqual([]);
   });
 
   it("prints package.json's version, loading no more", async () => {

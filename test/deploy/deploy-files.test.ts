@@ -47,16 +47,31 @@ const prometheusConfig = parseYaml(read('deploy/prometheus.yml')) as {
   scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[] }[] }[];
 };
 const alertRules = parseYaml(read('deploy/alerts.yml')) as { groups: { name: string; rules: AlertRule[] }[] };
-const dashboard = JSON.parse(read('deploy/grafana/dashboard.json')) as Json & { panels: Json[]; templating: { list: { name: string }[] } };
+const dashboard = JSON.parse(read('deploy/grafana/dashboard.json')) as Json & {
+  panels: Json[];
+  templating: { list: { name: string }[] };
+};
 
 const services = compose.services;
 const attestdServices = Object.keys(services).filter((name) => services[name]!.environment?.DATABASE_URL !== undefined);
 const postgresName = Object.keys(services).find((name) => /^postgres(:|$)/.test(services[name]!.image ?? ''))!;
-const prometheusService = Object.keys(services).find((name) => /^(prom\/prometheus|quay\.io\/prometheus\/prometheus)(:|$)/.test(services[name]!.image ?? ''))!;
-const alerts = alertRules.groups.flatMap((group) => group.rules).filter((rule): rule is AlertRule & { alert: string } => rule.alert !== undefined);
+const prometheusService = Object.keys(services).find((name) =>
+  /^(prom\/prometheus|quay\.io\/prometheus\/prometheus)(:|$)/.test(services[name]!.image ?? ''),
+)!;
+const alerts = alertRules.groups
+  .flatMap((group) => group.rules)
+  .filter((rule): rule is AlertRule & { alert: string } => rule.alert !== undefined);
 const panels = dashboard.panels.flatMap((panel) => [panel, ...((panel.panels as Json[] | undefined) ?? [])]);
-const panelExprs = panels.flatMap((panel) => ((panel.targets as { expr?: string }[] | undefined) ?? []).map((target) => ({ panel: panel.title as string, expr: target.expr ?? '' })));
-const exprs = [...alerts.map((rule) => ({ where: `alert ${rule.alert}`, expr: rule.expr })), ...panelExprs.map(({ panel, expr }) => ({ where: `panel "${panel}"`, expr }))];
+const panelExprs = panels.flatMap((panel) =>
+  ((panel.targets as { expr?: string }[] | undefined) ?? []).map((target) => ({
+    panel: panel.title as string,
+    expr: target.expr ?? '',
+  })),
+);
+const exprs = [
+  ...alerts.map((rule) => ({ where: `alert ${rule.alert}`, expr: rule.expr })),
+  ...panelExprs.map(({ panel, expr }) => ({ where: `panel "${panel}"`, expr })),
+];
 
 /** Metric names in PromQL, leaving out label names in grouping clauses (`by (v8js_gc_type)`) and matchers. */
 const metricNamesIn = (expr: string) => {
@@ -69,13 +84,15 @@ const usedMetricNames = [...new Set(exprs.flatMap(({ expr }) => metricNamesIn(ex
 const instrumentOf = new Map<string, (typeof INSTRUMENTS)[keyof typeof INSTRUMENTS]>();
 for (const instrument of Object.values(INSTRUMENTS)) {
   const family = prometheusName(instrument);
-  const series = instrument.kind === 'histogram' ? ['_bucket', '_sum', '_count'].map((suffix) => family + suffix) : [family];
+  const series =
+    instrument.kind === 'histogram' ? ['_bucket', '_sum', '_count'].map((suffix) => family + suffix) : [family];
   for (const name of series) instrumentOf.set(name, instrument);
 }
 /** The same for the process and runtime metrics of the OpenTelemetry instrumentations: series name → labels. */
 const runtimeLabels = new Map<string, readonly string[]>();
 for (const [family, metric] of Object.entries(RUNTIME_METRICS)) {
-  const series = metric.kind === 'histogram' ? ['_bucket', '_sum', '_count'].map((suffix) => family + suffix) : [family];
+  const series =
+    metric.kind === 'histogram' ? ['_bucket', '_sum', '_count'].map((suffix) => family + suffix) : [family];
   for (const name of series) runtimeLabels.set(name, metric.labels);
 }
 
@@ -88,10 +105,14 @@ const ENUMERATED: Record<string, Record<string, string[]>> = {
 
 /** `metric{label op "value", ...}` selectors of a PromQL expression. */
 function selectors(expr: string): { metric: string; matchers: { label: string; op: string; value: string }[] }[] {
-  return [...expr.matchAll(/\b((?:attestd|process|nodejs|v8js)_[a-z0-9_]+|up)\s*\{([^}]*)\}/g)].map(([, metric, body]) => ({
-    metric: metric!,
-    matchers: [...body!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"([^"]*)"/g)].map(([, label, op, value]) => ({ label: label!, op: op!, value: value! })),
-  }));
+  return [...expr.matchAll(/\b((?:attestd|process|nodejs|v8js)_[a-z0-9_]+|up)\s*\{([^}]*)\}/g)].map(
+    ([, metric, body]) => ({
+      metric: metric!,
+      matchers: [...body!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"([^"]*)"/g)].map(
+        ([, label, op, value]) => ({ label: label!, op: op!, value: value! }),
+      ),
+    }),
+  );
 }
 
 function labelsOf(metric: string): string[] {
@@ -126,7 +147,9 @@ describe('deployment files', () => {
       }
       const [first, second] = attestdServices.map((name) => services[name]!);
       expect(first!.environment).toEqual(second!.environment);
-      const hostPorts = attestdServices.flatMap((name) => services[name]!.ports ?? []).map((mapping) => mapping.split(':').at(-2));
+      const hostPorts = attestdServices
+        .flatMap((name) => services[name]!.ports ?? [])
+        .map((mapping) => mapping.split(':').at(-2));
       expect(new Set(hostPorts).size).toBe(hostPorts.length);
     });
 
@@ -140,7 +163,11 @@ describe('deployment files', () => {
     it('runs Prometheus with deploy/prometheus.yml as its configuration and deploy/alerts.yml beside it', () => {
       expect(prometheusService).toBeDefined();
       const prometheus = services[prometheusService]!;
-      const mounts = new Map((prometheus.volumes ?? []).map((volume) => volume.split(':')).map(([source, target]) => [source!.replace(/^\.\//, ''), target!]));
+      const mounts = new Map(
+        (prometheus.volumes ?? [])
+          .map((volume) => volume.split(':'))
+          .map(([source, target]) => [source!.replace(/^\.\//, ''), target!]),
+      );
       const configFlag = [prometheus.command ?? []].flat().find((arg) => arg.startsWith('--config.file='));
       const configPath = configFlag ? configFlag.slice('--config.file='.length) : '/etc/prometheus/prometheus.yml';
       expect(mounts.get('deploy/prometheus.yml')).toBe(configPath);
@@ -150,7 +177,9 @@ describe('deployment files', () => {
     });
 
     it('publishes every port on 127.0.0.1 only', () => {
-      const mappings = Object.entries(services).flatMap(([name, service]) => (service.ports ?? []).map((mapping) => ({ name, mapping })));
+      const mappings = Object.entries(services).flatMap(([name, service]) =>
+        (service.ports ?? []).map((mapping) => ({ name, mapping })),
+      );
       expect(mappings.length).toBeGreaterThan(0);
       expect(mappings.filter(({ mapping }) => !/^127\.0\.0\.1:\d+:\d+(\/(tcp|udp))?$/.test(mapping))).toEqual([]);
     });
@@ -166,7 +195,10 @@ describe('deployment files', () => {
     });
 
     it('bind-mounts only files that exist', () => {
-      const sources = Object.values(services).flatMap((service) => service.volumes ?? []).map((volume) => volume.split(':')[0]!).filter((source) => source.startsWith('.'));
+      const sources = Object.values(services)
+        .flatMap((service) => service.volumes ?? [])
+        .map((volume) => volume.split(':')[0]!)
+        .filter((source) => source.startsWith('.'));
       expect(sources.length).toBeGreaterThan(0);
       for (const source of sources) expect(existsSync(join(ROOT, source))).toBe(true);
     });
@@ -194,7 +226,11 @@ describe('deployment files', () => {
       for (const group of alertRules.groups) {
         expect(group.rules.length).toBeGreaterThan(0);
         for (const rule of group.rules) {
-          expect(Object.keys(rule).every((key) => ['alert', 'record', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations'].includes(key))).toBe(true);
+          expect(
+            Object.keys(rule).every((key) =>
+              ['alert', 'record', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations'].includes(key),
+            ),
+          ).toBe(true);
           expect(typeof rule.expr).toBe('string');
           if (rule.record !== undefined) continue;
           expect(rule.alert).toMatch(/^[A-Za-z_][A-Za-z0-9_]*$/);
@@ -208,25 +244,47 @@ describe('deployment files', () => {
     });
 
     it('alerts on what operations.md asks for', () => {
-      const alertUsing = (test: (expr: string) => boolean) => alerts.filter((rule) => test(rule.expr.replace(/\s+/g, ' ')));
+      const alertUsing = (test: (expr: string) => boolean) =>
+        alerts.filter((rule) => test(rule.expr.replace(/\s+/g, ' ')));
       const proofs = prometheusName(INSTRUMENTS.attestationProofs);
       // failed attestation rate, per attestor
-      expect(alertUsing((e) => e.includes(`${proofs}{outcome="failed"}`) && /by \(attestor_type\)/.test(e))).not.toHaveLength(0);
+      expect(
+        alertUsing((e) => e.includes(`${proofs}{outcome="failed"}`) && /by \(attestor_type\)/.test(e)),
+      ).not.toHaveLength(0);
       // any TOFU conflict
-      expect(alertUsing((e) => e.includes(prometheusName(INSTRUMENTS.tofuConflicts)) && /> 0\b/.test(e))).not.toHaveLength(0);
+      expect(
+        alertUsing((e) => e.includes(prometheusName(INSTRUMENTS.tofuConflicts)) && /> 0\b/.test(e)),
+      ).not.toHaveLength(0);
       // any login refused because another active agent holds its SPIFFE ID
-      expect(alertUsing((e) => e.includes(`${prometheusName(INSTRUMENTS.logins)}{code="spiffe_id_in_use"}`) && /> 0\b/.test(e))).not.toHaveLength(0);
+      expect(
+        alertUsing(
+          (e) => e.includes(`${prometheusName(INSTRUMENTS.logins)}{code="spiffe_id_in_use"}`) && /> 0\b/.test(e),
+        ),
+      ).not.toHaveLength(0);
       // login error ratio
-      expect(alertUsing((e) => e.includes(`${prometheusName(INSTRUMENTS.logins)}{outcome!="success"}`) && e.includes('/'))).not.toHaveLength(0);
+      expect(
+        alertUsing((e) => e.includes(`${prometheusName(INSTRUMENTS.logins)}{outcome!="success"}`) && e.includes('/')),
+      ).not.toHaveLength(0);
       // cloud request failures
-      expect(alertUsing((e) => e.includes(prometheusName(INSTRUMENTS.cloudRequests)) && /outcome!?="/.test(e))).not.toHaveLength(0);
+      expect(
+        alertUsing((e) => e.includes(prometheusName(INSTRUMENTS.cloudRequests)) && /outcome!?="/.test(e)),
+      ).not.toHaveLength(0);
       // p99 login latency
-      expect(alertUsing((e) => e.includes('histogram_quantile(0.99') && e.includes(`${prometheusName(INSTRUMENTS.loginDuration)}_bucket`))).not.toHaveLength(0);
+      expect(
+        alertUsing(
+          (e) =>
+            e.includes('histogram_quantile(0.99') && e.includes(`${prometheusName(INSTRUMENTS.loginDuration)}_bucket`),
+        ),
+      ).not.toHaveLength(0);
       // a replica down
       expect(alertUsing((e) => /up\{job="attestd"\} == 0/.test(e))).not.toHaveLength(0);
       // the signing CA close to its notAfter, and key rotation failing
-      expect(alertUsing((e) => e.includes(prometheusName(INSTRUMENTS.caExpiry)) && e.includes('time()') && /< \d/.test(e))).not.toHaveLength(0);
-      expect(alertUsing((e) => e.includes(prometheusName(INSTRUMENTS.keyRotationFailures)) && /> 0\b/.test(e))).not.toHaveLength(0);
+      expect(
+        alertUsing((e) => e.includes(prometheusName(INSTRUMENTS.caExpiry)) && e.includes('time()') && /< \d/.test(e)),
+      ).not.toHaveLength(0);
+      expect(
+        alertUsing((e) => e.includes(prometheusName(INSTRUMENTS.keyRotationFailures)) && /> 0\b/.test(e)),
+      ).not.toHaveLength(0);
     });
   });
 
@@ -248,8 +306,14 @@ describe('deployment files', () => {
     });
 
     it('shows every metric attestd exports', () => {
-      const shown = new Set(panelExprs.flatMap(({ expr }) => metricNamesIn(expr)).map((name) => instrumentOf.get(name)?.name));
-      expect(Object.values(INSTRUMENTS).map((instrument) => instrument.name).filter((name) => !shown.has(name))).toEqual([]);
+      const shown = new Set(
+        panelExprs.flatMap(({ expr }) => metricNamesIn(expr)).map((name) => instrumentOf.get(name)?.name),
+      );
+      expect(
+        Object.values(INSTRUMENTS)
+          .map((instrument) => instrument.name)
+          .filter((name) => !shown.has(name)),
+      ).toEqual([]);
     });
   });
 
@@ -266,7 +330,8 @@ describe('deployment files', () => {
         const stack: string[] = [];
         for (const char of stripped) {
           if ('({['.includes(char)) stack.push(char);
-          if (')}]'.includes(char)) expect({ where, closes: stack.pop() }).toEqual({ where, closes: { ')': '(', '}': '{', ']': '[' }[char] });
+          if (')}]'.includes(char))
+            expect({ where, closes: stack.pop() }).toEqual({ where, closes: { ')': '(', '}': '{', ']': '[' }[char] });
         }
         expect({ where, unclosed: stack }).toEqual({ where, unclosed: [] });
       }
@@ -277,14 +342,29 @@ describe('deployment files', () => {
         const metrics = selectors(expr);
         for (const { metric, matchers } of metrics) {
           for (const { label, op, value } of matchers) {
-            expect({ where, metric, label, known: labelsOf(metric).includes(label) }).toEqual({ where, metric, label, known: true });
+            expect({ where, metric, label, known: labelsOf(metric).includes(label) }).toEqual({
+              where,
+              metric,
+              label,
+              known: true,
+            });
             const allowed = ENUMERATED[metric]?.[label];
-            if (allowed && (op === '=' || op === '!=')) expect({ where, metric, label, value, allowed: allowed.includes(value) }).toEqual({ where, metric, label, value, allowed: true });
+            if (allowed && (op === '=' || op === '!='))
+              expect({ where, metric, label, value, allowed: allowed.includes(value) }).toEqual({
+                where,
+                metric,
+                label,
+                value,
+                allowed: true,
+              });
           }
         }
         const groupable = new Set([...metricNamesIn(expr), ...(/\bup\b/.test(expr) ? ['up'] : [])].flatMap(labelsOf));
         for (const [, list] of expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)) {
-          for (const label of list!.split(',').map((s) => s.trim()).filter(Boolean)) {
+          for (const label of list!
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)) {
             expect({ where, label, known: groupable.has(label) }).toEqual({ where, label, known: true });
           }
         }
@@ -313,13 +393,21 @@ describe('deployment files', () => {
       requiredAttestors: [{ type: aws_iid }]
       spiffeIdTemplate: "/ec2/{{aws_iid.ec2.instance.id}}"
 `;
-      server = await startTestServer({ policies: { 'agents.yaml': policies, 'certificates.yaml': aws.certificatesSection }, additionalAttestors: [fakeNodeAttestor] });
+      server = await startTestServer({
+        policies: { 'agents.yaml': policies, 'certificates.yaml': aws.certificatesSection },
+        additionalAttestors: [fakeNodeAttestor],
+      });
 
       const { token } = await newJoinToken(server);
       expect((await login(server, { join_token: { token } })).status).toBe(200);
-      expect(await problemOf(await login(server, { join_token: { token: 'not-a-real-token-0123456789' } }))).toMatchObject({ status: 401, code: 'attestation_failed' });
+      expect(
+        await problemOf(await login(server, { join_token: { token: 'not-a-real-token-0123456789' } })),
+      ).toMatchObject({ status: 401, code: 'attestation_failed' });
       expect((await login(server, { test_node: { node: 'n1', secret: 'let-me-in' } })).status).toBe(200);
-      expect(await problemOf(await login(server, { test_node: { node: 'n1', secret: 'let-me-in' } }))).toMatchObject({ status: 409, code: 'node_already_attested' });
+      expect(await problemOf(await login(server, { test_node: { node: 'n1', secret: 'let-me-in' } }))).toMatchObject({
+        status: 409,
+        code: 'node_already_attested',
+      });
       const imds = await aws.imdsFor('i-0b22a22eec53b9321');
       await runLogin({ server: server.url, attestors: ['aws_iid'], out: agentOut, imdsEndpoint: imds.url });
 
@@ -337,7 +425,12 @@ describe('deployment files', () => {
       families = new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => [name!, type!]));
       samples = [...text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? \S+/gm)].map(([, name, labels]) => ({
         name: name!,
-        labels: Object.fromEntries([...(labels ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map(([, key, value]) => [key!, value!])),
+        labels: Object.fromEntries(
+          [...(labels ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map(([, key, value]) => [
+            key!,
+            value!,
+          ]),
+        ),
       }));
     }, 180_000);
     afterAll(async () => {
@@ -348,28 +441,51 @@ describe('deployment files', () => {
 
     /** Every series name the scrape's `# TYPE` lines declare. */
     const scraped = () =>
-      new Set([...families].flatMap(([name, type]) => (type === 'histogram' || type === 'summary' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`, name] : [name])));
+      new Set(
+        [...families].flatMap(([name, type]) =>
+          type === 'histogram' || type === 'summary'
+            ? [`${name}_bucket`, `${name}_sum`, `${name}_count`, name]
+            : [name],
+        ),
+      );
 
     it('exports every metric the alerts and the dashboard use', () => {
       const exported = scraped();
-      expect({ missingFromScrape: usedMetricNames.filter((name) => !exported.has(name)), scraped: [...families.keys()].sort() }).toEqual({
+      expect({
+        missingFromScrape: usedMetricNames.filter((name) => !exported.has(name)),
+        scraped: [...families.keys()].sort(),
+      }).toEqual({
         missingFromScrape: [],
         scraped: expect.anything(),
       });
     });
 
     it('exports every instrument under the name prometheusName gives it, with its kind', () => {
-      const declared = Object.values(INSTRUMENTS).map((instrument) => ({ name: prometheusName(instrument), type: families.get(prometheusName(instrument)) ?? 'missing' }));
-      expect(declared).toEqual(Object.values(INSTRUMENTS).map((instrument) => ({ name: prometheusName(instrument), type: instrument.kind })));
+      const declared = Object.values(INSTRUMENTS).map((instrument) => ({
+        name: prometheusName(instrument),
+        type: families.get(prometheusName(instrument)) ?? 'missing',
+      }));
+      expect(declared).toEqual(
+        Object.values(INSTRUMENTS).map((instrument) => ({ name: prometheusName(instrument), type: instrument.kind })),
+      );
     });
 
     it('spells the outcome values the alerts and the dashboard match on as the server does', () => {
       for (const { where, expr } of exprs) {
         for (const { metric, matchers } of selectors(expr)) {
           if (metric === 'up' || ENUMERATED[metric]?.outcome) continue;
-          for (const { label, op, value } of matchers.filter((matcher) => matcher.label === 'outcome' && (matcher.op === '=' || matcher.op === '!='))) {
-            const seen = new Set(samples.filter((sample) => sample.name === metric).map((sample) => sample.labels[label]));
-            expect({ where, metric, matcher: `${label}${op}"${value}"`, seen: seen.has(value) }).toEqual({ where, metric, matcher: `${label}${op}"${value}"`, seen: true });
+          for (const { label, op, value } of matchers.filter(
+            (matcher) => matcher.label === 'outcome' && (matcher.op === '=' || matcher.op === '!='),
+          )) {
+            const seen = new Set(
+              samples.filter((sample) => sample.name === metric).map((sample) => sample.labels[label]),
+            );
+            expect({ where, metric, matcher: `${label}${op}"${value}"`, seen: seen.has(value) }).toEqual({
+              where,
+              metric,
+              matcher: `${label}${op}"${value}"`,
+              seen: true,
+            });
           }
         }
       }
@@ -377,11 +493,21 @@ describe('deployment files', () => {
 
     it('has login duration buckets fine enough for the p50/p99 panels and the latency alert', () => {
       const bucket = `${prometheusName(INSTRUMENTS.loginDuration)}_bucket`;
-      const bounds = [...new Set(samples.filter((sample) => sample.name === bucket).map((sample) => Number(sample.labels.le)))].filter(Number.isFinite);
-      const thresholds = alerts.filter((rule) => rule.expr.includes(bucket)).map((rule) => Number(/>\s*([0-9.]+)\s*$/.exec(rule.expr.trim())?.[1]));
+      const bounds = [
+        ...new Set(samples.filter((sample) => sample.name === bucket).map((sample) => Number(sample.labels.le))),
+      ].filter(Number.isFinite);
+      const thresholds = alerts
+        .filter((rule) => rule.expr.includes(bucket))
+        .map((rule) => Number(/>\s*([0-9.]+)\s*$/.exec(rule.expr.trim())?.[1]));
       expect(thresholds.length).toBeGreaterThan(0);
-      expect({ subSecondBounds: bounds.filter((le) => le > 0 && le < 1).length >= 3 }).toEqual({ subSecondBounds: true });
-      for (const threshold of thresholds) expect({ threshold, inside: bounds.some((le) => le > threshold) && bounds.some((le) => le > 0 && le < threshold) }).toEqual({ threshold, inside: true });
+      expect({ subSecondBounds: bounds.filter((le) => le > 0 && le < 1).length >= 3 }).toEqual({
+        subSecondBounds: true,
+      });
+      for (const threshold of thresholds)
+        expect({
+          threshold,
+          inside: bounds.some((le) => le > threshold) && bounds.some((le) => le > 0 && le < threshold),
+        }).toEqual({ threshold, inside: true });
     });
   });
 });

@@ -31,7 +31,12 @@ function links(path: string): Link[] {
   const walk = (tokens: Token[]) => {
     for (const token of tokens) {
       if (token.type === 'link') found.push({ from: path, href: (token as Tokens.Link).href });
-      const nested = token as { tokens?: Token[]; items?: { tokens: Token[] }[]; rows?: { tokens: Token[] }[][]; header?: { tokens: Token[] }[] };
+      const nested = token as {
+        tokens?: Token[];
+        items?: { tokens: Token[] }[];
+        rows?: { tokens: Token[] }[][];
+        header?: { tokens: Token[] }[];
+      };
       if (nested.tokens) walk(nested.tokens);
       for (const item of nested.items ?? []) walk(item.tokens);
       for (const cell of [...(nested.header ?? []), ...(nested.rows ?? []).flat()]) walk(cell.tokens);
@@ -52,7 +57,9 @@ function anchors(path: string): Set<string> {
 }
 
 const markdown = tracked.filter((path) => path.endsWith('.md'));
-const documentation = markdown.filter((path) => path.startsWith('docs/') || path === 'README.md' || path.endsWith('/README.md'));
+const documentation = markdown.filter(
+  (path) => path.startsWith('docs/') || path === 'README.md' || path.endsWith('/README.md'),
+);
 
 describe('the documentation', () => {
   it('has no tracked file that points outside the repository', () => {
@@ -65,7 +72,16 @@ describe('the documentation', () => {
 
   it('has the pages the index promises', () => {
     expect(documentation).toEqual(
-      expect.arrayContaining(['docs/README.md', 'docs/reference/api.md', 'docs/reference/attestors.md', 'docs/reference/policy.md', 'docs/operations/troubleshooting.md', 'docs/operations/upgrade.md', 'docs/operations/oidc-federation.md', 'docs/operations/kubernetes.md']),
+      expect.arrayContaining([
+        'docs/README.md',
+        'docs/reference/api.md',
+        'docs/reference/attestors.md',
+        'docs/reference/policy.md',
+        'docs/operations/troubleshooting.md',
+        'docs/operations/upgrade.md',
+        'docs/operations/oidc-federation.md',
+        'docs/operations/kubernetes.md',
+      ]),
     );
   });
 
@@ -79,14 +95,17 @@ describe('the documentation', () => {
         broken.push(`${from}: ${href} (no ${target})`);
         continue;
       }
-      if (anchor && target.endsWith('.md') && !anchors(target).has(anchor)) broken.push(`${from}: ${href} (no heading #${anchor} in ${target})`);
+      if (anchor && target.endsWith('.md') && !anchors(target).has(anchor))
+        broken.push(`${from}: ${href} (no heading #${anchor} in ${target})`);
     }
     expect(broken).toEqual([]);
   });
 
   it('links every page under docs/ from the index', () => {
     const linked = new Set(links('docs/README.md').map(({ href }) => join('docs', href.split('#')[0]!)));
-    const unlinked = documentation.filter((path) => path.startsWith('docs/') && path !== 'docs/README.md' && !linked.has(path));
+    const unlinked = documentation.filter(
+      (path) => path.startsWith('docs/') && path !== 'docs/README.md' && !linked.has(path),
+    );
     expect(unlinked).toEqual([]);
   });
 

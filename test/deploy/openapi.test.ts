@@ -18,7 +18,9 @@ const REGENERATE = 'the committed document is stale: run `npm run docs:api` and 
 
 type Operation = OpenApi['paths'][string][string];
 const operations = (document: OpenApi): [string, string, Operation][] =>
-  Object.entries(document.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]): [string, string, Operation] => [method, path, op]));
+  Object.entries(document.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]): [string, string, Operation] => [method, path, op]),
+  );
 const zeroId = '00000000-0000-4000-8000-000000000000';
 /** a request path for an OpenAPI path template */
 const concrete = (path: string) => path.replace('{section}', 'AgentAttestation').replace(/\{[^}]+\}/g, zeroId);
@@ -53,12 +55,24 @@ describe('the OpenAPI document', () => {
   it('describes every operation, its success answer and its problems', () => {
     for (const [method, path, op] of operations(committed())) {
       const where = `${method} ${path}`;
-      expect({ where, summary: Boolean(op.summary), description: Boolean(op.description) }).toEqual({ where, summary: true, description: true });
+      expect({ where, summary: Boolean(op.summary), description: Boolean(op.description) }).toEqual({
+        where,
+        summary: true,
+        description: true,
+      });
       const [success, ...failures] = Object.entries(op.responses);
-      expect({ where, status: success?.[0], schemas: Object.values(success?.[1].content ?? {}).every((c) => c.schema !== undefined) }).toEqual({ where, status: '200', schemas: true });
+      expect({
+        where,
+        status: success?.[0],
+        schemas: Object.values(success?.[1].content ?? {}).every((c) => c.schema !== undefined),
+      }).toEqual({ where, status: '200', schemas: true });
       expect(Object.keys(success?.[1].content ?? {}).length).toBeGreaterThan(0);
       for (const [status, response] of failures) {
-        expect({ where, status, content: response.content }).toEqual({ where, status, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } });
+        expect({ where, status, content: response.content }).toEqual({
+          where,
+          status,
+          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+        });
       }
     }
   });
@@ -68,18 +82,28 @@ describe('the OpenAPI document', () => {
     for (const [method, path, op] of operations(committed())) {
       const where = `${method} ${path}`;
       const anonymous = await server.call(method.toUpperCase(), concrete(path), method === 'get' ? {} : { body: {} });
-      const refused = anonymous.status === 401 && ((await anonymous.json()) as { code: string }).code === 'unauthenticated';
+      const refused =
+        anonymous.status === 401 && ((await anonymous.json()) as { code: string }).code === 'unauthenticated';
       expect({ where, security: op.security ?? [] }).toEqual({ where, security: refused ? [{ bearer: [] }] : [] });
       if (!refused) continue;
       checked.push(where);
-      const viewer = await server.call(method.toUpperCase(), concrete(path), { token: server.viewerToken, ...(method !== 'get' && { body: {} }) });
+      const viewer = await server.call(method.toUpperCase(), concrete(path), {
+        token: server.viewerToken,
+        ...(method !== 'get' && { body: {} }),
+      });
       const forbidden = viewer.status === 403;
-      expect({ where, documents403: String(op.responses['403']?.description ?? '').includes('`forbidden`') }).toEqual({ where, documents403: forbidden });
+      expect({ where, documents403: String(op.responses['403']?.description ?? '').includes('`forbidden`') }).toEqual({
+        where,
+        documents403: forbidden,
+      });
     }
     expect(checked.length).toBeGreaterThanOrEqual(13);
   });
 
   it('is rendered as docs/reference/api.md', () => {
-    expect({ api: read('docs/reference/api.md'), hint: REGENERATE }).toEqual({ api: renderApiMarkdown(committed()), hint: REGENERATE });
+    expect({ api: read('docs/reference/api.md'), hint: REGENERATE }).toEqual({
+      api: renderApiMarkdown(committed()),
+      hint: REGENERATE,
+    });
   });
 });

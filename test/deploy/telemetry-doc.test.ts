@@ -19,7 +19,11 @@ const rowNaming = (name: string) => rows.find((row) => row.split(' | ')[0]!.incl
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {
     const path = join(dir, entry);
-    return statSync(path).isDirectory() ? filesUnder(path) : path.endsWith('.ts') && !path.endsWith('.spec.ts') ? [path] : [];
+    return statSync(path).isDirectory()
+      ? filesUnder(path)
+      : path.endsWith('.ts') && !path.endsWith('.spec.ts')
+        ? [path]
+        : [];
   });
 }
 
@@ -55,15 +59,23 @@ function messageOf(args: string, source: string): string | undefined {
 }
 
 describe('docs/reference/telemetry.md', () => {
-  it("lists every attestd instrument with its Prometheus name, type, unit, labels and meaning", () => {
+  it('lists every attestd instrument with its Prometheus name, type, unit, labels and meaning', () => {
     for (const instrument of Object.values(INSTRUMENTS)) {
       const row = rowNaming(prometheusName(instrument));
-      expect({ instrument: instrument.name, documented: row !== undefined }).toEqual({ instrument: instrument.name, documented: true });
+      expect({ instrument: instrument.name, documented: row !== undefined }).toEqual({
+        instrument: instrument.name,
+        documented: true,
+      });
       const cells = row!.split(' | ');
       expect(cells[1]).toBe(`\`${instrument.name}\``);
       expect(cells[2]).toBe(instrument.kind);
       expect(cells[3]).toMatch('unit' in instrument ? /seconds/ : /^—$/);
-      for (const label of instrument.attributes) expect({ instrument: instrument.name, label, listed: cells[4]!.includes(`\`${label}\``) }).toEqual({ instrument: instrument.name, label, listed: true });
+      for (const label of instrument.attributes)
+        expect({ instrument: instrument.name, label, listed: cells[4]!.includes(`\`${label}\``) }).toEqual({
+          instrument: instrument.name,
+          label,
+          listed: true,
+        });
       if (instrument.attributes.length === 0) expect(cells[4]).toBe('none');
       expect(cells[5]!.replace(/ \|$/, '').length).toBeGreaterThan(10);
     }
@@ -78,18 +90,32 @@ describe('docs/reference/telemetry.md', () => {
       const complete = async () => {
         garbage();
         scraped = await metrics.text();
-        return scraped.includes('v8js_gc_duration_seconds_bucket') && scraped.includes('nodejs_eventloop_delay_p99_seconds ');
+        return (
+          scraped.includes('v8js_gc_duration_seconds_bucket') && scraped.includes('nodejs_eventloop_delay_p99_seconds ')
+        );
       };
       expect(await until(complete, 20_000)).toBe(true);
       const families = new Map([...scraped.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => [name!, type!]));
       const labelsOf = (family: string) =>
-        [...new Set([...scraped.matchAll(new RegExp(`^${family}(?:_bucket|_sum|_count)?\\{([^}]*)\\}`, 'gm'))].flatMap(([, labels]) => [...labels!.matchAll(/([a-z0-9_]+)="/g)].map(([, name]) => name!)))]
+        [
+          ...new Set(
+            [...scraped.matchAll(new RegExp(`^${family}(?:_bucket|_sum|_count)?\\{([^}]*)\\}`, 'gm'))].flatMap(
+              ([, labels]) => [...labels!.matchAll(/([a-z0-9_]+)="/g)].map(([, name]) => name!),
+            ),
+          ),
+        ]
           .filter((label) => label !== 'le')
           .sort();
-      const runtime = [...families.keys()].filter((family) => !family.startsWith('attestd_') && family !== 'target_info').sort();
+      const runtime = [...families.keys()]
+        .filter((family) => !family.startsWith('attestd_') && family !== 'target_info')
+        .sort();
       expect(runtime).toEqual(Object.keys(RUNTIME_METRICS).sort());
       for (const [family, declared] of Object.entries(RUNTIME_METRICS)) {
-        expect({ family, type: families.get(family), labels: labelsOf(family) }).toEqual({ family, type: declared.kind, labels: [...declared.labels].sort() });
+        expect({ family, type: families.get(family), labels: labelsOf(family) }).toEqual({
+          family,
+          type: declared.kind,
+          labels: [...declared.labels].sort(),
+        });
         const row = rowNaming(family);
         expect({ family, documented: row !== undefined }).toEqual({ family, documented: true });
         const cells = row!.split(' | ');
@@ -106,7 +132,10 @@ describe('docs/reference/telemetry.md', () => {
   it("lists the agent's counters", () => {
     for (const instrument of [AGENT_PROOFS, AGENT_RENEWALS]) {
       const row = rowNaming(instrument.name);
-      expect({ instrument: instrument.name, documented: row !== undefined }).toEqual({ instrument: instrument.name, documented: true });
+      expect({ instrument: instrument.name, documented: row !== undefined }).toEqual({
+        instrument: instrument.name,
+        documented: true,
+      });
       for (const label of instrument.attributes) expect(row).toContain(`\`${label}\``);
     }
   });
@@ -114,7 +143,11 @@ describe('docs/reference/telemetry.md', () => {
   it('lists every log message the server writes, at its level', () => {
     const found = filesUnder(join(ROOT, 'apps/server')).flatMap((file) => {
       const source = readFileSync(file, 'utf8');
-      return loggerCalls(source).map(({ level, args }) => ({ file: relative(ROOT, file), level, msg: messageOf(args, source) }));
+      return loggerCalls(source).map(({ level, args }) => ({
+        file: relative(ROOT, file),
+        level,
+        msg: messageOf(args, source),
+      }));
     });
     expect(found.length).toBeGreaterThan(30);
     for (const { file, level, msg } of found) {

@@ -45,7 +45,9 @@ describe('attestd-agent login --daemon and jwt against a real attestd', () => {
 
   beforeAll(async () => {
     aws = await startAwsTestbed();
-    server = await startTestServer({ policies: { 'agents.yaml': POLICIES, 'certificates.yaml': aws.certificatesSection } });
+    server = await startTestServer({
+      policies: { 'agents.yaml': POLICIES, 'certificates.yaml': aws.certificatesSection },
+    });
     port = new URL(server.url).port;
   });
   afterAll(async () => {
@@ -54,13 +56,26 @@ describe('attestd-agent login --daemon and jwt against a real attestd', () => {
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
-  const joinTokenLogin = async (dir: string) => ['login', '--server', server.url, '--attestor', 'join_token', '--token', (await newJoinToken(server)).token, '--out', dir];
+  const joinTokenLogin = async (dir: string) => [
+    'login',
+    '--server',
+    server.url,
+    '--attestor',
+    'join_token',
+    '--token',
+    (await newJoinToken(server)).token,
+    '--out',
+    dir,
+  ];
 
   it('renews at half-life with a new key, keeps the SPIFFE ID, rides out a server restart, and stops on SIGTERM', async () => {
     const dir = newDir();
     const clock = steppedClock();
     const stop = new AbortController();
-    const agent = startAgent([...(await joinTokenLogin(dir)), '--daemon'], { signal: stop.signal, daemon: { clock, random: () => 0 } });
+    const agent = startAgent([...(await joinTokenLogin(dir)), '--daemon'], {
+      signal: stop.signal,
+      daemon: { clock, random: () => 0 },
+    });
 
     const first = await clock.next();
     const original = await readSvid(dir);
@@ -80,7 +95,9 @@ describe('attestd-agent login --daemon and jwt against a real attestd', () => {
     const agentId = /\(agent ([0-9a-f-]+)\)/.exec(agent.output.stdout)![1]!;
     const row = (await (await server.admin('GET', `/v1/agents/${agentId}`)).json()) as { svidSerial: string };
     expect(row.svidSerial).toBe(renewed.serial);
-    expect(agent.logLines()).toContainEqual(expect.objectContaining({ level: 30, msg: 'SVID renewed', spiffeId: original.spiffeId, serial: renewed.serial }));
+    expect(agent.logLines()).toContainEqual(
+      expect.objectContaining({ level: 30, msg: 'SVID renewed', spiffeId: original.spiffeId, serial: renewed.serial }),
+    );
 
     // attestd goes away: the daemon retries with backoff (0.5 s, then 1 s with no jitter)
     await server.server.close();
@@ -90,7 +107,13 @@ describe('attestd-agent login --daemon and jwt against a real attestd', () => {
     retry.release();
     const secondRetry = await clock.next();
     expect(secondRetry.ms).toBe(1_000);
-    expect(agent.logLines()).toContainEqual(expect.objectContaining({ msg: 'SVID renewal failed; retrying', failures: 2, error: expect.stringContaining('cannot reach attestd') }));
+    expect(agent.logLines()).toContainEqual(
+      expect.objectContaining({
+        msg: 'SVID renewal failed; retrying',
+        failures: 2,
+        error: expect.stringContaining('cannot reach attestd'),
+      }),
+    );
 
     // ... and back on the same address and database: the next attempt renews
     server = await server.restart({ ATTESTD_LISTEN: `127.0.0.1:${port}` });
@@ -139,18 +162,33 @@ describe('attestd-agent login --daemon and jwt against a real attestd', () => {
     expect(relogin.output.stderr).toMatch(/^attestd-agent: login failed: 403 agent_banned: /);
   });
 
-  it('prints a JWT-SVID that verifies against /keys with the agent\'s SPIFFE ID and the audiences asked for', async () => {
+  it("prints a JWT-SVID that verifies against /keys with the agent's SPIFFE ID and the audiences asked for", async () => {
     const dir = newDir();
     const login = startAgent(await joinTokenLogin(dir));
     expect(await login.status).toBe(0);
     const { spiffeId } = await readSvid(dir);
 
-    const jwt = startAgent(['jwt', '--server', server.url, '--out', dir, '--audience', 'sts.amazonaws.com', '--audience', 'vault']);
+    const jwt = startAgent([
+      'jwt',
+      '--server',
+      server.url,
+      '--out',
+      dir,
+      '--audience',
+      'sts.amazonaws.com',
+      '--audience',
+      'vault',
+    ]);
     expect(await jwt.status).toBe(0);
     expect(jwt.output.stderr).toBe('');
     const token = jwt.output.stdout.trim();
-    const discovery = (await (await server.call('GET', '/.well-known/openid-configuration')).json()) as { issuer: string };
-    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(`${server.url}/keys`)), { issuer: discovery.issuer, audience: 'vault' });
+    const discovery = (await (await server.call('GET', '/.well-known/openid-configuration')).json()) as {
+      issuer: string;
+    };
+    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(`${server.url}/keys`)), {
+      issuer: discovery.issuer,
+      audience: 'vault',
+    });
     expect(payload).toMatchObject({ sub: spiffeId, aud: ['sts.amazonaws.com', 'vault'] });
   });
 
@@ -166,7 +204,18 @@ describe('attestd-agent login --daemon and jwt against a real attestd', () => {
       const instanceId = `i-0${randomBytes(8).toString('hex')}`;
       aws.sim.world.addInstance({ accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId, tags });
       const imds = await aws.imdsFor(instanceId);
-      return ['login', '--server', server.url, '--attestor', 'aws_iid', '--imds-endpoint', imds.url, '--out', newDir(), '--daemon'];
+      return [
+        'login',
+        '--server',
+        server.url,
+        '--attestor',
+        'aws_iid',
+        '--imds-endpoint',
+        imds.url,
+        '--out',
+        newDir(),
+        '--daemon',
+      ];
     }
     const outOf = (argv: string[]) => argv[argv.indexOf('--out') + 1]!;
     const agentIdIn = (text: string) => /\(agent ([0-9a-f-]+|unknown)\)/.exec(text)![1]!;
@@ -183,7 +232,9 @@ describe('attestd-agent login --daemon and jwt against a real attestd', () => {
     }
 
     async function auditOf(agentId: string): Promise<string[]> {
-      const page = (await (await server.admin('GET', `/v1/audit?agentId=${agentId}&limit=100`)).json()) as { items: { event: string; outcome: string; code: string | null }[] };
+      const page = (await (await server.admin('GET', `/v1/audit?agentId=${agentId}&limit=100`)).json()) as {
+        items: { event: string; outcome: string; code: string | null }[];
+      };
       return page.items.map((e) => `${e.event} ${e.outcome}${e.code ? ` ${e.code}` : ''}`).reverse();
     }
 
@@ -195,7 +246,12 @@ describe('attestd-agent login --daemon and jwt against a real attestd', () => {
     async function expireSvidIn(dir: string): Promise<void> {
       const held = await readSvid(dir);
       const identity = server.server.app.get(IdentityService);
-      const expired = identity.ca.issueX509Svid({ spiffeId: held.spiffeId, subjectPublicKey: createPublicKey(createPrivateKey(held.key)), ttlSeconds: 1, now: identity.ca.notBefore });
+      const expired = identity.ca.issueX509Svid({
+        spiffeId: held.spiffeId,
+        subjectPublicKey: createPublicKey(createPrivateKey(held.key)),
+        ttlSeconds: 1,
+        now: identity.ca.notBefore,
+      });
       expect(expired.notAfter.getTime()).toBeLessThan(Date.now());
       await writeSvidFiles(dir, { certChain: expired.chainPem, privateKeyPem: held.key, bundle: identity.bundlePem() });
     }
@@ -211,14 +267,20 @@ describe('attestd-agent login --daemon and jwt against a real attestd', () => {
       const restarted = startAgent(argv, { signal: stop.signal, daemon: { clock } });
       (await restarted.nextWait(clock)).release();
       await restarted.nextWait(clock);
-      expect(restarted.output.stdout).toBe(`resuming as ${before.spiffeId} (agent ${agentId}) from ${outOf(argv)}, SVID expires ${before.leaf.validToDate.toISOString()}\n`);
+      expect(restarted.output.stdout).toBe(
+        `resuming as ${before.spiffeId} (agent ${agentId}) from ${outOf(argv)}, SVID expires ${before.leaf.validToDate.toISOString()}\n`,
+      );
       const after = await readSvid(outOf(argv));
       expect(after.spiffeId).toBe(before.spiffeId);
       expect(after.serial).not.toBe(before.serial);
       stop.abort();
       expect(await restarted.status).toBe(0);
       expect(await auditOf(agentId)).toEqual(['login success', 'renew success']);
-      expect(JSON.parse(await readFile(join(outOf(argv), 'agent.json'), 'utf8'))).toEqual({ agentId, spiffeId: before.spiffeId, reattestable: false });
+      expect(JSON.parse(await readFile(join(outOf(argv), 'agent.json'), 'utf8'))).toEqual({
+        agentId,
+        spiffeId: before.spiffeId,
+        reattestable: false,
+      });
     });
 
     it('stops with one line naming attestctl agents evict when the SVID expired on a TOFU node, and logs in once an operator evicted it', async () => {
@@ -231,7 +293,13 @@ describe('attestd-agent login --daemon and jwt against a real attestd', () => {
       (await refused.nextWait(refusing)).release(); // no wait: the SVID expired already
       expect(await refused.status).toBe(1);
       const lines = refused.output.stderr.split('\n').filter((line) => line.startsWith('attestd-agent: '));
-      expect(lines).toEqual([expect.stringMatching(new RegExp(`^attestd-agent: daemon: the SVID expired at \\S+, and this node attested with TOFU, so it cannot log in again by itself: an operator must run 'attestctl agents evict ${agentId}' \\(attestd: 409 node_already_attested\\); the agent then logs in at its next start$`))]);
+      expect(lines).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^attestd-agent: daemon: the SVID expired at \\S+, and this node attested with TOFU, so it cannot log in again by itself: an operator must run 'attestctl agents evict ${agentId}' \\(attestd: 409 node_already_attested\\); the agent then logs in at its next start$`,
+          ),
+        ),
+      ]);
 
       expect((await server.admin('POST', `/v1/agents/${agentId}/evict`)).status).toBe(200);
       const clock = steppedClock();
@@ -241,7 +309,9 @@ describe('attestd-agent login --daemon and jwt against a real attestd', () => {
       await again.nextWait(clock);
       const state = JSON.parse(await readFile(join(outOf(argv), 'agent.json'), 'utf8')) as { agentId: string };
       expect(state.agentId).not.toBe(agentId);
-      expect(again.logLines()).toContainEqual(expect.objectContaining({ msg: 'Logged in again', agentId: state.agentId }));
+      expect(again.logLines()).toContainEqual(
+        expect.objectContaining({ msg: 'Logged in again', agentId: state.agentId }),
+      );
       stop.abort();
       expect(await again.status).toBe(0);
     });
@@ -261,7 +331,9 @@ describe('attestd-agent login --daemon and jwt against a real attestd', () => {
       const renewedBy = again.logLines().find((line) => line.msg === 'Logged in again')!;
       expect(renewedBy).toMatchObject({ reattestable: true, spiffeId: (await readSvid(outOf(argv))).spiffeId });
       expect(renewedBy.agentId).not.toBe(agentId);
-      expect(((await (await server.admin('GET', `/v1/agents/${agentId}`)).json()) as { status: string }).status).toBe('evicted');
+      expect(((await (await server.admin('GET', `/v1/agents/${agentId}`)).json()) as { status: string }).status).toBe(
+        'evicted',
+      );
       stop.abort();
       expect(await again.status).toBe(0);
     });
@@ -278,7 +350,9 @@ describe('attestd-agent login --daemon and jwt against a real attestd', () => {
       await agent.nextWait(clock);
       const state = JSON.parse(await readFile(join(outOf(argv), 'agent.json'), 'utf8')) as { agentId: string };
       expect(state.agentId).not.toBe(agentId);
-      expect(agent.logLines()).toContainEqual(expect.objectContaining({ msg: 'Logging in again', reason: `attestd evicted agent ${agentId}` }));
+      expect(agent.logLines()).toContainEqual(
+        expect.objectContaining({ msg: 'Logging in again', reason: `attestd evicted agent ${agentId}` }),
+      );
       stop.abort();
       expect(await agent.status).toBe(0);
     });

@@ -14,7 +14,9 @@ const tempDir = temporaryDirectories();
 describe('attestd-agent login --attestor join_token', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ policies: { 'lab.yaml': joinTokenPolicy({ template: '/lab/{{join_token.id}}' }) } });
+    server = await startTestServer({
+      policies: { 'lab.yaml': joinTokenPolicy({ template: '/lab/{{join_token.id}}' }) },
+    });
   });
   afterAll(() => server?.stop());
 
@@ -27,15 +29,17 @@ describe('attestd-agent login --attestor join_token', () => {
     const svid = new X509Certificate(readFileSync(join(out, 'svid.pem')));
     expect(svid.checkPrivateKey(createPrivateKey(readFileSync(join(out, 'svid.key'))))).toBe(true);
     expect(svid.subjectAltName).toBe(`URI:${summary.spiffeId}`);
-    expect(execFileSync('openssl', ['verify', '-CAfile', join(out, 'bundle.pem'), join(out, 'svid.pem')]).toString()).toMatch(/OK/);
+    expect(
+      execFileSync('openssl', ['verify', '-CAfile', join(out, 'bundle.pem'), join(out, 'svid.pem')]).toString(),
+    ).toMatch(/OK/);
   });
 
-  it('fails with the server\'s reason when the token was already used', async () => {
+  it("fails with the server's reason when the token was already used", async () => {
     const { token } = await newJoinToken(server);
     const out = tempDir('agent-');
     await runLogin({ server: server.url, attestors: ['join_token'], out, joinToken: token });
-    await expect(runLogin({ server: server.url, attestors: ['join_token'], out: join(out, 'again'), joinToken: token })).rejects.toThrow(
-      'login failed: 401 attestation_failed: join_token: token is unknown, expired or already used',
-    );
+    await expect(
+      runLogin({ server: server.url, attestors: ['join_token'], out: join(out, 'again'), joinToken: token }),
+    ).rejects.toThrow('login failed: 401 attestation_failed: join_token: token is unknown, expired or already used');
   });
 });

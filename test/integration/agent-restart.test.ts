@@ -42,7 +42,9 @@ describe('an aws_iid agent through restarts and lost answers', () => {
 
   beforeAll(async () => {
     aws = await startAwsTestbed();
-    server = await startTestServer({ policies: { 'agents.yaml': POLICIES, 'certificates.yaml': aws.certificatesSection } });
+    server = await startTestServer({
+      policies: { 'agents.yaml': POLICIES, 'certificates.yaml': aws.certificatesSection },
+    });
     proxy = await RenewalProxy.start(server.url);
     build = await buildAgent();
   }, 180_000);
@@ -62,16 +64,34 @@ describe('an aws_iid agent through restarts and lost answers', () => {
     const imds = await aws.imdsFor(instanceId);
     const out = mkdtempSync(join(tmpdir(), 'agent-restart-'));
     dirs.push(out);
-    return { out, argv: ['login', '--server', proxy.url, '--attestor', 'aws_iid', '--imds-endpoint', imds.url, '--out', out, '--daemon'] };
+    return {
+      out,
+      argv: [
+        'login',
+        '--server',
+        proxy.url,
+        '--attestor',
+        'aws_iid',
+        '--imds-endpoint',
+        imds.url,
+        '--out',
+        out,
+        '--daemon',
+      ],
+    };
   }
 
   async function agentsWith(spiffeId: string): Promise<AgentRow[]> {
-    const page = (await (await server.admin('GET', '/v1/agents?attestor=aws_iid&limit=500')).json()) as { items: AgentRow[] };
+    const page = (await (await server.admin('GET', '/v1/agents?attestor=aws_iid&limit=500')).json()) as {
+      items: AgentRow[];
+    };
     return page.items.filter((agent) => agent.spiffeId === spiffeId);
   }
 
   async function auditOf(agentId: string): Promise<Record<string, number>> {
-    const page = (await (await server.admin('GET', `/v1/audit?agentId=${agentId}&limit=500`)).json()) as { items: { event: string; outcome: string; code: string | null }[] };
+    const page = (await (await server.admin('GET', `/v1/audit?agentId=${agentId}&limit=500`)).json()) as {
+      items: { event: string; outcome: string; code: string | null }[];
+    };
     const counts: Record<string, number> = {};
     for (const e of page.items) {
       const key = `${e.event} ${e.outcome}${e.code ? ` ${e.code}` : ''}`;
@@ -88,7 +108,7 @@ describe('an aws_iid agent through restarts and lost answers', () => {
     expect((await readdir(out)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   }
 
-  it('carries on as the same agent after SIGKILL between renewals, at random points, and between attestd\'s commit and the file write', async () => {
+  it("carries on as the same agent after SIGKILL between renewals, at random points, and between attestd's commit and the file write", async () => {
     const { argv, out } = await newNode();
     const start = () => {
       const agent = startAgentProcess(build!, argv);
@@ -103,15 +123,21 @@ describe('an aws_iid agent through restarts and lost answers', () => {
     const killAndRestart = async (where: string) => {
       await agent.kill();
       agent = start();
-      await agent.stdoutMatch(new RegExp(`^resuming as ${spiffeId} \\(agent ${agentId}\\) from `)).catch((error: Error) => {
-        throw new Error(`after a kill ${where}: ${error.message}`);
-      });
+      await agent
+        .stdoutMatch(new RegExp(`^resuming as ${spiffeId} \\(agent ${agentId}\\) from `))
+        .catch((error: Error) => {
+          throw new Error(`after a kill ${where}: ${error.message}`);
+        });
       await agent.logged('SVID renewed');
     };
 
     // once a renewal's files are all in place, waiting for the next one
     for (let i = 0; i < 2; i++) {
-      const lastRenewed = () => agent.logLines().filter((line) => line.msg === 'SVID renewed').at(-1)!.serial;
+      const lastRenewed = () =>
+        agent
+          .logLines()
+          .filter((line) => line.msg === 'SVID renewed')
+          .at(-1)!.serial;
       await until(async () => (await readSvid(out).catch(() => undefined))?.serial === lastRenewed());
       await killAndRestart('between renewals');
     }
@@ -133,7 +159,9 @@ describe('an aws_iid agent through restarts and lost answers', () => {
     expect(await agent.stop()).toBe(0);
     await expectWholeSet(out);
     const rows = await agentsWith(spiffeId!);
-    expect(rows).toEqual([expect.objectContaining({ id: agentId, status: 'active', svidSerial: (await readSvid(out)).serial })]);
+    expect(rows).toEqual([
+      expect.objectContaining({ id: agentId, status: 'active', svidSerial: (await readSvid(out)).serial }),
+    ]);
     // one login; every renewal from an SVID the agent held was accepted
     const audit = await auditOf(agentId!);
     expect(Object.keys(audit).sort()).toEqual(['login success', 'renew success']);
@@ -155,7 +183,13 @@ describe('an aws_iid agent through restarts and lost answers', () => {
     const retry = await agent.nextWait(clock);
     expect(proxy.dropped).toBe(droppedBefore + 1);
     expect(retry.ms).toBe(500);
-    expect(agent.logLines()).toContainEqual(expect.objectContaining({ msg: 'SVID renewal failed; retrying', failures: 1, error: expect.stringContaining('cannot reach attestd') }));
+    expect(agent.logLines()).toContainEqual(
+      expect.objectContaining({
+        msg: 'SVID renewal failed; retrying',
+        failures: 1,
+        error: expect.stringContaining('cannot reach attestd'),
+      }),
+    );
     // attestd renewed; the agent still holds the SVID it renewed from
     const [lost] = await agentsWith(before.spiffeId);
     expect(lost!.svidSerial).not.toBe(before.serial);
@@ -166,7 +200,9 @@ describe('an aws_iid agent through restarts and lost answers', () => {
     const after = await readSvid(out);
     expect(after.serial).not.toBe(before.serial);
     expect(after.serial).not.toBe(lost!.svidSerial);
-    expect(await agentsWith(before.spiffeId)).toEqual([expect.objectContaining({ id: agentId, status: 'active', svidSerial: after.serial })]);
+    expect(await agentsWith(before.spiffeId)).toEqual([
+      expect.objectContaining({ id: agentId, status: 'active', svidSerial: after.serial }),
+    ]);
     expect(await auditOf(agentId)).toEqual({ 'login success': 1, 'renew success': 2 });
     stop.abort();
     expect(await agent.status).toBe(0);

@@ -1,7 +1,11 @@
 import { generateAgentKey } from '../../apps/agent/keys';
 import { runLogin } from '../../apps/agent/login';
 import { identityDocument } from '../../libs/testing/aws-simulator';
-import { OUTSIDER_ACCOUNT, presignedGetCallerIdentity, SERVER_ACCOUNT } from '../../libs/testing/aws-simulator/fixtures';
+import {
+  OUTSIDER_ACCOUNT,
+  presignedGetCallerIdentity,
+  SERVER_ACCOUNT,
+} from '../../libs/testing/aws-simulator/fixtures';
 import { completeLogin, login, problemOf, startLogin } from '../support/agent';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { startTestServer, type TestServer } from '../support/server';
@@ -46,16 +50,32 @@ describe('AWS logins end to end: agent, server, simulated AWS', () => {
 
   const tempDir = temporaryDirectories();
   const out = () => tempDir('aws-agent-');
-  const iidLogin = async (instanceId: string) => runLogin({ server: server.url, attestors: ['aws_iid'], out: out(), imdsEndpoint: (await aws.imdsFor(instanceId)).url });
+  const iidLogin = async (instanceId: string) =>
+    runLogin({
+      server: server.url,
+      attestors: ['aws_iid'],
+      out: out(),
+      imdsEndpoint: (await aws.imdsFor(instanceId)).url,
+    });
 
   it('logs an EC2 instance in with aws_iid collected from IMDSv2, with SPIRE selectors', async () => {
     const summary = await iidLogin(BLOG);
     expect(summary.spiffeId).toBe(`spiffe://example.org/agent/aws_iid/${SERVER_ACCOUNT}/us-east-1/${BLOG}`);
     expect(summary.policy).toBe('blog_servers');
     expect(summary.reattestable).toBe(false);
-    const agent = (await (await server.admin('GET', `/v1/agents/${summary.agentId}`)).json()) as { selectors: string[]; tofuKeys: string[] };
+    const agent = (await (await server.admin('GET', `/v1/agents/${summary.agentId}`)).json()) as {
+      selectors: string[];
+      tofuKeys: string[];
+    };
     expect(agent.tofuKeys).toEqual([`aws_iid/${SERVER_ACCOUNT}/us-east-1/${BLOG}`]);
-    expect(agent.selectors).toEqual(expect.arrayContaining([`aws_iid:instance:id:${BLOG}`, 'aws_iid:sg:name:blog', 'aws_iid:tag:env:prod', 'aws_iid:image:id:ami-5fb8c835']));
+    expect(agent.selectors).toEqual(
+      expect.arrayContaining([
+        `aws_iid:instance:id:${BLOG}`,
+        'aws_iid:sg:name:blog',
+        'aws_iid:tag:env:prod',
+        'aws_iid:image:id:ami-5fb8c835',
+      ]),
+    );
   });
 
   it('refuses the same instance a second time (TOFU)', async () => {
@@ -65,8 +85,12 @@ describe('AWS logins end to end: agent, server, simulated AWS', () => {
   it('refuses an instance of an account no policy allows', async () => {
     aws.sim.world.addInstance({ accountId: OUTSIDER_ACCOUNT, region: 'us-east-1', instanceId: 'i-0ddddddddddddddd4' });
     // the agent is not told which account was refused; the audit log keeps it
-    await expect(iidLogin('i-0ddddddddddddddd4')).rejects.toThrow(/401 attestation_failed: aws_iid: account is not allowed$/);
-    const audit = (await (await server.admin('GET', '/v1/audit?outcome=failure&limit=1')).json()) as { items: { reason: string }[] };
+    await expect(iidLogin('i-0ddddddddddddddd4')).rejects.toThrow(
+      /401 attestation_failed: aws_iid: account is not allowed$/,
+    );
+    const audit = (await (await server.admin('GET', '/v1/audit?outcome=failure&limit=1')).json()) as {
+      items: { reason: string }[];
+    };
     expect(audit.items[0]!.reason).toBe(`aws_iid: account ${OUTSIDER_ACCOUNT} is not allowed`);
   });
 
@@ -74,17 +98,37 @@ describe('AWS logins end to end: agent, server, simulated AWS', () => {
     aws.sim.world.addInstance({ accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId: 'i-0eeeeeeeeeeeeeee5' });
     const imds = await aws.imdsFor('i-0eeeeeeeeeeeeeee5');
     aws.sim.world.stopInstance('i-0eeeeeeeeeeeeeee5');
-    await expect(runLogin({ server: server.url, attestors: ['aws_iid'], out: out(), imdsEndpoint: imds.url })).rejects.toThrow('aws_iid: instance i-0eeeeeeeeeeeeeee5 is stopped, not running');
+    await expect(
+      runLogin({ server: server.url, attestors: ['aws_iid'], out: out(), imdsEndpoint: imds.url }),
+    ).rejects.toThrow('aws_iid: instance i-0eeeeeeeeeeeeeee5 is stopped, not running');
   });
 
   it('logs in tasks sharing one role with aws_iam, each under its own agent UUID', async () => {
     const session = aws.sim.world.issueSession(`arn:aws:iam::${SERVER_ACCOUNT}:role/checkout`, 'ecs-task-1');
-    const credentials = async () => ({ accessKeyId: session.accessKeyId, secretAccessKey: session.secretAccessKey, sessionToken: session.sessionToken });
-    const first = await runLogin({ server: server.url, attestors: ['aws_iam'], out: out(), awsRegion: 'us-east-1', awsCredentials: credentials });
-    const second = await runLogin({ server: server.url, attestors: ['aws_iam'], out: out(), awsRegion: 'us-east-1', awsCredentials: credentials });
+    const credentials = async () => ({
+      accessKeyId: session.accessKeyId,
+      secretAccessKey: session.secretAccessKey,
+      sessionToken: session.sessionToken,
+    });
+    const first = await runLogin({
+      server: server.url,
+      attestors: ['aws_iam'],
+      out: out(),
+      awsRegion: 'us-east-1',
+      awsCredentials: credentials,
+    });
+    const second = await runLogin({
+      server: server.url,
+      attestors: ['aws_iam'],
+      out: out(),
+      awsRegion: 'us-east-1',
+      awsCredentials: credentials,
+    });
     // nothing node-unique or single use: the task may log in again by itself
     expect(first.reattestable).toBe(true);
-    expect(first.spiffeId).toMatch(new RegExp(`^spiffe://example.org/agent/aws_iam/${SERVER_ACCOUNT}/checkout/[0-9a-f-]{36}$`));
+    expect(first.spiffeId).toMatch(
+      new RegExp(`^spiffe://example.org/agent/aws_iam/${SERVER_ACCOUNT}/checkout/[0-9a-f-]{36}$`),
+    );
     expect(second.spiffeId).not.toBe(first.spiffeId);
   });
 
@@ -93,12 +137,18 @@ describe('AWS logins end to end: agent, server, simulated AWS', () => {
     const imds = await aws.imdsFor('i-0fffffffffffffff6');
     aws.sim.world.setDown('ec2', '503');
     try {
-      await expect(runLogin({ server: server.url, attestors: ['aws_iid'], out: out(), imdsEndpoint: imds.url })).rejects.toThrow(/503 unavailable/);
+      await expect(
+        runLogin({ server: server.url, attestors: ['aws_iid'], out: out(), imdsEndpoint: imds.url }),
+      ).rejects.toThrow(/503 unavailable/);
     } finally {
       aws.sim.world.clearFaults();
     }
-    const agents = (await (await server.admin('GET', '/v1/agents?attestor=aws_iid&limit=500')).json()) as { items: { tofuKeys: string[] }[] };
-    expect(agents.items.flatMap((a) => a.tofuKeys)).not.toContain(`aws_iid/${SERVER_ACCOUNT}/us-east-1/i-0fffffffffffffff6`);
+    const agents = (await (await server.admin('GET', '/v1/agents?attestor=aws_iid&limit=500')).json()) as {
+      items: { tofuKeys: string[] }[];
+    };
+    expect(agents.items.flatMap((a) => a.tofuKeys)).not.toContain(
+      `aws_iid/${SERVER_ACCOUNT}/us-east-1/i-0fffffffffffffff6`,
+    );
   });
 
   it('costs at most 10 DescribeInstances calls for a burst of 200 concurrent new instances', async () => {
@@ -119,7 +169,9 @@ describe('AWS logins end to end: agent, server, simulated AWS', () => {
     const started = await Promise.all(proofs.map(() => startLogin(server, ['aws_iid'])));
     aws.sim.log.reset();
     const responses = await Promise.allSettled(proofs.map((p, i) => completeLogin(server, started[i]!, p, csr)));
-    expect(responses.map((r) => (r.status === 'fulfilled' ? r.value.status : String(r.reason))).filter((s) => s !== 200)).toEqual([]);
+    expect(
+      responses.map((r) => (r.status === 'fulfilled' ? r.value.status : String(r.reason))).filter((s) => s !== 200),
+    ).toEqual([]);
     expect(aws.sim.log.count({ operation: 'DescribeInstances' })).toBeLessThanOrEqual(10);
   });
 
@@ -135,19 +187,36 @@ describe('AWS logins end to end: agent, server, simulated AWS', () => {
 
   it('refuses a resubmitted completion before verifying it again: no STS call, no audit row', async () => {
     const { csrPem } = await generateAgentKey();
-    const auditCount = async () => ((await (await server.admin('GET', '/v1/audit?limit=500')).json()) as { items: unknown[] }).items.length;
+    const auditCount = async () =>
+      ((await (await server.admin('GET', '/v1/audit?limit=500')).json()) as { items: unknown[] }).items.length;
     // a completion that succeeds, and one refused after STS answered (an account no policy allows)
-    for (const [role, status] of [[`arn:aws:iam::${SERVER_ACCOUNT}:role/checkout`, 200], [`arn:aws:iam::${OUTSIDER_ACCOUNT}:role/intruder`, 401]] as const) {
-      const started = (await (await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['aws_iam'] } })).json()) as { loginId: string; challenges: { aws_iam: string } };
+    for (const [role, status] of [
+      [`arn:aws:iam::${SERVER_ACCOUNT}:role/checkout`, 200],
+      [`arn:aws:iam::${OUTSIDER_ACCOUNT}:role/intruder`, 401],
+    ] as const) {
+      const started = (await (
+        await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['aws_iam'] } })
+      ).json()) as { loginId: string; challenges: { aws_iam: string } };
       const session = aws.sim.world.issueSession(role, 'resubmit');
       const signed = await presignedGetCallerIdentity(session, started.challenges.aws_iam);
-      const body = { proofs: { aws_iam: { method: signed.method, url: 'https://sts.us-east-1.amazonaws.com/', headers: signed.headers, body: signed.body } }, csr: csrPem };
+      const body = {
+        proofs: {
+          aws_iam: {
+            method: signed.method,
+            url: 'https://sts.us-east-1.amazonaws.com/',
+            headers: signed.headers,
+            body: signed.body,
+          },
+        },
+        csr: csrPem,
+      };
       const complete = () => server.call('POST', `/v1/agent/login/${started.loginId}/complete`, { body });
       expect((await complete()).status).toBe(status);
       const calls = aws.sim.log.count();
       expect(calls).toBeGreaterThanOrEqual(1); // the agent's signed GetCallerIdentity, sent on to STS
       const audited = await auditCount();
-      for (let i = 0; i < 3; i++) expect(await problemOf(await complete())).toMatchObject({ status: 404, code: 'login_not_found' });
+      for (let i = 0; i < 3; i++)
+        expect(await problemOf(await complete())).toMatchObject({ status: 404, code: 'login_not_found' });
       expect(aws.sim.log.count()).toBe(calls);
       expect(await auditCount()).toBe(audited);
     }

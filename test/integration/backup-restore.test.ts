@@ -49,7 +49,9 @@ async function renewFromDisk(server: string, out: string): Promise<void> {
 /** A JWT-SVID minted with the SVID on disk, checked against the server's published keys. */
 async function mintAndVerifyJwt(server: string, out: string): Promise<void> {
   const { token } = await runJwt({ server, out, audiences: ['backup-restore'] });
-  const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(`${server}/keys`)), { audience: 'backup-restore' });
+  const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(`${server}/keys`)), {
+    audience: 'backup-restore',
+  });
   expect(payload.sub).toBe((await readHeldSvid(out)).spiffeId);
 }
 
@@ -98,12 +100,17 @@ describe('backup and restore', () => {
     const fresh = await serve({ DATABASE_URL: restored.url, ATTESTD_KEY_ENCRYPTION_KEY: KEK });
     await renewFromDisk(fresh.url, out);
     await mintAndVerifyJwt(fresh.url, out);
-    const agent = (await (await fresh.admin('GET', `/v1/agents/${agentId}`)).json()) as { status: string; svidSerial: string };
+    const agent = (await (await fresh.admin('GET', `/v1/agents/${agentId}`)).json()) as {
+      status: string;
+      svidSerial: string;
+    };
     expect(agent).toMatchObject({ status: 'active', svidSerial: (await readHeldSvid(out)).serial });
-    await expect(renewFromDisk(fresh.url, late)).rejects.toThrow(/invalid_proof_of_possession|not the agent's current SVID/);
+    await expect(renewFromDisk(fresh.url, late)).rejects.toThrow(
+      /invalid_proof_of_possession|not the agent's current SVID/,
+    );
   });
 
-  it('a copy of a stopped server\'s embedded data directory serves the agents that were logged in', async () => {
+  it("a copy of a stopped server's embedded data directory serves the agents that were logged in", async () => {
     const dataDir = join(scratch, 'data');
     const restored = join(scratch, 'restored');
     const copy = join(restored, 'data');

@@ -26,7 +26,10 @@ describe('cloudCacheSize bounds the cloud look-up caches', () => {
     out = mkdtempSync(join(tmpdir(), 'cache-size-agent-'));
     aws = await startAwsTestbed();
     aws.sim.world.addInstance({ accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId: SECOND });
-    server = await startTestServer({ policies: { 'agents.yaml': POLICIES, 'certificates.yaml': aws.certificatesSection }, env: { ATTESTD_CLOUD_CACHE_SIZE: '1' } });
+    server = await startTestServer({
+      policies: { 'agents.yaml': POLICIES, 'certificates.yaml': aws.certificatesSection },
+      env: { ATTESTD_CLOUD_CACHE_SIZE: '1' },
+    });
   });
   afterAll(async () => {
     await server?.stop();
@@ -38,18 +41,31 @@ describe('cloudCacheSize bounds the cloud look-up caches', () => {
   const describeCallsOfLogin = async (instanceId: string) => {
     aws.sim.log.reset();
     const imds = await aws.imdsFor(instanceId);
-    await runLogin({ server: server.url, attestors: ['aws_iid'], out: mkdtempSync(join(out, 'svid-')), imdsEndpoint: imds.url }).catch((error: Error) => {
+    await runLogin({
+      server: server.url,
+      attestors: ['aws_iid'],
+      out: mkdtempSync(join(out, 'svid-')),
+      imdsEndpoint: imds.url,
+    }).catch((error: Error) => {
       if (!/409 node_already_attested/.test(error.message)) throw error;
     });
     return aws.sim.log.count({ operation: 'DescribeInstances' });
   };
 
   it('with room for one instance, a second pushes the first out, so the first is looked up again', async () => {
-    expect([await describeCallsOfLogin(FIRST), await describeCallsOfLogin(SECOND), await describeCallsOfLogin(FIRST)]).toEqual([1, 1, 1]);
+    expect([
+      await describeCallsOfLogin(FIRST),
+      await describeCallsOfLogin(SECOND),
+      await describeCallsOfLogin(FIRST),
+    ]).toEqual([1, 1, 1]);
   });
 
   it('with room for two, both stay cached', async () => {
     server = await server.restart({ ATTESTD_CLOUD_CACHE_SIZE: '2' });
-    expect([await describeCallsOfLogin(FIRST), await describeCallsOfLogin(SECOND), await describeCallsOfLogin(FIRST)]).toEqual([1, 1, 0]);
+    expect([
+      await describeCallsOfLogin(FIRST),
+      await describeCallsOfLogin(SECOND),
+      await describeCallsOfLogin(FIRST),
+    ]).toEqual([1, 1, 0]);
   });
 });

@@ -113,7 +113,13 @@ describe('PostgreSQL unreachable mid-run', () => {
     await runAsAdmin(POSTGRES_URL, `CREATE DATABASE ${name}`);
     await proxy.start();
     const viaProxy = Object.assign(new URL(directUrl), { port: String(proxy.port) }).toString();
-    server = await startTestServer({ env: { DATABASE_URL: viaProxy }, policies: { 'lab.yaml': 'section: AgentAttestation\nschema: v1\nspec:\n  policies:\n    - name: lab\n      requiredAttestors: [{ type: join_token }]\n' } });
+    server = await startTestServer({
+      env: { DATABASE_URL: viaProxy },
+      policies: {
+        'lab.yaml':
+          'section: AgentAttestation\nschema: v1\nspec:\n  policies:\n    - name: lab\n      requiredAttestors: [{ type: join_token }]\n',
+      },
+    });
   });
   afterAll(async () => {
     await server?.stop();
@@ -137,7 +143,8 @@ describe('PostgreSQL unreachable mid-run', () => {
       ['evict', () => server.admin('POST', `/v1/agents/${agent.agentId}/evict`)],
       ['list audit', () => server.admin('GET', '/v1/audit')],
     ];
-    for (const [what, call] of calls) expect(await problemOf(await within(15_000, what, call))).toMatchObject(unavailable);
+    for (const [what, call] of calls)
+      expect(await problemOf(await within(15_000, what, call))).toMatchObject(unavailable);
     expect((await server.call('GET', '/healthz')).status).toBe(200);
 
     proxy.reconnect();
@@ -151,7 +158,11 @@ describe('PostgreSQL unreachable mid-run', () => {
     const tokens = await Promise.all(Array.from({ length: 12 }, () => newJoinToken(server)));
     const csr = (await generateAgentKey()).csrPem;
     proxy.disconnectOnQuery('join_tokens'); // the first join-token look-up: the answer to a query in flight is lost
-    const statuses = (await within(20_000, 'burst', () => Promise.all(tokens.map(({ token }) => login(server, { join_token: { token } }, csr))))).map((r) => r.status);
+    const statuses = (
+      await within(20_000, 'burst', () =>
+        Promise.all(tokens.map(({ token }) => login(server, { join_token: { token } }, csr))),
+      )
+    ).map((r) => r.status);
     proxy.reconnect();
     expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
 
@@ -161,15 +172,23 @@ describe('PostgreSQL unreachable mid-run', () => {
       `SELECT a.id FROM agents a WHERE NOT EXISTS (SELECT 1 FROM audit_events e WHERE e.agent_id = a.id AND e.event = 'login' AND e.outcome = 'success')`,
     );
     expect(orphans).toEqual([]);
-    const usedWithoutAgent = await query<{ id: string }>(directUrl, `SELECT t.id FROM join_tokens t WHERE t.used_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = t.used_by_agent)`);
+    const usedWithoutAgent = await query<{ id: string }>(
+      directUrl,
+      `SELECT t.id FROM join_tokens t WHERE t.used_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = t.used_by_agent)`,
+    );
     expect(usedWithoutAgent).toEqual([]);
     // Retrying the refused logins: a token is still good, unless its write reached PostgreSQL just before the cut and
     // only the answer was lost (then it is used, by an agent with its audit event, as checked above). Either way every
     // token ends used by exactly one agent.
-    const retried = await Promise.all(tokens.filter((_, i) => statuses[i] === 503).map(({ token }) => login(server, { join_token: { token } }, csr)));
+    const retried = await Promise.all(
+      tokens.filter((_, i) => statuses[i] === 503).map(({ token }) => login(server, { join_token: { token } }, csr)),
+    );
     expect(retried.map((r) => r.status).filter((s) => s !== 200 && s !== 401)).toEqual([]);
     const ids = tokens.map((t) => `'${t.id}'`).join(',');
-    const used = await query<{ n: string }>(directUrl, `SELECT count(*) AS n FROM join_tokens t JOIN agents a ON a.id = t.used_by_agent WHERE t.id IN (${ids})`);
+    const used = await query<{ n: string }>(
+      directUrl,
+      `SELECT count(*) AS n FROM join_tokens t JOIN agents a ON a.id = t.used_by_agent WHERE t.id IN (${ids})`,
+    );
     expect(Number(used[0]!.n)).toBe(tokens.length);
   });
 });
@@ -186,13 +205,17 @@ spec:
       requiredAttestors: [{ type: aws_iid }]
 `;
   /** Longest a login may wait on one AWS call: every attempt timing out, plus the SDK's backoff and a margin for a loaded machine. */
-  const CLOUD_BOUND_MS = DEFAULT_SDK_LIMITS.maxAttempts * (DEFAULT_SDK_LIMITS.connectionTimeoutMs + DEFAULT_SDK_LIMITS.requestTimeoutMs) + 5_000;
+  const CLOUD_BOUND_MS =
+    DEFAULT_SDK_LIMITS.maxAttempts * (DEFAULT_SDK_LIMITS.connectionTimeoutMs + DEFAULT_SDK_LIMITS.requestTimeoutMs) +
+    5_000;
   let aws: AwsTestbed;
   let server: TestServer;
   let instanceCount = 0;
   beforeAll(async () => {
     aws = await startAwsTestbed();
-    server = await startTestServer({ policies: { 'agents.yaml': POLICIES, 'certificates.yaml': aws.certificatesSection } });
+    server = await startTestServer({
+      policies: { 'agents.yaml': POLICIES, 'certificates.yaml': aws.certificatesSection },
+    });
   });
   afterAll(async () => {
     await server?.stop();
@@ -201,32 +224,48 @@ spec:
   afterEach(() => aws.sim.world.clearFaults());
 
   /** A new instance (never described, so nothing cached) and its signed identity document. */
-  async function newInstanceProof(): Promise<{ instanceId: string; proof: { aws_iid: { document: string; signature: string } } }> {
+  async function newInstanceProof(): Promise<{
+    instanceId: string;
+    proof: { aws_iid: { document: string; signature: string } };
+  }> {
     const instanceId = `i-0fa${(instanceCount++).toString(16).padStart(14, '0')}`;
     const instance = aws.sim.world.addInstance({ accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId });
     const document = identityDocument(instance);
     return { instanceId, proof: { aws_iid: { document, signature: await aws.signer.sign(document) } } };
   }
 
-  const describeCalls = (instanceId: string) => aws.sim.log.entries({ operation: 'DescribeInstances' }).filter((e) => Object.values(e.params).includes(instanceId)).length;
+  const describeCalls = (instanceId: string) =>
+    aws.sim.log.entries({ operation: 'DescribeInstances' }).filter((e) => Object.values(e.params).includes(instanceId))
+      .length;
 
   it.each([
     ['down (503)', () => aws.sim.world.setDown('ec2', '503')],
     ['down (connection reset)', () => aws.sim.world.setDown('ec2', 'reset')],
     ['throttling', () => aws.sim.world.setThrottle('ec2', 1_000)],
-  ])('EC2 %s: a login fails closed with 503 after a bounded number of attempts, and succeeds once EC2 is back', async (_, fault) => {
-    const { instanceId, proof } = await newInstanceProof();
-    fault();
-    const refused = await within(CLOUD_BOUND_MS, 'login', () => login(server, proof));
-    expect(await problemOf(refused)).toMatchObject({ status: 503, code: 'unavailable', contentType: 'application/problem+json' });
-    expect(describeCalls(instanceId)).toBeGreaterThanOrEqual(1);
-    expect(describeCalls(instanceId)).toBeLessThanOrEqual(DEFAULT_SDK_LIMITS.maxAttempts);
-    const agents = (await (await server.admin('GET', '/v1/agents?attestor=aws_iid&limit=500')).json()) as { items: { tofuKeys: string[] }[] };
-    expect(agents.items.flatMap((a) => a.tofuKeys)).not.toContain(`aws_iid/${SERVER_ACCOUNT}/us-east-1/${instanceId}`);
+  ])(
+    'EC2 %s: a login fails closed with 503 after a bounded number of attempts, and succeeds once EC2 is back',
+    async (_, fault) => {
+      const { instanceId, proof } = await newInstanceProof();
+      fault();
+      const refused = await within(CLOUD_BOUND_MS, 'login', () => login(server, proof));
+      expect(await problemOf(refused)).toMatchObject({
+        status: 503,
+        code: 'unavailable',
+        contentType: 'application/problem+json',
+      });
+      expect(describeCalls(instanceId)).toBeGreaterThanOrEqual(1);
+      expect(describeCalls(instanceId)).toBeLessThanOrEqual(DEFAULT_SDK_LIMITS.maxAttempts);
+      const agents = (await (await server.admin('GET', '/v1/agents?attestor=aws_iid&limit=500')).json()) as {
+        items: { tofuKeys: string[] }[];
+      };
+      expect(agents.items.flatMap((a) => a.tofuKeys)).not.toContain(
+        `aws_iid/${SERVER_ACCOUNT}/us-east-1/${instanceId}`,
+      );
 
-    aws.sim.world.clearFaults();
-    expect((await login(server, proof)).status).toBe(200); // the failure was not cached
-  });
+      aws.sim.world.clearFaults();
+      expect((await login(server, proof)).status).toBe(200); // the failure was not cached
+    },
+  );
 
   it('slow EC2: a login needing it gets 503 within the SDK timeout bound, while join-token and warm-cache logins succeed', async () => {
     // warm: an instance attested (so described and cached), then evicted so that it may attest again

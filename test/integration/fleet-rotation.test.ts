@@ -20,7 +20,13 @@ import { startTestServer, type TestServer } from '../support/server';
 
 /** A new CA signs every 20 s, published 10 s before; it lives 100 s, so SVIDs it signs last still get 70 s. */
 const CA_ROTATION_SECONDS = 20;
-const SCHEDULE = { ATTESTD_CA_TTL: '100s', ATTESTD_CA_ROTATION: `${CA_ROTATION_SECONDS}s`, ATTESTD_JWT_KEY_ROTATION: '15s', ATTESTD_JWT_SVID_TTL: '10s', ATTESTD_JWT_ALGORITHM: 'ES256' };
+const SCHEDULE = {
+  ATTESTD_CA_TTL: '100s',
+  ATTESTD_CA_ROTATION: `${CA_ROTATION_SECONDS}s`,
+  ATTESTD_JWT_KEY_ROTATION: '15s',
+  ATTESTD_JWT_SVID_TTL: '10s',
+  ATTESTD_JWT_ALGORITHM: 'ES256',
+};
 const IN_PROCESS = 17;
 const PROCESSES = 3;
 
@@ -57,7 +63,9 @@ describe('twenty agents through two CA and JWT-key rotations', () => {
   function signerOf(leaf: X509Certificate, bundlePem: string): X509Certificate | undefined {
     const now = Date.now();
     const valid = (c: X509Certificate) => c.validFromDate.getTime() <= now && now < c.validToDate.getTime();
-    const cas = (bundlePem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((pem) => new X509Certificate(pem));
+    const cas = (bundlePem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map(
+      (pem) => new X509Certificate(pem),
+    );
     return valid(leaf) ? cas.find((ca) => valid(ca) && leaf.verify(ca.publicKey)) : undefined;
   }
 
@@ -69,10 +77,15 @@ describe('twenty agents through two CA and JWT-key rotations', () => {
     // they were, to check that what signs now was published before (a
     // relying party caching them for 5 s, under half a rotation period,
     // never meets a key it does not know).
-    const issuer = ((await (await server.call('GET', '/.well-known/openid-configuration')).json()) as { issuer: string }).issuer;
+    const issuer = (
+      (await (await server.call('GET', '/.well-known/openid-configuration')).json()) as { issuer: string }
+    ).issuer;
     const published: { at: number; jwks: JSONWebKeySet; bundle: string }[] = [];
     const publish = async () => {
-      const [jwks, bundle] = await Promise.all([server.call('GET', '/keys').then((r) => r.json() as Promise<JSONWebKeySet>), server.call('GET', '/v1/bundle').then((r) => r.text())]);
+      const [jwks, bundle] = await Promise.all([
+        server.call('GET', '/keys').then((r) => r.json() as Promise<JSONWebKeySet>),
+        server.call('GET', '/v1/bundle').then((r) => r.text()),
+      ]);
       published.push({ at: Date.now(), jwks, bundle });
     };
     /** the newest view at least 5 s old, if the run is that old */
@@ -90,17 +103,35 @@ describe('twenty agents through two CA and JWT-key rotations', () => {
       if (svid === undefined || bundle === undefined) return; // before the first login
       const leaf = new X509Certificate(svid);
       const signer = signerOf(leaf, bundle);
-      if (!signer) problems.push(`${member.name}: svid.pem does not verify against bundle.pem at ${new Date().toISOString()}`);
+      if (!signer)
+        problems.push(`${member.name}: svid.pem does not verify against bundle.pem at ${new Date().toISOString()}`);
       else member.signers.add(signer.fingerprint256);
       // a peer that fetched the bundle 5 s ago trusts it too
       const cached = cachedView();
-      if (cached && !signerOf(leaf, cached.bundle)) problems.push(`${member.name}: svid.pem does not verify against /v1/bundle of 5 s before`);
+      if (cached && !signerOf(leaf, cached.bundle))
+        problems.push(`${member.name}: svid.pem does not verify against /v1/bundle of 5 s before`);
     };
     const join_ = async (name: string, start: (argv: string[]) => Omit<Member, 'name' | 'out' | 'signers'>) => {
       const out = await mkdtemp(join(tmpdir(), 'fleet-'));
       dirs.push(out);
       const { token } = await newJoinToken(server);
-      const member: Member = { name, out, signers: new Set(), ...start(['login', '--server', server.url, '--attestor', 'join_token', '--token', token, '--out', out, '--daemon']) };
+      const member: Member = {
+        name,
+        out,
+        signers: new Set(),
+        ...start([
+          'login',
+          '--server',
+          server.url,
+          '--attestor',
+          'join_token',
+          '--token',
+          token,
+          '--out',
+          out,
+          '--daemon',
+        ]),
+      };
       let pending = false;
       watchers.push(
         watch(out, () => {
@@ -139,7 +170,6 @@ describe('twenty agents through two CA and JWT-key rotations', () => {
       });
     }
 
-
     // JWT-SVIDs from agents in turn, once a second, each checked against
     // /keys as a relying party cached it and as it is now; every token
     // minted so far is checked again against /keys until it expires.
@@ -151,21 +181,38 @@ describe('twenty agents through two CA and JWT-key rotations', () => {
         await publish();
         const member = members[i % members.length]!;
         const now = createLocalJWKSet(published.at(-1)!.jwks);
-        const { token } = await runJwt({ server: server.url, out: member.out, audiences: ['fleet'] }).catch((error: Error) => {
-          problems.push(`${member.name}: jwt: ${error.message}`);
-          return { token: undefined };
-        });
+        const { token } = await runJwt({ server: server.url, out: member.out, audiences: ['fleet'] }).catch(
+          (error: Error) => {
+            problems.push(`${member.name}: jwt: ${error.message}`);
+            return { token: undefined };
+          },
+        );
         if (token) {
           kids.add(decodeProtectedHeader(token).kid!);
           const cached = cachedView();
           if (cached) {
-            await jwtVerify(token, createLocalJWKSet(cached.jwks), { issuer, audience: 'fleet' }).catch((error: Error) => void problems.push(`${member.name}: a JWT-SVID does not verify against /keys of 5 s before: ${error.message}`));
+            await jwtVerify(token, createLocalJWKSet(cached.jwks), { issuer, audience: 'fleet' }).catch(
+              (error: Error) =>
+                void problems.push(
+                  `${member.name}: a JWT-SVID does not verify against /keys of 5 s before: ${error.message}`,
+                ),
+            );
           }
-          const verified = await jwtVerify(token, createLocalJWKSet((await (await server.call('GET', '/keys')).json()) as JSONWebKeySet), { issuer, audience: 'fleet' }).catch((error: Error) => void problems.push(`${member.name}: a JWT-SVID does not verify against /keys: ${error.message}`));
+          const verified = await jwtVerify(
+            token,
+            createLocalJWKSet((await (await server.call('GET', '/keys')).json()) as JSONWebKeySet),
+            { issuer, audience: 'fleet' },
+          ).catch(
+            (error: Error) =>
+              void problems.push(`${member.name}: a JWT-SVID does not verify against /keys: ${error.message}`),
+          );
           if (verified) minted.push({ token, exp: verified.payload.exp! });
         }
         for (const { token: earlier } of minted.filter((m) => m.exp * 1000 > Date.now() + 1000)) {
-          await jwtVerify(earlier, now, { issuer, audience: 'fleet' }).catch((error: Error) => void problems.push(`a JWT-SVID stopped verifying against /keys before it expired: ${error.message}`));
+          await jwtVerify(earlier, now, { issuer, audience: 'fleet' }).catch(
+            (error: Error) =>
+              void problems.push(`a JWT-SVID stopped verifying against /keys before it expired: ${error.message}`),
+          );
         }
         await new Promise((done) => setTimeout(done, 1000));
       }
@@ -179,7 +226,11 @@ describe('twenty agents through two CA and JWT-key rotations', () => {
       return signingCas.length >= 3 && members.every((m) => m.signers.has(signingCas[2]!));
     };
     const statuses = [...inProcess.map((a) => a.status), ...processes.map((p) => p.exited)];
-    const lockedOut = () => Promise.race([...statuses.map((s) => s.then(() => true)), new Promise<boolean>((done) => setImmediate(() => done(false)))]);
+    const lockedOut = () =>
+      Promise.race([
+        ...statuses.map((s) => s.then(() => true)),
+        new Promise<boolean>((done) => setImmediate(() => done(false))),
+      ]);
     expect(await until(async () => (await rotatedTwice()) || (await lockedOut()), 110_000)).toBe(true);
     probing = false;
     await probe;
@@ -191,13 +242,22 @@ describe('twenty agents through two CA and JWT-key rotations', () => {
     expect(signingCas.length).toBeGreaterThanOrEqual(3);
     expect(kids.size).toBeGreaterThanOrEqual(3);
     for (const member of members) {
-      const [svid, bundle] = await Promise.all(['svid.pem', 'bundle.pem'].map((name) => readFile(join(member.out, name), 'utf8')));
-      expect({ member: member.name, ...opensslVerify(bundle!, svid!, new Date()) }).toMatchObject({ member: member.name, ok: true });
+      const [svid, bundle] = await Promise.all(
+        ['svid.pem', 'bundle.pem'].map((name) => readFile(join(member.out, name), 'utf8')),
+      );
+      expect({ member: member.name, ...opensslVerify(bundle!, svid!, new Date()) }).toMatchObject({
+        member: member.name,
+        ok: true,
+      });
       expect(member.signers.size).toBeGreaterThanOrEqual(2);
     }
-    const agents = (await (await server.admin('GET', '/v1/agents?limit=500')).json()) as { items: { status: string }[] };
+    const agents = (await (await server.admin('GET', '/v1/agents?limit=500')).json()) as {
+      items: { status: string }[];
+    };
     expect(agents.items.map((a) => a.status)).toEqual(members.map(() => 'active'));
-    const refused = (await (await server.admin('GET', '/v1/audit?outcome=failure&limit=500')).json()) as { items: unknown[] };
+    const refused = (await (await server.admin('GET', '/v1/audit?outcome=failure&limit=500')).json()) as {
+      items: unknown[];
+    };
     expect(refused.items).toEqual([]);
   }, 180_000);
 });

@@ -14,7 +14,10 @@ const tempDir = temporaryDirectories();
 describe('login with a join token', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ policies: { 'lab.yaml': joinTokenPolicy({ template: '/lab/node/{{join_token.id}}', svidTtl: '30m' }) }, additionalAttestors: [fakeNodeAttestor] });
+    server = await startTestServer({
+      policies: { 'lab.yaml': joinTokenPolicy({ template: '/lab/node/{{join_token.id}}', svidTtl: '30m' }) },
+      additionalAttestors: [fakeNodeAttestor],
+    });
   });
   afterAll(() => server?.stop());
 
@@ -23,7 +26,15 @@ describe('login with a join token', () => {
     const key = await generateAgentKey();
     const response = await login(server, { join_token: { token } }, key.csrPem);
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { agentId: string; spiffeId: string; policy: string; attributes: object; selectors: string[]; svid: { certChain: string; expiresAt: string }; bundle: string };
+    const body = (await response.json()) as {
+      agentId: string;
+      spiffeId: string;
+      policy: string;
+      attributes: object;
+      selectors: string[];
+      svid: { certChain: string; expiresAt: string };
+      bundle: string;
+    };
     expect(body).toMatchObject({
       spiffeId: `spiffe://example.org/lab/node/${id}`,
       policy: 'lab',
@@ -40,7 +51,9 @@ describe('login with a join token', () => {
     expect(bundle).toBe(body.bundle);
     expect(leaf.verify(new X509Certificate(bundle).publicKey)).toBe(true);
     expect(opensslVerify(bundle, body.svid.certChain)).toMatch(/OK/);
-    expect(leaf.publicKey.export({ format: 'der', type: 'spki' })).toEqual(Buffer.from(await crypto.subtle.exportKey('spki', key.keyPair.publicKey)));
+    expect(leaf.publicKey.export({ format: 'der', type: 'spki' })).toEqual(
+      Buffer.from(await crypto.subtle.exportKey('spki', key.keyPair.publicKey)),
+    );
   });
 
   it('refuses a token that was already used', async () => {
@@ -70,36 +83,64 @@ describe('login with a join token', () => {
 
   it('completes a login ID at most once', async () => {
     const { token } = await newJoinToken(server);
-    const started = (await (await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['join_token'] } })).json()) as { loginId: string };
+    const started = (await (
+      await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['join_token'] } })
+    ).json()) as { loginId: string };
     const complete = async () =>
-      server.call('POST', `/v1/agent/login/${started.loginId}/complete`, { body: { proofs: { join_token: { token } }, csr: (await generateAgentKey()).csrPem } });
+      server.call('POST', `/v1/agent/login/${started.loginId}/complete`, {
+        body: { proofs: { join_token: { token } }, csr: (await generateAgentKey()).csrPem },
+      });
     expect((await complete()).status).toBe(200);
     expect(await problemOf(await complete())).toMatchObject({ status: 404, code: 'login_not_found' });
   });
 
   it('refuses a forged login ID', async () => {
-    const started = (await (await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['join_token'] } })).json()) as { loginId: string };
+    const started = (await (
+      await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['join_token'] } })
+    ).json()) as { loginId: string };
     const [body] = started.loginId.split('.');
     const forged = `${body}.${Buffer.alloc(32).toString('base64url')}`;
-    const response = await server.call('POST', `/v1/agent/login/${forged}/complete`, { body: { proofs: { join_token: { token: 'x' } }, csr: 'x' } });
+    const response = await server.call('POST', `/v1/agent/login/${forged}/complete`, {
+      body: { proofs: { join_token: { token: 'x' } }, csr: 'x' },
+    });
     expect(await problemOf(response)).toMatchObject({ status: 404, code: 'login_not_found' });
   });
 
-  it('answers start with the candidates\' required attestors and no challenge for join tokens', async () => {
+  it("answers start with the candidates' required attestors and no challenge for join tokens", async () => {
     const response = await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['join_token'] } });
-    expect(await response.json()).toEqual({ loginId: expect.any(String), expiresAt: expect.any(String), requiredAttestors: ['join_token'], challenges: {} });
+    expect(await response.json()).toEqual({
+      loginId: expect.any(String),
+      expiresAt: expect.any(String),
+      requiredAttestors: ['join_token'],
+      challenges: {},
+    });
   });
 
   it('refuses methods no policy takes, with the exact detail, and audits it', async () => {
-    const problem = await problemOf(await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['test_node'] } }));
-    expect(problem).toMatchObject({ status: 403, code: 'no_policy_for_methods', detail: 'no cluster policy authorizes the provided attestors' });
-    const audit = (await (await server.admin('GET', '/v1/audit?outcome=failure&attestor=test_node')).json()) as { items: { code: string }[] };
+    const problem = await problemOf(
+      await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['test_node'] } }),
+    );
+    expect(problem).toMatchObject({
+      status: 403,
+      code: 'no_policy_for_methods',
+      detail: 'no cluster policy authorizes the provided attestors',
+    });
+    const audit = (await (await server.admin('GET', '/v1/audit?outcome=failure&attestor=test_node')).json()) as {
+      items: { code: string }[];
+    };
     expect(audit.items[0]).toMatchObject({ code: 'no_policy_for_methods' });
-    expect(server.logs).toContainEqual(expect.objectContaining({ msg: 'no cluster policy authorizes the provided attestors', providedMethods: ['test_node'] }));
+    expect(server.logs).toContainEqual(
+      expect.objectContaining({
+        msg: 'no cluster policy authorizes the provided attestors',
+        providedMethods: ['test_node'],
+      }),
+    );
   });
 
   it('refuses attestor names it does not know with 400', async () => {
-    expect(await problemOf(await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['nope'] } }))).toMatchObject({ status: 400, code: 'invalid_request' });
+    expect(
+      await problemOf(await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['nope'] } })),
+    ).toMatchObject({ status: 400, code: 'invalid_request' });
   });
 });
 

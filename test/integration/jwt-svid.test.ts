@@ -8,7 +8,10 @@ import { startTestServer, type TestServer } from '../support/server';
 
 /** What a relying party (AWS STS) does: discovery, then the JWKS it names, then the token. */
 async function verifyAsRelyingParty(server: TestServer, token: string, audience: string) {
-  const discovery = (await (await server.call('GET', '/.well-known/openid-configuration')).json()) as { issuer: string; jwks_uri: string };
+  const discovery = (await (await server.call('GET', '/.well-known/openid-configuration')).json()) as {
+    issuer: string;
+    jwks_uri: string;
+  };
   const jwks = createRemoteJWKSet(new URL(`${server.url}/keys`));
   return jwtVerify(token, jwks, { issuer: discovery.issuer, audience });
 }
@@ -16,7 +19,10 @@ async function verifyAsRelyingParty(server: TestServer, token: string, audience:
 describe('JWT-SVIDs', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ policies: { 'lab.yaml': joinTokenPolicy({ template: '/lab/node/{{join_token.id}}' }) }, env: { ATTESTD_JWT_ISSUER: 'https://oidc.example.org' } });
+    server = await startTestServer({
+      policies: { 'lab.yaml': joinTokenPolicy({ template: '/lab/node/{{join_token.id}}' }) },
+      env: { ATTESTD_JWT_ISSUER: 'https://oidc.example.org' },
+    });
   });
   afterAll(() => server?.stop());
 
@@ -32,11 +38,18 @@ describe('JWT-SVIDs', () => {
     });
     const jwks = (await (await server.call('GET', '/keys')).json()) as { keys: Record<string, unknown>[] };
     expect(jwks.keys).toHaveLength(1);
-    expect(jwks.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: expect.any(String), n: expect.any(String), e: 'AQAB' });
+    expect(jwks.keys[0]).toMatchObject({
+      kty: 'RSA',
+      alg: 'RS256',
+      use: 'sig',
+      kid: expect.any(String),
+      n: expect.any(String),
+      e: 'AQAB',
+    });
     expect(Object.keys(jwks.keys[0]!)).not.toEqual(expect.arrayContaining(['d']));
   });
 
-  it('mints an RS256 token for the agent\'s SPIFFE ID and the requested audience that verifies against the served JWKS', async () => {
+  it("mints an RS256 token for the agent's SPIFFE ID and the requested audience that verifies against the served JWKS", async () => {
     const held = await attest(server);
     const response = await mint(server, held, ['sts.amazonaws.com']);
     expect(response.status).toBe(200);
@@ -47,7 +60,9 @@ describe('JWT-SVIDs', () => {
     expect(payload.exp! - payload.iat!).toBe(300);
     expect(Date.parse(expiresAt)).toBe(payload.exp! * 1000);
     await expect(verifyAsRelyingParty(server, token, 'someone-else')).rejects.toThrow(/aud/);
-    const audit = (await (await server.admin('GET', `/v1/audit?agentId=${held.agentId}`)).json()) as { items: { event: string; outcome: string }[] };
+    const audit = (await (await server.admin('GET', `/v1/audit?agentId=${held.agentId}`)).json()) as {
+      items: { event: string; outcome: string }[];
+    };
     expect(audit.items[0]).toMatchObject({ event: 'jwt_svid', outcome: 'success' });
     const metrics = await (await server.call('GET', '/metrics')).text();
     // a JWT-SVID made from an X.509-SVID is a mint, not a renewal
@@ -60,12 +75,19 @@ describe('JWT-SVIDs', () => {
     const proof = await pop(held);
     const body = { certChain: held.certChain, pop: proof, audience: ['sts.amazonaws.com'] };
     expect((await server.call('POST', '/v1/agent/jwt-svid', { body })).status).toBe(200);
-    expect(await problemOf(await server.call('POST', '/v1/agent/jwt-svid', { body }))).toMatchObject({ status: 401, code: 'invalid_proof_of_possession', detail: expect.stringMatching(/jti was already used/) });
+    expect(await problemOf(await server.call('POST', '/v1/agent/jwt-svid', { body }))).toMatchObject({
+      status: 401,
+      code: 'invalid_proof_of_possession',
+      detail: expect.stringMatching(/jti was already used/),
+    });
   });
 
   it('refuses a proof made for renewals, and an evicted agent', async () => {
     const held = await attest(server);
-    expect(await problemOf(await mint(server, held, ['sts.amazonaws.com'], { aud: 'attestd-renew' }))).toMatchObject({ status: 401, code: 'invalid_proof_of_possession' });
+    expect(await problemOf(await mint(server, held, ['sts.amazonaws.com'], { aud: 'attestd-renew' }))).toMatchObject({
+      status: 401,
+      code: 'invalid_proof_of_possession',
+    });
     await server.admin('POST', `/v1/agents/${held.agentId}/evict`);
     expect(await problemOf(await mint(server, held))).toMatchObject({ status: 403, code: 'agent_evicted' });
   });
@@ -74,11 +96,20 @@ describe('JWT-SVIDs', () => {
     const held = await attest(server);
     const text = fc.oneof(fc.string(), fc.constant(held.certChain));
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.anything(), fc.record({ certChain: text, pop: fc.string(), audience: fc.anything() }, { requiredKeys: [] })), async (candidate) => {
-        const response = await server.call('POST', '/v1/agent/jwt-svid', { body: JSON.stringify(candidate) ?? 'null', headers: { 'content-type': 'application/json' } });
-        expect(response.status).toBeGreaterThanOrEqual(400);
-        expect(response.status).toBeLessThan(500);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.anything(),
+          fc.record({ certChain: text, pop: fc.string(), audience: fc.anything() }, { requiredKeys: [] }),
+        ),
+        async (candidate) => {
+          const response = await server.call('POST', '/v1/agent/jwt-svid', {
+            body: JSON.stringify(candidate) ?? 'null',
+            headers: { 'content-type': 'application/json' },
+          });
+          expect(response.status).toBeGreaterThanOrEqual(400);
+          expect(response.status).toBeLessThan(500);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -87,12 +118,17 @@ describe('JWT-SVIDs', () => {
 describe('JWT-SVIDs signed with ES256', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ policies: { 'lab.yaml': joinTokenPolicy() }, env: { ATTESTD_JWT_ALGORITHM: 'ES256', ATTESTD_JWT_SVID_TTL: '2m' } });
+    server = await startTestServer({
+      policies: { 'lab.yaml': joinTokenPolicy() },
+      env: { ATTESTD_JWT_ALGORITHM: 'ES256', ATTESTD_JWT_SVID_TTL: '2m' },
+    });
   });
   afterAll(() => server?.stop());
 
   it('publishes a P-256 key and signs with it', async () => {
-    const discovery = (await (await server.call('GET', '/.well-known/openid-configuration')).json()) as { id_token_signing_alg_values_supported: string[] };
+    const discovery = (await (await server.call('GET', '/.well-known/openid-configuration')).json()) as {
+      id_token_signing_alg_values_supported: string[];
+    };
     expect(discovery.id_token_signing_alg_values_supported).toEqual(['ES256']);
     const held = await attest(server);
     const { token } = (await (await mint(server, held, ['a', 'b'])).json()) as { token: string };
@@ -111,14 +147,24 @@ describe('signing-key rotation', () => {
     // JWT key leaves the JWKS 3 s later. The CA signs for 20 s of its 2 minutes.
     server = await startTestServer({
       policies: { 'lab.yaml': joinTokenPolicy() },
-      env: { ATTESTD_CA_TTL: '2m', ATTESTD_CA_ROTATION: '20s', ATTESTD_JWT_KEY_ROTATION: '20s', ATTESTD_JWT_SVID_TTL: '3s' },
+      env: {
+        ATTESTD_CA_TTL: '2m',
+        ATTESTD_CA_ROTATION: '20s',
+        ATTESTD_JWT_KEY_ROTATION: '20s',
+        ATTESTD_JWT_SVID_TTL: '3s',
+      },
     });
   });
   afterAll(() => server?.stop());
 
-  const bundle = async () => (await (await server.call('GET', '/v1/bundle')).text()).match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
-  const kids = async () => ((await (await server.call('GET', '/keys')).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
-  const kidOf = async (held: Held) => decodeProtectedHeader(((await (await mint(server, held)).json()) as { token: string }).token).kid;
+  const bundle = async () =>
+    (await (await server.call('GET', '/v1/bundle')).text()).match(
+      /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g,
+    ) ?? [];
+  const kids = async () =>
+    ((await (await server.call('GET', '/keys')).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+  const kidOf = async (held: Held) =>
+    decodeProtectedHeader(((await (await mint(server, held)).json()) as { token: string }).token).kid;
   async function until(check: () => Promise<boolean>, seconds: number): Promise<void> {
     const deadline = Date.now() + seconds * 1000;
     while (!(await check())) {

@@ -51,13 +51,19 @@ describe('login decisions', () => {
       reason: expect.stringMatching(/^policy eu_nodes: rule 1 .*test_node\.zone/),
       attributes: { 'test_node.zone': ['us-east'], 'test_node.node.id': ['n2'] },
     });
-    expect(server.logs).toContainEqual(expect.objectContaining({ msg: 'Attestor rejected proof, policy failed', reason: audited.reason }));
+    expect(server.logs).toContainEqual(
+      expect.objectContaining({ msg: 'Attestor rejected proof, policy failed', reason: audited.reason }),
+    );
   });
 
   it('answers 401 attestation_failed naming the attestor when a proof does not verify', async () => {
     const problem = await problemOf(await login(server, proof('n3', 'eu-west', 'wrong')));
     expect(problem).toMatchObject({ status: 401, code: 'attestation_failed', detail: 'test_node: secret is wrong' });
-    expect(await lastAudit()).toMatchObject({ outcome: 'failure', code: 'attestation_failed', reason: 'test_node: secret is wrong' });
+    expect(await lastAudit()).toMatchObject({
+      outcome: 'failure',
+      code: 'attestation_failed',
+      reason: 'test_node: secret is wrong',
+    });
   });
 
   it('denies a SPIFFE ID whose attribute falls outside the path alphabet, naming the attribute', async () => {
@@ -68,24 +74,43 @@ describe('login decisions', () => {
 
   it('uses up a login ID whose completion failed, whatever failed: a refused proof or a malformed body', async () => {
     const { csrPem } = await generateAgentKey();
-    for (const first of [{ zone: 'us-east', csr: csrPem, status: 403 }, { zone: 'eu-west', csr: 'not a CSR', status: 400 }]) {
-      const started = (await (await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['test_node'] } })).json()) as { loginId: string };
-      const complete = (zone: string, csr: string) => server.call('POST', `/v1/agent/login/${started.loginId}/complete`, { body: { proofs: proof('n5', zone), csr } });
+    for (const first of [
+      { zone: 'us-east', csr: csrPem, status: 403 },
+      { zone: 'eu-west', csr: 'not a CSR', status: 400 },
+    ]) {
+      const started = (await (
+        await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['test_node'] } })
+      ).json()) as { loginId: string };
+      const complete = (zone: string, csr: string) =>
+        server.call('POST', `/v1/agent/login/${started.loginId}/complete`, {
+          body: { proofs: proof('n5', zone), csr },
+        });
       const refused = await complete(first.zone, first.csr);
       expect(refused.status).toBe(first.status);
       const { requestId } = (await refused.json()) as { requestId: string };
-      const audit = (await (await server.admin('GET', '/v1/audit?outcome=failure&limit=20')).json()) as { items: { requestId: string; code: string }[] };
+      const audit = (await (await server.admin('GET', '/v1/audit?outcome=failure&limit=20')).json()) as {
+        items: { requestId: string; code: string }[];
+      };
       expect(audit.items.filter((event) => event.requestId === requestId)).toHaveLength(1);
-      expect(await problemOf(await complete('eu-west', csrPem))).toMatchObject({ status: 404, code: 'login_not_found' });
+      expect(await problemOf(await complete('eu-west', csrPem))).toMatchObject({
+        status: 404,
+        code: 'login_not_found',
+      });
     }
   });
 
   it('refuses a proof for a method that was not announced at start', async () => {
-    const started = (await (await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['test_node'] } })).json()) as { loginId: string };
+    const started = (await (
+      await server.call('POST', '/v1/agent/login', { body: { providedMethods: ['test_node'] } })
+    ).json()) as { loginId: string };
     const response = await server.call('POST', `/v1/agent/login/${started.loginId}/complete`, {
       body: { proofs: { ...proof('n6', 'eu-west'), join_token: { token: 'x' } }, csr: 'x' },
     });
-    expect(await problemOf(response)).toMatchObject({ status: 400, code: 'invalid_request', detail: expect.stringContaining('/proofs/join_token') });
+    expect(await problemOf(response)).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+      detail: expect.stringContaining('/proofs/join_token'),
+    });
   });
 
   it('lists the audit log newest first, filtered by outcome and time, page by page', async () => {
@@ -94,14 +119,19 @@ describe('login decisions', () => {
     let cursor: string | null = null;
     do {
       const query: string = `/v1/audit?outcome=failure&since=${since}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
-      const page = (await (await server.admin('GET', query)).json()) as { items: { id: string; outcome: string; at: string }[]; nextCursor: string | null };
+      const page = (await (await server.admin('GET', query)).json()) as {
+        items: { id: string; outcome: string; at: string }[];
+        nextCursor: string | null;
+      };
       expect(page.items.every((e) => e.outcome === 'failure' && e.at >= since)).toBe(true);
       seen.push(...page.items.map((e) => e.id));
       cursor = page.nextCursor;
     } while (cursor);
     expect(seen.length).toBeGreaterThanOrEqual(4);
     expect([...seen].sort((a, b) => Number(b) - Number(a))).toEqual(seen);
-    const future = (await (await server.admin('GET', `/v1/audit?since=${new Date(Date.now() + 60_000).toISOString()}`)).json()) as { items: unknown[] };
+    const future = (await (
+      await server.admin('GET', `/v1/audit?since=${new Date(Date.now() + 60_000).toISOString()}`)
+    ).json()) as { items: unknown[] };
     expect(future.items).toEqual([]);
   });
 });
@@ -109,7 +139,9 @@ describe('login decisions', () => {
 describe('per-source rate limit on the Agent API', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ env: { ATTESTD_RATE_LIMIT_AGENT_PER_SECOND: '1', ATTESTD_RATE_LIMIT_AGENT_BURST: '3' } });
+    server = await startTestServer({
+      env: { ATTESTD_RATE_LIMIT_AGENT_PER_SECOND: '1', ATTESTD_RATE_LIMIT_AGENT_BURST: '3' },
+    });
   });
   afterAll(() => server?.stop());
 

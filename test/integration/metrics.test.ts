@@ -40,7 +40,9 @@ interface Sample {
 function parseExposition(text: string): Sample[] {
   return [...text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/gm)].map(([, name, labels, value]) => ({
     name: name!,
-    labels: Object.fromEntries([...(labels ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map(([, key, v]) => [key!, v!])),
+    labels: Object.fromEntries(
+      [...(labels ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map(([, key, v]) => [key!, v!]),
+    ),
     value: Number(value),
   }));
 }
@@ -82,7 +84,9 @@ describe('metrics on /metrics after logins', () => {
   const tofu = prometheusName(INSTRUMENTS.tofuConflicts);
   const cloud = prometheusName(INSTRUMENTS.cloudRequests);
   const cache = prometheusName(INSTRUMENTS.cacheLookups);
-  const node = (name: string, zone?: string) => ({ test_node: { node: name, secret: 'let-me-in', ...(zone && { zone }) } });
+  const node = (name: string, zone?: string) => ({
+    test_node: { node: name, secret: 'let-me-in', ...(zone && { zone }) },
+  });
 
   it('counts a join-token login, its proof and its SVID', async () => {
     const { token } = await newJoinToken(server);
@@ -98,7 +102,10 @@ describe('metrics on /metrics after logins', () => {
   it('counts a reused join token as a failed login with the problem code and no policy', async () => {
     const { token } = await newJoinToken(server);
     expect((await login(server, { join_token: { token } })).status).toBe(200);
-    expect(await problemOf(await login(server, { join_token: { token } }))).toMatchObject({ status: 401, code: 'attestation_failed' });
+    expect(await problemOf(await login(server, { join_token: { token } }))).toMatchObject({
+      status: 401,
+      code: 'attestation_failed',
+    });
 
     const samples = await scrape();
     expect(seriesOf(samples, logins)).toEqual({
@@ -114,7 +121,10 @@ describe('metrics on /metrics after logins', () => {
 
   it('counts a TOFU conflict under the policy that chose the node, and no SVID for it', async () => {
     expect((await login(server, node('node-1'))).status).toBe(200);
-    expect(await problemOf(await login(server, node('node-1')))).toMatchObject({ status: 409, code: 'node_already_attested' });
+    expect(await problemOf(await login(server, node('node-1')))).toMatchObject({
+      status: 409,
+      code: 'node_already_attested',
+    });
 
     const samples = await scrape();
     expect(seriesOf(samples, tofu)).toEqual({ 'attestor_type="test_node"': 1 });
@@ -127,7 +137,10 @@ describe('metrics on /metrics after logins', () => {
   });
 
   it('counts a denial by rules under the denying policy, and a refused start with no policy', async () => {
-    expect(await problemOf(await login(server, node('node-q', 'quarantine')))).toMatchObject({ status: 403, code: 'policy_denied' });
+    expect(await problemOf(await login(server, node('node-q', 'quarantine')))).toMatchObject({
+      status: 403,
+      code: 'policy_denied',
+    });
     expect(await problemOf(await login(server, { aws_iam: {} }))).toMatchObject({ code: 'no_policy_for_methods' });
 
     const samples = await scrape();
@@ -160,7 +173,9 @@ describe('metrics on /metrics after logins', () => {
     const imds = await aws.imdsFor(BLOG);
     const out = () => tempDir('metrics-agent-');
     await runLogin({ server: server.url, attestors: ['aws_iid'], out: out(), imdsEndpoint: imds.url });
-    await expect(runLogin({ server: server.url, attestors: ['aws_iid'], out: out(), imdsEndpoint: imds.url })).rejects.toThrow(/409 node_already_attested/);
+    await expect(
+      runLogin({ server: server.url, attestors: ['aws_iid'], out: out(), imdsEndpoint: imds.url }),
+    ).rejects.toThrow(/409 node_already_attested/);
 
     const samples = await scrape();
     const describeCalls = aws.sim.log.count({ operation: 'DescribeInstances' });
@@ -170,13 +185,20 @@ describe('metrics on /metrics after logins', () => {
     const describe = 'operation="DescribeInstances",outcome="success",service="ec2"';
     expect((requests[describe] ?? 0) - (requestsBefore[describe] ?? 0)).toBe(describeCalls);
     // every cloud call the server made is counted, under the service the simulator answered as
-    const counted = Object.entries(requests).reduce((sum, [labels, value]) => sum + value - (requestsBefore[labels] ?? 0), 0);
+    const counted = Object.entries(requests).reduce(
+      (sum, [labels, value]) => sum + value - (requestsBefore[labels] ?? 0),
+      0,
+    );
     expect(counted).toBe(aws.sim.log.count());
     expect(Object.keys(requests).filter((labels) => labels.includes('outcome="failure"'))).toEqual([]);
 
     // the first login misses the instance cache, the second (refused by TOFU) hits it
-    const lookups = Object.entries(seriesOf(samples, cache)).filter(([labels]) => /cache="[a-z_]*ec2_instances"/.test(labels));
-    expect(Object.fromEntries(lookups.map(([labels, value]) => [labels.replace(/cache="[^"]*",/, ''), value]))).toEqual({ 'result="miss"': 1, 'result="hit"': 1 });
+    const lookups = Object.entries(seriesOf(samples, cache)).filter(([labels]) =>
+      /cache="[a-z_]*ec2_instances"/.test(labels),
+    );
+    expect(Object.fromEntries(lookups.map(([labels, value]) => [labels.replace(/cache="[^"]*",/, ''), value]))).toEqual(
+      { 'result="miss"': 1, 'result="hit"': 1 },
+    );
 
     expect(seriesOf(samples, tofu)).toEqual({ 'attestor_type="test_node"': 1, 'attestor_type="aws_iid"': 1 });
     expect(seriesOf(samples, logins)).toMatchObject({
@@ -199,7 +221,10 @@ describe('OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set', () => {
       });
     });
     await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
-    const saved = { endpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT, interval: process.env.OTEL_METRIC_EXPORT_INTERVAL };
+    const saved = {
+      endpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT,
+      interval: process.env.OTEL_METRIC_EXPORT_INTERVAL,
+    };
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
     process.env.OTEL_METRIC_EXPORT_INTERVAL = '200';
     const server = await startTestServer({ policies: { 'policy.yaml': joinTokenPolicy() } });

@@ -38,9 +38,19 @@ describe('multi-attestor logins: aws_iid and k8s_psat bound to one machine (exam
     aws = await startAwsTestbed();
     issuer = await startK8sIssuer({ alg: 'ES256' });
     server = await startTestServer({ policies: { 'certificates.yaml': aws.certificatesSection } });
-    const clusters = EXAMPLE_CLUSTERS.replace(`${EXAMPLE_ISSUER}/keys`, issuer.jwksUri).replace(EXAMPLE_ISSUER, issuer.issuer);
-    for (const [section, body] of [['KubernetesClusters', clusters], ['AgentAttestation', EXAMPLE_POLICY]]) {
-      const pushed = await server.call('PUT', `/v1/config/${section}`, { token: server.adminToken, body, headers: { 'content-type': 'application/yaml' } });
+    const clusters = EXAMPLE_CLUSTERS.replace(`${EXAMPLE_ISSUER}/keys`, issuer.jwksUri).replace(
+      EXAMPLE_ISSUER,
+      issuer.issuer,
+    );
+    for (const [section, body] of [
+      ['KubernetesClusters', clusters],
+      ['AgentAttestation', EXAMPLE_POLICY],
+    ]) {
+      const pushed = await server.call('PUT', `/v1/config/${section}`, {
+        token: server.adminToken,
+        body,
+        headers: { 'content-type': 'application/yaml' },
+      });
       expect(pushed.status).toBe(200);
     }
     otherNode = aws.sim.world.getInstance(OTHER)!.privateDnsName;
@@ -66,8 +76,11 @@ describe('multi-attestor logins: aws_iid and k8s_psat bound to one machine (exam
       k8sTokenFile: tokenFile,
     });
   }
-  const agentCount = async () => ((await (await server.admin('GET', '/v1/agents?limit=100')).json()) as { items: unknown[] }).items.length;
-  const lastFailure = async () => ((await (await server.admin('GET', '/v1/audit?outcome=failure&limit=1')).json()) as { items: AuditEvent[] }).items[0]!;
+  const agentCount = async () =>
+    ((await (await server.admin('GET', '/v1/agents?limit=100')).json()) as { items: unknown[] }).items.length;
+  const lastFailure = async () =>
+    ((await (await server.admin('GET', '/v1/audit?outcome=failure&limit=1')).json()) as { items: AuditEvent[] })
+      .items[0]!;
 
   const blogPod = '6e1f2a3b-4c5d-4e6f-8a7b-8c9d0e1f2a3b';
 
@@ -75,9 +88,18 @@ describe('multi-attestor logins: aws_iid and k8s_psat bound to one machine (exam
     const summary = await nodeLogin(BLOG, { ...AGENT, podUid: blogPod, node: BLOG_NODE });
     expect(summary.policy).toBe('eks_nodes');
     expect(summary.spiffeId).toBe(`spiffe://example.org/eks/web-cluster/${BLOG}`);
-    const agent = (await (await server.admin('GET', `/v1/agents/${summary.agentId}`)).json()) as { tofuKeys: string[]; attributes: Record<string, string[]> };
-    expect([...agent.tofuKeys].sort()).toEqual([`aws_iid/${SERVER_ACCOUNT}/us-east-1/${BLOG}`, `k8s_psat/web-cluster/${blogPod}`]);
-    expect(agent.attributes).toMatchObject({ 'k8s_psat.node.name': [BLOG_NODE], 'aws_iid.ec2.instance.private_dns_name': [BLOG_NODE] });
+    const agent = (await (await server.admin('GET', `/v1/agents/${summary.agentId}`)).json()) as {
+      tofuKeys: string[];
+      attributes: Record<string, string[]>;
+    };
+    expect([...agent.tofuKeys].sort()).toEqual([
+      `aws_iid/${SERVER_ACCOUNT}/us-east-1/${BLOG}`,
+      `k8s_psat/web-cluster/${blogPod}`,
+    ]);
+    expect(agent.attributes).toMatchObject({
+      'k8s_psat.node.name': [BLOG_NODE],
+      'aws_iid.ec2.instance.private_dns_name': [BLOG_NODE],
+    });
   });
 
   it('denies proofs from two different machines with policy_denied, and the audit event names the binding rule', async () => {
@@ -92,7 +114,9 @@ describe('multi-attestor logins: aws_iid and k8s_psat bound to one machine (exam
   it('rejects the whole login when only the aws_iid key is taken, writing nothing for the new pod', async () => {
     const before = await agentCount();
     const freshPod = '7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d';
-    await expect(nodeLogin(BLOG, { ...AGENT, podUid: freshPod, node: BLOG_NODE })).rejects.toThrow(/409 node_already_attested/);
+    await expect(nodeLogin(BLOG, { ...AGENT, podUid: freshPod, node: BLOG_NODE })).rejects.toThrow(
+      /409 node_already_attested/,
+    );
     expect(await agentCount()).toBe(before);
     // the pod's key was not recorded: the same pod logs in from a free instance
     const summary = await nodeLogin(OTHER, { ...AGENT, podUid: freshPod, node: otherNode });
@@ -101,9 +125,16 @@ describe('multi-attestor logins: aws_iid and k8s_psat bound to one machine (exam
 
   it('rejects the whole login when only the k8s_psat key is taken, writing nothing for the instance', async () => {
     const before = await agentCount();
-    aws.sim.world.addInstance({ accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId: 'i-0ddddddddddddddd4', rootDeviceType: 'instance-store' });
+    aws.sim.world.addInstance({
+      accountId: SERVER_ACCOUNT,
+      region: 'us-east-1',
+      instanceId: 'i-0ddddddddddddddd4',
+      rootDeviceType: 'instance-store',
+    });
     const thirdNode = aws.sim.world.getInstance('i-0ddddddddddddddd4')!.privateDnsName;
-    await expect(nodeLogin('i-0ddddddddddddddd4', { ...AGENT, podUid: blogPod, node: thirdNode })).rejects.toThrow(/409 node_already_attested/);
+    await expect(nodeLogin('i-0ddddddddddddddd4', { ...AGENT, podUid: blogPod, node: thirdNode })).rejects.toThrow(
+      /409 node_already_attested/,
+    );
     expect(await agentCount()).toBe(before);
     const summary = await nodeLogin('i-0ddddddddddddddd4', { ...AGENT, node: thirdNode });
     expect(summary.spiffeId).toBe('spiffe://example.org/eks/web-cluster/i-0ddddddddddddddd4');
@@ -113,7 +144,14 @@ describe('multi-attestor logins: aws_iid and k8s_psat bound to one machine (exam
     const tokenFile = join(dir, 'foreign-token');
     writeFileSync(tokenFile, await issuer.mint({ ...AGENT, node: BLOG_NODE }, { audience: 'someone-else' }));
     await expect(
-      runLogin({ server: server.url, attestors: ['aws_iid', 'k8s_psat'], out: tempDir('multi-out-'), imdsEndpoint: (await aws.imdsFor(BLOG)).url, k8sCluster: 'web-cluster', k8sTokenFile: tokenFile }),
+      runLogin({
+        server: server.url,
+        attestors: ['aws_iid', 'k8s_psat'],
+        out: tempDir('multi-out-'),
+        imdsEndpoint: (await aws.imdsFor(BLOG)).url,
+        k8sCluster: 'web-cluster',
+        k8sTokenFile: tokenFile,
+      }),
     ).rejects.toThrow(/401 attestation_failed: k8s_psat: token audience/);
   });
 });

@@ -18,7 +18,11 @@ describe('protection of the Agent API', () => {
   describe('cap on concurrent verification', () => {
     let server: TestServer;
     beforeAll(async () => {
-      server = await startTestServer({ policies: { 'nodes.yaml': POLICY }, additionalAttestors: [fakeNodeAttestor], env: { ATTESTD_RATE_LIMIT_CONCURRENT_LOGINS: '2' } });
+      server = await startTestServer({
+        policies: { 'nodes.yaml': POLICY },
+        additionalAttestors: [fakeNodeAttestor],
+        env: { ATTESTD_RATE_LIMIT_CONCURRENT_LOGINS: '2' },
+      });
     });
     afterAll(() => {
       // a failed assertion must not leave completions waiting on the server's close
@@ -50,7 +54,11 @@ describe('protection of the Agent API', () => {
     const limits = { ATTESTD_RATE_LIMIT_AGENT_PER_SECOND: '0.001', ATTESTD_RATE_LIMIT_AGENT_BURST: '2' };
     beforeAll(async () => {
       [trusting, untrusting] = await Promise.all([
-        startTestServer({ policies: { 'nodes.yaml': POLICY }, additionalAttestors: [fakeNodeAttestor], env: { ...limits, ATTESTD_TRUSTED_PROXIES: '127.0.0.1' } }),
+        startTestServer({
+          policies: { 'nodes.yaml': POLICY },
+          additionalAttestors: [fakeNodeAttestor],
+          env: { ...limits, ATTESTD_TRUSTED_PROXIES: '127.0.0.1' },
+        }),
         startTestServer({ env: limits }),
       ]);
     });
@@ -60,7 +68,10 @@ describe('protection of the Agent API', () => {
     });
 
     const start = (server: TestServer, client: string) =>
-      server.call('POST', '/v1/agent/login', { body: { providedMethods: ['join_token'] }, headers: { 'x-forwarded-for': client } });
+      server.call('POST', '/v1/agent/login', {
+        body: { providedMethods: ['join_token'] },
+        headers: { 'x-forwarded-for': client },
+      });
 
     it('limits each client behind a trusted proxy on its own', async () => {
       for (let i = 0; i < 2; i++) expect((await start(trusting, '198.51.100.7')).status).not.toBe(429);
@@ -71,16 +82,27 @@ describe('protection of the Agent API', () => {
     it('limits a login spelt with percent-escapes (/v1/%61gent/login, …/%63omplete) like the plain one, and audits no refused attempt', async () => {
       const client = '198.51.100.20';
       const headers = { 'x-forwarded-for': client };
-      const started = await trusting.call('POST', '/v1/%61gent/login', { body: { providedMethods: ['test_node'] }, headers });
+      const started = await trusting.call('POST', '/v1/%61gent/login', {
+        body: { providedMethods: ['test_node'] },
+        headers,
+      });
       expect(started.status).toBe(200);
       const { loginId } = (await started.json()) as { loginId: string };
       const csr = (await generateAgentKey()).csrPem;
-      const guess = () => trusting.call('POST', `/v1/%61gent/login/${loginId}/%63omplete`, { body: { proofs: { test_node: { node: 'n', secret: 'a guess' } }, csr }, headers });
+      const guess = () =>
+        trusting.call('POST', `/v1/%61gent/login/${loginId}/%63omplete`, {
+          body: { proofs: { test_node: { node: 'n', secret: 'a guess' } }, csr },
+          headers,
+        });
       expect((await guess()).status).toBe(401); // reached the handler: the second request of the burst
       for (let i = 0; i < 3; i++) expect((await guess()).status).toBe(429);
       expect((await start(trusting, client)).status).toBe(429);
-      const audit = (await (await trusting.admin('GET', '/v1/audit?limit=500')).json()) as { items: { sourceIp: string | null; outcome: string }[] };
-      expect(audit.items.filter((e) => e.sourceIp === client)).toEqual([expect.objectContaining({ outcome: 'failure' })]);
+      const audit = (await (await trusting.admin('GET', '/v1/audit?limit=500')).json()) as {
+        items: { sourceIp: string | null; outcome: string }[];
+      };
+      expect(audit.items.filter((e) => e.sourceIp === client)).toEqual([
+        expect.objectContaining({ outcome: 'failure' }),
+      ]);
     });
 
     it('ignores X-Forwarded-For from a proxy it does not trust', async () => {
@@ -111,10 +133,18 @@ describe('protection of the Agent API', () => {
     it('serves logins from other sources beside a slowloris, and closes every slow connection', async () => {
       const { hostname, port } = new URL(server.url);
       // 127.0.0.2 is this machine too: another source address to the server
-      const attack = slowloris({ host: hostname, port: Number(port) }, '127.0.0.2', PER_SOURCE * 2, ['idle', 'header-trickle', 'body-trickle', 'idle-after-response']);
+      const attack = slowloris({ host: hostname, port: Number(port) }, '127.0.0.2', PER_SOURCE * 2, [
+        'idle',
+        'header-trickle',
+        'body-trickle',
+        'idle-after-response',
+      ]);
       try {
         const csr = (await generateAgentKey()).csrPem;
-        for (let i = 0; i < 5; i++) expect((await login(server, { test_node: { node: `beside-${i}`, secret: 'let-me-in' } }, csr)).status).toBe(200);
+        for (let i = 0; i < 5; i++)
+          expect((await login(server, { test_node: { node: `beside-${i}`, secret: 'let-me-in' } }, csr)).status).toBe(
+            200,
+          );
         expect(attack.opened).toBeGreaterThan(PER_SOURCE);
       } finally {
         await attack.stop(); // resolves only once the server has closed each connection: idle, trickling headers, trickling body, kept alive

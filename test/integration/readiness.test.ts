@@ -31,7 +31,10 @@ describe('when the database is unreachable', () => {
     await cutDatabase();
     expect((await server.call('GET', '/healthz')).status).toBe(200);
     expect(await problemOf(await server.call('GET', '/readyz'))).toMatchObject({ status: 503, code: 'unavailable' });
-    expect(await problemOf(await login(server, { join_token: { token } }))).toMatchObject({ status: 503, code: 'unavailable' });
+    expect(await problemOf(await login(server, { join_token: { token } }))).toMatchObject({
+      status: 503,
+      code: 'unavailable',
+    });
     if (!adminUrl) return; // an embedded database closed under the server does not come back
     await runAsAdmin(adminUrl, `ALTER DATABASE ${name()} ALLOW_CONNECTIONS true`);
     expect((await server.call('GET', '/readyz')).status).toBe(200);

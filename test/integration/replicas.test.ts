@@ -42,11 +42,17 @@ interface LoginBody {
 
 async function startLogin(server: ServerProcess, methods: string[]): Promise<string> {
   const started = await server.call('POST', '/v1/agent/login', { body: { providedMethods: methods } });
-  if (started.status !== 200) throw new Error(`login start on ${server.name}: ${started.status} ${await started.text()}`);
+  if (started.status !== 200)
+    throw new Error(`login start on ${server.name}: ${started.status} ${await started.text()}`);
   return ((await started.json()) as { loginId: string }).loginId;
 }
 
-async function complete(server: ServerProcess, loginId: string, proofs: Record<string, unknown>, csr: string): Promise<Response> {
+async function complete(
+  server: ServerProcess,
+  loginId: string,
+  proofs: Record<string, unknown>,
+  csr: string,
+): Promise<Response> {
   return server.call('POST', `/v1/agent/login/${loginId}/complete`, { body: { proofs, csr } });
 }
 
@@ -64,14 +70,19 @@ async function newJoinToken(server: ServerProcess): Promise<string> {
 async function outcomes(responses: Response[]): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const response of responses) {
-    const key = response.status === 200 ? '200 ok' : `${response.status} ${((await response.json()) as { code: string }).code}`;
+    const key =
+      response.status === 200 ? '200 ok' : `${response.status} ${((await response.json()) as { code: string }).code}`;
     counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;
 }
 
 /** Splits `count` requests alternately across the replicas and fires them all at once. */
-function acrossReplicas<T>(servers: ServerProcess[], count: number, request: (server: ServerProcess) => Promise<T>): Promise<T[]> {
+function acrossReplicas<T>(
+  servers: ServerProcess[],
+  count: number,
+  request: (server: ServerProcess) => Promise<T>,
+): Promise<T[]> {
   return Promise.all(Array.from({ length: count }, (_, i) => request(servers[i % servers.length]!)));
 }
 
@@ -81,10 +92,16 @@ function csrHash(csrPem: string): string {
 }
 
 /** A renewal request signed with `key`, as the agent makes it (api.md). */
-async function renewalBody(certChain: string, key: webcrypto.CryptoKey, jti: string): Promise<{ body: unknown; next: AgentKey }> {
+async function renewalBody(
+  certChain: string,
+  key: webcrypto.CryptoKey,
+  jti: string,
+): Promise<{ body: unknown; next: AgentKey }> {
   const next = await generateAgentKey();
   const claims = { aud: 'attestd-renew', iat: Math.floor(Date.now() / 1000), jti, csr_sha256: csrHash(next.csrPem) };
-  const pop = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader({ alg: 'ES256' }).sign(key);
+  const pop = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+    .setProtectedHeader({ alg: 'ES256' })
+    .sign(key);
   return { body: { certChain, csr: next.csrPem, pop }, next };
 }
 
@@ -120,11 +137,16 @@ describe('two replicas on one PostgreSQL', () => {
     );
     return Object.fromEntries(rows.rows.map((r) => [`${r.outcome} ${r.code ?? ''}`.trim(), Number(r.n)]));
   }
-  const auditMark = async () => (await db.query<{ id: string }>('SELECT COALESCE(max(id), 0)::text AS id FROM audit_events')).rows[0]!.id;
+  const auditMark = async () =>
+    (await db.query<{ id: string }>('SELECT COALESCE(max(id), 0)::text AS id FROM audit_events')).rows[0]!.id;
 
   /** Pushes the lab policy with another path through `via` and returns its version. */
   async function pushLabPath(via: ServerProcess, labPath: string): Promise<{ version: number; sha256: string }> {
-    const response = await via.call('PUT', '/v1/config/AgentAttestation', { token: replicas.adminToken, body: policies(labPath), headers: { 'content-type': 'application/yaml' } });
+    const response = await via.call('PUT', '/v1/config/AgentAttestation', {
+      token: replicas.adminToken,
+      body: policies(labPath),
+      headers: { 'content-type': 'application/yaml' },
+    });
     expect(response.status).toBe(200);
     return (await response.json()) as { version: number; sha256: string };
   }
@@ -134,7 +156,8 @@ describe('two replicas on one PostgreSQL', () => {
     const csr = (await generateAgentKey()).csrPem;
     for (;;) {
       const elapsed = Date.now() - since;
-      if (elapsed > RELOAD_BOUND_MS) throw new Error(`${on.name} still used the old policy ${elapsed} ms after the push`);
+      if (elapsed > RELOAD_BOUND_MS)
+        throw new Error(`${on.name} still used the old policy ${elapsed} ms after the push`);
       const response = await login(on, { join_token: { token: await newJoinToken(a) } }, csr);
       expect(response.status).toBe(200);
       if (((await response.json()) as LoginBody).spiffeId.includes(`${labPath}/`)) return Date.now() - since;
@@ -147,22 +170,39 @@ describe('two replicas on one PostgreSQL', () => {
     const acceptedAt = Date.now(); // the 2 s run from when A answered the push, not from when the push was sent
     expect(pushed.version).toBe(2);
     await msUntilLoginUses(b, '/lab/v2', acceptedAt);
-    expect(b.logs).toContainEqual(expect.objectContaining({ msg: 'Configuration activated', section: 'AgentAttestation', version: 2, sha256: pushed.sha256 }));
+    expect(b.logs).toContainEqual(
+      expect.objectContaining({
+        msg: 'Configuration activated',
+        section: 'AgentAttestation',
+        version: 2,
+        sha256: pushed.sha256,
+      }),
+    );
   });
 
   it('reconnects its listener when PostgreSQL drops the connection, and still hears pushes', async () => {
     const listenedBefore = b.logs.filter((line) => line.msg === LISTENING).length;
-    const killed = await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN attestd_config'");
+    const killed = await db.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN attestd_config'",
+    );
     expect(killed.rowCount).toBeGreaterThanOrEqual(2);
     await until(() => b.logs.filter((line) => line.msg === LISTENING).length > listenedBefore);
-    expect(b.logs).toContainEqual(expect.objectContaining({ msg: 'config: lost the configuration change listener; reconnecting' }));
+    expect(b.logs).toContainEqual(
+      expect.objectContaining({ msg: 'config: lost the configuration change listener; reconnecting' }),
+    );
     const pushed = await pushLabPath(a, '/lab/v3');
     await msUntilLoginUses(b, '/lab/v3', Date.now());
-    expect(b.logs).toContainEqual(expect.objectContaining({ msg: 'Configuration activated', section: 'AgentAttestation', version: pushed.version }));
+    expect(b.logs).toContainEqual(
+      expect.objectContaining({ msg: 'Configuration activated', section: 'AgentAttestation', version: pushed.version }),
+    );
   });
 
   it('admits one EC2 instance once among 100 concurrent logins across both replicas, auditing each', async () => {
-    const instance = aws.sim.world.addInstance({ accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId: 'i-0c1c2c3c4c5c6c7c8' });
+    const instance = aws.sim.world.addInstance({
+      accountId: SERVER_ACCOUNT,
+      region: 'us-east-1',
+      instanceId: 'i-0c1c2c3c4c5c6c7c8',
+    });
     const document = identityDocument(instance);
     const proofs = { aws_iid: { document, signature: await aws.signer.sign(document) } };
     const csr = (await generateAgentKey()).csrPem;
@@ -174,7 +214,12 @@ describe('two replicas on one PostgreSQL', () => {
 
   it('gives one SPIFFE ID to one of 20 instances tagged web-1 logging in at once across both replicas, auditing and warning about each refusal', async () => {
     const instances = Array.from({ length: 20 }, (_, i) =>
-      aws.sim.world.addInstance({ accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId: `i-0a1b2c3d4e5f60${(0x700 + i).toString(16)}`, tags: { Name: 'web-1', Role: 'named' } }),
+      aws.sim.world.addInstance({
+        accountId: SERVER_ACCOUNT,
+        region: 'us-east-1',
+        instanceId: `i-0a1b2c3d4e5f60${(0x700 + i).toString(16)}`,
+        tags: { Name: 'web-1', Role: 'named' },
+      }),
     );
     const proofs = await Promise.all(
       instances.map(async (instance) => {
@@ -188,10 +233,16 @@ describe('two replicas on one PostgreSQL', () => {
     const responses = await Promise.all(proofs.map((proof, i) => login([a, b][i % 2]!, proof, csr)));
     expect(await outcomes(responses)).toEqual({ '200 ok': 1, '409 spiffe_id_in_use': 19 });
     expect(await loginAuditSince(mark)).toEqual({ success: 1, 'failure spiffe_id_in_use': 19 });
-    const active = await db.query("SELECT count(*)::int AS n FROM agents WHERE spiffe_id = 'spiffe://example.org/node/web-1' AND status = 'active'");
+    const active = await db.query(
+      "SELECT count(*)::int AS n FROM agents WHERE spiffe_id = 'spiffe://example.org/node/web-1' AND status = 'active'",
+    );
     expect(active.rows[0]).toEqual({ n: 1 });
     // each replica warns about the refusals it answered; log lines arrive through a pipe, after the answers
-    const warned = () => [a, b].reduce((sum, server, i) => sum + server.logs.filter((line) => line.msg === SPIFFE_ID_TAKEN).length - warnedBefore[i]!, 0);
+    const warned = () =>
+      [a, b].reduce(
+        (sum, server, i) => sum + server.logs.filter((line) => line.msg === SPIFFE_ID_TAKEN).length - warnedBefore[i]!,
+        0,
+      );
     await until(() => warned() >= 19);
     expect(warned()).toBe(19);
   });
@@ -209,10 +260,14 @@ describe('two replicas on one PostgreSQL', () => {
 
   it('admits 30 new instances, one of 30 logins of one instance and one of 30 uses of one token, racing in shared transactions across both replicas', async () => {
     const awsProofs = async (instanceId: string) => {
-      const document = identityDocument(aws.sim.world.addInstance({ accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId }));
+      const document = identityDocument(
+        aws.sim.world.addInstance({ accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId }),
+      );
       return { aws_iid: { document, signature: await aws.signer.sign(document) } };
     };
-    const fresh = await Promise.all(Array.from({ length: 30 }, (_, i) => awsProofs(`i-0f0e0d0c0b0a09${(0x100 + i).toString(16)}`)));
+    const fresh = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => awsProofs(`i-0f0e0d0c0b0a09${(0x100 + i).toString(16)}`)),
+    );
     const node = await awsProofs('i-0f0e0d0c0b0a09ff0');
     const token = { join_token: { token: await newJoinToken(a) } };
     const csr = (await generateAgentKey()).csrPem;
@@ -220,10 +275,21 @@ describe('two replicas on one PostgreSQL', () => {
     // interleaved, so that the writes each replica gathers mix the three
     const proofs = fresh.flatMap((f) => [f, node, token]);
     const responses = await Promise.all(proofs.map((p, i) => login([a, b][i % 2]!, p, csr)));
-    expect(await outcomes(responses)).toEqual({ '200 ok': 32, '409 node_already_attested': 29, '401 attestation_failed': 29 });
-    expect(await loginAuditSince(mark)).toEqual({ success: 32, 'failure node_already_attested': 29, 'failure attestation_failed': 29 });
+    expect(await outcomes(responses)).toEqual({
+      '200 ok': 32,
+      '409 node_already_attested': 29,
+      '401 attestation_failed': 29,
+    });
+    expect(await loginAuditSince(mark)).toEqual({
+      success: 32,
+      'failure node_already_attested': 29,
+      'failure attestation_failed': 29,
+    });
     // group commit was at work: audit rows written by one transaction share its xmin
-    const transactions = await db.query<{ n: number }>("SELECT count(DISTINCT xmin::text)::int AS n FROM audit_events WHERE event = 'login' AND id > $1", [mark]);
+    const transactions = await db.query<{ n: number }>(
+      "SELECT count(DISTINCT xmin::text)::int AS n FROM audit_events WHERE event = 'login' AND id > $1",
+      [mark],
+    );
     expect(transactions.rows[0]!.n).toBeLessThan(proofs.length);
   });
 
@@ -231,7 +297,9 @@ describe('two replicas on one PostgreSQL', () => {
     const token = await newJoinToken(a);
     const loginId = await startLogin(a, ['join_token']);
     const csr = (await generateAgentKey()).csrPem;
-    const responses = await Promise.all([a, b].map((server) => complete(server, loginId, { join_token: { token } }, csr)));
+    const responses = await Promise.all(
+      [a, b].map((server) => complete(server, loginId, { join_token: { token } }, csr)),
+    );
     expect(await outcomes(responses)).toEqual({ '200 ok': 1, '404 login_not_found': 1 });
   });
 
@@ -252,14 +320,23 @@ describe('two replicas on one PostgreSQL', () => {
       const replay = await renewalBody(renewed.svid.certChain, next.keyPair.privateKey, jti);
       const response = await server.call('POST', '/v1/agent/renew', { body: replay.body });
       expect(response.status).toBe(401);
-      expect(await response.json()).toMatchObject({ code: 'invalid_proof_of_possession', detail: expect.stringMatching(/jti was already used/) });
+      expect(await response.json()).toMatchObject({
+        code: 'invalid_proof_of_possession',
+        detail: expect.stringMatching(/jti was already used/),
+      });
     }
   });
 
   it('lets one of eight renewals of one SVID win across both replicas when they overlap, the others refused as not current', async () => {
     const key = await generateAgentKey();
-    const held = (await (await login(a, { join_token: { token: await newJoinToken(a) } }, key.csrPem)).json()) as LoginBody;
-    const bodies = await Promise.all(Array.from({ length: 8 }, () => renewalBody(held.svid.certChain, key.keyPair.privateKey, randomBytes(16).toString('base64url'))));
+    const held = (await (
+      await login(a, { join_token: { token: await newJoinToken(a) } }, key.csrPem)
+    ).json()) as LoginBody;
+    const bodies = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        renewalBody(held.svid.certChain, key.keyPair.privateKey, randomBytes(16).toString('base64url')),
+      ),
+    );
     // The agent's row locked by the test: every renewal reads the row, then
     // waits on the lock to update it, so all eight overlap for certain.
     await db.query('BEGIN');
@@ -267,7 +344,14 @@ describe('two replicas on one PostgreSQL', () => {
     try {
       await db.query('SELECT 1 FROM agents WHERE id = $1 FOR UPDATE', [held.agentId]);
       const pending = bodies.map(({ body }, i) => [a, b][i % 2]!.call('POST', '/v1/agent/renew', { body }));
-      const waiting = async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0]!.n);
+      const waiting = async () =>
+        Number(
+          (
+            await db.query<{ n: string }>(
+              "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+          ).rows[0]!.n,
+        );
       expect(await until(async () => (await waiting()) === bodies.length, 30_000)).toBe(true);
       await db.query('COMMIT');
       responses = await Promise.all(pending);
@@ -282,7 +366,9 @@ describe('two replicas on one PostgreSQL', () => {
     await expect(replicas.startAnother('replica-no-key', { ATTESTD_KEY_ENCRYPTION_KEY: '' })).rejects.toThrow(
       /exited with 2 before listening:\nattestd: keyEncryptionKey \(ATTESTD_KEY_ENCRYPTION_KEY\) or keyEncryptionKeyFile \(ATTESTD_KEY_ENCRYPTION_KEY_FILE\) is required with PostgreSQL[^\n]*openssl rand -base64 32\n$/,
     );
-    await expect(replicas.startAnother('replica-other-key', { ATTESTD_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64') })).rejects.toThrow(
+    await expect(
+      replicas.startAnother('replica-other-key', { ATTESTD_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64') }),
+    ).rejects.toThrow(
       /exited with 2 before listening:\nattestd: keyEncryptionKey \(ATTESTD_KEY_ENCRYPTION_KEY\): the key from ATTESTD_KEY_ENCRYPTION_KEY does not open the stored key [^\n]+\n$/,
     );
   });

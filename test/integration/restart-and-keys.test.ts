@@ -13,11 +13,18 @@ const bundleOf = async (server: TestServer) => (await server.call('GET', '/v1/bu
 
 /** The stored keys, opened with `kek` and written back in plaintext, as releases before sealing by default left them. */
 async function unsealStoredKeys(server: TestServer, kek: string): Promise<number> {
-  const db = await openDatabase(server.databaseUrl ? { kind: 'postgres', url: server.databaseUrl } : { kind: 'pglite', dataDir: join(server.dataDir, 'pglite') });
+  const db = await openDatabase(
+    server.databaseUrl
+      ? { kind: 'postgres', url: server.databaseUrl }
+      : { kind: 'pglite', dataDir: join(server.dataDir, 'pglite') },
+  );
   try {
     const rows = await db.prisma.signingKey.findMany();
     for (const row of rows) {
-      await db.prisma.signingKey.update({ where: { id: row.id }, data: { privateKey: openPrivateKey(row.privateKey, row.encrypted, parseKek(kek)), encrypted: false } });
+      await db.prisma.signingKey.update({
+        where: { id: row.id },
+        data: { privateKey: openPrivateKey(row.privateKey, row.encrypted, parseKek(kek)), encrypted: false },
+      });
     }
     return rows.length;
   } finally {
@@ -37,7 +44,9 @@ describe('a restarted server', () => {
     server = await server.restart();
     expect(await bundleOf(server)).toBe(bundle);
     expect((await server.admin('GET', `/v1/agents/${agentId}`)).status).toBe(200);
-    const versions = (await (await server.admin('GET', '/v1/config/AgentAttestation/versions')).json()) as { items: unknown[] };
+    const versions = (await (await server.admin('GET', '/v1/config/AgentAttestation/versions')).json()) as {
+      items: unknown[];
+    };
     expect(versions.items).toHaveLength(1);
   });
 });
@@ -47,7 +56,10 @@ describe('the key-encryption key', () => {
   let server: TestServer;
   let bundle: string;
   beforeAll(async () => {
-    server = await startTestServer({ policies: { 'lab.yaml': joinTokenPolicy() }, env: { ATTESTD_KEY_ENCRYPTION_KEY: kek } });
+    server = await startTestServer({
+      policies: { 'lab.yaml': joinTokenPolicy() },
+      env: { ATTESTD_KEY_ENCRYPTION_KEY: kek },
+    });
     bundle = await bundleOf(server);
   });
   afterAll(() => server?.stop());
@@ -55,7 +67,9 @@ describe('the key-encryption key', () => {
   it('once set, is needed: a start without it or with another stops in one line; with it, the same CA', async () => {
     // on PostgreSQL no key is refused outright; the embedded database makes its own, which does not open keys sealed with another
     await expect(server.restart({ ATTESTD_KEY_ENCRYPTION_KEY: '' })).rejects.toThrow(
-      server.databaseUrl ? /is required with PostgreSQL/ : new RegExp(`the key from ${join(server.dataDir, 'key-encryption-key')} does not open the stored key`),
+      server.databaseUrl
+        ? /is required with PostgreSQL/
+        : new RegExp(`the key from ${join(server.dataDir, 'key-encryption-key')} does not open the stored key`),
     );
     // a failed start releases what it opened (pools, listeners, timers): a second one leaves no more behind than the first
     const before = process.getActiveResourcesInfo().length;
@@ -74,7 +88,9 @@ describe('the key-encryption key', () => {
       stored = await unsealStoredKeys(server, kek);
     });
     expect(stored).toBeGreaterThanOrEqual(4); // CA, JWT key, login-ID MAC, admin actor MAC
-    expect(sealedLines(server)).toEqual([expect.objectContaining({ keys: expect.arrayContaining([{ id: 'x509-ca/1', was: 'plaintext' }]) })]);
+    expect(sealedLines(server)).toEqual([
+      expect.objectContaining({ keys: expect.arrayContaining([{ id: 'x509-ca/1', was: 'plaintext' }]) }),
+    ]);
     expect((sealedLines(server)[0]!.keys as unknown[]).length).toBe(stored);
     expect(await bundleOf(server)).toBe(bundle);
     server = await server.restart();
@@ -85,17 +101,23 @@ describe('the key-encryption key', () => {
   it('rotates: with the old one as the previous key, the new one seals; then the new one alone starts and the old one no longer does', async () => {
     const next = randomBytes(32).toString('hex');
     server = await server.restart({ ATTESTD_KEY_ENCRYPTION_KEY: next, ATTESTD_KEY_ENCRYPTION_KEY_PREVIOUS: kek });
-    expect(sealedLines(server)).toEqual([expect.objectContaining({ keys: expect.arrayContaining([{ id: 'x509-ca/1', was: 'sealed with a previous key' }]) })]);
+    expect(sealedLines(server)).toEqual([
+      expect.objectContaining({
+        keys: expect.arrayContaining([{ id: 'x509-ca/1', was: 'sealed with a previous key' }]),
+      }),
+    ]);
     server = await server.restart({ ATTESTD_KEY_ENCRYPTION_KEY: next, ATTESTD_KEY_ENCRYPTION_KEY_PREVIOUS: '' });
     expect(sealedLines(server)).toEqual([]);
     expect(await bundleOf(server)).toBe(bundle);
-    await expect(server.restart({ ATTESTD_KEY_ENCRYPTION_KEY: kek, ATTESTD_KEY_ENCRYPTION_KEY_PREVIOUS: '' })).rejects.toThrow(/does not open the stored key/);
+    await expect(
+      server.restart({ ATTESTD_KEY_ENCRYPTION_KEY: kek, ATTESTD_KEY_ENCRYPTION_KEY_PREVIOUS: '' }),
+    ).rejects.toThrow(/does not open the stored key/);
     server = await server.restart({ ATTESTD_KEY_ENCRYPTION_KEY: next });
     expect(await bundleOf(server)).toBe(bundle);
   });
 });
 
-describe('the embedded database\'s data directory', () => {
+describe("the embedded database's data directory", () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({ embedded: true, policies: { 'lab.yaml': joinTokenPolicy() } });
@@ -116,8 +138,13 @@ describe('the embedded database\'s data directory', () => {
     return found;
   };
 
-  it('holds the database and a generated key-encryption key, readable by the server\'s user alone', async () => {
-    expect(server.logs).toContainEqual(expect.objectContaining({ msg: 'custody: generated a key-encryption key; keys are sealed with it from now on', file: keyFile() }));
+  it("holds the database and a generated key-encryption key, readable by the server's user alone", async () => {
+    expect(server.logs).toContainEqual(
+      expect.objectContaining({
+        msg: 'custody: generated a key-encryption key; keys are sealed with it from now on',
+        file: keyFile(),
+      }),
+    );
     expect(statSync(server.dataDir).mode & 0o777).toBe(0o700);
     const loose = written().filter((entry) => entry.mode !== (entry.directory ? 0o700 : 0o600));
     expect(loose).toEqual([]);
@@ -134,12 +161,16 @@ describe('the embedded database\'s data directory', () => {
   it('refuses to start on a data directory or key file others can read, in one line naming the path and the fix', async () => {
     chmodSync(server.dataDir, 0o755);
     await expect(server.restart()).rejects.toThrow(
-      new Error(`dataDir (ATTESTD_DATA_DIR): data directory ${server.dataDir} has invalid permissions 0755; it must be 0700 (u=rwx, no access for group or others): run chmod -R go= ${server.dataDir}`),
+      new Error(
+        `dataDir (ATTESTD_DATA_DIR): data directory ${server.dataDir} has invalid permissions 0755; it must be 0700 (u=rwx, no access for group or others): run chmod -R go= ${server.dataDir}`,
+      ),
     );
     chmodSync(server.dataDir, 0o700);
     chmodSync(keyFile(), 0o644);
     await expect(server.restart()).rejects.toThrow(
-      new Error(`dataDir (ATTESTD_DATA_DIR): key file ${keyFile()} has invalid permissions 0644; it must be 0600 or stricter (no access for others): run chmod 600 ${keyFile()}`),
+      new Error(
+        `dataDir (ATTESTD_DATA_DIR): key file ${keyFile()} has invalid permissions 0644; it must be 0600 or stricter (no access for others): run chmod 600 ${keyFile()}`,
+      ),
     );
     chmodSync(keyFile(), 0o600);
     server = await server.restart();
@@ -150,8 +181,14 @@ describe('the embedded database\'s data directory', () => {
     const given = randomBytes(32).toString('base64');
     const bundle = await bundleOf(server);
     server = await server.restart({ ATTESTD_KEY_ENCRYPTION_KEY: given });
-    expect(sealedLines(server)).toEqual([expect.objectContaining({ keys: expect.arrayContaining([{ id: 'x509-ca/1', was: 'sealed with a previous key' }]) })]);
-    await expect(server.restart({ ATTESTD_KEY_ENCRYPTION_KEY: '' })).rejects.toThrow(new RegExp(`the key from ${keyFile()} does not open the stored key`));
+    expect(sealedLines(server)).toEqual([
+      expect.objectContaining({
+        keys: expect.arrayContaining([{ id: 'x509-ca/1', was: 'sealed with a previous key' }]),
+      }),
+    ]);
+    await expect(server.restart({ ATTESTD_KEY_ENCRYPTION_KEY: '' })).rejects.toThrow(
+      new RegExp(`the key from ${keyFile()} does not open the stored key`),
+    );
     server = await server.restart({ ATTESTD_KEY_ENCRYPTION_KEY: given });
     expect(await bundleOf(server)).toBe(bundle);
   });

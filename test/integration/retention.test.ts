@@ -28,13 +28,18 @@ describe('the retention job of a running server', () => {
     expect(await until(() => passes().length > 0)).toBe(true);
     const { token } = await newJoinToken(server);
     expect((await login(server, { join_token: { token } })).status).toBe(200);
-    const [row] = await sql<{ partition: string }>(`SELECT tableoid::regclass::text AS partition FROM audit_events WHERE event = 'login' ORDER BY at DESC LIMIT 1`);
+    const [row] = await sql<{ partition: string }>(
+      `SELECT tableoid::regclass::text AS partition FROM audit_events WHERE event = 'login' ORDER BY at DESC LIMIT 1`,
+    );
     expect(row!.partition).toMatch(/^audit_events_p\d{8}$/);
   });
 
   it('deletes expired rows, counts them by table in attestd.retention.pruned, and logs the pass with its counts and duration', async () => {
     const longExpired = new Date(Date.now() - 30 * 86_400_000).toISOString();
-    await sql(`INSERT INTO used_nonces (kind, value, expires_at) SELECT 'jti', md5(random()::text), $1::timestamptz FROM generate_series(1, 12) RETURNING 1`, longExpired);
+    await sql(
+      `INSERT INTO used_nonces (kind, value, expires_at) SELECT 'jti', md5(random()::text), $1::timestamptz FROM generate_series(1, 12) RETURNING 1`,
+      longExpired,
+    );
     await sql(
       `INSERT INTO join_tokens (id, token_hash, expires_at, created_by) VALUES ($1::uuid, $2, $3::timestamptz, 'test') RETURNING 1`,
       randomUUID(),
@@ -47,10 +52,19 @@ describe('the retention job of a running server', () => {
 
     expect(result?.pruned).toMatchObject({ used_nonces: 12, join_tokens: 1 });
     const line = passes()[before];
-    expect(line).toMatchObject({ level: 30, pruned: { used_nonces: 12, join_tokens: 1, audit_events: 0, agents: 0, tofu_keys: 0 }, durationMs: expect.any(Number) });
+    expect(line).toMatchObject({
+      level: 30,
+      pruned: { used_nonces: 12, join_tokens: 1, audit_events: 0, agents: 0, tofu_keys: 0 },
+      durationMs: expect.any(Number),
+    });
     const text = await (await server.call('GET', '/metrics')).text();
     const counter = prometheusName(INSTRUMENTS.retentionPruned);
-    const value = (table: string) => Number(new RegExp(`^${counter}\\{table="${table}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
-    expect({ used_nonces: value('used_nonces'), join_tokens: value('join_tokens'), agents: value('agents') }).toEqual({ used_nonces: 12, join_tokens: 1, agents: 0 });
+    const value = (table: string) =>
+      Number(new RegExp(`^${counter}\\{table="${table}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect({ used_nonces: value('used_nonces'), join_tokens: value('join_tokens'), agents: value('agents') }).toEqual({
+      used_nonces: 12,
+      join_tokens: 1,
+      agents: 0,
+    });
   });
 });

@@ -29,8 +29,14 @@ const PINO_FIELDS = ['level', 'time', 'pid', 'hostname', 'service', 'msg'];
 
 /** The `operations.md` log table: message → level and fields (requestId comes on top for request events). */
 const LOG_TABLE: Record<string, { level: number; fields: string[] }> = {
-  'Login started with multi-attestation support': { level: 30, fields: ['loginId', 'providedMethods', 'candidatePolicies'] },
-  'Authorization received and verified': { level: 30, fields: ['agentId', 'spiffeId', 'policy', 'agentAttestationAttributes'] },
+  'Login started with multi-attestation support': {
+    level: 30,
+    fields: ['loginId', 'providedMethods', 'candidatePolicies'],
+  },
+  'Authorization received and verified': {
+    level: 30,
+    fields: ['agentId', 'spiffeId', 'policy', 'agentAttestationAttributes'],
+  },
   'Attestor rejected proof, policy failed': { level: 40, fields: ['attestor', 'reason', 'loginId'] },
   'no cluster policy authorizes the provided attestors': { level: 40, fields: ['providedMethods'] },
   'Node already attested (TOFU); possible security incident': { level: 40, fields: ['attestor', 'tofuKey', 'agentId'] },
@@ -60,7 +66,11 @@ describe('logs of a full run: the table of operations.md, and never a secret', (
     secrets['server AWS secret key'] = process.env.AWS_SECRET_ACCESS_KEY ?? '';
 
     /** One login, start to completion, remembering its login ID's MAC and the agent key. */
-    const completeLogin = async (label: string, methods: string[], proofsFor: (challenges: Record<string, string>) => Promise<Record<string, unknown>>) => {
+    const completeLogin = async (
+      label: string,
+      methods: string[],
+      proofsFor: (challenges: Record<string, string>) => Promise<Record<string, unknown>>,
+    ) => {
       const started = await server.call('POST', '/v1/agent/login', { body: { providedMethods: methods } });
       if (started.status !== 200) return started.status;
       const { loginId, challenges } = (await started.json()) as { loginId: string; challenges: Record<string, string> };
@@ -70,7 +80,9 @@ describe('logs of a full run: the table of operations.md, and never a secret', (
       const key: AgentKey = await generateAgentKey();
       secrets[`${label}: CSR`] = pemBody(key.csrPem);
       secrets[`${label}: private key`] = pemBody(key.privateKeyPem);
-      const completed = await server.call('POST', `/v1/agent/login/${loginId}/complete`, { body: { proofs: await proofsFor(challenges), csr: key.csrPem } });
+      const completed = await server.call('POST', `/v1/agent/login/${loginId}/complete`, {
+        body: { proofs: await proofsFor(challenges), csr: key.csrPem },
+      });
       return completed.status;
     };
 
@@ -81,7 +93,11 @@ describe('logs of a full run: the table of operations.md, and never a secret', (
     // the token again, and a wrong one
     expect(await completeLogin('reused join token', ['join_token'], async () => ({ join_token: { token } }))).toBe(401);
     secrets['wrong join token'] = 'wrong-join-token-Zm9vYmFyYmF6cXV4';
-    expect(await completeLogin('wrong join token', ['join_token'], async () => ({ join_token: { token: secrets['wrong join token'] } }))).toBe(401);
+    expect(
+      await completeLogin('wrong join token', ['join_token'], async () => ({
+        join_token: { token: secrets['wrong join token'] },
+      })),
+    ).toBe(401);
 
     // aws_iam with a session's temporary credentials, signed as the agent signs
     const session = aws.sim.world.issueSession(`arn:aws:iam::${SERVER_ACCOUNT}:role/checkout`, 'ecs-task-1');
@@ -89,11 +105,18 @@ describe('logs of a full run: the table of operations.md, and never a secret', (
     secrets['session token'] = session.sessionToken;
     const collector = awsIamCollector({
       awsRegion: 'us-east-1',
-      awsCredentials: async () => ({ accessKeyId: session.accessKeyId, secretAccessKey: session.secretAccessKey, sessionToken: session.sessionToken }),
+      awsCredentials: async () => ({
+        accessKeyId: session.accessKeyId,
+        secretAccessKey: session.secretAccessKey,
+        sessionToken: session.sessionToken,
+      }),
     });
     const iamStatus = await completeLogin('aws_iam', ['aws_iam'], async (challenges) => {
-      const proof = (await collector.collect({ challenge: challenges.aws_iam! })) as { headers: Record<string, string> };
-      const authorization = Object.entries(proof.headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1] ?? '';
+      const proof = (await collector.collect({ challenge: challenges.aws_iam! })) as {
+        headers: Record<string, string>;
+      };
+      const authorization =
+        Object.entries(proof.headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1] ?? '';
       secrets['SigV4 signature'] = /Signature=([0-9a-f]{64})/.exec(authorization)?.[1] ?? 'missing SigV4 signature';
       return { aws_iam: proof };
     });
@@ -104,7 +127,9 @@ describe('logs of a full run: the table of operations.md, and never a secret', (
     const signature = await aws.signer.sign(document);
     secrets['IID signature'] = pemBody(signature);
     expect(await completeLogin('aws_iid', ['aws_iid'], async () => ({ aws_iid: { document, signature } }))).toBe(200);
-    expect(await completeLogin('aws_iid again', ['aws_iid'], async () => ({ aws_iid: { document, signature } }))).toBe(409);
+    expect(await completeLogin('aws_iid again', ['aws_iid'], async () => ({ aws_iid: { document, signature } }))).toBe(
+      409,
+    );
 
     // a start no policy admits (no policy requires the fake attestor alone)
     expect(await completeLogin('no policy', ['test_node'], async () => ({}))).toBe(403);
@@ -133,7 +158,9 @@ describe('logs of a full run: the table of operations.md, and never a secret', (
     const wrapped = (what: string) => /: CSR$|: private key$|^IID signature$/.test(what);
     const needles = Object.entries(secrets).flatMap(([what, secret]) => [
       { what, needle: secret },
-      ...(wrapped(what) ? (secret.match(/.{64}/g) ?? []).map((chunk) => ({ what: `${what} (a line)`, needle: chunk })) : []),
+      ...(wrapped(what)
+        ? (secret.match(/.{64}/g) ?? []).map((chunk) => ({ what: `${what} (a line)`, needle: chunk }))
+        : []),
     ]);
     expect(needles.filter(({ what }) => what.endsWith('(a line)')).length).toBeGreaterThan(0);
     const found = needles.flatMap(({ what, needle }) => (text.some((line) => line.includes(needle)) ? [what] : []));
@@ -147,13 +174,21 @@ describe('logs of a full run: the table of operations.md, and never a secret', (
       expect({ msg, logged: lines.length > 0 }).toEqual({ msg, logged: true });
       for (const line of lines) {
         const own = Object.keys(line).filter((key) => !PINO_FIELDS.includes(key));
-        expect({ msg, level: line.level, fields: own.sort() }).toEqual({ msg, level, fields: [...fields, 'requestId'].sort() });
+        expect({ msg, level: line.level, fields: own.sort() }).toEqual({
+          msg,
+          level,
+          fields: [...fields, 'requestId'].sort(),
+        });
         expect(line.requestId).toMatch(/^[0-9a-f-]{36}$/);
       }
     }
     const authorized = events.filter((line) => line.msg === 'Authorization received and verified');
-    expect(authorized.flatMap((line) => line.agentAttestationAttributes as string[])).toContain(`aws_iid:aws_iid.account.id="${SERVER_ACCOUNT}"`);
-    expect(events.find((line) => line.msg === 'Node already attested (TOFU); possible security incident')).toMatchObject({
+    expect(authorized.flatMap((line) => line.agentAttestationAttributes as string[])).toContain(
+      `aws_iid:aws_iid.account.id="${SERVER_ACCOUNT}"`,
+    );
+    expect(
+      events.find((line) => line.msg === 'Node already attested (TOFU); possible security incident'),
+    ).toMatchObject({
       attestor: 'aws_iid',
       tofuKey: `aws_iid/${SERVER_ACCOUNT}/us-east-1/${BLOG}`,
     });
@@ -163,7 +198,11 @@ describe('logs of a full run: the table of operations.md, and never a secret', (
     const activated = server.logs.slice(0, startupLines).filter((line) => line.msg === 'Configuration activated');
     expect(activated.map((line) => line.section).sort()).toEqual(['AgentAttestation', 'AwsIidCertificates']);
     for (const line of activated) {
-      expect(Object.keys(line).filter((key) => !PINO_FIELDS.includes(key)).sort()).toEqual(['section', 'sha256', 'version']);
+      expect(
+        Object.keys(line)
+          .filter((key) => !PINO_FIELDS.includes(key))
+          .sort(),
+      ).toEqual(['section', 'sha256', 'version']);
     }
   });
 

@@ -32,11 +32,20 @@ async function fetchBundle(server: TestServer): Promise<BundleDocument> {
   return (await response.json()) as BundleDocument;
 }
 
-const pemsOf = async (server: TestServer) => (await (await server.call('GET', '/v1/bundle')).text()).match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----\n?/g) ?? [];
-const jwksOf = async (server: TestServer) => ((await (await server.call('GET', '/keys')).json()) as { keys: JWK[] }).keys;
+const pemsOf = async (server: TestServer) =>
+  (await (await server.call('GET', '/v1/bundle')).text()).match(
+    /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----\n?/g,
+  ) ?? [];
+const jwksOf = async (server: TestServer) =>
+  ((await (await server.call('GET', '/keys')).json()) as { keys: JWK[] }).keys;
 const x509Keys = (bundle: BundleDocument) => bundle.keys.filter((key) => key.use === 'x509-svid');
 const jwtKeys = (bundle: BundleDocument) => bundle.keys.filter((key) => key.use === 'jwt-svid');
-const publicPart = (jwk: Record<string, unknown>) => Object.fromEntries(['kty', 'crv', 'x', 'y', 'n', 'e', 'kid'].filter((name) => jwk[name] !== undefined).map((name) => [name, jwk[name]]));
+const publicPart = (jwk: Record<string, unknown>) =>
+  Object.fromEntries(
+    ['kty', 'crv', 'x', 'y', 'n', 'e', 'kid']
+      .filter((name) => jwk[name] !== undefined)
+      .map((name) => [name, jwk[name]]),
+  );
 
 /** The format's rules (SPIFFE Trust Domain and Bundle 4.x, X509-SVID and JWT-SVID "bundle" sections). */
 function expectSpiffeBundleFormat(bundle: BundleDocument, trustDomain: string): void {
@@ -47,14 +56,19 @@ function expectSpiffeBundleFormat(bundle: BundleDocument, trustDomain: string): 
     expect(['x509-svid', 'jwt-svid']).toContain(key.use);
     expect(typeof key.kty).toBe('string');
     const use = key.use as keyof typeof ALLOWED;
-    expect({ use, extra: Object.keys(key).filter((name) => !(ALLOWED[use] as readonly string[]).includes(name)) }).toEqual({ use, extra: [] });
+    expect({
+      use,
+      extra: Object.keys(key).filter((name) => !(ALLOWED[use] as readonly string[]).includes(name)),
+    }).toEqual({ use, extra: [] });
     if (use === 'x509-svid') {
       // exactly one certificate, standard base64 DER; a CA of this trust domain whose key is the JWK's
       expect(key.x5c).toEqual([expect.stringMatching(/^[A-Za-z0-9+/]+=*$/)]);
       const certificate = new X509Certificate(Buffer.from((key.x5c as string[])[0]!, 'base64'));
       expect(certificate.ca).toBe(true);
       expect(certificate.subjectAltName).toBe(`URI:spiffe://${trustDomain}`);
-      expect(publicPart(certificate.publicKey.export({ format: 'jwk' }) as Record<string, unknown>)).toEqual(publicPart(key));
+      expect(publicPart(certificate.publicKey.export({ format: 'jwk' }) as Record<string, unknown>)).toEqual(
+        publicPart(key),
+      );
     } else {
       expect(key.kid).toEqual(expect.stringMatching(/./));
       // a usable public key, nothing private
@@ -82,9 +96,13 @@ describe('the SPIFFE bundle endpoint', () => {
 
   it('holds exactly the CA certificates of /v1/bundle and the JWT keys of /keys', async () => {
     const bundle = await fetchBundle(server);
-    const certificates = x509Keys(bundle).map((key) => new X509Certificate(Buffer.from((key.x5c as string[])[0]!, 'base64')).toString());
+    const certificates = x509Keys(bundle).map((key) =>
+      new X509Certificate(Buffer.from((key.x5c as string[])[0]!, 'base64')).toString(),
+    );
     expect(certificates).toEqual((await pemsOf(server)).map((pem) => new X509Certificate(pem).toString()));
-    expect(jwtKeys(bundle).map(publicPart)).toEqual((await jwksOf(server)).map((jwk) => publicPart(jwk as Record<string, unknown>)));
+    expect(jwtKeys(bundle).map(publicPart)).toEqual(
+      (await jwksOf(server)).map((jwk) => publicPart(jwk as Record<string, unknown>)),
+    );
     expect(x509Keys(bundle).length).toBeGreaterThan(0);
     expect(jwtKeys(bundle).length).toBeGreaterThan(0);
   });
@@ -93,7 +111,9 @@ describe('the SPIFFE bundle endpoint', () => {
     const bundle = await fetchBundle(server);
     const held = await attest(server);
     const leaf = new X509Certificate(held.certChain);
-    const authorities = x509Keys(bundle).map((key) => new X509Certificate(Buffer.from((key.x5c as string[])[0]!, 'base64')));
+    const authorities = x509Keys(bundle).map(
+      (key) => new X509Certificate(Buffer.from((key.x5c as string[])[0]!, 'base64')),
+    );
     expect(authorities.some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey))).toBe(true);
 
     const token = await mintJwtSvid(server, held, ['spire-federated']);
@@ -109,7 +129,14 @@ describe('the SPIFFE bundle endpoint across a key rotation', () => {
   beforeAll(async () => {
     // the next CA and JWT key are made about 5 s after start and sign from 10 s;
     // a retired JWT key leaves after its last token (2 s) expired
-    server = await startTestServer({ env: { ATTESTD_CA_TTL: '1m', ATTESTD_CA_ROTATION: '10s', ATTESTD_JWT_KEY_ROTATION: '10s', ATTESTD_JWT_SVID_TTL: '2s' } });
+    server = await startTestServer({
+      env: {
+        ATTESTD_CA_TTL: '1m',
+        ATTESTD_CA_ROTATION: '10s',
+        ATTESTD_JWT_KEY_ROTATION: '10s',
+        ATTESTD_JWT_SVID_TTL: '2s',
+      },
+    });
   });
   afterAll(() => server?.stop());
 
@@ -120,14 +147,23 @@ describe('the SPIFFE bundle endpoint across a key rotation', () => {
 
     // the next keys are published: more keys, a higher sequence
     let published = first;
-    expect(await until(async () => x509Keys((published = await fetchBundle(server))).length === 2 && jwtKeys(published).length === 2, 30_000)).toBe(true);
+    expect(
+      await until(
+        async () => x509Keys((published = await fetchBundle(server))).length === 2 && jwtKeys(published).length === 2,
+        30_000,
+      ),
+    ).toBe(true);
     expect(published.spiffe_sequence).toBeGreaterThan(first.spiffe_sequence);
     expectSpiffeBundleFormat(published, 'example.org');
 
     // the first JWT key leaves once its tokens expired: fewer keys, a higher sequence again
     let retired = published;
-    expect(await until(async () => !kidsOf((retired = await fetchBundle(server))).includes(kidsOf(first)[0]), 30_000)).toBe(true);
+    expect(
+      await until(async () => !kidsOf((retired = await fetchBundle(server))).includes(kidsOf(first)[0]), 30_000),
+    ).toBe(true);
     expect(retired.spiffe_sequence).toBeGreaterThan(published.spiffe_sequence);
-    expect(jwtKeys(retired).map(publicPart)).toEqual((await jwksOf(server)).map((jwk) => publicPart(jwk as Record<string, unknown>)));
+    expect(jwtKeys(retired).map(publicPart)).toEqual(
+      (await jwksOf(server)).map((jwk) => publicPart(jwk as Record<string, unknown>)),
+    );
   }, 90_000);
 });

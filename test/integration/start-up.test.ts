@@ -5,11 +5,20 @@ import { join, resolve } from 'node:path';
 import { login, newJoinToken } from '../support/agent';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';
-import { buildServer, createSharedDatabase, DEFAULT_POSTGRES_URL, runServerCommand, startServerProcess, type ServerProcess } from '../support/server-process';
+import {
+  buildServer,
+  createSharedDatabase,
+  DEFAULT_POSTGRES_URL,
+  runServerCommand,
+  startServerProcess,
+  type ServerProcess,
+} from '../support/server-process';
 
 const bundleOf = async (server: TestServer) => (await server.call('GET', '/v1/bundle')).text();
 const linesOf = (server: TestServer, msg: RegExp) => server.logs.filter((l) => msg.test(String(l.msg)));
-const VERSION = (JSON.parse(readFileSync(resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }
+).version;
 
 describe('a server restarted on its data', () => {
   let server: TestServer;
@@ -22,7 +31,12 @@ describe('a server restarted on its data', () => {
 
   it('warns at start that an http JWT-SVID issuer will not do for AWS STS, naming the setting, and says nothing of admin tokens when one is set', () => {
     expect(linesOf(server, /^oidc: /)).toEqual([
-      expect.objectContaining({ level: 40, setting: 'jwtIssuer', variable: 'ATTESTD_JWT_ISSUER', msg: expect.stringMatching(/AWS STS .* https only: set jwtIssuer \(ATTESTD_JWT_ISSUER\)/) }),
+      expect.objectContaining({
+        level: 40,
+        setting: 'jwtIssuer',
+        variable: 'ATTESTD_JWT_ISSUER',
+        msg: expect.stringMatching(/AWS STS .* https only: set jwtIssuer \(ATTESTD_JWT_ISSUER\)/),
+      }),
     ]);
     expect(linesOf(server, /^admin: no admin token/)).toEqual([]);
   });
@@ -51,10 +65,16 @@ describe('a server restarted on its data', () => {
     expect(linesOf(server, /^config: .*not applied/)).toEqual([]);
     server = await server.restart({}, async () => writeFileSync(file, joinTokenPolicy({ svidTtl: '30m' })));
     expect(linesOf(server, /^config: .*not applied/)).toEqual([
-      expect.objectContaining({ level: 30, files: [file], msg: expect.stringMatching(/attestctl config apply -f FILE$/) }),
+      expect.objectContaining({
+        level: 30,
+        files: [file],
+        msg: expect.stringMatching(/attestctl config apply -f FILE$/),
+      }),
     ]);
     // the file was not applied: the stored version is still the only one
-    const versions = (await (await server.admin('GET', '/v1/config/AgentAttestation/versions')).json()) as { items: unknown[] };
+    const versions = (await (await server.admin('GET', '/v1/config/AgentAttestation/versions')).json()) as {
+      items: unknown[];
+    };
     expect(versions.items).toHaveLength(1);
   });
 });
@@ -72,7 +92,17 @@ describe('attestd run as a command', () => {
   });
   const dataDir = () => join(home, 'data');
   const run = (args: string[], env: Record<string, string> = {}) =>
-    runServerCommand(build!.dir, args, { ATTESTD_LISTEN: '127.0.0.1:0', ATTESTD_DATA_DIR: dataDir(), ATTESTD_POLICIES_DIR: join(home, 'policies'), ...env }, home);
+    runServerCommand(
+      build!.dir,
+      args,
+      {
+        ATTESTD_LISTEN: '127.0.0.1:0',
+        ATTESTD_DATA_DIR: dataDir(),
+        ATTESTD_POLICIES_DIR: join(home, 'policies'),
+        ...env,
+      },
+      home,
+    );
 
   it('answers --help and --version without starting', async () => {
     const help = await run(['--help']);
@@ -86,7 +116,8 @@ describe('attestd run as a command', () => {
     expect(await run([], { ATTESTD_TRUST_DOMIAN: 'prod.example' })).toEqual({
       status: 2,
       stdout: '',
-      stderr: 'attestd: invalid settings: ATTESTD_TRUST_DOMIAN: unknown variable (did you mean ATTESTD_TRUST_DOMAIN?)\n',
+      stderr:
+        'attestd: invalid settings: ATTESTD_TRUST_DOMIAN: unknown variable (did you mean ATTESTD_TRUST_DOMAIN?)\n',
     });
     expect(existsSync(dataDir())).toBe(false);
   });
@@ -97,12 +128,16 @@ describe('attestd run as a command', () => {
     expect(await run(['--config', file])).toEqual({
       status: 2,
       stdout: '',
-      stderr: 'attestd: invalid settings: rateLimit.agentPerSec: unknown setting in the settings file (did you mean rateLimit.agentPerSecond?)\n',
+      stderr:
+        'attestd: invalid settings: rateLimit.agentPerSec: unknown setting in the settings file (did you mean rateLimit.agentPerSecond?)\n',
     });
   });
 
   it('says in words what a list entry must be, naming the variable that exists and not the entry', async () => {
-    const result = await run([], { ATTESTD_ADMIN_TOKENS: `${'a'.repeat(20)},viewer:short-secret`, ATTESTD_TRUSTED_PROXIES: '10.0.0.0/8,proxy.internal' });
+    const result = await run([], {
+      ATTESTD_ADMIN_TOKENS: `${'a'.repeat(20)},viewer:short-secret`,
+      ATTESTD_TRUSTED_PROXIES: '10.0.0.0/8,proxy.internal',
+    });
     expect(result).toEqual({
       status: 2,
       stdout: '',
@@ -113,13 +148,27 @@ describe('attestd run as a command', () => {
   });
 
   it.each([
-    ['no server listens', (password: string) => `postgresql://attestd:${password}@127.0.0.1:1/attestd`, /connect ECONNREFUSED 127\.0\.0\.1:1$/],
-    ['the database does not exist', (password: string) => withPath(process.env.TEST_DATABASE_URL || DEFAULT_POSTGRES_URL, password, '/attestd_missing'), /database "attestd_missing" does not exist$/],
+    [
+      'no server listens',
+      (password: string) => `postgresql://attestd:${password}@127.0.0.1:1/attestd`,
+      /connect ECONNREFUSED 127\.0\.0\.1:1$/,
+    ],
+    [
+      'the database does not exist',
+      (password: string) =>
+        withPath(process.env.TEST_DATABASE_URL || DEFAULT_POSTGRES_URL, password, '/attestd_missing'),
+      /database "attestd_missing" does not exist$/,
+    ],
   ])('names DATABASE_URL, never its password, when %s', async (_case, url, cause) => {
     const password = `pw-${randomBytes(6).toString('hex')}`;
-    const result = await run([], { DATABASE_URL: url(password), ATTESTD_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64') });
+    const result = await run([], {
+      DATABASE_URL: url(password),
+      ATTESTD_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    });
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/^attestd: databaseUrl \(DATABASE_URL or ATTESTD_DATABASE_URL\): cannot use postgresql:\/\/[^:@/]+:\*\*\*@[^\n]+\n$/);
+    expect(result.stderr).toMatch(
+      /^attestd: databaseUrl \(DATABASE_URL or ATTESTD_DATABASE_URL\): cannot use postgresql:\/\/[^:@/]+:\*\*\*@[^\n]+\n$/,
+    );
     expect(result.stderr.trimEnd()).toMatch(cause);
     expect(result.stdout + result.stderr).not.toContain(password);
   });
@@ -166,7 +215,12 @@ describe('attestd on PostgreSQL, run as a command', () => {
       adminToken: '',
       env: { ATTESTD_KEY_ENCRYPTION_KEY: kek },
     });
-    expect(server.logs).toContainEqual(expect.objectContaining({ level: 40, msg: expect.stringMatching(/^admin: no admin token.*set ATTESTD_ADMIN_TOKENS/) }));
+    expect(server.logs).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        msg: expect.stringMatching(/^admin: no admin token.*set ATTESTD_ADMIN_TOKENS/),
+      }),
+    );
     await server.stop();
     expect(server.logs.slice(-2)).toEqual([
       expect.objectContaining({ level: 30, msg: 'attestd shutting down', signal: 'SIGTERM' }),
@@ -175,8 +229,18 @@ describe('attestd on PostgreSQL, run as a command', () => {
   });
 
   it('refuses to start on the CA of another trust domain, in one line and with the setting error status', async () => {
-    const env = { DATABASE_URL: database!.url, ATTESTD_KEY_ENCRYPTION_KEY: kek, ATTESTD_TRUST_DOMAIN: 'other.example', ATTESTD_LOG_LEVEL: 'warn' };
-    const result = await runServerCommand(build!.dir, [], { ATTESTD_LISTEN: '127.0.0.1:0', ATTESTD_DATA_DIR: home, ATTESTD_POLICIES_DIR: join(home, 'policies'), ...env }, home);
+    const env = {
+      DATABASE_URL: database!.url,
+      ATTESTD_KEY_ENCRYPTION_KEY: kek,
+      ATTESTD_TRUST_DOMAIN: 'other.example',
+      ATTESTD_LOG_LEVEL: 'warn',
+    };
+    const result = await runServerCommand(
+      build!.dir,
+      [],
+      { ATTESTD_LISTEN: '127.0.0.1:0', ATTESTD_DATA_DIR: home, ATTESTD_POLICIES_DIR: join(home, 'policies'), ...env },
+      home,
+    );
     expect(result.status).toBe(2);
     expect(result.stderr).toBe(
       'attestd: trustDomain (ATTESTD_TRUST_DOMAIN): is "other.example", but the database holds the CA of trust domain "example.org" and a trust domain cannot change; ' +

@@ -52,14 +52,25 @@ describe('TOFU, eviction and bans', () => {
     const first = await attest('node-a');
     const problem = await problemOf(await login(server, proof('node-a')));
     // the caller is not told which agent holds the node; the audit event and the warning name it
-    expect(problem).toMatchObject({ status: 409, code: 'node_already_attested', detail: 'this node already attested; an operator must evict it first' });
-    const audit = (await (await server.admin('GET', `/v1/audit?agentId=${first.agentId}`)).json()) as { items: { outcome: string; code: string | null }[] };
+    expect(problem).toMatchObject({
+      status: 409,
+      code: 'node_already_attested',
+      detail: 'this node already attested; an operator must evict it first',
+    });
+    const audit = (await (await server.admin('GET', `/v1/audit?agentId=${first.agentId}`)).json()) as {
+      items: { outcome: string; code: string | null }[];
+    };
     expect(audit.items.map((e) => [e.outcome, e.code])).toEqual([
       ['failure', 'node_already_attested'],
       ['success', null],
     ]);
     expect(server.logs).toContainEqual(
-      expect.objectContaining({ level: 40, msg: 'Node already attested (TOFU); possible security incident', tofuKey: 'test_node/node-a', agentId: first.agentId }),
+      expect.objectContaining({
+        level: 40,
+        msg: 'Node already attested (TOFU); possible security incident',
+        tofuKey: 'test_node/node-a',
+        agentId: first.agentId,
+      }),
     );
   });
 
@@ -98,15 +109,39 @@ describe('TOFU, eviction and bans', () => {
     const holder = await attest('zone-node-1', 'shared-1');
     expect(holder.spiffeId).toBe('spiffe://example.org/zone/shared-1');
     const refused = await problemOf(await login(server, proof('zone-node-2', 'shared-1')));
-    expect(refused).toMatchObject({ status: 409, code: 'spiffe_id_in_use', detail: 'spiffe://example.org/zone/shared-1 is held by another active agent; an operator must evict that agent first' });
-    const audit = (await (await server.admin('GET', `/v1/audit?agentId=${holder.agentId}`)).json()) as { items: { outcome: string; code: string | null; spiffeId: string | null; policy: string | null }[] };
-    expect(audit.items[0]).toMatchObject({ outcome: 'failure', code: 'spiffe_id_in_use', spiffeId: holder.spiffeId, policy: 'zoned' });
+    expect(refused).toMatchObject({
+      status: 409,
+      code: 'spiffe_id_in_use',
+      detail:
+        'spiffe://example.org/zone/shared-1 is held by another active agent; an operator must evict that agent first',
+    });
+    const audit = (await (await server.admin('GET', `/v1/audit?agentId=${holder.agentId}`)).json()) as {
+      items: { outcome: string; code: string | null; spiffeId: string | null; policy: string | null }[];
+    };
+    expect(audit.items[0]).toMatchObject({
+      outcome: 'failure',
+      code: 'spiffe_id_in_use',
+      spiffeId: holder.spiffeId,
+      policy: 'zoned',
+    });
     expect(server.logs).toContainEqual(
-      expect.objectContaining({ level: 40, msg: 'login: SPIFFE ID held by another active agent; refused', spiffeId: holder.spiffeId, agentId: holder.agentId, policy: 'zoned' }),
+      expect.objectContaining({
+        level: 40,
+        msg: 'login: SPIFFE ID held by another active agent; refused',
+        spiffeId: holder.spiffeId,
+        agentId: holder.agentId,
+        policy: 'zoned',
+      }),
     );
     // the template was loaded with a warning: the zone is any text a node sends
     expect(server.logs).toContainEqual(
-      expect.objectContaining({ level: 40, msg: 'config: policies file loaded with a warning', warning: expect.stringMatching(/^nodes\.yaml:\d+:\d+ \/spec\/policies\/0\/spiffeIdTemplate: \{\{test_node\.zone\}\} can be set/) }),
+      expect.objectContaining({
+        level: 40,
+        msg: 'config: policies file loaded with a warning',
+        warning: expect.stringMatching(
+          /^nodes\.yaml:\d+:\d+ \/spec\/policies\/0\/spiffeIdTemplate: \{\{test_node\.zone\}\} can be set/,
+        ),
+      }),
     );
     // the refused node was not recorded: it holds no TOFU key and may attest once the ID is free
     expect((await server.admin('POST', `/v1/agents/${holder.agentId}/evict`)).status).toBe(200);
@@ -116,7 +151,9 @@ describe('TOFU, eviction and bans', () => {
   it('tells the agent it may log in again by itself only when the policy turns TOFU off', async () => {
     const tofu = (await (await login(server, proof('node-r1'))).json()) as { reattestable: boolean };
     expect(tofu.reattestable).toBe(false);
-    const replaceable = (await (await login(server, proof('node-r2', 'quarantine'))).json()) as { reattestable: boolean };
+    const replaceable = (await (await login(server, proof('node-r2', 'quarantine'))).json()) as {
+      reattestable: boolean;
+    };
     expect(replaceable.reattestable).toBe(true);
   });
 
@@ -144,18 +181,25 @@ describe('TOFU, eviction and bans', () => {
     let cursor: string | null = null;
     do {
       const query: string = `/v1/agents?status=active&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
-      const page = (await (await server.admin('GET', query)).json()) as { items: { id: string; status: string }[]; nextCursor: string | null };
+      const page = (await (await server.admin('GET', query)).json()) as {
+        items: { id: string; status: string }[];
+        nextCursor: string | null;
+      };
       expect(page.items.length).toBeLessThanOrEqual(2);
       expect(page.items.every((a) => a.status === 'active')).toBe(true);
       seen.push(...page.items.map((a) => a.id));
       cursor = page.nextCursor;
     } while (cursor);
     expect(new Set(seen).size).toBe(seen.length);
-    const all = (await (await server.admin('GET', '/v1/agents?status=active&limit=500')).json()) as { items: unknown[] };
+    const all = (await (await server.admin('GET', '/v1/agents?status=active&limit=500')).json()) as {
+      items: unknown[];
+    };
     expect(seen).toHaveLength(all.items.length);
   });
 
   it('answers 404 for an unknown agent', async () => {
-    expect(await problemOf(await server.admin('POST', '/v1/agents/00000000-0000-4000-8000-000000000000/evict'))).toMatchObject({ status: 404, code: 'not_found' });
+    expect(
+      await problemOf(await server.admin('POST', '/v1/agents/00000000-0000-4000-8000-000000000000/evict')),
+    ).toMatchObject({ status: 404, code: 'not_found' });
   });
 });

@@ -7,10 +7,18 @@ import { SYSTEM_CLOCK, type DaemonClock } from '../../apps/agent/daemon';
 import { main } from '../../apps/agent/main';
 
 const maxWaitMs = Number(process.env.AGENT_HARNESS_MAX_WAIT_MS ?? '300');
-const clock: DaemonClock = { now: SYSTEM_CLOCK.now, sleep: (ms, signal) => SYSTEM_CLOCK.sleep(Math.min(ms, maxWaitMs), signal) };
+const clock: DaemonClock = {
+  now: SYSTEM_CLOCK.now,
+  sleep: (ms, signal) => SYSTEM_CLOCK.sleep(Math.min(ms, maxWaitMs), signal),
+};
 const stop = new AbortController();
 for (const name of ['SIGTERM', 'SIGINT'] as const) process.once(name, () => stop.abort(name));
-main(process.argv.slice(2), process.env, { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) }, { signal: stop.signal, daemon: { clock } }).then(
+main(
+  process.argv.slice(2),
+  process.env,
+  { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) },
+  { signal: stop.signal, daemon: { clock } },
+).then(
   (status) => {
     process.exitCode = status;
   },

@@ -28,7 +28,11 @@ export interface AgentProcess {
 }
 
 /** Starts `attestd-agent ARGV` (through the harness in `build`) as a process of its own. */
-export function startAgentProcess(build: { dir: string }, argv: string[], env: Record<string, string> = {}): AgentProcess {
+export function startAgentProcess(
+  build: { dir: string },
+  argv: string[],
+  env: Record<string, string> = {},
+): AgentProcess {
   refuseInUnitTier('agent process');
   const child = spawn(process.execPath, [join(build.dir, 'test', 'support', 'agent-harness.js'), ...argv], {
     env: { ...process.env, ...env },
@@ -37,7 +41,9 @@ export function startAgentProcess(build: { dir: string }, argv: string[], env: R
   const output = { stdout: '', stderr: '' };
   child.stdout!.on('data', (chunk: Buffer) => (output.stdout += chunk.toString('utf8')));
   child.stderr!.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')));
-  const exited = new Promise<number | string>((done) => child.once('exit', (code, signal) => done(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((done) =>
+    child.once('exit', (code, signal) => done(code ?? signal ?? 'unknown')),
+  );
   let gone = false;
   void exited.then(() => (gone = true));
   const logLines = () =>
@@ -50,7 +56,8 @@ export function startAgentProcess(build: { dir: string }, argv: string[], env: R
     let found: T | undefined;
     await until(() => (found = condition()) !== undefined || gone);
     if (found === undefined) found = condition(); // it may have written it on its way out
-    if (found === undefined) throw new Error(`the agent exited (${await exited}) before ${what}:\n${output.stdout}${output.stderr}`);
+    if (found === undefined)
+      throw new Error(`the agent exited (${await exited}) before ${what}:\n${output.stdout}${output.stderr}`);
     return found;
   };
   return {
@@ -60,7 +67,9 @@ export function startAgentProcess(build: { dir: string }, argv: string[], env: R
     exited,
     stdoutMatch: (pattern) => whileRunning(`printing ${pattern}`, () => pattern.exec(output.stdout) ?? undefined),
     logged: async (msg, count = 1) => {
-      await whileRunning(`logging "${msg}" ${count} times`, () => (logLines().filter((line) => line.msg === msg).length >= count ? true : undefined));
+      await whileRunning(`logging "${msg}" ${count} times`, () =>
+        logLines().filter((line) => line.msg === msg).length >= count ? true : undefined,
+      );
     },
     kill: async () => {
       if (!gone) child.kill('SIGKILL');

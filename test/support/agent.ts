@@ -17,8 +17,15 @@ export async function startLogin(server: TestServer, providedMethods: string[]):
 }
 
 /** The second half of `login`, returning the raw response. */
-export async function completeLogin(server: TestServer, loginId: string, proofs: Record<string, unknown>, csr?: string): Promise<Response> {
-  return server.call('POST', `/v1/agent/login/${loginId}/complete`, { body: { proofs, csr: csr ?? (await generateAgentKey()).csrPem } });
+export async function completeLogin(
+  server: TestServer,
+  loginId: string,
+  proofs: Record<string, unknown>,
+  csr?: string,
+): Promise<Response> {
+  return server.call('POST', `/v1/agent/login/${loginId}/complete`, {
+    body: { proofs, csr: csr ?? (await generateAgentKey()).csrPem },
+  });
 }
 
 export async function newJoinToken(server: TestServer, ttlSeconds = 600): Promise<{ id: string; token: string }> {
@@ -27,7 +34,14 @@ export async function newJoinToken(server: TestServer, ttlSeconds = 600): Promis
   return (await response.json()) as { id: string; token: string };
 }
 
-export async function problemOf(response: Response): Promise<{ status: number; code: string; detail: string; contentType: string | null }> {
+export async function problemOf(
+  response: Response,
+): Promise<{ status: number; code: string; detail: string; contentType: string | null }> {
   const body = (await response.json()) as { code: string; detail: string };
-  return { status: response.status, code: body.code, detail: body.detail, contentType: response.headers.get('content-type') };
+  return {
+    status: response.status,
+    code: body.code,
+    detail: body.detail,
+    contentType: response.headers.get('content-type'),
+  };
 }

@@ -1,4 +1,11 @@
-import { createIidSigner, startAwsSimulator, startImds, type AwsSimulator, type IidSigner, type RunningHttp } from '../../libs/testing/aws-simulator';
+import {
+  createIidSigner,
+  startAwsSimulator,
+  startImds,
+  type AwsSimulator,
+  type IidSigner,
+  type RunningHttp,
+} from '../../libs/testing/aws-simulator';
 import { worldInit } from '../../libs/testing/aws-simulator/fixtures';
 
 export interface AwsTestbed {
@@ -21,7 +28,11 @@ export async function startAwsTestbed(): Promise<AwsTestbed> {
   Object.assign(process.env, sim.endpointEnv());
   const signer = await createIidSigner();
   const started: RunningHttp[] = [];
-  const indented = signer.certificatePem.trim().split('\n').map((line) => `        ${line}`).join('\n');
+  const indented = signer.certificatePem
+    .trim()
+    .split('\n')
+    .map((line) => `        ${line}`)
+    .join('\n');
   return {
     sim,
     signer,

@@ -36,7 +36,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const remove = () => dir && rmSync(dir, { recursive: true, force: true });
   try {
     if (dir) await copyMigratedPglite(join(dir, 'pglite'));
-    const db = await openDatabase(scratch.url ? { kind: 'postgres', url: scratch.url } : { kind: 'pglite', dataDir: join(dir!, 'pglite') });
+    const db = await openDatabase(
+      scratch.url ? { kind: 'postgres', url: scratch.url } : { kind: 'pglite', dataDir: join(dir!, 'pglite') },
+    );
     await migrate(db);
     return {
       db,

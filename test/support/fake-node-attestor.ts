@@ -35,7 +35,10 @@ export const heldVerifications = new HeldVerifications();
  * proof names a node, and `secret` must be `let-me-in`; `hold` keeps its
  * verification waiting until `heldVerifications.releaseAll()`.
  */
-export const fakeNodeAttestor: Attestor<{ node: string; secret: string; zone?: string; hold?: boolean }, Record<string, never>> = {
+export const fakeNodeAttestor: Attestor<
+  { node: string; secret: string; zone?: string; hold?: boolean },
+  Record<string, never>
+> = {
   type: 'test_node',
   attributes: ['node.id', 'zone'],
   singleValued: ['node.id', 'zone'],
@@ -47,7 +50,12 @@ export const fakeNodeAttestor: Attestor<{ node: string; secret: string; zone?: s
     type: 'object',
     additionalProperties: false,
     required: ['node', 'secret'],
-    properties: { node: { type: 'string', maxLength: 64 }, secret: { type: 'string' }, zone: { type: 'string', maxLength: 64 }, hold: { type: 'boolean' } },
+    properties: {
+      node: { type: 'string', maxLength: 64 },
+      secret: { type: 'string' },
+      zone: { type: 'string', maxLength: 64 },
+      hold: { type: 'boolean' },
+    },
   },
   defaultSpiffeIdPath: '/agent/test_node/{{test_node.node.id}}',
   bindsChallenge: false,

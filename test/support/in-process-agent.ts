@@ -42,16 +42,41 @@ export function steppedClock(): DaemonClock & { next(): Promise<Wait> } {
 /** The agent's main, in-process, with what it prints captured (its JSON log lines parsed). */
 export function startAgent(argv: string[], control: RunControl = {}) {
   const output = { stdout: '', stderr: '' };
-  const status = main(argv, {}, { stdout: (text) => void (output.stdout += text), stderr: (text) => void (output.stderr += text) }, control);
+  const status = main(
+    argv,
+    {},
+    { stdout: (text) => void (output.stdout += text), stderr: (text) => void (output.stderr += text) },
+    control,
+  );
   /** the daemon's next wait; fails the test at once when the agent exits instead */
   const nextWait = (clock: ReturnType<typeof steppedClock>) =>
-    Promise.race([clock.next(), status.then((code) => Promise.reject(new Error(`the agent exited with ${code}: ${output.stderr}`)))]);
-  return { status, output, nextWait, logLines: () => output.stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>) };
+    Promise.race([
+      clock.next(),
+      status.then((code) => Promise.reject(new Error(`the agent exited with ${code}: ${output.stderr}`))),
+    ]);
+  return {
+    status,
+    output,
+    nextWait,
+    logLines: () =>
+      output.stderr
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
 }
 
 export /** The files an agent wrote to `dir`, read as a workload would. */
 async function readSvid(dir: string) {
-  const [svid, key, bundle] = await Promise.all(['svid.pem', 'svid.key', 'bundle.pem'].map((name) => readFile(join(dir, name), 'utf8')));
+  const [svid, key, bundle] = await Promise.all(
+    ['svid.pem', 'svid.key', 'bundle.pem'].map((name) => readFile(join(dir, name), 'utf8')),
+  );
   const leaf = new X509Certificate(svid!);
-  return { leaf, key: key!, bundle: new X509Certificate(bundle!), serial: leaf.serialNumber.toLowerCase(), spiffeId: leaf.subjectAltName!.replace(/^URI:/, '') };
+  return {
+    leaf,
+    key: key!,
+    bundle: new X509Certificate(bundle!),
+    serial: leaf.serialNumber.toLowerCase(),
+    spiffeId: leaf.subjectAltName!.replace(/^URI:/, ''),
+  };
 }

@@ -5,7 +5,12 @@
  * (`/v1/%61gent/login` is `/v1/agent/login` to it). Slashes are never
  * escaped: `%2F` is part of a segment, not a separator.
  */
-export function spellPath(pattern: string, param: (name: string) => string, encode: (index: number) => boolean = () => false, lowerHex = false): string {
+export function spellPath(
+  pattern: string,
+  param: (name: string) => string,
+  encode: (index: number) => boolean = () => false,
+  lowerHex = false,
+): string {
   let index = 0;
   return pattern
     .split('/')
@@ -24,5 +29,9 @@ export function spellPath(pattern: string, param: (name: string) => string, enco
 
 /** The spellings every route-level check is tried with: as registered, every static character escaped, one escaped in lower-case hex. */
 export function spellings(pattern: string, param: (name: string) => string): string[] {
-  return [spellPath(pattern, param), spellPath(pattern, param, () => true), spellPath(pattern, param, (i) => i === 4, true)];
+  return [
+    spellPath(pattern, param),
+    spellPath(pattern, param, () => true),
+    spellPath(pattern, param, (i) => i === 4, true),
+  ];
 }

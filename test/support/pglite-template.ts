@@ -1,5 +1,16 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openDatabase } from '../../libs/persistence/database';
 import { migrate, readMigrations } from '../../libs/persistence/migrator';
@@ -16,7 +27,11 @@ const CACHE = join(REPO, 'node_modules', '.cache', 'attestd-tests');
  * the copy (and finds nothing to do).
  */
 async function template(): Promise<string> {
-  const pglite = (JSON.parse(readFileSync(join(REPO, 'node_modules', '@electric-sql', 'pglite', 'package.json'), 'utf8')) as { version: string }).version;
+  const pglite = (
+    JSON.parse(readFileSync(join(REPO, 'node_modules', '@electric-sql', 'pglite', 'package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
   const key = createHash('sha256').update(pglite);
   for (const migration of readMigrations()) key.update(`${migration.name}\0${migration.checksum}\0`);
   const dir = join(CACHE, `pglite-${key.digest('hex').slice(0, 16)}`);

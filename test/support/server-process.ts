@@ -24,7 +24,24 @@ export async function buildServer(also: string[] = []): Promise<{ dir: string; r
   refuseInUnitTier('server build');
   const dir = mkdtempSync(join(tmpdir(), 'attestd-build-'));
   const swc = join(REPO, 'node_modules', '@swc', 'cli', 'bin', 'swc.js');
-  await promisify(execFile)(process.execPath, [swc, 'apps', 'libs', ...also, '-d', dir, '--copy-files', '-q', '--ignore', '**/*.spec.ts', '--ignore', '**/*.test.ts'], { cwd: REPO });
+  await promisify(execFile)(
+    process.execPath,
+    [
+      swc,
+      'apps',
+      'libs',
+      ...also,
+      '-d',
+      dir,
+      '--copy-files',
+      '-q',
+      '--ignore',
+      '**/*.spec.ts',
+      '--ignore',
+      '**/*.test.ts',
+    ],
+    { cwd: REPO },
+  );
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
   symlinkSync(join(REPO, 'prisma'), join(dir, 'prisma'));
   symlinkSync(join(REPO, 'package.json'), join(dir, 'package.json'));
@@ -54,7 +71,12 @@ export interface CommandRun {
  * PATH), as a fresh shell would, and waits for it to exit: for starts that
  * must fail, and for `--help` and `--version`.
  */
-export async function runServerCommand(buildDir: string, args: string[], env: Record<string, string>, cwd: string): Promise<CommandRun> {
+export async function runServerCommand(
+  buildDir: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+): Promise<CommandRun> {
   const child = spawn(process.execPath, [join(buildDir, 'apps', 'server', 'main.js'), ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -73,7 +95,11 @@ export interface ServerProcess {
   /** every JSON log line the process wrote so far */
   logs: Record<string, unknown>[];
   /** fetch against the process; a string body is sent as is, anything else as JSON */
-  call(method: string, path: string, options?: { body?: unknown; token?: string; headers?: Record<string, string> }): Promise<Response>;
+  call(
+    method: string,
+    path: string,
+    options?: { body?: unknown; token?: string; headers?: Record<string, string> },
+  ): Promise<Response>;
   admin(method: string, path: string, body?: unknown): Promise<Response>;
   /** SIGTERM, then waits for the exit (SIGKILL if it hangs) */
   stop(): Promise<void>;
@@ -140,7 +166,8 @@ export async function startServerProcess(options: ProcessOptions): Promise<Serve
     url,
     logs,
     call,
-    admin: (method, path, body) => call(method, path, { token: options.adminToken, ...(body !== undefined && { body }) }),
+    admin: (method, path, body) =>
+      call(method, path, { token: options.adminToken, ...(body !== undefined && { body }) }),
     stop: () => stopProcess(child, exited),
   };
 }
@@ -157,7 +184,10 @@ async function waitUntilReady(url: string, exited: Promise<number | null>): Prom
   let gone = false;
   void exited.then(() => (gone = true));
   while (!gone) {
-    const status = await fetch(`${url}/readyz`).then((r) => r.status, () => 0);
+    const status = await fetch(`${url}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return;
     await new Promise((done) => setTimeout(done, 50));
   }
@@ -187,7 +217,10 @@ export interface Replicas {
  * file runs them: nothing shared but the database. They start one after the
  * other, so the first alone migrates and seeds the policies.
  */
-export async function startReplicas(count: number, options: { policies: Record<string, string>; env?: Record<string, string> }): Promise<Replicas> {
+export async function startReplicas(
+  count: number,
+  options: { policies: Record<string, string>; env?: Record<string, string> },
+): Promise<Replicas> {
   const build = await buildServer();
   const database = await createSharedDatabase();
   const home = mkdtempSync(join(tmpdir(), 'attestd-replicas-'));
@@ -207,7 +240,15 @@ export async function startReplicas(count: number, options: { policies: Record<s
   const startAnother = async (name: string, more: Record<string, string> = {}) => {
     const dataDir = join(home, name);
     mkdirSync(dataDir);
-    const server = await startServerProcess({ name, buildDir: build.dir, databaseUrl: database.url, dataDir, policiesDir, adminToken, env: { ...env, ...more } });
+    const server = await startServerProcess({
+      name,
+      buildDir: build.dir,
+      databaseUrl: database.url,
+      dataDir,
+      policiesDir,
+      adminToken,
+      env: { ...env, ...more },
+    });
     servers.push(server);
     return server;
   };

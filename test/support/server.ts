@@ -23,7 +23,11 @@ export interface TestServer {
   logs: Record<string, unknown>[];
   server: RunningServer;
   /** fetch against the server; JSON bodies are stringified */
-  call(method: string, path: string, options?: { body?: unknown; token?: string; headers?: Record<string, string> }): Promise<Response>;
+  call(
+    method: string,
+    path: string,
+    options?: { body?: unknown; token?: string; headers?: Record<string, string> },
+  ): Promise<Response>;
   /** same, with the admin token */
   admin(method: string, path: string, body?: unknown): Promise<Response>;
   /** stops this server and starts another on the same data and database, with extra settings; `between` runs while none is running */
@@ -98,16 +102,20 @@ async function launch(home: Home, options: TestServerOptions): Promise<TestServe
     ...(process.env.AWS_ENDPOINT_URL_STS !== undefined && { AWS_ENDPOINT_URL_STS: process.env.AWS_ENDPOINT_URL_STS }),
     ...options.env,
   };
-  if (env.DATABASE_URL && env.ATTESTD_KEY_ENCRYPTION_KEY === undefined) env.ATTESTD_KEY_ENCRYPTION_KEY = home.keyEncryptionKey;
+  if (env.DATABASE_URL && env.ATTESTD_KEY_ENCRYPTION_KEY === undefined)
+    env.ATTESTD_KEY_ENCRYPTION_KEY = home.keyEncryptionKey;
   const settings = loadSettings(env);
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
-  const server = await startServer(settings, createLogger('debug', sink), { additionalAttestors: options.additionalAttestors ?? [] });
+  const server = await startServer(settings, createLogger('debug', sink), {
+    additionalAttestors: options.additionalAttestors ?? [],
+  });
   const call: TestServer['call'] = (method, path, { body, token, headers = {} } = {}) =>
     fetch(`${server.url}${path}`, {
       method,

@@ -13,7 +13,13 @@ export type SlowKind = 'idle' | 'header-trickle' | 'body-trickle' | 'idle-after-
  * - `body-trickle`: whole headers, then a promised body one byte at a time;
  * - `idle-after-response`: one whole request, then silence on the kept-alive connection.
  */
-export function slowloris(target: { host: string; port: number }, from: string, connections: number, kinds: readonly SlowKind[], byteEveryMs = 100) {
+export function slowloris(
+  target: { host: string; port: number },
+  from: string,
+  connections: number,
+  kinds: readonly SlowKind[],
+  byteEveryMs = 100,
+) {
   let attacking = true;
   let opened = 0;
   const closes: Promise<void>[] = [];
@@ -40,9 +46,12 @@ export function slowloris(target: { host: string; port: number }, from: string, 
       pending = pending.slice(1);
     };
     socket.once('connect', () => {
-      if (kind === 'header-trickle') pending = `POST /v1/agent/login HTTP/1.1\r\nHost: attestd\r\nX-Slow: ${'a'.repeat(100_000)}`;
+      if (kind === 'header-trickle')
+        pending = `POST /v1/agent/login HTTP/1.1\r\nHost: attestd\r\nX-Slow: ${'a'.repeat(100_000)}`;
       if (kind === 'body-trickle') {
-        socket.write('POST /v1/agent/login HTTP/1.1\r\nHost: attestd\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n');
+        socket.write(
+          'POST /v1/agent/login HTTP/1.1\r\nHost: attestd\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n',
+        );
         pending = '{'.padEnd(1000, ' ');
       }
       if (kind === 'idle-after-response') socket.write('GET /healthz HTTP/1.1\r\nHost: attestd\r\n\r\n');

@@ -23,12 +23,26 @@ export async function attest(server: TestServer): Promise<Held> {
 
 /** The proof of possession of the SVID's key that `/v1/agent/jwt-svid` asks for. */
 export async function pop(held: Held, claims: Record<string, unknown> = {}): Promise<string> {
-  const payload = { aud: 'attestd-jwt-svid', iat: Math.floor(Date.now() / 1000), jti: randomBytes(16).toString('base64url'), ...claims };
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: 'ES256' }).sign(held.key.keyPair.privateKey);
+  const payload = {
+    aud: 'attestd-jwt-svid',
+    iat: Math.floor(Date.now() / 1000),
+    jti: randomBytes(16).toString('base64url'),
+    ...claims,
+  };
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: 'ES256' })
+    .sign(held.key.keyPair.privateKey);
 }
 
-export async function mint(server: TestServer, held: Held, audience = ['sts.amazonaws.com'], claims: Record<string, unknown> = {}): Promise<Response> {
-  return server.call('POST', '/v1/agent/jwt-svid', { body: { certChain: held.certChain, pop: await pop(held, claims), audience } });
+export async function mint(
+  server: TestServer,
+  held: Held,
+  audience = ['sts.amazonaws.com'],
+  claims: Record<string, unknown> = {},
+): Promise<Response> {
+  return server.call('POST', '/v1/agent/jwt-svid', {
+    body: { certChain: held.certChain, pop: await pop(held, claims), audience },
+  });
 }
 
 /** A JWT-SVID for `audience`, or an error naming the refusal. */

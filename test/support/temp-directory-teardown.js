@@ -9,5 +9,6 @@ module.exports = () => {
   if (!dir) return;
   const left = readdirSync(dir);
   rmSync(dir, { recursive: true, force: true });
-  if (left.length > 0) throw new Error(`tests left ${left.length} entries in the temporary directory: ${left.sort().join(', ')}`);
+  if (left.length > 0)
+    throw new Error(`tests left ${left.length} entries in the temporary directory: ${left.sort().join(', ')}`);
 };

@@ -9,4 +9,6 @@ const { addHook } = require('pirates');
 const { transformSync } = require('@swc/core');
 
 const config = JSON.parse(readFileSync(join(__dirname, '..', '..', '.swcrc'), 'utf8'));
-addHook((code, filename) => transformSync(code, { ...config, swcrc: false, filename, sourceMaps: 'inline' }).code, { exts: ['.ts'] });
+addHook((code, filename) => transformSync(code, { ...config, swcrc: false, filename, sourceMaps: 'inline' }).code, {
+  exts: ['.ts'],
+});

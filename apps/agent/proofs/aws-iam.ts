@@ -23,7 +23,12 @@ export function awsIamCollector(settings: AwsIamSettings): ProofCollector {
   const region = settings.awsRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (!region) throw new CollectorSettingsError('aws_iam: no AWS region (set --aws-region or AWS_REGION)');
   const host = `sts.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
-  const signer = new SignatureV4({ credentials: settings.awsCredentials ?? defaultProvider(), region, service: 'sts', sha256: Sha256 });
+  const signer = new SignatureV4({
+    credentials: settings.awsCredentials ?? defaultProvider(),
+    region,
+    service: 'sts',
+    sha256: Sha256,
+  });
   return {
     type: 'aws_iam',
     async collect({ challenge }) {
@@ -34,7 +39,11 @@ export function awsIamCollector(settings: AwsIamSettings): ProofCollector {
           protocol: 'https:',
           hostname: host,
           path: '/',
-          headers: { host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', 'x-attestd-challenge': challenge },
+          headers: {
+            host,
+            'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+            'x-attestd-challenge': challenge,
+          },
           body: BODY,
         })
         .catch((error: unknown) => {

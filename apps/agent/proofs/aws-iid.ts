@@ -14,11 +14,17 @@ const TIMEOUT_MS = 5_000;
  * The document is sent exactly as served: its bytes are what AWS signed.
  */
 export function awsIidCollector(settings: AwsIidSettings): ProofCollector {
-  const base = (settings.imdsEndpoint ?? process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? DEFAULT_IMDS).replace(/\/+$/, '');
+  const base = (settings.imdsEndpoint ?? process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? DEFAULT_IMDS).replace(
+    /\/+$/,
+    '',
+  );
   return {
     type: 'aws_iid',
     async collect() {
-      const token = await imds(`${base}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' } });
+      const token = await imds(`${base}/latest/api/token`, {
+        method: 'PUT',
+        headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' },
+      });
       const headers = { 'x-aws-ec2-metadata-token': token };
       const [document, signature] = await Promise.all([
         imds(`${base}/latest/dynamic/instance-identity/document`, { headers }),
@@ -34,8 +40,11 @@ async function imds(url: string, init: RequestInit): Promise<string> {
   try {
     response = await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (error) {
-    throw new Error(`aws_iid: cannot reach the instance metadata service at ${new URL(url).origin}: ${(error as Error).message}`);
+    throw new Error(
+      `aws_iid: cannot reach the instance metadata service at ${new URL(url).origin}: ${(error as Error).message}`,
+    );
   }
-  if (!response.ok) throw new Error(`aws_iid: instance metadata service answered ${response.status} for ${new URL(url).pathname}`);
+  if (!response.ok)
+    throw new Error(`aws_iid: instance metadata service answered ${response.status} for ${new URL(url).pathname}`);
   return response.text();
 }

@@ -26,16 +26,27 @@ export function azureMsiCollector(settings: AzureMsiSettings): ProofCollector {
       const url = `${base}/metadata/identity/oauth2/token?${new URLSearchParams({ 'api-version': API_VERSION, resource })}`;
       let response: Response;
       try {
-        response = await fetch(url, { headers: { Metadata: 'true' }, redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS) });
+        response = await fetch(url, {
+          headers: { Metadata: 'true' },
+          redirect: 'error',
+          signal: AbortSignal.timeout(TIMEOUT_MS),
+        });
       } catch (error) {
-        throw new Error(`azure_msi: cannot reach the instance metadata service at ${new URL(url).origin}: ${(error as Error).message}`);
+        throw new Error(
+          `azure_msi: cannot reach the instance metadata service at ${new URL(url).origin}: ${(error as Error).message}`,
+        );
       }
-      const body = (await response.json().catch(() => null)) as { access_token?: unknown; error?: unknown; error_description?: unknown } | null;
+      const body = (await response.json().catch(() => null)) as {
+        access_token?: unknown;
+        error?: unknown;
+        error_description?: unknown;
+      } | null;
       if (!response.ok) {
         const why = typeof body?.error_description === 'string' ? `: ${body.error_description.slice(0, 200)}` : '';
         throw new Error(`azure_msi: instance metadata service answered ${response.status}${why}`);
       }
-      if (typeof body?.access_token !== 'string' || body.access_token === '') throw new Error('azure_msi: instance metadata service sent no access_token');
+      if (typeof body?.access_token !== 'string' || body.access_token === '')
+        throw new Error('azure_msi: instance metadata service sent no access_token');
       return { token: body.access_token };
     },
   };

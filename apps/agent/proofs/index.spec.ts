@@ -14,7 +14,9 @@ describe('proof collector registry', () => {
 
   it('rejects an unknown attestor name with the known ones', () => {
     expect(() => createCollector('azure_msix', {})).toThrow(CollectorSettingsError);
-    expect(() => createCollector('azure_msix', {})).toThrow('unknown attestor "azure_msix" (known: aws_iam, aws_iid, azure_msi, join_token, k8s_psat)');
+    expect(() => createCollector('azure_msix', {})).toThrow(
+      'unknown attestor "azure_msix" (known: aws_iam, aws_iid, azure_msi, join_token, k8s_psat)',
+    );
   });
 
   it('builds collectors whose type is the name they are registered under', () => {

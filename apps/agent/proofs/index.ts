@@ -6,7 +6,11 @@ import { joinTokenCollector, type JoinTokenSettings } from './join-token';
 import { k8sPsatCollector, type K8sPsatSettings } from './k8s-psat';
 
 /** Everything any collector may be configured with; each reads its own part. */
-export type CollectorSettings = JoinTokenSettings & AwsIidSettings & AwsIamSettings & AzureMsiSettings & K8sPsatSettings;
+export type CollectorSettings = JoinTokenSettings &
+  AwsIidSettings &
+  AwsIamSettings &
+  AzureMsiSettings &
+  K8sPsatSettings;
 
 export type CollectorFactory = (settings: CollectorSettings) => ProofCollector;
 
@@ -37,7 +41,9 @@ export function isKnownAttestor(name: string): boolean {
  */
 export function createCollector(name: string, settings: CollectorSettings): ProofCollector {
   if (!isKnownAttestor(name)) {
-    throw new CollectorSettingsError(`unknown attestor ${JSON.stringify(name)} (known: ${collectorNames().join(', ')})`);
+    throw new CollectorSettingsError(
+      `unknown attestor ${JSON.stringify(name)} (known: ${collectorNames().join(', ')})`,
+    );
   }
   const collector = COLLECTORS[name]!(settings);
   if (collector.type !== name) {

@@ -10,7 +10,10 @@ describe('k8s_psat collector', () => {
   it('sends the cluster name and the token read from the file, without its trailing newline', async () => {
     const file = join(dir, 'token');
     writeFileSync(file, 'header.payload.signature\n');
-    await expect(k8sPsatCollector({ k8sCluster: 'web', k8sTokenFile: file }).collect({})).resolves.toEqual({ cluster: 'web', token: 'header.payload.signature' });
+    await expect(k8sPsatCollector({ k8sCluster: 'web', k8sTokenFile: file }).collect({})).resolves.toEqual({
+      cluster: 'web',
+      token: 'header.payload.signature',
+    });
   });
 
   it('reads the file anew at each login, as the kubelet rotates it', async () => {
@@ -27,7 +30,9 @@ describe('k8s_psat collector', () => {
   });
 
   it('names the missing file, never a token', async () => {
-    await expect(k8sPsatCollector({ k8sCluster: 'web', k8sTokenFile: join(dir, 'absent') }).collect({})).rejects.toThrow(/k8s_psat: cannot read the service-account token file .*absent: ENOENT/);
+    await expect(
+      k8sPsatCollector({ k8sCluster: 'web', k8sTokenFile: join(dir, 'absent') }).collect({}),
+    ).rejects.toThrow(/k8s_psat: cannot read the service-account token file .*absent: ENOENT/);
   });
 
   it('refuses an empty file', async () => {
@@ -37,6 +42,8 @@ describe('k8s_psat collector', () => {
   });
 
   it('reads the default path when no file is given', async () => {
-    await expect(k8sPsatCollector({ k8sCluster: 'web' }).collect({})).rejects.toThrow('/var/run/secrets/tokens/attestd');
+    await expect(k8sPsatCollector({ k8sCluster: 'web' }).collect({})).rejects.toThrow(
+      '/var/run/secrets/tokens/attestd',
+    );
   });
 });

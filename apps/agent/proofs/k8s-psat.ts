@@ -20,7 +20,8 @@ const MAX_TOKEN_BYTES = 16 * 1024;
  */
 export function k8sPsatCollector(settings: K8sPsatSettings): ProofCollector {
   const cluster = settings.k8sCluster;
-  if (!cluster) throw new CollectorSettingsError('k8s_psat: --k8s-cluster is required (the cluster name the server knows)');
+  if (!cluster)
+    throw new CollectorSettingsError('k8s_psat: --k8s-cluster is required (the cluster name the server knows)');
   const file = settings.k8sTokenFile ?? DEFAULT_K8S_TOKEN_FILE;
   return {
     type: 'k8s_psat',
@@ -29,11 +30,14 @@ export function k8sPsatCollector(settings: K8sPsatSettings): ProofCollector {
       try {
         text = await readFile(file, 'utf8');
       } catch (error) {
-        throw new Error(`k8s_psat: cannot read the service-account token file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        throw new Error(
+          `k8s_psat: cannot read the service-account token file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        );
       }
       const token = text.trim();
       if (token === '') throw new Error(`k8s_psat: the service-account token file ${file} is empty`);
-      if (token.length > MAX_TOKEN_BYTES) throw new Error(`k8s_psat: the service-account token file ${file} is larger than ${MAX_TOKEN_BYTES} bytes`);
+      if (token.length > MAX_TOKEN_BYTES)
+        throw new Error(`k8s_psat: the service-account token file ${file} is larger than ${MAX_TOKEN_BYTES} bytes`);
       return { cluster, token };
     },
   };

@@ -239,7 +239,8 @@ export async function startFakeAttestd(options: FakeAttestdOptions = {}): Promis
     const response = await answer(route, request);
     if (response.delayMs) await new Promise((resolve) => setTimeout(resolve, response.delayMs));
     const isText = typeof response.body === 'string';
-    const payload = response.body === undefined ? '' : isText ? (response.body as string) : JSON.stringify(response.body);
+    const payload =
+      response.body === undefined ? '' : isText ? (response.body as string) : JSON.stringify(response.body);
     const headers: Record<string, string> = {};
     if (!isText && response.body !== undefined) {
       headers['content-type'] = response.status >= 400 ? 'application/problem+json' : 'application/json';

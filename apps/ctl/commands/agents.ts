@@ -55,7 +55,8 @@ export async function allPages<T>(fetchPage: (cursor: string | undefined) => Pro
     const answer = await fetchPage(cursor);
     items.push(...(Array.isArray(answer.items) ? answer.items : []));
     if (typeof answer.nextCursor !== 'string' || answer.nextCursor === '') return items;
-    if (seen.has(answer.nextCursor)) throw new CommandFailed('the server answered with the same page cursor twice; stopping');
+    if (seen.has(answer.nextCursor))
+      throw new CommandFailed('the server answered with the same page cursor twice; stopping');
     seen.add(answer.nextCursor);
     cursor = answer.nextCursor;
   }
@@ -86,8 +87,15 @@ export function describeAgent(agent: Agent): string {
   const attributes = Object.entries(agent.attributes ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   lines.push(`ATTRIBUTES:${attributes.length === 0 ? `${' '.repeat(width - 'ATTRIBUTES:'.length)}-` : ''}`);
   if (attributes.length > 0) {
-    const rowsOut = attributes.flatMap(([name, values]) => (Array.isArray(values) ? values : [String(values)]).map((v) => [name, v]));
-    lines.push(...renderTable(['NAME', 'VALUE'], rowsOut, { header: false }).trimEnd().split('\n').map((line) => `  ${line}`));
+    const rowsOut = attributes.flatMap(([name, values]) =>
+      (Array.isArray(values) ? values : [String(values)]).map((v) => [name, v]),
+    );
+    lines.push(
+      ...renderTable(['NAME', 'VALUE'], rowsOut, { header: false })
+        .trimEnd()
+        .split('\n')
+        .map((line) => `  ${line}`),
+    );
   }
   return `${lines.join('\n')}\n`;
 }

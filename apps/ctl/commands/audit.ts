@@ -66,7 +66,11 @@ async function newestEvents(context: Context, filters: AuditQuery, limit: number
   const events: AuditEvent[] = [];
   let cursor: string | undefined;
   while (events.length < limit) {
-    const page = await context.client.listAudit({ ...filters, limit: Math.min(PAGE_SIZE, limit - events.length), ...(cursor && { cursor }) });
+    const page = await context.client.listAudit({
+      ...filters,
+      limit: Math.min(PAGE_SIZE, limit - events.length),
+      ...(cursor && { cursor }),
+    });
     events.push(...page.items);
     if (!page.nextCursor || page.nextCursor === cursor) break;
     cursor = page.nextCursor;
@@ -75,7 +79,14 @@ async function newestEvents(context: Context, filters: AuditQuery, limit: number
 }
 
 function row(event: AuditEvent): string[] {
-  return [formatTime(event.at), event.event, event.outcome, orDash(event.code), orDash(event.agentId), orDash(event.reason)];
+  return [
+    formatTime(event.at),
+    event.event,
+    event.outcome,
+    orDash(event.code),
+    orDash(event.agentId),
+    orDash(event.reason),
+  ];
 }
 
 /**
@@ -113,7 +124,8 @@ class Follower {
         this.print(events, false);
       } catch (error) {
         // An outage is waited out; anything the server refuses (401, 400) is not going to change.
-        const transient = error instanceof ServerUnreachableError || (error instanceof AdminApiError && error.status >= 500);
+        const transient =
+          error instanceof ServerUnreachableError || (error instanceof AdminApiError && error.status >= 500);
         if (!transient) throw error;
         this.context.io.stderr(`attestctl: warning: ${errorMessage(error)}; retrying\n`);
       }

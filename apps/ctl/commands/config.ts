@@ -1,5 +1,10 @@
 import { formatConfigError } from '../../../libs/policy';
-import type { ConfigWarning, SimulatedLogin, SimulationResult, VersionHistory } from '../../../libs/contracts/admin-api';
+import type {
+  ConfigWarning,
+  SimulatedLogin,
+  SimulationResult,
+  VersionHistory,
+} from '../../../libs/contracts/admin-api';
 import type { Command } from '../cli';
 import { AdminApiError } from '../client';
 import { isJson, printJson, type Context } from '../context';
@@ -14,7 +19,9 @@ type Of<N extends Command['name']> = Extract<Command, { name: N }>;
 /** `config apply -f FILE`: PUT the document as a new version of its section. */
 export async function configApply(context: Context, command: Of<'config apply'>): Promise<void> {
   const document = await readDocumentFile(command.file, context.hooks.readText);
-  const summary = await inFile(document, () => context.client.pushConfig(document.section, document.text, document.type));
+  const summary = await inFile(document, () =>
+    context.client.pushConfig(document.section, document.text, document.type),
+  );
   if (isJson(context)) return printJson(context, { ...summary, warnings: summary.warnings ?? [] });
   printWarnings(context, document, summary.warnings);
   context.io.stdout(`${clean(summary.section)} version ${summary.version} (sha256 ${clean(summary.sha256)})\n`);
@@ -37,7 +44,9 @@ export async function configValidate(context: Context, command: Of<'config valid
     }
   } else {
     try {
-      warnings = (await inFile(document, () => context.client.validateConfig(document.section, document.text, document.type))).warnings ?? [];
+      warnings =
+        (await inFile(document, () => context.client.validateConfig(document.section, document.text, document.type)))
+          .warnings ?? [];
     } catch (error) {
       if (error instanceof AdminApiError && error.code === 'invalid_config' && isJson(context)) {
         printJson(context, { valid: false, errors: error.errors });
@@ -56,7 +65,10 @@ export async function configValidate(context: Context, command: Of<'config valid
  * compilers print them; they never fail the command.
  */
 function printWarnings(context: Context, document: DocumentFile, warnings: readonly ConfigWarning[] | undefined): void {
-  for (const warning of warnings ?? []) context.io.stderr(`${clean(formatConfigError({ ...warning, message: `warning: ${warning.message}` }, document.file))}\n`);
+  for (const warning of warnings ?? [])
+    context.io.stderr(
+      `${clean(formatConfigError({ ...warning, message: `warning: ${warning.message}` }, document.file))}\n`,
+    );
 }
 
 /** `config get SECTION [--version N]`: the text as pushed, or the stored version as JSON. */
@@ -82,8 +94,13 @@ export async function configHistory(context: Context, command: Of<'config histor
 export async function configSimulate(context: Context, command: Of<'config simulate'>): Promise<void> {
   const document = await readDocumentFile(command.file, context.hooks.readText);
   const since = resolveSince(command.since, context.hooks.now());
-  const window = { ...(command.limit !== undefined && { limit: command.limit }), ...(since !== undefined && { since }) };
-  const result = await inFile(document, () => context.client.simulateConfig(document.section, document.text, document.type, window));
+  const window = {
+    ...(command.limit !== undefined && { limit: command.limit }),
+    ...(since !== undefined && { since }),
+  };
+  const result = await inFile(document, () =>
+    context.client.simulateConfig(document.section, document.text, document.type, window),
+  );
   if (isJson(context)) return printJson(context, result);
   const rows = [
     ...result.nowAllowed.map((item) => simulatedRow('now allowed', item)),
@@ -103,7 +120,12 @@ const SIMULATED_COLUMNS: Column[] = [
 ];
 
 function simulationSummary(result: SimulationResult): string {
-  const counts = [`${result.unchanged} unchanged`, `${result.nowAllowed.length} now allowed`, `${result.nowDenied.length} now denied`, `${result.changed.length} changed`];
+  const counts = [
+    `${result.unchanged} unchanged`,
+    `${result.nowAllowed.length} now allowed`,
+    `${result.nowDenied.length} now denied`,
+    `${result.changed.length} changed`,
+  ];
   const skipped = result.skipped > 0 ? `; ${result.skipped} skipped (no verified proof recorded)` : '';
   return `evaluated ${result.evaluated} login attempts: ${counts.join(', ')}${skipped}`;
 }

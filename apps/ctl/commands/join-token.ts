@@ -8,5 +8,7 @@ type Of<N extends Command['name']> = Extract<Command, { name: N }>;
 export async function joinTokenCreate(context: Context, command: Of<'join-token create'>): Promise<void> {
   const created = await context.client.createJoinToken(command.ttlSeconds);
   if (isJson(context)) return printJson(context, created);
-  context.io.stdout(`token:    ${clean(created.token)}\nid:       ${clean(created.id)}\nexpires:  ${clean(created.expiresAt)}\n`);
+  context.io.stdout(
+    `token:    ${clean(created.token)}\nid:       ${clean(created.id)}\nexpires:  ${clean(created.expiresAt)}\n`,
+  );
 }

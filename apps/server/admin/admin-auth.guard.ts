@@ -26,7 +26,10 @@ export class AdminAuthGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const declared = this.reflector.getAllAndOverride<Access | undefined>(ACCESS, [context.getHandler(), context.getClass()]);
+    const declared = this.reflector.getAllAndOverride<Access | undefined>(ACCESS, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     if (declared === 'public') return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization ?? '';
@@ -34,7 +37,8 @@ export class AdminAuthGuard implements CanActivate {
     const caller = match ? this.tokens.authenticate(match[1]!) : undefined;
     if (!caller) throw new ApiError('unauthenticated', 'a valid admin bearer token is required');
     const needed: Access = declared ?? (request.method === 'GET' || request.method === 'HEAD' ? 'viewer' : 'admin');
-    if (needed === 'admin' && caller.role !== 'admin') throw new ApiError('forbidden', 'this action needs an admin token; a viewer token may only read');
+    if (needed === 'admin' && caller.role !== 'admin')
+      throw new ApiError('forbidden', 'this action needs an admin token; a viewer token may only read');
     request.caller = caller;
     return true;
   }

@@ -47,13 +47,25 @@ export class AdminTokensService implements OnModuleInit, OnApplicationBootstrap 
   ) {}
 
   async onModuleInit(): Promise<void> {
-    if (this.settings.adminTokens.length === 0 && this.settings.database.kind === 'pglite' && (await this.tokens.count()) === 0) {
+    if (
+      this.settings.adminTokens.length === 0 &&
+      this.settings.database.kind === 'pglite' &&
+      (await this.tokens.count()) === 0
+    ) {
       this.generatedToken = newSecretToken();
-      await this.tokens.add({ id: randomUUID(), tokenHash: hashAdminToken(this.generatedToken).toString('hex'), role: 'admin' });
+      await this.tokens.add({
+        id: randomUUID(),
+        tokenHash: hashAdminToken(this.generatedToken).toString('hex'),
+        role: 'admin',
+      });
     }
     const stored = await this.tokens.all();
     this.known = [
-      ...this.settings.adminTokens.map((t, i) => ({ hash: hashAdminToken(t.token), role: t.role, source: `adminTokens[${i}]` })),
+      ...this.settings.adminTokens.map((t, i) => ({
+        hash: hashAdminToken(t.token),
+        role: t.role,
+        source: `adminTokens[${i}]`,
+      })),
       ...stored.map((t) => ({ hash: Buffer.from(t.tokenHash, 'hex'), role: t.role, source: 'stored' })),
     ];
   }
@@ -78,6 +90,11 @@ export class AdminTokensService implements OnModuleInit, OnApplicationBootstrap 
     for (const known of this.known) {
       if (timingSafeEqual(known.hash, presented) && !match) match = known;
     }
-    return match && { role: match.role, actor: match.actor ?? `${match.role}:token-${this.identity.adminActorId(match.hash)}` };
+    return (
+      match && {
+        role: match.role,
+        actor: match.actor ?? `${match.role}:token-${this.identity.adminActorId(match.hash)}`,
+      }
+    );
   }
 }

@@ -15,7 +15,8 @@ export class AuditController {
   @Get()
   @ApiRoute({
     summary: 'List audit events',
-    description: 'Logins, renewals, JWT-SVID mints, agent status changes, configuration changes and join tokens, newest first, a page at a time.',
+    description:
+      'Logins, renewals, JWT-SVID mints, agent status changes, configuration changes and join tokens, newest first, a page at a time.',
     access: 'viewer',
     answer: page(auditEventAnswer),
     problems: ['invalid_request'],
@@ -26,7 +27,10 @@ export class AuditController {
       since: { description: 'RFC 3339 time: events at or after it', schema: { type: 'string', format: 'date-time' } },
       until: { description: 'RFC 3339 time: events before it', schema: { type: 'string', format: 'date-time' } },
       cursor: { description: 'the `nextCursor` of the previous page', schema: { type: 'string' } },
-      limit: { description: 'items per page (1 to 500, default 100)', schema: { type: 'integer', minimum: 1, maximum: 500 } },
+      limit: {
+        description: 'items per page (1 to 500, default 100)',
+        schema: { type: 'integer', minimum: 1, maximum: 500 },
+      },
     },
   })
   list(
@@ -38,7 +42,8 @@ export class AuditController {
     @Query('cursor') cursor?: string,
     @Query('limit') limit?: string,
   ) {
-    if (agentId !== undefined && !UUID_KEY.test(agentId)) throw new ApiError('invalid_request', 'agentId must be a UUID', [{ path: 'agentId', message: 'must be a UUID' }]);
+    if (agentId !== undefined && !UUID_KEY.test(agentId))
+      throw new ApiError('invalid_request', 'agentId must be a UUID', [{ path: 'agentId', message: 'must be a UUID' }]);
     const filterOutcome = oneOf('outcome', outcome, ['success', 'failure'] as const);
     const filterAttestor = attestorName(attestor);
     const from = timestamp('since', since);

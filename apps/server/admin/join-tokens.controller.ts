@@ -27,7 +27,8 @@ export class JoinTokensController {
   @Post()
   @ApiRoute({
     summary: 'Create a join token',
-    description: 'A single-use secret for the `join_token` attestor, valid for `ttlSeconds` (60 s to 30 days, default 1 hour). The secret is in this answer only; the server keeps its hash. Audited.',
+    description:
+      'A single-use secret for the `join_token` attestor, valid for `ttlSeconds` (60 s to 30 days, default 1 hour). The secret is in this answer only; the server keeps its hash. Audited.',
     access: 'admin',
     answer: joinTokenAnswer,
     problems: ['invalid_request', 'unsupported_media_type'],
@@ -38,7 +39,13 @@ export class JoinTokensController {
     const id = randomUUID();
     const token = newSecretToken();
     const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
-    await this.tokens.create({ id, tokenHash: hashJoinToken(token), expiresAt, createdBy: info.actor, requestId: info.requestId });
+    await this.tokens.create({
+      id,
+      tokenHash: hashJoinToken(token),
+      expiresAt,
+      createdBy: info.actor,
+      requestId: info.requestId,
+    });
     return { id, token, expiresAt: expiresAt.toISOString() };
   }
 }

@@ -44,7 +44,9 @@ describe('list query values', () => {
     fc.assert(
       fc.property(
         fc.oneof(
-          fc.tuple(fc.stringMatching(/^[0-9]{1,22}$/), fc.stringMatching(/^[0-9]{1,17}$/)).map(([id, ms]) => `${id}.${ms}`),
+          fc
+            .tuple(fc.stringMatching(/^[0-9]{1,22}$/), fc.stringMatching(/^[0-9]{1,17}$/))
+            .map(([id, ms]) => `${id}.${ms}`),
           fc.string(),
           fc.string({ unit: 'binary' }),
         ),
@@ -61,8 +63,15 @@ describe('list query values', () => {
 
   it('accepts only times from year 1 to 9999, and answers anything else with ApiError', () => {
     const text = fc.oneof(
-      fc.date({ min: new Date(-62198755200000), max: new Date(253402300799999), noInvalidDate: true }).map((d) => d.toISOString().replace(/^\+0*/, '')),
-      fc.tuple(fc.stringMatching(/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$/), fc.constantFrom('Z', '+14:00', '-12:00', '')).map(([t, zone]) => `${t}${zone}`),
+      fc
+        .date({ min: new Date(-62198755200000), max: new Date(253402300799999), noInvalidDate: true })
+        .map((d) => d.toISOString().replace(/^\+0*/, '')),
+      fc
+        .tuple(
+          fc.stringMatching(/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$/),
+          fc.constantFrom('Z', '+14:00', '-12:00', ''),
+        )
+        .map(([t, zone]) => `${t}${zone}`),
       fc.string(),
     );
     fc.assert(

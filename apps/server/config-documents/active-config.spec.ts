@@ -3,7 +3,12 @@ import type { PolicySpec } from '../../../libs/policy';
 import { ActiveConfig, type ActiveSection } from './active-config';
 
 function version(version: number, policies: PolicySpec[]): ActiveSection {
-  return { section: 'AgentAttestation', version, sha256: String(version), document: { section: 'AgentAttestation', schema: 'v1', spec: { policies } } };
+  return {
+    section: 'AgentAttestation',
+    version,
+    sha256: String(version),
+    document: { section: 'AgentAttestation', schema: 'v1', spec: { policies } },
+  };
 }
 
 /** policies of 10 rules, each with its own regex: the costliest kind to compile */
@@ -11,7 +16,10 @@ function heavy(count: number, prefix: string): PolicySpec[] {
   return Array.from({ length: count }, (_, i) => ({
     name: `${prefix}${i}`,
     requiredAttestors: [{ type: 'join_token' }],
-    rules: Array.from({ length: 10 }, (_, r) => ({ attribute: 'join_token.id', regex: `^${prefix}-${i}-${r}-[0-9a-f]{8}$` })),
+    rules: Array.from({ length: 10 }, (_, r) => ({
+      attribute: 'join_token.id',
+      regex: `^${prefix}-${i}-${r}-[0-9a-f]{8}$`,
+    })),
   }));
 }
 

@@ -1,4 +1,11 @@
-import { compileAgentAttestation, compileAgentAttestationStepwise, type AgentAttestationSpec, type CompiledPolicySet, type ConfigDocument, type SectionName } from '../../../libs/policy';
+import {
+  compileAgentAttestation,
+  compileAgentAttestationStepwise,
+  type AgentAttestationSpec,
+  type CompiledPolicySet,
+  type ConfigDocument,
+  type SectionName,
+} from '../../../libs/policy';
 import type { AttestorDescriptor } from '../../../libs/attestors/attestor';
 import { IidTrustSet, type AwsIidCertificatesSpec } from '../../../libs/attestors/aws-iid/trust-set';
 import { KubernetesClusterSet, type KubernetesClustersSpec } from '../../../libs/attestors/k8s-psat/cluster-set';
@@ -62,13 +69,17 @@ export class ActiveConfig {
    */
   async activate(entry: ActiveSection): Promise<boolean> {
     if (entry.section === 'AgentAttestation') {
-      const compiled = await compileInSlices(compileAgentAttestationStepwise(entry.document.spec as AgentAttestationSpec, this.catalog));
+      const compiled = await compileInSlices(
+        compileAgentAttestationStepwise(entry.document.spec as AgentAttestationSpec, this.catalog),
+      );
       if (entry.version <= this.version(entry.section)) return false;
       this.compiledPolicies = compiled;
     }
     if (entry.version <= this.version(entry.section)) return false;
-    if (entry.section === 'AwsIidCertificates') this.trustSet = IidTrustSet.build(entry.document.spec as AwsIidCertificatesSpec);
-    if (entry.section === 'KubernetesClusters') this.clusterSet = KubernetesClusterSet.build(entry.document.spec as KubernetesClustersSpec);
+    if (entry.section === 'AwsIidCertificates')
+      this.trustSet = IidTrustSet.build(entry.document.spec as AwsIidCertificatesSpec);
+    if (entry.section === 'KubernetesClusters')
+      this.clusterSet = KubernetesClusterSet.build(entry.document.spec as KubernetesClustersSpec);
     this.sections.set(entry.section, entry);
     return true;
   }

@@ -2,7 +2,13 @@ import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Query, Req,
 import { ApiBody, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SectionName } from '../../../libs/policy';
-import { pushedVersionAnswer, simulationAnswer, storedVersionAnswer, validationAnswer, versionHistoryAnswer } from '../../../libs/contracts/answer-schemas';
+import {
+  pushedVersionAnswer,
+  simulationAnswer,
+  storedVersionAnswer,
+  validationAnswer,
+  versionHistoryAnswer,
+} from '../../../libs/contracts/answer-schemas';
 import { ViewerRoute } from '../admin/admin-auth.guard';
 import { ApiError } from '../../../libs/contracts/api-error';
 import { bodyChecker } from '../../../libs/contracts/request-body';
@@ -35,10 +41,19 @@ export class ConfigDocumentsController {
   @Put()
   @ApiRoute({
     summary: 'Push a configuration document',
-    description: 'Validates the document, stores it as a new version and activates it on every replica without a restart. Content equal to the current version returns that version. Audited.',
+    description:
+      'Validates the document, stores it as a new version and activates it on every replica without a restart. Content equal to the current version returns that version. Audited.',
     access: 'admin',
     answer: pushedVersionAnswer,
-    problems: ['invalid_request', 'not_found', 'payload_too_large', 'unsupported_media_type', 'invalid_config', 'rate_limited', 'unavailable'],
+    problems: [
+      'invalid_request',
+      'not_found',
+      'payload_too_large',
+      'unsupported_media_type',
+      'invalid_config',
+      'rate_limited',
+      'unavailable',
+    ],
   })
   @ApiDocumentBody()
   push(@Param('section') section: string, @Req() request: FastifyRequest, @RequestInfo() info: RequestInfo) {
@@ -49,11 +64,22 @@ export class ConfigDocumentsController {
   @Get()
   @ApiRoute({
     summary: 'Show a configuration version',
-    description: 'The current version of the section (or `?version=N`), as JSON with its metadata, or as the YAML text it was pushed as when the request accepts `application/yaml`.',
+    description:
+      'The current version of the section (or `?version=N`), as JSON with its metadata, or as the YAML text it was pushed as when the request accepts `application/yaml`.',
     access: 'viewer',
-    answer: { content: { 'application/json': { schema: storedVersionAnswer }, 'application/yaml': { schema: { type: 'string' } } } },
+    answer: {
+      content: {
+        'application/json': { schema: storedVersionAnswer },
+        'application/yaml': { schema: { type: 'string' } },
+      },
+    },
     problems: ['invalid_request', 'not_found'],
-    query: { version: { description: 'a stored version number (default: the current one)', schema: { type: 'integer', minimum: 1 } } },
+    query: {
+      version: {
+        description: 'a stored version number (default: the current one)',
+        schema: { type: 'integer', minimum: 1 },
+      },
+    },
   })
   async get(
     @Param('section') section: string,
@@ -61,7 +87,10 @@ export class ConfigDocumentsController {
     @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const stored = await this.documents.get(sectionName(section), version === undefined ? undefined : versionNumber(version));
+    const stored = await this.documents.get(
+      sectionName(section),
+      version === undefined ? undefined : versionNumber(version),
+    );
     if (accept && /\b(application|text)\/(x-)?yaml\b/.test(accept)) {
       void reply.header('content-type', 'application/yaml; charset=utf-8');
       return stored.source;
@@ -79,16 +108,32 @@ export class ConfigDocumentsController {
   })
   async versions(@Param('section') section: string) {
     const items = await this.documents.history(sectionName(section));
-    return { items: items.map((v) => ({ version: v.version, sha256: v.sha256, createdAt: v.createdAt.toISOString(), createdBy: v.createdBy })) };
+    return {
+      items: items.map((v) => ({
+        version: v.version,
+        sha256: v.sha256,
+        createdAt: v.createdAt.toISOString(),
+        createdBy: v.createdBy,
+      })),
+    };
   }
 
   @Post('validate')
   @ApiRoute({
     summary: 'Validate a configuration document',
-    description: 'A dry run: the document is checked as a push checks it, and nothing is stored. Viewer tokens may call it.',
+    description:
+      'A dry run: the document is checked as a push checks it, and nothing is stored. Viewer tokens may call it.',
     access: 'viewer',
     answer: validationAnswer,
-    problems: ['invalid_request', 'not_found', 'payload_too_large', 'unsupported_media_type', 'invalid_config', 'rate_limited', 'unavailable'],
+    problems: [
+      'invalid_request',
+      'not_found',
+      'payload_too_large',
+      'unsupported_media_type',
+      'invalid_config',
+      'rate_limited',
+      'unavailable',
+    ],
   })
   @ApiDocumentBody()
   @ViewerRoute()
@@ -103,17 +148,37 @@ export class ConfigDocumentsController {
   @HttpCode(200)
   @ApiRoute({
     summary: 'Simulate a policy change',
-    description: 'Replays the recorded attributes of recent login attempts against a candidate `AgentAttestation` document and lists who would newly be allowed or denied, or allowed under another policy or SPIFFE ID. Nothing is stored. Other sections answer 400. Viewer tokens may call it.',
+    description:
+      'Replays the recorded attributes of recent login attempts against a candidate `AgentAttestation` document and lists who would newly be allowed or denied, or allowed under another policy or SPIFFE ID. Nothing is stored. Other sections answer 400. Viewer tokens may call it.',
     access: 'viewer',
     answer: simulationAnswer,
-    problems: ['invalid_request', 'not_found', 'payload_too_large', 'unsupported_media_type', 'invalid_config', 'rate_limited', 'unavailable'],
+    problems: [
+      'invalid_request',
+      'not_found',
+      'payload_too_large',
+      'unsupported_media_type',
+      'invalid_config',
+      'rate_limited',
+      'unavailable',
+    ],
     query: {
-      limit: { description: 'how many recent login attempts (1 to 10000, default 1000)', schema: { type: 'integer', minimum: 1, maximum: 10000 } },
-      since: { description: 'RFC 3339 time: only attempts at or after it', schema: { type: 'string', format: 'date-time' } },
+      limit: {
+        description: 'how many recent login attempts (1 to 10000, default 1000)',
+        schema: { type: 'integer', minimum: 1, maximum: 10000 },
+      },
+      since: {
+        description: 'RFC 3339 time: only attempts at or after it',
+        schema: { type: 'string', format: 'date-time' },
+      },
     },
   })
   @ApiDocumentBody()
-  async simulate(@Param('section') section: string, @Query('limit') limit: string | undefined, @Query('since') since: string | undefined, @Req() request: FastifyRequest) {
+  async simulate(
+    @Param('section') section: string,
+    @Query('limit') limit: string | undefined,
+    @Query('since') since: string | undefined,
+    @Req() request: FastifyRequest,
+  ) {
     const { text, contentType } = documentBody(request);
     // the query is checked before the document costs the worker anything
     const from = timestamp('since', since);
@@ -138,19 +203,24 @@ export class ConfigDocumentsController {
 }
 
 function sectionName(section: string): SectionName {
-  if (!isSection(section)) throw new ApiError('not_found', `unknown section ${section}; sections are ${SECTIONS.join(', ')}`);
+  if (!isSection(section))
+    throw new ApiError('not_found', `unknown section ${section}; sections are ${SECTIONS.join(', ')}`);
   return section;
 }
 
 function versionNumber(text: string): number {
-  if (!/^[1-9][0-9]{0,8}$/.test(text)) throw new ApiError('invalid_request', 'version must be a positive integer', [{ path: 'version', message: 'must be a positive integer' }]);
+  if (!/^[1-9][0-9]{0,8}$/.test(text))
+    throw new ApiError('invalid_request', 'version must be a positive integer', [
+      { path: 'version', message: 'must be a positive integer' },
+    ]);
   return Number(text);
 }
 
 /** The document exactly as sent: YAML text, or the raw JSON (kept for line numbers and history). */
 function documentBody(request: FastifyRequest & { rawBody?: Buffer }): { text: string; contentType: 'yaml' | 'json' } {
   const type = String(request.headers['content-type'] ?? '');
-  if (/json/.test(type)) return { text: request.rawBody?.toString('utf8') ?? JSON.stringify(request.body), contentType: 'json' };
+  if (/json/.test(type))
+    return { text: request.rawBody?.toString('utf8') ?? JSON.stringify(request.body), contentType: 'json' };
   if (typeof request.body === 'string') return { text: request.body, contentType: 'yaml' };
   throw new ApiError('unsupported_media_type', 'send the document as application/yaml or application/json');
 }

@@ -5,7 +5,13 @@ import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import type { ConfigWarning, PushedVersion, ValidationAnswer } from '../../../libs/contracts/admin-api';
 import { formatConfigError, type ConfigError, type SectionName } from '../../../libs/policy';
-import { ConfigRepository, listenForConfigNotices, type ConfigNotice, type ConfigNoticeListener, type StoredConfigVersion } from '../../../libs/persistence';
+import {
+  ConfigRepository,
+  listenForConfigNotices,
+  type ConfigNotice,
+  type ConfigNoticeListener,
+  type StoredConfigVersion,
+} from '../../../libs/persistence';
 import { ApiError } from '../../../libs/contracts/api-error';
 import { LOGGER } from '../logging/logger';
 import { SETTINGS } from '../settings/settings.module';
@@ -74,14 +80,20 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
       },
       onLost: (error, retryInMs) => {
         firstAttempt();
-        this.logger.warn({ reason: error.message, retryInMs }, 'config: lost the configuration change listener; reconnecting');
+        this.logger.warn(
+          { reason: error.message, retryInMs },
+          'config: lost the configuration change listener; reconnecting',
+        );
         this.scheduleCheck();
       },
     });
     this.scheduleCheck();
     if (this.settings.database.kind === 'postgres') {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([attempted, new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_LISTEN_WAIT_MS)))]);
+      await Promise.race([
+        attempted,
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_LISTEN_WAIT_MS))),
+      ]);
       clearTimeout(timer);
     }
   }
@@ -98,7 +110,9 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
   }
 
   /** The fallback version check: often while unlistened, rarely once LISTEN works. */
-  private scheduleCheck(delayMs = this.listener?.listening ? this.settings.configPollIntervalSeconds * 1000 : UNLISTENED_POLL_INTERVAL_MS): void {
+  private scheduleCheck(
+    delayMs = this.listener?.listening ? this.settings.configPollIntervalSeconds * 1000 : UNLISTENED_POLL_INTERVAL_MS,
+  ): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
@@ -108,7 +122,13 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
   }
 
   /** Validates and stores a new version, and activates it here at once; the answer carries the document's warnings. */
-  async push(section: SectionName, body: string, contentType: 'yaml' | 'json', actor: string, requestId?: string): Promise<PushedVersion> {
+  async push(
+    section: SectionName,
+    body: string,
+    contentType: 'yaml' | 'json',
+    actor: string,
+    requestId?: string,
+  ): Promise<PushedVersion> {
     const checked = await this.validateOrThrow(section, body, contentType);
     const { stored } = await this.versions.push({
       section,
@@ -128,7 +148,10 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
     if (!checked.ok) {
       throw new ApiError(
         'invalid_config',
-        `${section} document is invalid: ${checked.errors.slice(0, 5).map((e) => formatConfigError(e)).join('; ')}`,
+        `${section} document is invalid: ${checked.errors
+          .slice(0, 5)
+          .map((e) => formatConfigError(e))
+          .join('; ')}`,
         checked.errors.map(placed),
       );
     }
@@ -141,8 +164,13 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
   }
 
   async get(section: SectionName, version?: number): Promise<StoredConfigVersion> {
-    const stored = version === undefined ? await this.versions.latest(section) : await this.versions.get(section, version);
-    if (!stored) throw new ApiError('not_found', version === undefined ? `${section} has no version yet` : `${section} has no version ${version}`);
+    const stored =
+      version === undefined ? await this.versions.latest(section) : await this.versions.get(section, version);
+    if (!stored)
+      throw new ApiError(
+        'not_found',
+        version === undefined ? `${section} has no version yet` : `${section} has no version ${version}`,
+      );
     return stored;
   }
 
@@ -194,7 +222,12 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
   private async install(stored: StoredConfigVersion): Promise<void> {
     const section = stored.section as SectionName;
     if (stored.version <= this.active.version(section)) return;
-    const entry: ActiveSection = { section, version: stored.version, sha256: stored.sha256, document: stored.document as ActiveSection['document'] };
+    const entry: ActiveSection = {
+      section,
+      version: stored.version,
+      sha256: stored.sha256,
+      document: stored.document as ActiveSection['document'],
+    };
     if (!(await this.active.activate(entry))) return;
     this.metrics.set(INSTRUMENTS.configVersion, stored.version, { section });
     this.logger.info({ section, version: stored.version, sha256: stored.sha256 }, 'Configuration activated');
@@ -211,21 +244,37 @@ export class ConfigDocumentsService implements OnModuleInit, OnApplicationShutdo
   private async seedFromPoliciesDir(): Promise<void> {
     const dir = this.settings.policiesDir;
     if (!existsSync(dir)) return;
-    const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+    const files = readdirSync(dir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort();
     const ignored: string[] = [];
     for (const file of files) {
       const body = readFileSync(join(dir, file), 'utf8');
       const section = sectionOf(body);
-      if (!section) throw policiesFileError(`${join(dir, file)} names no known section (expected one of ${SECTIONS.join(', ')})`);
+      if (!section)
+        throw policiesFileError(`${join(dir, file)} names no known section (expected one of ${SECTIONS.join(', ')})`);
       const latest = await this.versions.latest(section);
       if (latest) {
         if (this.differs(section, body, latest)) ignored.push(join(dir, file));
         continue;
       }
       const checked = this.active.validate(section, body, 'yaml');
-      if (!checked.ok) throw policiesFileError(`${join(dir, file)} is invalid: ${checked.errors.map((e) => formatConfigError(e, file)).join('; ')}`);
-      for (const warning of checked.warnings) this.logger.warn({ section, file: join(dir, file), warning: formatConfigError(warning, file) }, 'config: policies file loaded with a warning');
-      await this.versions.push({ section, document: checked.document, source: body, sha256: checked.sha256, createdBy: `file:${file}` });
+      if (!checked.ok)
+        throw policiesFileError(
+          `${join(dir, file)} is invalid: ${checked.errors.map((e) => formatConfigError(e, file)).join('; ')}`,
+        );
+      for (const warning of checked.warnings)
+        this.logger.warn(
+          { section, file: join(dir, file), warning: formatConfigError(warning, file) },
+          'config: policies file loaded with a warning',
+        );
+      await this.versions.push({
+        section,
+        document: checked.document,
+        source: body,
+        sha256: checked.sha256,
+        createdBy: `file:${file}`,
+      });
     }
     if (ignored.length > 0) {
       this.logger.info(
@@ -252,7 +301,9 @@ function sectionOf(body: string): SectionName | undefined {
   try {
     const parsed = parseYaml(body, { maxAliasCount: 0 }) as { section?: unknown } | null;
     const name = parsed?.section;
-    return typeof name === 'string' && (SECTIONS as readonly string[]).includes(name) ? (name as SectionName) : undefined;
+    return typeof name === 'string' && (SECTIONS as readonly string[]).includes(name)
+      ? (name as SectionName)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -260,9 +311,19 @@ function sectionOf(body: string): SectionName | undefined {
 
 /** An error or warning as the API answers it: `{ path, line?, column?, message }`. */
 function placed(problem: ConfigError): ConfigWarning {
-  return { path: problem.path, message: problem.message, ...(problem.line !== undefined && { line: problem.line }), ...(problem.column !== undefined && { column: problem.column }) };
+  return {
+    path: problem.path,
+    message: problem.message,
+    ...(problem.line !== undefined && { line: problem.line }),
+    ...(problem.column !== undefined && { column: problem.column }),
+  };
 }
 
 export function summary(stored: StoredConfigVersion): VersionSummary {
-  return { section: stored.section, version: stored.version, sha256: stored.sha256, createdAt: stored.createdAt.toISOString() };
+  return {
+    section: stored.section,
+    version: stored.version,
+    sha256: stored.sha256,
+    createdAt: stored.createdAt.toISOString(),
+  };
 }

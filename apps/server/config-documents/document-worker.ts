@@ -37,5 +37,10 @@ export interface SimulateTask {
 
 export function simulate(task: SimulateTask): Promise<Omit<SimulationResult, 'window'>> {
   const policies = compileAgentAttestation(task.spec, catalog);
-  return replayLogins(task.attempts, { policies, registry: replayRegistry(catalog), trustDomain: task.trustDomain, now: task.now });
+  return replayLogins(task.attempts, {
+    policies,
+    registry: replayRegistry(catalog),
+    trustDomain: task.trustDomain,
+    now: task.now,
+  });
 }

@@ -69,7 +69,12 @@ export class DocumentWorkers implements OnApplicationShutdown {
     return this.run(task, 'validate');
   }
 
-  simulate(spec: AgentAttestationSpec, attempts: AuditEvent[], trustDomain: string, now: Date): Promise<Omit<SimulationResult, 'window'>> {
+  simulate(
+    spec: AgentAttestationSpec,
+    attempts: AuditEvent[],
+    trustDomain: string,
+    now: Date,
+  ): Promise<Omit<SimulationResult, 'window'>> {
     const task: SimulateTask = { spec, attempts, trustDomain, now };
     return this.run(task, 'simulate');
   }
@@ -94,22 +99,64 @@ export class DocumentWorkers implements OnApplicationShutdown {
   private refusal(error: unknown, name: string): ApiError | undefined {
     const { name: kind, message, code } = error as { name?: string; message?: string; code?: string };
     if (message === 'Task queue is at limit') {
-      this.logger.warn({ task: name, queued: this.pool.queueSize }, 'config: document worker queue is full; task refused');
-      return new ApiError('rate_limited', `${MAX_QUEUED_DOCUMENT_TASKS} configuration documents are already waiting to be checked; retry shortly`, undefined, { 'retry-after': '1' });
+      this.logger.warn(
+        { task: name, queued: this.pool.queueSize },
+        'config: document worker queue is full; task refused',
+      );
+      return new ApiError(
+        'rate_limited',
+        `${MAX_QUEUED_DOCUMENT_TASKS} configuration documents are already waiting to be checked; retry shortly`,
+        undefined,
+        { 'retry-after': '1' },
+      );
     }
     if (kind === 'AbortError' || kind === 'TimeoutError') {
-      this.logger.warn({ task: name, deadlineMs: DOCUMENT_TASK_DEADLINE_MS }, 'config: document task passed its deadline; worker stopped');
-      return new ApiError('unavailable', `the server could not finish checking the document within ${DOCUMENT_TASK_DEADLINE_MS / 1000} s; retry later`, undefined, { 'retry-after': '10' });
+      this.logger.warn(
+        { task: name, deadlineMs: DOCUMENT_TASK_DEADLINE_MS },
+        'config: document task passed its deadline; worker stopped',
+      );
+      return new ApiError(
+        'unavailable',
+        `the server could not finish checking the document within ${DOCUMENT_TASK_DEADLINE_MS / 1000} s; retry later`,
+        undefined,
+        { 'retry-after': '10' },
+      );
     }
     if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
-      this.logger.warn({ task: name, heapMb: WORKER_HEAP_MB }, 'config: document worker ran out of memory; worker replaced');
-      return new ApiError('invalid_config', `the document needs more than ${WORKER_HEAP_MB} MiB of memory to check; make it smaller`);
+      this.logger.warn(
+        { task: name, heapMb: WORKER_HEAP_MB },
+        'config: document worker ran out of memory; worker replaced',
+      );
+      return new ApiError(
+        'invalid_config',
+        `the document needs more than ${WORKER_HEAP_MB} MiB of memory to check; make it smaller`,
+      );
     }
     return undefined;
   }
 }
 
 function plainDescriptor(descriptor: AttestorDescriptor): AttestorDescriptor {
-  const { type, attributes, singleValued, nodeUnique, callerChosen, configSchema, proofSchema, defaultSpiffeIdPath, bindsChallenge } = descriptor;
-  return { type, attributes, singleValued, nodeUnique, callerChosen, configSchema, proofSchema, defaultSpiffeIdPath, bindsChallenge };
+  const {
+    type,
+    attributes,
+    singleValued,
+    nodeUnique,
+    callerChosen,
+    configSchema,
+    proofSchema,
+    defaultSpiffeIdPath,
+    bindsChallenge,
+  } = descriptor;
+  return {
+    type,
+    attributes,
+    singleValued,
+    nodeUnique,
+    callerChosen,
+    configSchema,
+    proofSchema,
+    defaultSpiffeIdPath,
+    bindsChallenge,
+  };
 }

@@ -1,10 +1,22 @@
 import { createHash } from 'node:crypto';
 import type { AttestorDescriptor } from '../../../libs/attestors/attestor';
 import { IidTrustSet, IidTrustSetError, type AwsIidCertificatesSpec } from '../../../libs/attestors/aws-iid/trust-set';
-import { ClusterSetError, KubernetesClusterSet, type KubernetesClustersSpec } from '../../../libs/attestors/k8s-psat/cluster-set';
-import { validateDocument, type ConfigDocument, type ConfigError, type ConfigWarning, type SectionName } from '../../../libs/policy';
+import {
+  ClusterSetError,
+  KubernetesClusterSet,
+  type KubernetesClustersSpec,
+} from '../../../libs/attestors/k8s-psat/cluster-set';
+import {
+  validateDocument,
+  type ConfigDocument,
+  type ConfigError,
+  type ConfigWarning,
+  type SectionName,
+} from '../../../libs/policy';
 
-export type SectionValidation = { ok: true; document: ConfigDocument; sha256: string; warnings: ConfigWarning[] } | { ok: false; errors: ConfigError[] };
+export type SectionValidation =
+  | { ok: true; document: ConfigDocument; sha256: string; warnings: ConfigWarning[] }
+  | { ok: false; errors: ConfigError[] };
 
 /**
  * Everything a pushed document must pass, pure and synchronous: the policy
@@ -12,7 +24,12 @@ export type SectionValidation = { ok: true; document: ConfigDocument; sha256: st
  * certificates, importable keys). Runs in the document worker
  * (`document-worker.ts`) for requests, and inline for the seed files at start.
  */
-export function validateSection(section: SectionName, body: string, catalog: readonly AttestorDescriptor[], contentType?: 'yaml' | 'json'): SectionValidation {
+export function validateSection(
+  section: SectionName,
+  body: string,
+  catalog: readonly AttestorDescriptor[],
+  contentType?: 'yaml' | 'json',
+): SectionValidation {
   const result = validateDocument(section, body, catalog, contentType ? { contentType } : undefined);
   if (!result.ok) return result;
   if (section === 'AwsIidCertificates') {

@@ -32,11 +32,19 @@ export class SimulationService {
   async simulate(document: ConfigDocument, window: SimulationWindow): Promise<SimulationResult> {
     if (document.section !== 'AgentAttestation') {
       // Other sections change how proofs verify; proofs are never stored, so they cannot be replayed.
-      throw new ApiError('invalid_request', `only AgentAttestation documents can be simulated, not ${document.section}`);
+      throw new ApiError(
+        'invalid_request',
+        `only AgentAttestation documents can be simulated, not ${document.section}`,
+      );
     }
     const attempts = await this.audit.recentLogins(window);
     // compiling and replaying grow with the document and the window: the worker's job
-    const replayed = await this.workers.simulate(document.spec as AgentAttestationSpec, attempts, this.settings.trustDomain, new Date());
+    const replayed = await this.workers.simulate(
+      document.spec as AgentAttestationSpec,
+      attempts,
+      this.settings.trustDomain,
+      new Date(),
+    );
     return {
       ...replayed,
       window: {

@@ -28,15 +28,27 @@ describe('key custody at start', () => {
 
   it('leaves the data directory alone on PostgreSQL, where the settings carry the key', () => {
     const dataDir = join(root, 'unused');
-    const settings = loadSettings({ ATTESTD_DATA_DIR: dataDir, DATABASE_URL: 'postgresql://db/attestd', ATTESTD_KEY_ENCRYPTION_KEY: 'ab'.repeat(32) });
+    const settings = loadSettings({
+      ATTESTD_DATA_DIR: dataDir,
+      DATABASE_URL: 'postgresql://db/attestd',
+      ATTESTD_KEY_ENCRYPTION_KEY: 'ab'.repeat(32),
+    });
     expect(settleKeyCustody(settings, logger)).toBe(settings);
     expect(existsSync(dataDir)).toBe(false);
   });
 
   it('keeps a generated key as a previous key once another is given, so what it sealed can be sealed again', () => {
     const generated = settleKeyCustody(loadSettings({ ATTESTD_DATA_DIR: root }), logger);
-    const given = settleKeyCustody(loadSettings({ ATTESTD_DATA_DIR: root, ATTESTD_KEY_ENCRYPTION_KEY: 'ab'.repeat(32) }), logger);
-    expect(given).toMatchObject({ keyEncryptionKey: Buffer.from('ab'.repeat(32), 'hex'), keyEncryptionKeySource: 'ATTESTD_KEY_ENCRYPTION_KEY' });
-    expect(given.previousKeyEncryptionKeys).toEqual([{ key: generated.keyEncryptionKey, source: join(root, GENERATED_KEK_FILE) }]);
+    const given = settleKeyCustody(
+      loadSettings({ ATTESTD_DATA_DIR: root, ATTESTD_KEY_ENCRYPTION_KEY: 'ab'.repeat(32) }),
+      logger,
+    );
+    expect(given).toMatchObject({
+      keyEncryptionKey: Buffer.from('ab'.repeat(32), 'hex'),
+      keyEncryptionKeySource: 'ATTESTD_KEY_ENCRYPTION_KEY',
+    });
+    expect(given.previousKeyEncryptionKeys).toEqual([
+      { key: generated.keyEncryptionKey, source: join(root, GENERATED_KEK_FILE) },
+    ]);
   });
 });

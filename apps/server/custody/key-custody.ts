@@ -26,7 +26,10 @@ export function settleKeyCustody(settings: Settings, logger: Logger): Settings {
   const file = join(settings.dataDir, GENERATED_KEK_FILE);
   if (settings.keyEncryptionKey) {
     if (!existsSync(file)) return settings;
-    return { ...settings, previousKeyEncryptionKeys: [...settings.previousKeyEncryptionKeys, { key: readGenerated(file), source: file }] };
+    return {
+      ...settings,
+      previousKeyEncryptionKeys: [...settings.previousKeyEncryptionKeys, { key: readGenerated(file), source: file }],
+    };
   }
   if (asSettingError('dataDir', () => createOnce(file, `${randomBytes(KEK_BYTES).toString('base64')}\n`))) {
     logger.info({ file }, 'custody: generated a key-encryption key; keys are sealed with it from now on');

@@ -23,7 +23,9 @@ export function securePrivateDirectory(dir: string): void {
   if (!stat.isDirectory()) throw new RefusedFileError(`${dir} is not a directory`);
   checkOwner(dir, stat, `chown -R ${ownUid()} ${dir}`);
   if ((stat.mode & 0o077) !== 0) {
-    throw new RefusedFileError(`data directory ${dir} has invalid permissions ${octal(stat.mode)}; it must be 0700 (u=rwx, no access for group or others): run chmod -R go= ${dir}`);
+    throw new RefusedFileError(
+      `data directory ${dir} has invalid permissions ${octal(stat.mode)}; it must be 0700 (u=rwx, no access for group or others): run chmod -R go= ${dir}`,
+    );
   }
 }
 
@@ -40,11 +42,16 @@ export function checkPrivateFile(path: string, options: { rootMayShareWithGroup:
   if (!(rootOwned && options.rootMayShareWithGroup)) checkOwner(path, stat, `chown ${ownUid()} ${path}`);
   const allowed = rootOwned && options.rootMayShareWithGroup ? 0o640 : 0o600;
   if ((stat.mode & 0o777 & ~allowed) !== 0) {
-    throw new RefusedFileError(`key file ${path} has invalid permissions ${octal(stat.mode)}; it must be ${octal(allowed)} or stricter (no access for others): run chmod ${allowed === 0o600 ? '600' : '640'} ${path}`);
+    throw new RefusedFileError(
+      `key file ${path} has invalid permissions ${octal(stat.mode)}; it must be ${octal(allowed)} or stricter (no access for others): run chmod ${allowed === 0o600 ? '600' : '640'} ${path}`,
+    );
   }
 }
 
 function checkOwner(path: string, stat: Stats, fix: string): void {
   const uid = ownUid();
-  if (uid !== undefined && stat.uid !== uid) throw new RefusedFileError(`${path} is owned by uid ${stat.uid}, not by the user attestd runs as (uid ${uid}): run ${fix}`);
+  if (uid !== undefined && stat.uid !== uid)
+    throw new RefusedFileError(
+      `${path} is owned by uid ${stat.uid}, not by the user attestd runs as (uid ${uid}): run ${fix}`,
+    );
 }

@@ -7,7 +7,17 @@ import { SettingsError } from '../settings/settings';
  * that does not exist (3D000), a server starting up or shutting down (57P0x)
  * or one out of connections (53300).
  */
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ERR_INVALID_URL']);
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ERR_INVALID_URL',
+]);
 const SQLSTATES = /^(08...|28...|3D000|57P0[1-4]|53300)$/;
 
 /** A SettingsError naming the URL's setting and its server (never the password), when `error` is one of those; else undefined. */
@@ -17,7 +27,9 @@ export function connectionProblem(error: unknown, url: string): SettingsError | 
   if (typeof code !== 'string' || !(SOCKET_CODES.has(code) || SQLSTATES.test(code))) return undefined;
   const shown = withoutPassword(url);
   const message = String((cause as { message?: unknown }).message || code);
-  return new SettingsError(`databaseUrl (DATABASE_URL or ATTESTD_DATABASE_URL): cannot use ${shown}: ${hidePassword(message, url)}`);
+  return new SettingsError(
+    `databaseUrl (DATABASE_URL or ATTESTD_DATABASE_URL): cannot use ${shown}: ${hidePassword(message, url)}`,
+  );
 }
 
 /** `postgresql://attestd:***@db:5432/attestd`; a URL that does not parse is not shown at all (it may hold a password). */

@@ -19,7 +19,14 @@ import type { Settings } from '../settings/settings';
 
 export const DATABASE = Symbol('DATABASE');
 
-const repositories = [AdminTokensRepository, AgentsRepository, AuditRepository, ConfigRepository, JoinTokensRepository, KeysRepository];
+const repositories = [
+  AdminTokensRepository,
+  AgentsRepository,
+  AuditRepository,
+  ConfigRepository,
+  JoinTokensRepository,
+  KeysRepository,
+];
 
 /**
  * Opens the database and applies pending migrations before anything else

@@ -18,7 +18,11 @@ describe('the connection caps', () => {
   };
   /** a client from `from`, once the server has kept or refused it */
   const open = async (from: string): Promise<Socket> => {
-    const socket = connect({ port: (server.address() as { port: number }).port, host: '127.0.0.1', localAddress: from });
+    const socket = connect({
+      port: (server.address() as { port: number }).port,
+      host: '127.0.0.1',
+      localAddress: from,
+    });
     socket.on('error', () => undefined);
     clients.push(socket);
     await until(() => kept.length + refused.length === clients.length);

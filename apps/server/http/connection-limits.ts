@@ -33,7 +33,12 @@ export type RefusedBecause = (typeof REFUSED_BECAUSE)[number];
  * proxy are not capped per source: they carry many clients, which the rate
  * limit tells apart by X-Forwarded-For.
  */
-export function capConnections(server: Server, limits: Pick<HttpLimits, 'maxConnections' | 'maxConnectionsPerSource'>, trustedProxies: readonly string[], refused: (because: RefusedBecause) => void): void {
+export function capConnections(
+  server: Server,
+  limits: Pick<HttpLimits, 'maxConnections' | 'maxConnectionsPerSource'>,
+  trustedProxies: readonly string[],
+  refused: (because: RefusedBecause) => void,
+): void {
   server.maxConnections = limits.maxConnections;
   server.on('drop', () => refused('max_connections'));
   const exempt = blockListOf(trustedProxies);

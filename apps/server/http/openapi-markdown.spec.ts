@@ -4,7 +4,9 @@ describe('the Markdown API reference', () => {
   it('names schema types in words', () => {
     expect(typeName({ type: 'string', format: 'date-time' })).toBe('string (date-time)');
     expect(typeName({ type: 'array', items: { type: 'string' } })).toBe('array of string');
-    expect(typeName({ type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } })).toBe('map of array of string');
+    expect(typeName({ type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } })).toBe(
+      'map of array of string',
+    );
     expect(typeName({ oneOf: [{ type: 'string' }, { type: 'null' }] })).toBe('string or null');
     expect(typeName({ enum: ['active', 'banned'] })).toBe('`active`, `banned`');
     expect(typeName({ const: true })).toBe('`true`');
@@ -27,7 +29,17 @@ describe('the Markdown API reference', () => {
               200: {
                 content: {
                   'application/json': {
-                    schema: { type: 'object', required: ['svid'], properties: { svid: { type: 'object', required: ['pem'], properties: { pem: { type: 'string', description: 'a | b' } } } } },
+                    schema: {
+                      type: 'object',
+                      required: ['svid'],
+                      properties: {
+                        svid: {
+                          type: 'object',
+                          required: ['pem'],
+                          properties: { pem: { type: 'string', description: 'a | b' } },
+                        },
+                      },
+                    },
                   },
                 },
               },

@@ -29,9 +29,11 @@ export function typeName(schema: Schema | undefined): string {
   if (typeof schema.$ref === 'string') return schema.$ref.split('/').pop()!;
   if ('const' in schema) return `\`${JSON.stringify(schema.const)}\``;
   if (Array.isArray(schema.enum)) return schema.enum.map((v) => `\`${String(v)}\``).join(', ');
-  if (Array.isArray(schema.oneOf)) return (schema.oneOf as Schema[]).map((s) => (s.type === 'null' ? 'null' : typeName(s))).join(' or ');
+  if (Array.isArray(schema.oneOf))
+    return (schema.oneOf as Schema[]).map((s) => (s.type === 'null' ? 'null' : typeName(s))).join(' or ');
   if (schema.type === 'array') return `array of ${typeName(schema.items as Schema)}`;
-  if (schema.type === 'object' && !schema.properties && typeof schema.additionalProperties === 'object') return `map of ${typeName(schema.additionalProperties as Schema)}`;
+  if (schema.type === 'object' && !schema.properties && typeof schema.additionalProperties === 'object')
+    return `map of ${typeName(schema.additionalProperties as Schema)}`;
   if (typeof schema.type === 'string') return schema.format ? `${schema.type} (${String(schema.format)})` : schema.type;
   return 'any';
 }
@@ -53,15 +55,27 @@ function schemaSection(title: string, content: Record<string, { schema?: Schema 
   return Object.entries(content).flatMap(([mediaType, { schema }]) => {
     const rows = fieldRows(schema);
     const head = `${title} (\`${mediaType}\`): ${typeName(schema)}${schema?.description ? `, ${String(schema.description)}` : ''}`;
-    return rows.length === 0 ? [head, ''] : [head, '', '| field | type | required | meaning |', '| --- | --- | --- | --- |', ...rows, ''];
+    return rows.length === 0
+      ? [head, '']
+      : [head, '', '| field | type | required | meaning |', '| --- | --- | --- | --- |', ...rows, ''];
   });
 }
 
 function operationSection(method: string, path: string, op: Operation): string[] {
-  const lines = [`### ${op.summary ?? `${method.toUpperCase()} ${path}`}`, '', `\`${method.toUpperCase()} ${path}\``, '', op.description ?? '', ''];
+  const lines = [
+    `### ${op.summary ?? `${method.toUpperCase()} ${path}`}`,
+    '',
+    `\`${method.toUpperCase()} ${path}\``,
+    '',
+    op.description ?? '',
+    '',
+  ];
   if (op.parameters?.length) {
     lines.push('| parameter | in | type | required | meaning |', '| --- | --- | --- | --- | --- |');
-    for (const p of op.parameters) lines.push(`| \`${p.name}\` | ${p.in} | ${cell(typeName(p.schema))} | ${p.required ? 'yes' : 'no'} | ${cell(p.description ?? '')} |`);
+    for (const p of op.parameters)
+      lines.push(
+        `| \`${p.name}\` | ${p.in} | ${cell(typeName(p.schema))} | ${p.required ? 'yes' : 'no'} | ${cell(p.description ?? '')} |`,
+      );
     lines.push('');
   }
   lines.push(...schemaSection('Request body', op.requestBody?.content));
@@ -88,12 +102,26 @@ export function renderApiMarkdown(document: OpenApi): string {
     '',
   ];
   for (const tag of document.tags ?? []) {
-    lines.push(`## ${tag.name}`, '', tag.description ? `${tag.description[0]!.toUpperCase()}${tag.description.slice(1)}.` : '', '');
+    lines.push(
+      `## ${tag.name}`,
+      '',
+      tag.description ? `${tag.description[0]!.toUpperCase()}${tag.description.slice(1)}.` : '',
+      '',
+    );
     for (const [path, operations] of Object.entries(document.paths)) {
-      for (const [method, op] of Object.entries(operations)) if (op.tags?.includes(tag.name)) lines.push(...operationSection(method, path, op));
+      for (const [method, op] of Object.entries(operations))
+        if (op.tags?.includes(tag.name)) lines.push(...operationSection(method, path, op));
     }
   }
   const problem = document.components?.schemas?.Problem;
-  if (problem) lines.push('## Problem document', '', ...schemaSection('Every error', { 'application/problem+json': { schema: problem } }));
-  return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  if (problem)
+    lines.push(
+      '## Problem document',
+      '',
+      ...schemaSection('Every error', { 'application/problem+json': { schema: problem } }),
+    );
+  return `${lines
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }

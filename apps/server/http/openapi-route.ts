@@ -35,7 +35,9 @@ export function ApiRoute(docs: RouteDocs): MethodDecorator {
     ApiResponse({ status: 200, description: docs.answerDescription ?? 'success', content: answerContent(docs.answer) }),
     ...problemResponses(codes),
     ...(docs.access === 'public' ? [] : [ApiBearerAuth(BEARER)]),
-    ...Object.entries(docs.query ?? {}).map(([name, { description, schema }]) => ApiQuery({ name, required: false, description, schema: schema as SchemaObject })),
+    ...Object.entries(docs.query ?? {}).map(([name, { description, schema }]) =>
+      ApiQuery({ name, required: false, description, schema: schema as SchemaObject }),
+    ),
   );
 }
 
@@ -58,7 +60,8 @@ function answerContent(answer: RouteDocs['answer']): ContentObject {
 
 function problemResponses(codes: ProblemCode[]): MethodDecorator[] {
   const byStatus = new Map<number, ProblemCode[]>();
-  for (const code of new Set(codes)) byStatus.set(PROBLEMS[code].status, [...(byStatus.get(PROBLEMS[code].status) ?? []), code]);
+  for (const code of new Set(codes))
+    byStatus.set(PROBLEMS[code].status, [...(byStatus.get(PROBLEMS[code].status) ?? []), code]);
   return [...byStatus.entries()]
     .sort(([a], [b]) => a - b)
     .map(([status, group]) =>
@@ -74,6 +77,10 @@ function problemResponses(codes: ProblemCode[]): MethodDecorator[] {
 export function ApiDocumentBody(): MethodDecorator {
   return applyDecorators(
     ApiConsumes('application/yaml', 'application/json'),
-    ApiBody({ required: true, description: 'the section\'s document, as YAML text or JSON (at most 1 MiB)', schema: {} }),
+    ApiBody({
+      required: true,
+      description: "the section's document, as YAML text or JSON (at most 1 MiB)",
+      schema: {},
+    }),
   );
 }

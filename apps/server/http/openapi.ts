@@ -29,7 +29,10 @@ export function openApiDocument(app: NestFastifyApplication): OpenAPIObject {
     .addTag('Open endpoints', 'health, metrics, the trust bundle and OIDC discovery; no token')
     .build();
   const document = SwaggerModule.createDocument(app, config, { autoTagControllers: false });
-  document.components = { ...document.components, schemas: { ...document.components?.schemas, [PROBLEM_SCHEMA]: problemSchema } };
+  document.components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, [PROBLEM_SCHEMA]: problemSchema },
+  };
   describeMetrics(document);
   return document;
 }
@@ -48,11 +51,18 @@ function describeMetrics(document: OpenAPIObject): void {
   if (!scrape) return;
   Object.assign(scrape, {
     summary: 'Prometheus metrics',
-    description: 'The server\'s metrics in the Prometheus text exposition format, for a scraper. Keep it off public networks.\n\nAccess: no token.',
+    description:
+      "The server's metrics in the Prometheus text exposition format, for a scraper. Keep it off public networks.\n\nAccess: no token.",
     tags: ['Open endpoints'],
     responses: {
-      200: { description: 'metrics, Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
-      500: { description: '`internal_error`: Internal error', content: { 'application/problem+json': { schema: { $ref: `#/components/schemas/${PROBLEM_SCHEMA}` } } } },
+      200: {
+        description: 'metrics, Prometheus text format',
+        content: { 'text/plain': { schema: { type: 'string' } } },
+      },
+      500: {
+        description: '`internal_error`: Internal error',
+        content: { 'application/problem+json': { schema: { $ref: `#/components/schemas/${PROBLEM_SCHEMA}` } } },
+      },
     },
   });
 }

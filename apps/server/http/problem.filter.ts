@@ -27,7 +27,10 @@ export class ProblemFilter implements ExceptionFilter {
    * resource; anything else is a malformed URL.
    */
   answerRouterError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-    const answer = error.statusCode === 414 ? new ApiError('not_found', 'no such resource (path parameter too long)') : new ApiError('invalid_request', 'malformed URL');
+    const answer =
+      error.statusCode === 414
+        ? new ApiError('not_found', 'no such resource (path parameter too long)')
+        : new ApiError('invalid_request', 'malformed URL');
     this.answer(answer, request, reply);
   }
 
@@ -58,23 +61,36 @@ export class ProblemFilter implements ExceptionFilter {
       this.logger.error({ err: exception, requestId: request.id }, 'database unreachable');
       return new ApiError('unavailable', 'the database is unreachable; nothing was recorded, retry later');
     }
-    this.logger.error({ err: exception, requestId: request.id, method: request.method, url: request.url }, 'unhandled error');
+    this.logger.error(
+      { err: exception, requestId: request.id, method: request.method, url: request.url },
+      'unhandled error',
+    );
     return new ApiError('internal_error', `internal error; quote request id ${String(request.id)} when reporting it`);
   }
 }
 
 function fromFramework(exception: unknown): ApiError | undefined {
-  const status = exception instanceof HttpException ? exception.getStatus() : (exception as { statusCode?: number })?.statusCode;
+  const status =
+    exception instanceof HttpException ? exception.getStatus() : (exception as { statusCode?: number })?.statusCode;
   const fastifyCode = (exception as { code?: string })?.code ?? '';
-  if (status === 413 || fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ApiError('payload_too_large', 'request body is too large');
+  if (status === 413 || fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new ApiError('payload_too_large', 'request body is too large');
   if (status === 415 || fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    return new ApiError('unsupported_media_type', 'send application/json (or application/yaml for configuration documents)');
+    return new ApiError(
+      'unsupported_media_type',
+      'send application/json (or application/yaml for configuration documents)',
+    );
   }
   if (status === 429) return new ApiError('rate_limited', (exception as Error).message || 'too many requests');
   if (status === 404) return new ApiError('not_found', 'no such resource');
   if (status === 405) return new ApiError('not_found', 'no such method on this resource');
   if (status !== undefined && status >= 400 && status < 500) {
-    return new ApiError('invalid_request', exception instanceof SyntaxError || /JSON/i.test(String((exception as Error).message)) ? 'body is not valid JSON' : 'malformed request');
+    return new ApiError(
+      'invalid_request',
+      exception instanceof SyntaxError || /JSON/i.test(String((exception as Error).message))
+        ? 'body is not valid JSON'
+        : 'malformed request',
+    );
   }
   return undefined;
 }

@@ -35,13 +35,18 @@ export function readTlsPair(files: TlsFiles): TlsPair {
 /** What the log says of a certificate: never the key. */
 export function describeCertificate(cert: Buffer): { subject: string; notAfter: string; sha256: string } {
   const x509 = new X509Certificate(cert);
-  return { subject: x509.subject.replaceAll('\n', ', '), notAfter: new Date(x509.validTo).toISOString(), sha256: x509.fingerprint256 };
+  return {
+    subject: x509.subject.replaceAll('\n', ', '),
+    notAfter: new Date(x509.validTo).toISOString(),
+    sha256: x509.fingerprint256,
+  };
 }
 
 function checkPair(pair: TlsPair): void {
   const certificate = new X509Certificate(pair.cert);
   // OpenSSL itself would take a key that is not the certificate's and fail each handshake
-  if (!certificate.checkPrivateKey(createPrivateKey(pair.key))) throw new Error('the private key is not the one of the certificate');
+  if (!certificate.checkPrivateKey(createPrivateKey(pair.key)))
+    throw new Error('the private key is not the one of the certificate');
   createSecureContext(pair); // what else OpenSSL refuses: a passphrase-protected key, for one
 }
 
@@ -76,7 +81,10 @@ export function reloadTlsOnChange(
       checkPair(next);
     } catch (error) {
       rejected = next;
-      logger.warn({ certFile: files.certFile, keyFile: files.keyFile, reason: (error as Error).message }, 'tls: the changed certificate files are not a usable pair; still serving the previous certificate');
+      logger.warn(
+        { certFile: files.certFile, keyFile: files.keyFile, reason: (error as Error).message },
+        'tls: the changed certificate files are not a usable pair; still serving the previous certificate',
+      );
       return;
     }
     server.setSecureContext(next);
@@ -89,7 +97,11 @@ export function reloadTlsOnChange(
     check()
       .catch((error: unknown) => {
         const reason = (error as Error).message;
-        if (reason !== unreadable) logger.warn({ certFile: files.certFile, keyFile: files.keyFile, reason }, 'tls: cannot read the certificate files; still serving the previous certificate');
+        if (reason !== unreadable)
+          logger.warn(
+            { certFile: files.certFile, keyFile: files.keyFile, reason },
+            'tls: cannot read the certificate files; still serving the previous certificate',
+          );
         unreadable = reason;
       })
       .finally(() => (checking = false));

@@ -28,13 +28,20 @@ export function prepareTransport(settings: Settings, logger: Logger): Transport 
     scheme: pair ? 'https' : 'http',
     fastifyOptions: { ...fastifyOptions, ...(pair ? { https: { ...nodeServer, ...pair } } : { http: nodeServer }) },
     attach(server, metrics) {
-      const refused = (reason: RefusedBecause, by = 1) => metrics.count(INSTRUMENTS.httpConnectionsRefused, { reason }, by);
+      const refused = (reason: RefusedBecause, by = 1) =>
+        metrics.count(INSTRUMENTS.httpConnectionsRefused, { reason }, by);
       // both series exist from the start, at 0, so rate() and increase() see the first refusal
       for (const reason of REFUSED_BECAUSE) refused(reason, 0);
       capConnections(server, settings.http, settings.trustedProxies, refused);
       if (tls && pair) {
         logger.info({ certFile: tls.certFile, ...describeCertificate(pair.cert) }, 'tls: serving HTTPS');
-        reloads = reloadTlsOnChange(server as unknown as { setSecureContext(options: TlsPair): void }, tls, pair, tls.reloadIntervalSeconds * 1000, logger);
+        reloads = reloadTlsOnChange(
+          server as unknown as { setSecureContext(options: TlsPair): void },
+          tls,
+          pair,
+          tls.reloadIntervalSeconds * 1000,
+          logger,
+        );
       } else if (!isLoopback(settings.listen.host)) {
         logger.warn(
           { listen: `${settings.listen.host}:${settings.listen.port}` },

@@ -22,7 +22,12 @@ const SPIFFE_BUNDLE_SCHEMA = {
         properties: {
           kty: { type: 'string', enum: ['EC', 'RSA'] },
           use: { type: 'string', enum: ['x509-svid', 'jwt-svid'] },
-          x5c: { type: 'array', items: { type: 'string', description: 'base64 DER of one CA certificate' }, minItems: 1, maxItems: 1 },
+          x5c: {
+            type: 'array',
+            items: { type: 'string', description: 'base64 DER of one CA certificate' },
+            minItems: 1,
+            maxItems: 1,
+          },
           kid: { type: 'string', description: 'jwt-svid keys only' },
           crv: { type: 'string' },
           x: { type: 'string' },
@@ -47,7 +52,8 @@ export class BundleController {
   @Get('v1/bundle')
   @ApiRoute({
     summary: 'The trust bundle',
-    description: 'The CA certificates that X.509-SVIDs chain to, the signing one first, then the next and retired ones that are still in use.',
+    description:
+      'The CA certificates that X.509-SVIDs chain to, the signing one first, then the next and retired ones that are still in use.',
     access: 'public',
     answer: { content: { 'application/x-pem-file': { schema: { type: 'string' } } } },
     answerDescription: 'CA certificates, PEM',
@@ -64,7 +70,8 @@ export class BundleController {
   @Get(SPIFFE_BUNDLE_PATH)
   @ApiRoute({
     summary: 'The SPIFFE bundle endpoint',
-    description: "The trust domain's X.509 authorities and JWT-SVID keys as a SPIFFE bundle (a JWK Set), for federation: a SPIRE server fetches it with the https_web profile. Cached no longer than its refresh hint.",
+    description:
+      "The trust domain's X.509 authorities and JWT-SVID keys as a SPIFFE bundle (a JWK Set), for federation: a SPIRE server fetches it with the https_web profile. Cached no longer than its refresh hint.",
     access: 'public',
     answer: SPIFFE_BUNDLE_SCHEMA,
     answerDescription: 'the trust domain bundle in the SPIFFE Trust Domain and Bundle format',

@@ -22,7 +22,12 @@ describe('the identity keys at rest', () => {
   let keys: MemoryKeys;
   const kek = randomBytes(32);
   const logged: { msg: string; keys?: { id: string; was: string }[] }[] = [];
-  const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _e, done) => (logged.push(JSON.parse(chunk.toString('utf8')) as { msg: string }), done()) }));
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write: (chunk: Buffer, _e, done) => (logged.push(JSON.parse(chunk.toString('utf8')) as { msg: string }), done()),
+    }),
+  );
   /** What the identity module does at start: open the server secrets, then rotate (which seals again what it opened). */
   const start = async (overrides: Partial<typeof settings> & { keyEncryptionKey?: Buffer } = {}) => {
     const custody = keyCustody(keys, { keyEncryptionKey: kek, ...settings, ...overrides }, logger);
@@ -61,7 +66,8 @@ describe('the identity keys at rest', () => {
   describe('with a key-encryption key set or changed after keys were stored', () => {
     it('seals keys stored in plaintext, says so once, and serves the same CA', async () => {
       const bundle = (await start()).trustDomain.bundlePem();
-      for (const row of keys.rows.values()) keys.rows.set(row.id, { ...row, privateKey: openPrivateKey(row.privateKey, true, kek), encrypted: false });
+      for (const row of keys.rows.values())
+        keys.rows.set(row.id, { ...row, privateKey: openPrivateKey(row.privateKey, true, kek), encrypted: false });
       const again = await start();
       expect(again.trustDomain.bundlePem()).toBe(bundle);
       expect(sealedLog()).toHaveLength(1);
@@ -74,12 +80,18 @@ describe('the identity keys at rest', () => {
     it('rotates: opens with the previous key, seals with the new one; without the previous key, stops with one line', async () => {
       const next = randomBytes(32);
       await expect(start({ keyEncryptionKey: next })).rejects.toThrow(SettingsError);
-      await expect(start({ keyEncryptionKey: next })).rejects.toThrow(/^keyEncryptionKey \(ATTESTD_KEY_ENCRYPTION_KEY\): the key from ATTESTD_KEY_ENCRYPTION_KEY does not open the stored key [^\n]+keyEncryptionKeyPrevious[^\n]*$/);
+      await expect(start({ keyEncryptionKey: next })).rejects.toThrow(
+        /^keyEncryptionKey \(ATTESTD_KEY_ENCRYPTION_KEY\): the key from ATTESTD_KEY_ENCRYPTION_KEY does not open the stored key [^\n]+keyEncryptionKeyPrevious[^\n]*$/,
+      );
       const bundle = (await start()).trustDomain.bundlePem();
-      const rotated = await start({ keyEncryptionKey: next, previousKeyEncryptionKeys: [{ key: kek, source: 'ATTESTD_KEY_ENCRYPTION_KEY_PREVIOUS' }] });
+      const rotated = await start({
+        keyEncryptionKey: next,
+        previousKeyEncryptionKeys: [{ key: kek, source: 'ATTESTD_KEY_ENCRYPTION_KEY_PREVIOUS' }],
+      });
       expect(rotated.trustDomain.bundlePem()).toBe(bundle);
       expect(sealedLog()[0]!.keys!.map((k) => k.was)).toEqual(Array(keys.rows.size).fill('sealed with a previous key'));
-      for (const row of keys.rows.values()) expect(() => openPrivateKey(row.privateKey, true, kek)).toThrow(/does not match/);
+      for (const row of keys.rows.values())
+        expect(() => openPrivateKey(row.privateKey, true, kek)).toThrow(/does not match/);
       expect((await start({ keyEncryptionKey: next })).trustDomain.bundlePem()).toBe(bundle);
     });
   });

@@ -1,6 +1,13 @@
 import type { FactoryProvider } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { JwtSvidSigner, KeyCustody, TrustDomainKeys, type KeyLog, type KeyStore, type StoredKey } from '../../../libs/keys';
+import {
+  JwtSvidSigner,
+  KeyCustody,
+  TrustDomainKeys,
+  type KeyLog,
+  type KeyStore,
+  type StoredKey,
+} from '../../../libs/keys';
 import { KeysRepository } from '../../../libs/persistence';
 import { LOGGER } from '../logging/logger';
 import { LoginIdCodec } from '../../../libs/login';
@@ -63,7 +70,8 @@ export const identityProviders: FactoryProvider[] = [
   {
     provide: TrustDomainKeys,
     inject: [SETTINGS, KeyCustody, LOGGER, { token: IDENTITY_CLOCK, optional: true }],
-    useFactory: (settings: Settings, custody: KeyCustody, logger: Logger, clock?: Clock) => new TrustDomainKeys(settings, custody, logger, clock),
+    useFactory: (settings: Settings, custody: KeyCustody, logger: Logger, clock?: Clock) =>
+      new TrustDomainKeys(settings, custody, logger, clock),
   },
   {
     provide: JwtSvidSigner,

@@ -25,7 +25,9 @@ describe('createLogger', () => {
     const text = JSON.stringify(lines);
     expect(text).not.toContain('nonce-secret');
     expect(text).not.toContain('no signing key');
-    expect(lines[0]).toMatchObject({ err: { message: expect.stringContaining(error.message), code: '22021', query: error.query } });
+    expect(lines[0]).toMatchObject({
+      err: { message: expect.stringContaining(error.message), code: '22021', query: error.query },
+    });
   });
 
   it('censors secret fields at the top level, one level down and in request headers, without touching the logged object', () => {
@@ -39,14 +41,23 @@ describe('createLogger', () => {
     const before = JSON.stringify(logged);
     createLogger('info', stream).info(logged, 'request');
     const text = JSON.stringify(lines);
-    for (const secret of ['top-secret', 'csr-secret', 'proof-secret', 'header-secret']) expect(text).not.toContain(secret);
-    expect(lines[0]).toMatchObject({ token: '[redacted]', body: { csr: '[redacted]', proofs: '[redacted]', kept: 'visible' }, req: { headers: { authorization: '[redacted]', host: 'attestd' } }, agentId: 'agent-1' });
+    for (const secret of ['top-secret', 'csr-secret', 'proof-secret', 'header-secret'])
+      expect(text).not.toContain(secret);
+    expect(lines[0]).toMatchObject({
+      token: '[redacted]',
+      body: { csr: '[redacted]', proofs: '[redacted]', kept: 'visible' },
+      req: { headers: { authorization: '[redacted]', host: 'attestd' } },
+      agentId: 'agent-1',
+    });
     expect(JSON.stringify(logged)).toBe(before);
   });
 
-  it("censors a secret field an error carries", () => {
+  it('censors a secret field an error carries', () => {
     const { lines, stream } = capture();
-    createLogger('info', stream).error({ err: Object.assign(new Error('refused'), { token: 'error-secret' }) }, 'failed');
+    createLogger('info', stream).error(
+      { err: Object.assign(new Error('refused'), { token: 'error-secret' }) },
+      'failed',
+    );
     expect(JSON.stringify(lines)).not.toContain('error-secret');
     expect(lines[0]).toMatchObject({ err: { message: 'refused', token: '[redacted]' } });
   });

@@ -16,7 +16,11 @@ const STATEMENT_VALUE_FIELDS = new Set(['params', 'parameters', 'values', 'bindi
 function withoutStatementValues(value: unknown, depth = 0): unknown {
   if (typeof value !== 'object' || value === null || depth > 4) return value;
   if (Array.isArray(value)) return value.map((item) => withoutStatementValues(item, depth + 1));
-  return Object.fromEntries(Object.entries(value).filter(([key]) => !STATEMENT_VALUE_FIELDS.has(key)).map(([key, child]) => [key, withoutStatementValues(child, depth + 1)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => !STATEMENT_VALUE_FIELDS.has(key))
+      .map(([key, child]) => [key, withoutStatementValues(child, depth + 1)]),
+  );
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -50,7 +54,8 @@ export function redactSecrets(object: Record<string, unknown>): Record<string, u
     else if (isPlainObject(value)) {
       censored = censorFields(value);
       const headers = (censored as Record<string, unknown>).headers;
-      if (key === 'req' && isPlainObject(headers) && 'authorization' in headers) censored = { ...(censored as object), headers: { ...headers, authorization: CENSOR } };
+      if (key === 'req' && isPlainObject(headers) && 'authorization' in headers)
+        censored = { ...(censored as object), headers: { ...headers, authorization: CENSOR } };
     }
     if (censored !== value) (copy ??= { ...object })[key] = censored;
   }
@@ -66,7 +71,10 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     {
       level,
       base: { service: 'attestd' },
-      serializers: { err: (error: Error) => censorFields(withoutStatementValues(pino.stdSerializers.err(error)) as Record<string, unknown>) },
+      serializers: {
+        err: (error: Error) =>
+          censorFields(withoutStatementValues(pino.stdSerializers.err(error)) as Record<string, unknown>),
+      },
       formatters: { log: redactSecrets },
     },
     destination,

@@ -1,7 +1,12 @@
 import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ApiBody, ApiTags } from '@nestjs/swagger';
 import { completeLoginAnswer, startLoginAnswer } from '../../../libs/contracts/answer-schemas';
-import { completeLoginSchema, startLoginSchema, type CompleteLoginResponse, type StartLoginResponse } from '../../../libs/contracts/agent-api';
+import {
+  completeLoginSchema,
+  startLoginSchema,
+  type CompleteLoginResponse,
+  type StartLoginResponse,
+} from '../../../libs/contracts/agent-api';
 import { PublicRoute } from '../admin/admin-auth.guard';
 import { ApiRoute } from '../http/openapi-route';
 import { RequestInfo } from '../http/request-context';
@@ -32,7 +37,14 @@ export class LoginController {
       'Finds the candidate policies: those whose required attestors are all among `providedMethods`. Answers the attestors they require, a challenge for each provided attestor that binds one, and a signed login ID valid for 5 minutes.',
     access: 'public',
     answer: startLoginAnswer,
-    problems: ['invalid_request', 'no_policy_for_methods', 'payload_too_large', 'unsupported_media_type', 'rate_limited', 'unavailable'],
+    problems: [
+      'invalid_request',
+      'no_policy_for_methods',
+      'payload_too_large',
+      'unsupported_media_type',
+      'rate_limited',
+      'unavailable',
+    ],
   })
   @ApiBody({ schema: startLoginSchema as object })
   start(@Body() body: unknown, @RequestInfo() request: RequestInfo): Promise<StartLoginResponse> {
@@ -64,7 +76,11 @@ export class LoginController {
     ],
   })
   @ApiBody({ schema: completeLoginSchema as object })
-  complete(@Param('loginId') loginId: string, @Body() body: unknown, @RequestInfo() request: RequestInfo): Promise<CompleteLoginResponse> {
+  complete(
+    @Param('loginId') loginId: string,
+    @Body() body: unknown,
+    @RequestInfo() request: RequestInfo,
+  ): Promise<CompleteLoginResponse> {
     return this.gate.run(() => this.logins.complete(loginId, body, request));
   }
 }

@@ -3,7 +3,13 @@ import type { Logger } from 'pino';
 import type { CompleteLoginResponse, StartLoginResponse } from '../../../libs/contracts/agent-api';
 import { AttestorRegistry } from '../../../libs/attestors/registry';
 import { Login, type RequestContext } from '../../../libs/login';
-import { AuditRepository, isDatabaseUnavailable, LoginWriteBatcher, recordLoginFailure, type Database } from '../../../libs/persistence';
+import {
+  AuditRepository,
+  isDatabaseUnavailable,
+  LoginWriteBatcher,
+  recordLoginFailure,
+  type Database,
+} from '../../../libs/persistence';
 import { ActiveConfig } from '../config-documents/active-config';
 import { DATABASE } from '../database/database.module';
 import { IdentityService } from '../identity/identity.service';
@@ -35,8 +41,15 @@ export class LoginService {
       activeConfig: active,
       loginIds: identity.loginIds,
       // the CA that signs now, looked up at each login: it rotates
-      issuer: { issueX509Svid: (request) => identity.ca.issueX509Svid(request), bundlePem: () => identity.ca.bundlePem() },
-      writes: { write: (login) => batcher.write(login), recordFailure: (failure) => recordLoginFailure(db, failure), isUnavailable: isDatabaseUnavailable },
+      issuer: {
+        issueX509Svid: (request) => identity.ca.issueX509Svid(request),
+        bundlePem: () => identity.ca.bundlePem(),
+      },
+      writes: {
+        write: (login) => batcher.write(login),
+        recordFailure: (failure) => recordLoginFailure(db, failure),
+        isUnavailable: isDatabaseUnavailable,
+      },
       audit,
       clock: { now: () => new Date() },
       observer: loginObserver(metrics, logger),

@@ -26,7 +26,8 @@ export class OidcController {
   @Header('cache-control', 'public, max-age=300')
   @ApiRoute({
     summary: 'OIDC discovery',
-    description: 'OpenID provider metadata for JWT-SVIDs: the issuer (`jwtIssuer`) and `jwks_uri`, which is `<issuer>/keys`. AWS STS and other relying parties fetch it over https.',
+    description:
+      'OpenID provider metadata for JWT-SVIDs: the issuer (`jwtIssuer`) and `jwks_uri`, which is `<issuer>/keys`. AWS STS and other relying parties fetch it over https.',
     access: 'public',
     answer: openIdConfigurationAnswer,
   })
@@ -47,7 +48,8 @@ export class OidcController {
   @Header('cache-control', 'public, max-age=300')
   @ApiRoute({
     summary: 'JWT-SVID keys (JWKS)',
-    description: 'The public keys JWT-SVIDs are signed with: the signing key, the next one (published half a rotation period ahead), and retired ones whose tokens may still be valid.',
+    description:
+      'The public keys JWT-SVIDs are signed with: the signing key, the next one (published half a rotation period ahead), and retired ones whose tokens may still be valid.',
     access: 'public',
     answer: jwksAnswer,
   })

@@ -8,6 +8,9 @@ import { RenewalService } from './renewal.service';
 @Module({
   imports: [IdentityModule],
   controllers: [RenewalController],
-  providers: [RenewalService, { provide: RenewalRepository, inject: [DATABASE], useFactory: (db: Database) => new RenewalRepository(db) }],
+  providers: [
+    RenewalService,
+    { provide: RenewalRepository, inject: [DATABASE], useFactory: (db: Database) => new RenewalRepository(db) },
+  ],
 })
 export class RenewalModule {}

@@ -14,7 +14,14 @@ import { Metrics } from '../telemetry/metrics';
 export class RenewalService {
   private readonly renewal: Renewal;
 
-  constructor(identity: IdentityService, repository: RenewalRepository, audit: AuditRepository, active: ActiveConfig, metrics: Metrics, @Inject(LOGGER) logger: Logger) {
+  constructor(
+    identity: IdentityService,
+    repository: RenewalRepository,
+    audit: AuditRepository,
+    active: ActiveConfig,
+    metrics: Metrics,
+    @Inject(LOGGER) logger: Logger,
+  ) {
     this.renewal = new Renewal({
       clock: identity,
       trustAnchors: identity,

@@ -72,7 +72,12 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
     if (this.stopping) return;
     this.timer = setTimeout(() => {
       void this.runPass()
-        .catch((error: unknown) => this.logger.warn({ err: error, retryInSeconds: this.settings.retention.intervalSeconds }, 'retention: pass failed; retrying'))
+        .catch((error: unknown) =>
+          this.logger.warn(
+            { err: error, retryInSeconds: this.settings.retention.intervalSeconds },
+            'retention: pass failed; retrying',
+          ),
+        )
         .finally(() => this.schedule(this.settings.retention.intervalSeconds * 1000));
     }, delayMs);
     this.timer.unref();
@@ -83,7 +88,11 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
     const { auditSeconds, agentSeconds, joinTokenSeconds } = this.settings.retention;
     const result = await runRetentionPass(
       this.db,
-      { auditRetentionSeconds: auditSeconds, agentRetentionSeconds: agentSeconds, joinTokenRetentionSeconds: joinTokenSeconds },
+      {
+        auditRetentionSeconds: auditSeconds,
+        agentRetentionSeconds: agentSeconds,
+        joinTokenRetentionSeconds: joinTokenSeconds,
+      },
       this.clock(),
       { batchRows: BATCH_ROWS[this.db.kind], lockTimeoutMs: LOCK_TIMEOUT_MS, stopped: () => this.stopping },
     );

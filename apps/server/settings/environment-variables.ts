@@ -14,7 +14,13 @@ export function unknownVariables(env: NodeJS.ProcessEnv, known: readonly string[
   const services = serviceLinkPrefixes(env);
   return Object.keys(env)
     .filter((name) => name.startsWith('ATTESTD_') && !accepted.has(name))
-    .filter((name) => !services.some((prefix) => name.startsWith(`${prefix}_SERVICE_`) || name === `${prefix}_PORT` || name.startsWith(`${prefix}_PORT_`)))
+    .filter(
+      (name) =>
+        !services.some(
+          (prefix) =>
+            name.startsWith(`${prefix}_SERVICE_`) || name === `${prefix}_PORT` || name.startsWith(`${prefix}_PORT_`),
+        ),
+    )
     .sort()
     .map((name) => `${name}: unknown variable${suggestion(name, known)}`);
 }

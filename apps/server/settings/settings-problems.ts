@@ -8,7 +8,11 @@ import { closest, distance } from 'fastest-levenshtein';
  * the list entry counted from 1, and what is expected in words rather than
  * a regular expression. Values are never repeated: some are secrets.
  */
-export function describeSchemaErrors(errors: readonly ErrorObject[], knownSettings: readonly string[], envName: (setting: string) => string): string[] {
+export function describeSchemaErrors(
+  errors: readonly ErrorObject[],
+  knownSettings: readonly string[],
+  envName: (setting: string) => string,
+): string[] {
   // An anyOf's own error says what is expected; its branches' errors would only say why each alternative failed.
   const alternatives = errors.filter((e) => e.keyword === 'anyOf').map((e) => `${e.schemaPath}/`);
   const kept = errors.filter((e) => !alternatives.some((prefix) => e.schemaPath.startsWith(prefix)));
@@ -24,7 +28,10 @@ function describe(error: ErrorObject, knownSettings: readonly string[], envName:
     return `${name}: unknown setting in the settings file${suggestion(name, knownSettings)}`;
   }
   const setting = (listAt === -1 ? segments : segments.slice(0, listAt)).join('.');
-  const where = listAt === -1 ? '' : `entry ${Number(segments[listAt]) + 1}${segments.length > listAt + 1 ? ` (${segments.slice(listAt + 1).join('.')})` : ''} `;
+  const where =
+    listAt === -1
+      ? ''
+      : `entry ${Number(segments[listAt]) + 1}${segments.length > listAt + 1 ? ` (${segments.slice(listAt + 1).join('.')})` : ''} `;
   return `${setting} (${envName(setting)}): ${where}${requirement(error)}`;
 }
 
@@ -46,7 +53,10 @@ function requirement(error: ErrorObject): string {
     case 'anyOf':
       return `must be ${expected ?? 'in the documented form'}`;
     case 'type':
-      return `must be ${String(params.type).split(',').map((t) => TYPE_WORDS[t] ?? t).join(' or ')}`;
+      return `must be ${String(params.type)
+        .split(',')
+        .map((t) => TYPE_WORDS[t] ?? t)
+        .join(' or ')}`;
     case 'enum':
       return `must be one of ${(params.allowedValues as unknown[]).join(', ')}`;
     case 'minimum':
@@ -69,5 +79,7 @@ export function suggestion(name: string, known: readonly string[]): string {
   if (known.length === 0) return '';
   const best = closest(name, known);
   // A third of the name's length: catches swapped, dropped and doubled letters without suggesting unrelated settings.
-  return distance(name.toLowerCase(), best.toLowerCase()) <= Math.max(2, Math.floor(name.length / 3)) ? ` (did you mean ${best}?)` : '';
+  return distance(name.toLowerCase(), best.toLowerCase()) <= Math.max(2, Math.floor(name.length / 3))
+    ? ` (did you mean ${best}?)`
+    : '';
 }

@@ -11,13 +11,22 @@ export const settingsSchema = {
   additionalProperties: false,
   properties: {
     trustDomain: { type: 'string', default: 'example.org' },
-    listen: { type: 'string', pattern: '^[^\\s:]+:[0-9]{1,5}$', expected: 'HOST:PORT, such as 127.0.0.1:8080 or 0.0.0.0:8443', default: '127.0.0.1:8080' },
+    listen: {
+      type: 'string',
+      pattern: '^[^\\s:]+:[0-9]{1,5}$',
+      expected: 'HOST:PORT, such as 127.0.0.1:8080 or 0.0.0.0:8443',
+      default: '127.0.0.1:8080',
+    },
     databaseUrl: { type: 'string', pattern: '^postgres(ql)?://', expected: 'a postgresql:// URL' },
     dataDir: { type: 'string', minLength: 1, default: './data' },
     policiesDir: { type: 'string', minLength: 1, default: './policies' },
     adminTokens: {
       type: 'array',
-      items: { type: 'string', pattern: '^(viewer:|admin:)?[^\\s:]{16,}$', expected: 'TOKEN or viewer:TOKEN, the token at least 16 characters without spaces or colons' },
+      items: {
+        type: 'string',
+        pattern: '^(viewer:|admin:)?[^\\s:]{16,}$',
+        expected: 'TOKEN or viewer:TOKEN, the token at least 16 characters without spaces or colons',
+      },
       default: [],
     },
     aws: {
@@ -25,7 +34,11 @@ export const settingsSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        assumeRoleName: { type: 'string', pattern: '^[\\w+=,.@-]{1,64}$', expected: 'an IAM role name: 1 to 64 letters, digits and the characters + = , . @ _ -' },
+        assumeRoleName: {
+          type: 'string',
+          pattern: '^[\\w+=,.@-]{1,64}$',
+          expected: 'an IAM role name: 1 to 64 letters, digits and the characters + = , . @ _ -',
+        },
         partition: { type: 'string', enum: ['aws', 'aws-cn', 'aws-us-gov'], default: 'aws' },
         disableInstanceProfileSelectors: { type: 'boolean', default: false },
         skipBlockDevice: { type: 'boolean', default: false },
@@ -36,21 +49,36 @@ export const settingsSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        authorityHost: { type: 'string', pattern: '^https://[^\\s/]+(/[^\\s]*)?$', expected: 'an https:// URL', default: 'https://login.microsoftonline.com' },
-        resourceManagerEndpoint: { type: 'string', pattern: '^https://[^\\s/]+(/[^\\s]*)?$', expected: 'an https:// URL', default: 'https://management.azure.com' },
+        authorityHost: {
+          type: 'string',
+          pattern: '^https://[^\\s/]+(/[^\\s]*)?$',
+          expected: 'an https:// URL',
+          default: 'https://login.microsoftonline.com',
+        },
+        resourceManagerEndpoint: {
+          type: 'string',
+          pattern: '^https://[^\\s/]+(/[^\\s]*)?$',
+          expected: 'an https:// URL',
+          default: 'https://management.azure.com',
+        },
         /** service principals to sign in as per tenant; other tenants use DefaultAzureCredential. Environment form: `TENANT_ID:CLIENT_ID:CLIENT_SECRET`, comma-separated */
         tenants: {
           type: 'array',
           default: [],
           items: {
-            expected: 'TENANT_ID:CLIENT_ID:CLIENT_SECRET with the tenant ID a GUID (in the settings file also a mapping of tenantId, clientId and clientSecret)',
+            expected:
+              'TENANT_ID:CLIENT_ID:CLIENT_SECRET with the tenant ID a GUID (in the settings file also a mapping of tenantId, clientId and clientSecret)',
             anyOf: [
               { type: 'string', pattern: '^[0-9a-fA-F-]{36}:[^:\\s]+:\\S+$' },
               {
                 type: 'object',
                 additionalProperties: false,
                 required: ['tenantId', 'clientId', 'clientSecret'],
-                properties: { tenantId: { type: 'string', pattern: '^[0-9a-fA-F-]{36}$', expected: 'a tenant ID (a GUID)' }, clientId: { type: 'string', minLength: 1 }, clientSecret: { type: 'string', minLength: 1 } },
+                properties: {
+                  tenantId: { type: 'string', pattern: '^[0-9a-fA-F-]{36}$', expected: 'a tenant ID (a GUID)' },
+                  clientId: { type: 'string', minLength: 1 },
+                  clientSecret: { type: 'string', minLength: 1 },
+                },
               },
             ],
           },
@@ -108,7 +136,15 @@ export const settingsSchema = {
       },
     },
     /** proxies (IPs or CIDRs) whose X-Forwarded-For names the client for rate limits and audit */
-    trustedProxies: { type: 'array', items: { type: 'string', pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$', expected: 'an IP address or CIDR, such as 10.0.0.0/8' }, default: [] },
+    trustedProxies: {
+      type: 'array',
+      items: {
+        type: 'string',
+        pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$',
+        expected: 'an IP address or CIDR, such as 10.0.0.0/8',
+      },
+      default: [],
+    },
     caTtl: { type: 'string', default: '8760h' },
     /** how often a new CA key takes over signing; unset: half of caTtl. The next CA is published half a period before it signs */
     caRotation: { type: 'string' },

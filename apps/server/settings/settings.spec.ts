@@ -34,8 +34,16 @@ describe('server settings', () => {
   });
 
   it('serves HTTPS with both TLS files, and then names an https issuer', () => {
-    const settings = loadSettings({ ATTESTD_TLS_CERT_FILE: '/etc/attestd/tls.crt', ATTESTD_TLS_KEY_FILE: '/etc/attestd/tls.key', ATTESTD_LISTEN: '0.0.0.0:8443' });
-    expect(settings.tls).toEqual({ certFile: '/etc/attestd/tls.crt', keyFile: '/etc/attestd/tls.key', reloadIntervalSeconds: 10 });
+    const settings = loadSettings({
+      ATTESTD_TLS_CERT_FILE: '/etc/attestd/tls.crt',
+      ATTESTD_TLS_KEY_FILE: '/etc/attestd/tls.key',
+      ATTESTD_LISTEN: '0.0.0.0:8443',
+    });
+    expect(settings.tls).toEqual({
+      certFile: '/etc/attestd/tls.crt',
+      keyFile: '/etc/attestd/tls.key',
+      reloadIntervalSeconds: 10,
+    });
     expect(settings.jwtIssuer).toBe('https://0.0.0.0:8443');
   });
 
@@ -61,7 +69,9 @@ describe('server settings', () => {
   });
 
   it("reads the AWS SDK's AWS_REGION and AWS_ENDPOINT_URL_STS under their own names", () => {
-    expect(loadSettings({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_STS: 'https://sts.vpce.example' }).aws).toMatchObject({
+    expect(
+      loadSettings({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_STS: 'https://sts.vpce.example' }).aws,
+    ).toMatchObject({
       region: 'eu-west-1',
       stsEndpoint: 'https://sts.vpce.example',
     });
@@ -69,13 +79,17 @@ describe('server settings', () => {
   });
 
   it('takes DATABASE_URL as the real server to use', () => {
-    expect(loadSettings({ DATABASE_URL: 'postgresql://db/attestd', ATTESTD_KEY_ENCRYPTION_KEY: KEK }).database).toEqual({ kind: 'postgres', url: 'postgresql://db/attestd' });
+    expect(loadSettings({ DATABASE_URL: 'postgresql://db/attestd', ATTESTD_KEY_ENCRYPTION_KEY: KEK }).database).toEqual(
+      { kind: 'postgres', url: 'postgresql://db/attestd' },
+    );
   });
 
   it('refuses PostgreSQL without a key-encryption key, in one line saying how to make one', () => {
     const refusal = () => loadSettings({ DATABASE_URL: 'postgresql://db/attestd' });
     expect(refusal).toThrow(SettingsError);
-    expect(refusal).toThrow(/^keyEncryptionKey \(ATTESTD_KEY_ENCRYPTION_KEY\) or keyEncryptionKeyFile \(ATTESTD_KEY_ENCRYPTION_KEY_FILE\) is required with PostgreSQL[^\n]*openssl rand -base64 32$/);
+    expect(refusal).toThrow(
+      /^keyEncryptionKey \(ATTESTD_KEY_ENCRYPTION_KEY\) or keyEncryptionKeyFile \(ATTESTD_KEY_ENCRYPTION_KEY_FILE\) is required with PostgreSQL[^\n]*openssl rand -base64 32$/,
+    );
   });
 
   it('reads key-encryption keys from files only when other users cannot read them', () => {
@@ -85,13 +99,24 @@ describe('server settings', () => {
       writeFileSync(file, `${KEK}\n`, { mode: 0o600 });
       const previous = join(dir, 'previous');
       writeFileSync(previous, 'cd'.repeat(32), { mode: 0o400 });
-      const settings = loadSettings({ DATABASE_URL: 'postgresql://db/attestd', ATTESTD_KEY_ENCRYPTION_KEY_FILE: file, ATTESTD_KEY_ENCRYPTION_KEY_PREVIOUS_FILE: previous });
-      expect(settings).toMatchObject({ keyEncryptionKeySource: file, previousKeyEncryptionKeys: [{ key: Buffer.from('cd'.repeat(32), 'hex'), source: previous }] });
+      const settings = loadSettings({
+        DATABASE_URL: 'postgresql://db/attestd',
+        ATTESTD_KEY_ENCRYPTION_KEY_FILE: file,
+        ATTESTD_KEY_ENCRYPTION_KEY_PREVIOUS_FILE: previous,
+      });
+      expect(settings).toMatchObject({
+        keyEncryptionKeySource: file,
+        previousKeyEncryptionKeys: [{ key: Buffer.from('cd'.repeat(32), 'hex'), source: previous }],
+      });
       chmodSync(file, 0o644);
       expect(() => loadSettings({ ATTESTD_KEY_ENCRYPTION_KEY_FILE: file })).toThrow(
-        new SettingsError(`keyEncryptionKeyFile (ATTESTD_KEY_ENCRYPTION_KEY_FILE): key file ${file} has invalid permissions 0644; it must be 0600 or stricter (no access for others): run chmod 600 ${file}`),
+        new SettingsError(
+          `keyEncryptionKeyFile (ATTESTD_KEY_ENCRYPTION_KEY_FILE): key file ${file} has invalid permissions 0644; it must be 0600 or stricter (no access for others): run chmod 600 ${file}`,
+        ),
       );
-      expect(() => loadSettings({ ATTESTD_KEY_ENCRYPTION_KEY_FILE: join(dir, 'missing') })).toThrow(/^keyEncryptionKeyFile \(ATTESTD_KEY_ENCRYPTION_KEY_FILE\): ENOENT/);
+      expect(() => loadSettings({ ATTESTD_KEY_ENCRYPTION_KEY_FILE: join(dir, 'missing') })).toThrow(
+        /^keyEncryptionKeyFile \(ATTESTD_KEY_ENCRYPTION_KEY_FILE\): ENOENT/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -113,11 +138,23 @@ describe('server settings', () => {
     [{ ATTESTD_ADMIN_TOKENS: 'short' }, /adminTokens/],
     [{ ATTESTD_KEY_ENCRYPTION_KEY: 'not-32-bytes' }, /keyEncryptionKey \(ATTESTD_KEY_ENCRYPTION_KEY\)/],
     [{ DATABASE_URL: 'mysql://db' }, /databaseUrl/],
-    [{ ATTESTD_TLS_CERT_FILE: '/etc/attestd/tls.crt' }, /^tls\.keyFile \(ATTESTD_TLS_KEY_FILE\): HTTPS needs both tls\.certFile and tls\.keyFile$/],
-    [{ ATTESTD_HTTP_HEADERS_TIMEOUT: '1m', ATTESTD_HTTP_REQUEST_TIMEOUT: '30s' }, /^http\.headersTimeout \(ATTESTD_HTTP_HEADERS_TIMEOUT\): must not be longer than http\.requestTimeout/],
-    [{ ATTESTD_HTTP_MAX_CONNECTIONS_PER_SOURCE: '0' }, /http\.maxConnectionsPerSource \(ATTESTD_HTTP_MAX_CONNECTIONS_PER_SOURCE\)/],
+    [
+      { ATTESTD_TLS_CERT_FILE: '/etc/attestd/tls.crt' },
+      /^tls\.keyFile \(ATTESTD_TLS_KEY_FILE\): HTTPS needs both tls\.certFile and tls\.keyFile$/,
+    ],
+    [
+      { ATTESTD_HTTP_HEADERS_TIMEOUT: '1m', ATTESTD_HTTP_REQUEST_TIMEOUT: '30s' },
+      /^http\.headersTimeout \(ATTESTD_HTTP_HEADERS_TIMEOUT\): must not be longer than http\.requestTimeout/,
+    ],
+    [
+      { ATTESTD_HTTP_MAX_CONNECTIONS_PER_SOURCE: '0' },
+      /http\.maxConnectionsPerSource \(ATTESTD_HTTP_MAX_CONNECTIONS_PER_SOURCE\)/,
+    ],
     [{ ATTESTD_HTTP_IDLE_TIMEOUT: '0s' }, /http\.idleTimeout \(ATTESTD_HTTP_IDLE_TIMEOUT\): must be more than 0s/],
-    [{ ATTESTD_TRUSTED_PROXIES: '10.0.0.0/33' }, /^trustedProxies \(ATTESTD_TRUSTED_PROXIES\): "10\.0\.0\.0\/33" is not an IP address or CIDR$/],
+    [
+      { ATTESTD_TRUSTED_PROXIES: '10.0.0.0/33' },
+      /^trustedProxies \(ATTESTD_TRUSTED_PROXIES\): "10\.0\.0\.0\/33" is not an IP address or CIDR$/,
+    ],
     [{ ATTESTD_TRUSTED_PROXIES: '999.1.1.1' }, /trustedProxies/],
   ])('stops with a message naming the wrong setting: %j', (env, message) => {
     expect(() => loadSettings(env)).toThrow(SettingsError);
@@ -132,13 +169,17 @@ describe('server settings', () => {
 
   it('accepts a 32-byte key-encryption key in hex or base64', () => {
     expect(loadSettings({ ATTESTD_KEY_ENCRYPTION_KEY: 'ab'.repeat(32) }).keyEncryptionKey).toHaveLength(32);
-    expect(loadSettings({ ATTESTD_KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }).keyEncryptionKey).toHaveLength(32);
+    expect(
+      loadSettings({ ATTESTD_KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }).keyEncryptionKey,
+    ).toHaveLength(32);
   });
 });
 
 describe('server settings from compose files', () => {
   it('treats an empty variable as unset', () => {
-    expect(loadSettings({ ATTESTD_KEY_ENCRYPTION_KEY: '', ATTESTD_TRUST_DOMAIN: '' })).toMatchObject({ trustDomain: 'example.org' });
+    expect(loadSettings({ ATTESTD_KEY_ENCRYPTION_KEY: '', ATTESTD_TRUST_DOMAIN: '' })).toMatchObject({
+      trustDomain: 'example.org',
+    });
     expect(loadSettings({ ATTESTD_KEY_ENCRYPTION_KEY: '' }).keyEncryptionKey).toBeUndefined();
   });
 });

@@ -118,9 +118,14 @@ interface SchemaNode {
 }
 
 /** Every setting a variable can set, in the file's dotted form (`rateLimit.agentBurst`); objects are not settings, their members are. */
-export function settingNames(properties: Record<string, SchemaNode> = settingsSchema.properties, prefix = ''): string[] {
+export function settingNames(
+  properties: Record<string, SchemaNode> = settingsSchema.properties,
+  prefix = '',
+): string[] {
   return Object.entries(properties).flatMap(([key, schema]) =>
-    schema.type === 'object' && schema.properties ? settingNames(schema.properties, `${prefix}${key}.`) : [`${prefix}${key}`],
+    schema.type === 'object' && schema.properties
+      ? settingNames(schema.properties, `${prefix}${key}.`)
+      : [`${prefix}${key}`],
   );
 }
 
@@ -138,7 +143,10 @@ function readConfigFile(path: string): Raw {
 
 /** `aws.assumeRoleName` → `ATTESTD_AWS_ASSUME_ROLE_NAME`. */
 export function envName(setting: string): string {
-  return `ATTESTD_${setting.replaceAll('.', '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+  return `ATTESTD_${setting
+    .replaceAll('.', '_')
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toUpperCase()}`;
 }
 
 function mergeEnvironment(fromFile: Raw, env: NodeJS.ProcessEnv): Raw {
@@ -150,7 +158,14 @@ function mergeEnvironment(fromFile: Raw, env: NodeJS.ProcessEnv): Raw {
     const path = name.split('.');
     const key = path.pop()!;
     const target = containerAt(merged, path);
-    if (target) target[key] = schemaOf(name).type === 'array' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
+    if (target)
+      target[key] =
+        schemaOf(name).type === 'array'
+          ? value
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : value;
   }
   if (env.DATABASE_URL && !env[envName('databaseUrl')]) merged.databaseUrl = env.DATABASE_URL;
   return merged;
@@ -175,16 +190,45 @@ function schemaOf(name: string): SchemaNode {
 
 function typed(raw: Raw, env: NodeJS.ProcessEnv): Settings {
   const r = raw as {
-    trustDomain: string; listen: string; databaseUrl?: string; dataDir: string; policiesDir: string; adminTokens: string[];
-    aws: Settings['aws']; azure: { authorityHost: string; resourceManagerEndpoint: string; tenants: (string | AzureTenantCredential)[] }; cloudCacheTtl: string; cloudCacheSize: number; jwtIssuer?: string; rateLimit: Settings['rateLimit']; http: RawHttp; tls: { certFile?: string; keyFile?: string; reloadInterval: string }; trustedProxies: string[]; caTtl: string;
-    caRotation?: string; jwtKeyRotation: string; jwtSvidTtl: string; jwtAlgorithm: Settings['jwtAlgorithm'];
-    keyEncryptionKey?: string; keyEncryptionKeyFile?: string; keyEncryptionKeyPrevious?: string; keyEncryptionKeyPreviousFile?: string; logLevel: string;
+    trustDomain: string;
+    listen: string;
+    databaseUrl?: string;
+    dataDir: string;
+    policiesDir: string;
+    adminTokens: string[];
+    aws: Settings['aws'];
+    azure: { authorityHost: string; resourceManagerEndpoint: string; tenants: (string | AzureTenantCredential)[] };
+    cloudCacheTtl: string;
+    cloudCacheSize: number;
+    jwtIssuer?: string;
+    rateLimit: Settings['rateLimit'];
+    http: RawHttp;
+    tls: { certFile?: string; keyFile?: string; reloadInterval: string };
+    trustedProxies: string[];
+    caTtl: string;
+    caRotation?: string;
+    jwtKeyRotation: string;
+    jwtSvidTtl: string;
+    jwtAlgorithm: Settings['jwtAlgorithm'];
+    keyEncryptionKey?: string;
+    keyEncryptionKeyFile?: string;
+    keyEncryptionKeyPrevious?: string;
+    keyEncryptionKeyPreviousFile?: string;
+    logLevel: string;
     configPollInterval: string;
-    auditRetention: string; agentRetention: string; joinTokenRetention: string; retentionInterval: string;
+    auditRetention: string;
+    agentRetention: string;
+    joinTokenRetention: string;
+    retentionInterval: string;
   };
-  const [host, port] = [r.listen.slice(0, r.listen.lastIndexOf(':')), Number(r.listen.slice(r.listen.lastIndexOf(':') + 1))];
+  const [host, port] = [
+    r.listen.slice(0, r.listen.lastIndexOf(':')),
+    Number(r.listen.slice(r.listen.lastIndexOf(':') + 1)),
+  ];
   if (!/^[a-z0-9]([a-z0-9.\-_]*[a-z0-9])?$/.test(r.trustDomain)) {
-    throw new SettingsError(`trustDomain (${envName('trustDomain')}): ${JSON.stringify(r.trustDomain)} is not a SPIFFE trust domain name (lowercase letters, digits, dots, dashes and underscores, beginning and ending with a letter or digit)`);
+    throw new SettingsError(
+      `trustDomain (${envName('trustDomain')}): ${JSON.stringify(r.trustDomain)} is not a SPIFFE trust domain name (lowercase letters, digits, dots, dashes and underscores, beginning and ending with a letter or digit)`,
+    );
   }
   if (port > 65535) throw new SettingsError(`listen (${envName('listen')}): port ${port} is out of range`);
   const dataDir = resolve(r.dataDir);
@@ -201,15 +245,26 @@ function typed(raw: Raw, env: NodeJS.ProcessEnv): Settings {
   return {
     trustDomain: r.trustDomain,
     listen: { host, port },
-    database: r.databaseUrl ? { kind: 'postgres', url: r.databaseUrl } : { kind: 'pglite', dataDir: resolve(dataDir, 'pglite') },
+    database: r.databaseUrl
+      ? { kind: 'postgres', url: r.databaseUrl }
+      : { kind: 'pglite', dataDir: resolve(dataDir, 'pglite') },
     dataDir,
     policiesDir: resolve(r.policiesDir),
     adminTokens: r.adminTokens.map((entry) => {
-      const [role, token] = entry.startsWith('viewer:') ? ['viewer', entry.slice(7)] : entry.startsWith('admin:') ? ['admin', entry.slice(6)] : ['admin', entry];
+      const [role, token] = entry.startsWith('viewer:')
+        ? ['viewer', entry.slice(7)]
+        : entry.startsWith('admin:')
+          ? ['admin', entry.slice(6)]
+          : ['admin', entry];
       return { role: role as 'admin' | 'viewer', token: token! };
     }),
     aws: { ...r.aws, ...awsSdkVariables(env) },
-    azure: { ...r.azure, authorityHost: r.azure.authorityHost.replace(/\/+$/, ''), resourceManagerEndpoint: r.azure.resourceManagerEndpoint.replace(/\/+$/, ''), tenants: r.azure.tenants.map(azureTenant) },
+    azure: {
+      ...r.azure,
+      authorityHost: r.azure.authorityHost.replace(/\/+$/, ''),
+      resourceManagerEndpoint: r.azure.resourceManagerEndpoint.replace(/\/+$/, ''),
+      tenants: r.azure.tenants.map(azureTenant),
+    },
     cloudCacheTtlSeconds: duration('cloudCacheTtl', r.cloudCacheTtl),
     cloudCacheSize: r.cloudCacheSize,
     jwtIssuer: r.jwtIssuer ?? `${tls ? 'https' : 'http'}://${r.listen}`,
@@ -271,7 +326,11 @@ function tlsFiles(r: { certFile?: string; keyFile?: string; reloadInterval: stri
     const missing = r.certFile === undefined ? 'tls.certFile' : 'tls.keyFile';
     throw new SettingsError(`${missing} (${envName(missing)}): HTTPS needs both tls.certFile and tls.keyFile`);
   }
-  return { certFile: resolve(r.certFile), keyFile: resolve(r.keyFile), reloadIntervalSeconds: positiveDuration('tls.reloadInterval', r.reloadInterval) };
+  return {
+    certFile: resolve(r.certFile),
+    keyFile: resolve(r.keyFile),
+    reloadIntervalSeconds: positiveDuration('tls.reloadInterval', r.reloadInterval),
+  };
 }
 
 /** `trustedProxies`: addresses and CIDRs checked here, so a typo stops the start with one line rather than a stack trace. */
@@ -280,20 +339,27 @@ function trustedProxies(entries: string[]): string[] {
     const [address, prefix] = entry.split('/') as [string, string | undefined];
     const family = isIP(address);
     if (family === 0 || (prefix !== undefined && Number(prefix) > (family === 4 ? 32 : 128))) {
-      throw new SettingsError(`trustedProxies (${envName('trustedProxies')}): ${JSON.stringify(entry)} is not an IP address or CIDR`);
+      throw new SettingsError(
+        `trustedProxies (${envName('trustedProxies')}): ${JSON.stringify(entry)} is not an IP address or CIDR`,
+      );
     }
   }
   return entries;
 }
 
-type RawHttp = { headersTimeout: string; requestTimeout: string; idleTimeout: string; keepAliveTimeout: string } & Pick<HttpLimits, 'maxRequestsPerConnection' | 'maxConnections' | 'maxConnectionsPerSource'>;
+type RawHttp = { headersTimeout: string; requestTimeout: string; idleTimeout: string; keepAliveTimeout: string } & Pick<
+  HttpLimits,
+  'maxRequestsPerConnection' | 'maxConnections' | 'maxConnectionsPerSource'
+>;
 
 function httpLimits(r: RawHttp): HttpLimits {
   const headersTimeoutSeconds = positiveDuration('http.headersTimeout', r.headersTimeout);
   const requestTimeoutSeconds = positiveDuration('http.requestTimeout', r.requestTimeout);
   // Node requires it: the headers are part of the request
   if (headersTimeoutSeconds > requestTimeoutSeconds) {
-    throw new SettingsError(`http.headersTimeout (${envName('http.headersTimeout')}): must not be longer than http.requestTimeout (${r.requestTimeout})`);
+    throw new SettingsError(
+      `http.headersTimeout (${envName('http.headersTimeout')}): must not be longer than http.requestTimeout (${r.requestTimeout})`,
+    );
   }
   return {
     headersTimeoutSeconds,
@@ -317,14 +383,16 @@ const MAX_JWT_SVID_TTL_SECONDS = 3600;
 function keySchedule(r: { caTtl: string; caRotation?: string; jwtKeyRotation: string; jwtSvidTtl: string }) {
   const caTtlSeconds = duration('caTtl', r.caTtl);
   if (caTtlSeconds < 2) throw new SettingsError(`caTtl (${envName('caTtl')}): must be at least 2s`);
-  const caRotationSeconds = r.caRotation === undefined ? Math.floor(caTtlSeconds / 2) : duration('caRotation', r.caRotation);
+  const caRotationSeconds =
+    r.caRotation === undefined ? Math.floor(caTtlSeconds / 2) : duration('caRotation', r.caRotation);
   // A CA is made half a period before it signs and signs for one period, so
   // at least half of caTtl is left when it retires, for the SVIDs it signed last.
   if (caRotationSeconds < 1 || caRotationSeconds > caTtlSeconds / 2) {
     throw new SettingsError(`caRotation (${envName('caRotation')}): must be between 1s and half of caTtl (${r.caTtl})`);
   }
   const jwtKeyRotationSeconds = duration('jwtKeyRotation', r.jwtKeyRotation);
-  if (jwtKeyRotationSeconds < 1) throw new SettingsError(`jwtKeyRotation (${envName('jwtKeyRotation')}): must be at least 1s`);
+  if (jwtKeyRotationSeconds < 1)
+    throw new SettingsError(`jwtKeyRotation (${envName('jwtKeyRotation')}): must be at least 1s`);
   const jwtSvidTtlSeconds = duration('jwtSvidTtl', r.jwtSvidTtl);
   if (jwtSvidTtlSeconds < 1 || jwtSvidTtlSeconds > MAX_JWT_SVID_TTL_SECONDS) {
     throw new SettingsError(`jwtSvidTtl (${envName('jwtSvidTtl')}): must be between 1s and 1h`);
@@ -333,9 +401,17 @@ function keySchedule(r: { caTtl: string; caRotation?: string; jwtKeyRotation: st
 }
 
 /** `keyEncryptionKey` (or `…Previous`) from its setting or from the file its `…File` setting names. */
-function keyEncryptionKey(r: Record<string, unknown>, name: 'keyEncryptionKey' | 'keyEncryptionKeyPrevious'): { key: Buffer; source: string } | undefined {
+function keyEncryptionKey(
+  r: Record<string, unknown>,
+  name: 'keyEncryptionKey' | 'keyEncryptionKeyPrevious',
+): { key: Buffer; source: string } | undefined {
   const [value, file] = [r[name] as string | undefined, r[`${name}File`] as string | undefined];
-  const given = value !== undefined ? { text: value, setting: name, source: envName(name) } : file !== undefined ? { text: readSecretFile(`${name}File`, file), setting: `${name}File`, source: file } : undefined;
+  const given =
+    value !== undefined
+      ? { text: value, setting: name, source: envName(name) }
+      : file !== undefined
+        ? { text: readSecretFile(`${name}File`, file), setting: `${name}File`, source: file }
+        : undefined;
   if (given === undefined) return undefined;
   try {
     return { key: parseKek(given.text.trim()), source: given.source };

@@ -16,7 +16,8 @@ export const INSTRUMENTS = {
   logins: {
     name: 'attestd.logins',
     kind: 'counter',
-    description: 'Login attempts that ended, by outcome, problem code (ok on success) and the policy that decided (none when no policy was reached).',
+    description:
+      'Login attempts that ended, by outcome, problem code (ok on success) and the policy that decided (none when no policy was reached).',
     attributes: ['outcome', 'code', 'policy'],
   },
   loginDuration: {
@@ -29,7 +30,8 @@ export const INSTRUMENTS = {
   cloudRequests: {
     name: 'attestd.cloud.requests',
     kind: 'counter',
-    description: 'Calls to cloud APIs (EC2, IAM, STS, Organizations, EKS, Auto Scaling, Entra, ARM) by service, operation and outcome.',
+    description:
+      'Calls to cloud APIs (EC2, IAM, STS, Organizations, EKS, Auto Scaling, Entra, ARM) by service, operation and outcome.',
     attributes: ['service', 'operation', 'outcome'],
   },
   cacheLookups: {
@@ -53,14 +55,16 @@ export const INSTRUMENTS = {
   svidsIssued: {
     name: 'attestd.svids.issued',
     kind: 'counter',
-    description: 'SVIDs signed, by kind (x509 or jwt) and reason (login, renew, or mint for a JWT-SVID made from an X.509-SVID).',
+    description:
+      'SVIDs signed, by kind (x509 or jwt) and reason (login, renew, or mint for a JWT-SVID made from an X.509-SVID).',
     attributes: ['kind', 'reason'],
   },
   /** connections closed on arrival: `reason` is `per_source` (http.maxConnectionsPerSource) or `max_connections` */
   httpConnectionsRefused: {
     name: 'attestd.http.connections.refused',
     kind: 'counter',
-    description: 'Connections closed on arrival because a cap was reached: per_source (http.maxConnectionsPerSource) or max_connections.',
+    description:
+      'Connections closed on arrival because a cap was reached: per_source (http.maxConnectionsPerSource) or max_connections.',
     attributes: ['reason'],
   },
   /** rows the retention job deleted (whole audit partitions counted by their rows), by `table` */
@@ -87,7 +91,8 @@ export const INSTRUMENTS = {
   keyRotationFailures: {
     name: 'attestd.key.rotation.failures',
     kind: 'counter',
-    description: 'Key rotation passes (CA and JWT-SVID keys) that failed; the keys in memory keep signing and the next pass retries.',
+    description:
+      'Key rotation passes (CA and JWT-SVID keys) that failed; the keys in memory keep signing and the next pass retries.',
     attributes: [],
   },
 } as const;
@@ -114,7 +119,8 @@ export function unitSuffix(unit: string | undefined, kind: string): string | und
 /** How a Prometheus scrape spells an instrument's series family (histograms add `_bucket`, `_sum`, `_count`). */
 export function prometheusName(instrument: { name: string; kind: string; unit?: string }): string {
   const suffix = unitSuffix(instrument.unit, instrument.kind);
-  const base = instrument.name.replaceAll('.', '_') + (suffix && !instrument.name.endsWith(`.${suffix}`) ? `_${suffix}` : '');
+  const base =
+    instrument.name.replaceAll('.', '_') + (suffix && !instrument.name.endsWith(`.${suffix}`) ? `_${suffix}` : '');
   return instrument.kind === 'counter' ? `${base}_total` : base;
 }
 

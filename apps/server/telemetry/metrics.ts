@@ -4,7 +4,14 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import { HostMetricsInstrumentation } from '@opentelemetry/instrumentation-host-metrics';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { DataPointType, MeterProvider, PeriodicExportingMetricReader, type MetricData, type MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  DataPointType,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type MetricData,
+  type MetricReader,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
 import { INSTRUMENTS, LOGIN_DURATION_BUCKETS, unitSuffix, type Instrument } from './instruments';
 
 type Labels = Record<string, string>;
@@ -38,12 +45,20 @@ export class Metrics {
     if (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) {
       // the SDK does not read the standard interval variable itself
       const interval = Number(env.OTEL_METRIC_EXPORT_INTERVAL);
-      readers.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), ...(interval > 0 && { exportIntervalMillis: interval, exportTimeoutMillis: Math.min(interval, 30_000) }) }));
+      readers.push(
+        new PeriodicExportingMetricReader({
+          exporter: new OTLPMetricExporter(),
+          ...(interval > 0 && { exportIntervalMillis: interval, exportTimeoutMillis: Math.min(interval, 30_000) }),
+        }),
+      );
     }
     this.provider = new MeterProvider({ readers, resource: resourceFromAttributes({ 'service.name': 'attestd' }) });
     const meter: Meter = this.provider.getMeter('attestd');
     for (const instrument of Object.values(INSTRUMENTS)) this.create(meter, instrument);
-    this.runtime = [new RuntimeNodeInstrumentation({ enabled: false }), new HostMetricsInstrumentation({ enabled: false, metricGroups: ['process.cpu', 'process.memory'] })];
+    this.runtime = [
+      new RuntimeNodeInstrumentation({ enabled: false }),
+      new HostMetricsInstrumentation({ enabled: false, metricGroups: ['process.cpu', 'process.memory'] }),
+    ];
     for (const instrumentation of this.runtime) {
       instrumentation.setMeterProvider(this.provider);
       instrumentation.enable();
@@ -52,13 +67,22 @@ export class Metrics {
 
   private create(meter: Meter, instrument: Instrument): void {
     const options = { description: instrument.description, ...('unit' in instrument && { unit: instrument.unit }) };
-    if (instrument.kind === 'counter') this.counters.set(instrument.name, meter.createCounter(instrument.name, options));
-    if (instrument.kind === 'histogram') this.histograms.set(instrument.name, meter.createHistogram(instrument.name, { ...options, advice: { explicitBucketBoundaries: LOGIN_DURATION_BUCKETS } }));
+    if (instrument.kind === 'counter')
+      this.counters.set(instrument.name, meter.createCounter(instrument.name, options));
+    if (instrument.kind === 'histogram')
+      this.histograms.set(
+        instrument.name,
+        meter.createHistogram(instrument.name, {
+          ...options,
+          advice: { explicitBucketBoundaries: LOGIN_DURATION_BUCKETS },
+        }),
+      );
     if (instrument.kind === 'gauge') {
       const gauge = { values: new Map<string, Observation>(), sources: [] as (() => Observation[])[] };
       this.gauges.set(instrument.name, gauge);
       meter.createObservableGauge(instrument.name, options).addCallback((result) => {
-        for (const { labels, value } of [...gauge.values.values(), ...gauge.sources.flatMap((source) => source())]) result.observe(value, labels);
+        for (const { labels, value } of [...gauge.values.values(), ...gauge.sources.flatMap((source) => source())])
+          result.observe(value, labels);
       });
     }
   }
@@ -112,8 +136,15 @@ function withUnitSuffixes(resourceMetrics: ResourceMetrics): ResourceMetrics {
     const kind = metric.dataPointType === DataPointType.GAUGE ? 'gauge' : 'other';
     const unit = metric.descriptor.unit || UNITS_NOT_DECLARED[metric.descriptor.name] || '';
     const suffix = unitSuffix(unit, kind);
-    if (!suffix || metric.descriptor.name.endsWith(`.${suffix}`) || metric.descriptor.name.endsWith(`_${suffix}`)) return metric;
-    return { ...metric, descriptor: { ...metric.descriptor, name: `${metric.descriptor.name}.${suffix}`, unit } } as MetricData;
+    if (!suffix || metric.descriptor.name.endsWith(`.${suffix}`) || metric.descriptor.name.endsWith(`_${suffix}`))
+      return metric;
+    return {
+      ...metric,
+      descriptor: { ...metric.descriptor, name: `${metric.descriptor.name}.${suffix}`, unit },
+    } as MetricData;
   };
-  return { ...resourceMetrics, scopeMetrics: resourceMetrics.scopeMetrics.map((scope) => ({ ...scope, metrics: scope.metrics.map(rename) })) };
+  return {
+    ...resourceMetrics,
+    scopeMetrics: resourceMetrics.scopeMetrics.map((scope) => ({ ...scope, metrics: scope.metrics.map(rename) })),
+  };
 }

@@ -3,14 +3,24 @@ import fc from 'fast-check';
 import { DependencyUnavailable, ProofRejected } from '../attestor';
 import type { AwsAccountGate, StsSender } from '../aws/ports';
 import { startAwsSimulator, type AwsSimulator } from '../../testing/aws-simulator';
-import { OUTSIDER_ACCOUNT, OUTSIDER_KEY, SERVER_ACCOUNT, presignedGetCallerIdentity, worldInit, type Creds } from '../../testing/aws-simulator/fixtures';
+import {
+  OUTSIDER_ACCOUNT,
+  OUTSIDER_KEY,
+  SERVER_ACCOUNT,
+  presignedGetCallerIdentity,
+  worldInit,
+  type Creds,
+} from '../../testing/aws-simulator/fixtures';
 import { awsIamAttestor, type AwsIamProof } from './aws-iam.attestor';
 import { parseCallerIdentity } from './caller-identity';
 import { createStsSender } from './sts-sender';
 import { rejectionReason } from '../testing/rejection';
 
 const CHALLENGE = 'c2lnbmVkLWNoYWxsZW5nZS1mb3ItdGhpcy1sb2dpbg';
-const onlyServerAccount: AwsAccountGate = { isAccountAllowed: async (account, config) => account === SERVER_ACCOUNT || (config.awsAccountsAllowed ?? []).includes(account) };
+const onlyServerAccount: AwsAccountGate = {
+  isAccountAllowed: async (account, config) =>
+    account === SERVER_ACCOUNT || (config.awsAccountsAllowed ?? []).includes(account),
+};
 
 describe('aws_iam attestor', () => {
   let sim: AwsSimulator;
@@ -29,13 +39,20 @@ describe('aws_iam attestor', () => {
   const attestor = (overrides: { sts?: StsSender; accounts?: AwsAccountGate } = {}) =>
     awsIamAttestor({ accounts: overrides.accounts ?? onlyServerAccount, sts: overrides.sts ?? sts, partition: 'aws' });
 
-  async function proof(credentials: Creds = sim.world.issueSession(`arn:aws:iam::${SERVER_ACCOUNT}:role/checkout-task`, 'ecs-task-7f3a'), options: { challenge?: string; signingDate?: Date; region?: string } = {}): Promise<AwsIamProof> {
+  async function proof(
+    credentials: Creds = sim.world.issueSession(`arn:aws:iam::${SERVER_ACCOUNT}:role/checkout-task`, 'ecs-task-7f3a'),
+    options: { challenge?: string; signingDate?: Date; region?: string } = {},
+  ): Promise<AwsIamProof> {
     const region = options.region ?? 'us-east-1';
-    const signed = await presignedGetCallerIdentity(credentials, options.challenge ?? CHALLENGE, { region, ...(options.signingDate && { signingDate: options.signingDate }) });
+    const signed = await presignedGetCallerIdentity(credentials, options.challenge ?? CHALLENGE, {
+      region,
+      ...(options.signingDate && { signingDate: options.signingDate }),
+    });
     return { method: 'POST', url: `https://sts.${region}.amazonaws.com/`, headers: signed.headers, body: signed.body };
   }
 
-  const verify = (p: AwsIamProof, a = attestor(), config = {}) => a.verify(p, config, { challenge: CHALLENGE, now: new Date() });
+  const verify = (p: AwsIamProof, a = attestor(), config = {}) =>
+    a.verify(p, config, { challenge: CHALLENGE, now: new Date() });
 
   it('verifies an assumed-role caller (a Fargate task) with STS and emits its identity', async () => {
     const verified = await verify(await proof());
@@ -57,7 +74,9 @@ describe('aws_iam attestor', () => {
   });
 
   it('rejects a caller whose account is not allowed', async () => {
-    expect(await rejectionReason(verify(await proof(OUTSIDER_KEY)))).toBe(`aws_iam: account ${OUTSIDER_ACCOUNT} is not allowed`);
+    expect(await rejectionReason(verify(await proof(OUTSIDER_KEY)))).toBe(
+      `aws_iam: account ${OUTSIDER_ACCOUNT} is not allowed`,
+    );
   });
 
   it('rejects a request STS does not accept (signature broken after signing)', async () => {
@@ -70,22 +89,63 @@ describe('aws_iam attestor', () => {
   describe('checks made before any network I/O', () => {
     const cases: [string, (p: AwsIamProof) => AwsIamProof, RegExp][] = [
       ['another host', (p) => ({ ...p, url: 'https://evil.example.com/' }), /not an STS endpoint/],
-      ['a look-alike host', (p) => ({ ...p, url: 'https://sts.us-east-1.amazonaws.com.evil.io/' }), /not an STS endpoint/],
+      [
+        'a look-alike host',
+        (p) => ({ ...p, url: 'https://sts.us-east-1.amazonaws.com.evil.io/' }),
+        /not an STS endpoint/,
+      ],
       ['user information', (p) => ({ ...p, url: 'https://user:pw@sts.us-east-1.amazonaws.com/' }), /user information/],
       ['a port', (p) => ({ ...p, url: 'https://sts.us-east-1.amazonaws.com:8443/' }), /port/],
       ['an IP literal', (p) => ({ ...p, url: 'https://169.254.169.254/' }), /not an STS endpoint/],
       ['a path', (p) => ({ ...p, url: 'https://sts.us-east-1.amazonaws.com/latest/meta-data' }), /no path or query/],
       ['a query', (p) => ({ ...p, url: 'https://sts.us-east-1.amazonaws.com/?Action=AssumeRole' }), /no path or query/],
       ['plain http', (p) => ({ ...p, url: 'http://sts.us-east-1.amazonaws.com/' }), /must be https/],
-      ['a China endpoint in the aws partition', (p) => ({ ...p, url: 'https://sts.cn-north-1.amazonaws.com.cn/' }), /not an STS endpoint/],
+      [
+        'a China endpoint in the aws partition',
+        (p) => ({ ...p, url: 'https://sts.cn-north-1.amazonaws.com.cn/' }),
+        /not an STS endpoint/,
+      ],
       ['another action', (p) => ({ ...p, body: 'Action=AssumeRole&Version=2011-06-15' }), /body must be exactly/],
       ['another method', (p) => ({ ...p, method: 'GET' }), /method must be POST/],
-      ['a Host header naming another host', (p) => ({ ...p, headers: { ...p.headers, host: 'evil.example.com' } }), /Host header does not match/],
-      ['no Authorization', (p) => ({ ...p, headers: Object.fromEntries(Object.entries(p.headers).filter(([k]) => k !== 'authorization')) }), /Authorization/],
-      ['an unsigned challenge header', (p) => ({ ...p, headers: { ...p.headers, authorization: p.headers.authorization!.replace(';x-attestd-challenge', '') } }), /does not cover the x-attestd-challenge/],
-      ['a challenge of another login', (p) => ({ ...p, headers: { ...p.headers, 'x-attestd-challenge': 'b3RoZXItbG9naW4' } }), /does not match this login's challenge/],
-      ['a header with a line break', (p) => ({ ...p, headers: { ...p.headers, 'x-amz-date': '20261122T000000Z\r\nX-Evil: 1' } }), /invalid value/],
-      ['too many headers', (p) => ({ ...p, headers: { ...p.headers, ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`x-pad-${i}`, 'x'])) } }), /more than 12 headers/],
+      [
+        'a Host header naming another host',
+        (p) => ({ ...p, headers: { ...p.headers, host: 'evil.example.com' } }),
+        /Host header does not match/,
+      ],
+      [
+        'no Authorization',
+        (p) => ({
+          ...p,
+          headers: Object.fromEntries(Object.entries(p.headers).filter(([k]) => k !== 'authorization')),
+        }),
+        /Authorization/,
+      ],
+      [
+        'an unsigned challenge header',
+        (p) => ({
+          ...p,
+          headers: { ...p.headers, authorization: p.headers.authorization!.replace(';x-attestd-challenge', '') },
+        }),
+        /does not cover the x-attestd-challenge/,
+      ],
+      [
+        'a challenge of another login',
+        (p) => ({ ...p, headers: { ...p.headers, 'x-attestd-challenge': 'b3RoZXItbG9naW4' } }),
+        /does not match this login's challenge/,
+      ],
+      [
+        'a header with a line break',
+        (p) => ({ ...p, headers: { ...p.headers, 'x-amz-date': '20261122T000000Z\r\nX-Evil: 1' } }),
+        /invalid value/,
+      ],
+      [
+        'too many headers',
+        (p) => ({
+          ...p,
+          headers: { ...p.headers, ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`x-pad-${i}`, 'x'])) },
+        }),
+        /more than 12 headers/,
+      ],
     ];
     it.each(cases)('rejects %s', async (_name, change, message) => {
       expect(await rejectionReason(verify(change(await proof())))).toMatch(message);
@@ -93,8 +153,12 @@ describe('aws_iam attestor', () => {
     });
 
     it('rejects a request signed 20 minutes ago, and one dated 20 minutes ahead', async () => {
-      expect(await rejectionReason(verify(await proof(undefined, { signingDate: new Date(Date.now() - 20 * 60_000) })))).toMatch(/15 minutes/);
-      expect(await rejectionReason(verify(await proof(undefined, { signingDate: new Date(Date.now() + 20 * 60_000) })))).toMatch(/15 minutes/);
+      expect(
+        await rejectionReason(verify(await proof(undefined, { signingDate: new Date(Date.now() - 20 * 60_000) }))),
+      ).toMatch(/15 minutes/);
+      expect(
+        await rejectionReason(verify(await proof(undefined, { signingDate: new Date(Date.now() + 20 * 60_000) }))),
+      ).toMatch(/15 minutes/);
       expect(sent).toBe(0);
     });
 
@@ -106,11 +170,25 @@ describe('aws_iam attestor', () => {
       const p = await proof();
       await fc.assert(
         fc.asyncProperty(
-          fc.record({ method: fc.oneof(fc.constant('POST'), fc.string()), url: fc.oneof(fc.constant(p.url), fc.webUrl(), fc.string()), headers: fc.oneof(fc.constant(p.headers), fc.dictionary(fc.string(), fc.string())), body: fc.oneof(fc.constant(p.body), fc.string()) }),
+          fc.record({
+            method: fc.oneof(fc.constant('POST'), fc.string()),
+            url: fc.oneof(fc.constant(p.url), fc.webUrl(), fc.string()),
+            headers: fc.oneof(fc.constant(p.headers), fc.dictionary(fc.string(), fc.string())),
+            body: fc.oneof(fc.constant(p.body), fc.string()),
+          }),
           async (candidate) => {
-            if (candidate.url === p.url && candidate.headers === p.headers && candidate.body === p.body && candidate.method === 'POST') return;
+            if (
+              candidate.url === p.url &&
+              candidate.headers === p.headers &&
+              candidate.body === p.body &&
+              candidate.method === 'POST'
+            )
+              return;
             const before = sent;
-            const outcome = await verify(candidate).then(() => 'accepted', (error: unknown) => (error instanceof ProofRejected ? 'rejected' : String(error)));
+            const outcome = await verify(candidate).then(
+              () => 'accepted',
+              (error: unknown) => (error instanceof ProofRejected ? 'rejected' : String(error)),
+            );
             expect(outcome).toBe('rejected');
             expect(sent).toBe(before);
           },
@@ -126,7 +204,7 @@ describe('aws_iam attestor', () => {
       await expect(verify(await proof(), attestor({ sts: down }))).rejects.toThrow(DependencyUnavailable);
     });
 
-    it('does not follow a redirect, and bounds the answer\'s size', async () => {
+    it("does not follow a redirect, and bounds the answer's size", async () => {
       let mode: 'redirect' | 'huge' = 'redirect';
       const fake = createServer((_req, res) => {
         if (mode === 'redirect') res.writeHead(302, { location: 'http://169.254.169.254/' }).end();
@@ -134,8 +212,14 @@ describe('aws_iam attestor', () => {
       });
       await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
       const port = (fake.address() as { port: number }).port;
-      const sender = createStsSender({ timeoutMs: 1000, maxBytes: 65536, endpointOverride: `http://127.0.0.1:${port}` });
-      expect(await rejectionReason(verify(await proof(), attestor({ sts: sender })))).toBe('aws_iam: STS rejected the signed request: HTTP 302');
+      const sender = createStsSender({
+        timeoutMs: 1000,
+        maxBytes: 65536,
+        endpointOverride: `http://127.0.0.1:${port}`,
+      });
+      expect(await rejectionReason(verify(await proof(), attestor({ sts: sender })))).toBe(
+        'aws_iam: STS rejected the signed request: HTTP 302',
+      );
       mode = 'huge';
       await expect(verify(await proof(), attestor({ sts: sender }))).rejects.toThrow(/exceeds 65536 bytes/);
       await new Promise((resolve) => fake.close(resolve));
@@ -144,14 +228,19 @@ describe('aws_iam attestor', () => {
 });
 
 describe('parseCallerIdentity', () => {
-  const answer = (result: string) => `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">${result}<ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`;
-  const result = (arn: string, account = '123456789012') => `<GetCallerIdentityResult><Arn>${arn}</Arn><UserId>AIDA1</UserId><Account>${account}</Account></GetCallerIdentityResult>`;
+  const answer = (result: string) =>
+    `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">${result}<ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`;
+  const result = (arn: string, account = '123456789012') =>
+    `<GetCallerIdentityResult><Arn>${arn}</Arn><UserId>AIDA1</UserId><Account>${account}</Account></GetCallerIdentityResult>`;
 
   it.each([
     ['arn:aws:iam::123456789012:root', { principalType: 'root' }],
     ['arn:aws:iam::123456789012:user/team/alice', { principalType: 'user', userName: 'alice' }],
     ['arn:aws:sts::123456789012:federated-user/bob', { principalType: 'federated-user' }],
-    ['arn:aws:sts::123456789012:assumed-role/fn-role/my-function', { principalType: 'assumed-role', roleName: 'fn-role', sessionName: 'my-function' }],
+    [
+      'arn:aws:sts::123456789012:assumed-role/fn-role/my-function',
+      { principalType: 'assumed-role', roleName: 'fn-role', sessionName: 'my-function' },
+    ],
   ])('reads %s', (arn, expected) => {
     expect(parseCallerIdentity(answer(result(arn)))).toMatchObject(expected);
   });
@@ -161,7 +250,10 @@ describe('parseCallerIdentity', () => {
     ['two results', answer(result('arn:aws:iam::123456789012:root') + result('arn:aws:iam::123456789012:root'))],
     ['an ARN of another account', answer(result('arn:aws:iam::999999999999:root'))],
     ['another root element', '<AssumeRoleResponse/>'],
-    ['a missing Arn', answer('<GetCallerIdentityResult><UserId>x</UserId><Account>123456789012</Account></GetCallerIdentityResult>')],
+    [
+      'a missing Arn',
+      answer('<GetCallerIdentityResult><UserId>x</UserId><Account>123456789012</Account></GetCallerIdentityResult>'),
+    ],
   ])('rejects %s', (_name, xml) => {
     expect(() => parseCallerIdentity(xml)).toThrow(ProofRejected);
   });

@@ -37,7 +37,12 @@ export function awsIamAttestor(ports: AwsIamPorts): Attestor<AwsIamProof, AwsAcc
       additionalProperties: false,
       properties: {
         awsAccountsAllowed: { type: 'array', items: ACCOUNT_ID, maxItems: 1000, uniqueItems: true },
-        assumeOrgRoleArns: { type: 'array', items: { type: 'string', pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512}$' }, maxItems: 20, uniqueItems: true },
+        assumeOrgRoleArns: {
+          type: 'array',
+          items: { type: 'string', pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512}$' },
+          maxItems: 20,
+          uniqueItems: true,
+        },
       },
     },
     proofSchema: {
@@ -56,7 +61,8 @@ export function awsIamAttestor(ports: AwsIamPorts): Attestor<AwsIamProof, AwsAcc
     async verify(proof, config, context): Promise<Verified> {
       const vetted = vetSignedRequest(proof, context.challenge, ports.partition, context.now); // steps 1-2, no I/O
       const identity = await callerIdentity(ports.sts, vetted.request); // step 3
-      if (!(await ports.accounts.isAccountAllowed(identity.account, config))) throw rejectionOf('aws_iam', `account ${identity.account} is not allowed`, 'account is not allowed'); // step 4
+      if (!(await ports.accounts.isAccountAllowed(identity.account, config)))
+        throw rejectionOf('aws_iam', `account ${identity.account} is not allowed`, 'account is not allowed'); // step 4
       return { attributes: attributesOf(identity), selectors: selectorsOf(identity) };
     },
   };
@@ -86,5 +92,9 @@ function attributesOf(identity: CallerIdentity): Record<string, string[]> {
 }
 
 function selectorsOf(identity: CallerIdentity): string[] {
-  return [`account:${identity.account}`, `arn:${identity.arn}`, ...(identity.roleName ? [`role:${identity.roleName}`] : [])];
+  return [
+    `account:${identity.account}`,
+    `arn:${identity.arn}`,
+    ...(identity.roleName ? [`role:${identity.roleName}`] : []),
+  ];
 }

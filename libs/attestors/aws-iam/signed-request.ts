@@ -10,10 +10,19 @@ export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
 const MAX_HEADERS = 12;
 const MAX_HEADER_VALUE = 8192;
 /** The only headers forwarded to STS; every signed header must be one of them. */
-const FORWARDED = new Set(['authorization', 'content-type', 'host', 'x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256', 'x-attestd-challenge']);
+const FORWARDED = new Set([
+  'authorization',
+  'content-type',
+  'host',
+  'x-amz-date',
+  'x-amz-security-token',
+  'x-amz-content-sha256',
+  'x-attestd-challenge',
+]);
 const REQUIRED_SIGNED = ['host', 'x-amz-date', 'x-attestd-challenge'];
 const REGION = /^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$/;
-const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([A-Z0-9]{16,128})\/([0-9]{8})\/([a-z0-9-]{1,32})\/sts\/aws4_request, ?SignedHeaders=([a-z0-9;-]{1,512}), ?Signature=[0-9a-f]{64}$/;
+const AUTHORIZATION =
+  /^AWS4-HMAC-SHA256 Credential=([A-Z0-9]{16,128})\/([0-9]{8})\/([a-z0-9-]{1,32})\/sts\/aws4_request, ?SignedHeaders=([a-z0-9;-]{1,512}), ?Signature=[0-9a-f]{64}$/;
 
 export interface VettedRequest {
   request: StsRequest;
@@ -50,19 +59,27 @@ export function vetSignedRequest(
   if (!authorization) reject('Authorization is not an AWS4-HMAC-SHA256 signature for sts');
   const [, , scopeDate, scopeRegion, signedList] = authorization;
   const signed = signedList!.split(';');
-  for (const name of REQUIRED_SIGNED) if (!signed.includes(name)) reject(`the signature does not cover the ${name} header`);
-  for (const name of signed) if (!FORWARDED.has(name)) reject(`the signature covers the ${name} header, which attestd does not forward`);
+  for (const name of REQUIRED_SIGNED)
+    if (!signed.includes(name)) reject(`the signature does not cover the ${name} header`);
+  for (const name of signed)
+    if (!FORWARDED.has(name)) reject(`the signature covers the ${name} header, which attestd does not forward`);
   for (const name of signed) if (headers[name] === undefined) reject(`signed header ${name} is missing`);
   if (scopeRegion !== region) reject(`the signature is scoped to region ${scopeRegion}, the URL to ${region}`);
 
   const date = amzDate(headers['x-amz-date']);
   if (scopeDate !== headers['x-amz-date']!.slice(0, 8)) reject('the credential scope date does not match X-Amz-Date');
-  if (Math.abs(date.getTime() - now.getTime()) > MAX_CLOCK_SKEW_MS) reject('X-Amz-Date is more than 15 minutes from now');
+  if (Math.abs(date.getTime() - now.getTime()) > MAX_CLOCK_SKEW_MS)
+    reject('X-Amz-Date is more than 15 minutes from now');
 
-  if (!challenge || !sameText(headers['x-attestd-challenge'] ?? '', challenge)) reject('X-Attestd-Challenge does not match this login\'s challenge');
+  if (!challenge || !sameText(headers['x-attestd-challenge'] ?? '', challenge))
+    reject("X-Attestd-Challenge does not match this login's challenge");
 
   const forwarded = Object.fromEntries(Object.entries(headers).filter(([name]) => FORWARDED.has(name)));
-  return { request: { url: `https://${host}/`, method: 'POST', headers: forwarded, body: GET_CALLER_IDENTITY_BODY }, host, region };
+  return {
+    request: { url: `https://${host}/`, method: 'POST', headers: forwarded, body: GET_CALLER_IDENTITY_BODY },
+    host,
+    region,
+  };
 }
 
 /** The STS host and signing region a URL names, for the configured partition. */
@@ -78,13 +95,15 @@ export function stsHost(url: string, partition: Partition): { host: string; regi
   if (parsed.username || parsed.password) reject('url must not carry user information');
   if (parsed.port) reject('url must not name a port');
   // Compared as text, so no path, query, fragment, dot segment or odd spelling slips through URL normalisation.
-  if (url !== `https://${parsed.hostname}/` && url !== `https://${parsed.hostname}`) reject('url must be the STS endpoint root, with no path or query');
+  if (url !== `https://${parsed.hostname}/` && url !== `https://${parsed.hostname}`)
+    reject('url must be the STS endpoint root, with no path or query');
   const host = parsed.hostname;
   if (partition === 'aws' && host === 'sts.amazonaws.com') return { host, region: 'us-east-1' };
   const suffix = partition === 'aws-cn' ? '.amazonaws.com.cn' : '.amazonaws.com';
   const match = /^sts\.([a-z0-9-]+)$/.exec(host.endsWith(suffix) ? host.slice(0, -suffix.length) : '');
   const region = match?.[1];
-  if (!region || !REGION.test(region) || !inPartition(region, partition)) reject(`host ${host.slice(0, 80)} is not an STS endpoint of partition ${partition}`);
+  if (!region || !REGION.test(region) || !inPartition(region, partition))
+    reject(`host ${host.slice(0, 80)} is not an STS endpoint of partition ${partition}`);
   return { host, region };
 }
 
@@ -102,7 +121,8 @@ function normalise(headers: Record<string, string>): Record<string, string> {
     const lower = name.toLowerCase();
     if (!/^[a-z0-9-]{1,64}$/.test(lower)) reject('a header name is not a token');
     // Printable ASCII only: anything else cannot be sent on as an HTTP header (a TypeError, so a 500), and AWS's headers never need it.
-    if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE || /[^\t\x20-\x7e]/.test(value)) reject(`header ${lower} has an invalid value`);
+    if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE || /[^\t\x20-\x7e]/.test(value))
+      reject(`header ${lower} has an invalid value`);
     if (result[lower] !== undefined) reject(`header ${lower} appears twice`);
     result[lower] = value;
   }

@@ -14,7 +14,12 @@ describe('createStsSender against the simulator', () => {
   const signedRequest = async () => {
     const session = sim.world.issueSession(`arn:aws:iam::${SERVER_ACCOUNT}:role/checkout`, 'sender');
     const signed = await presignedGetCallerIdentity(session, 'challenge');
-    return { url: 'https://sts.us-east-1.amazonaws.com/', method: 'POST' as const, headers: signed.headers, body: signed.body };
+    return {
+      url: 'https://sts.us-east-1.amazonaws.com/',
+      method: 'POST' as const,
+      headers: signed.headers,
+      body: signed.body,
+    };
   };
   const sender = () => createStsSender({ timeoutMs: 5_000, maxBytes: 64 * 1024, endpointOverride: sim.url });
 
@@ -26,6 +31,8 @@ describe('createStsSender against the simulator', () => {
 
   it('hangs up on an endless answer at the size cap', async () => {
     sim.world.setDown('sts', 'endless');
-    await expect(sender().send(await signedRequest())).rejects.toThrow(new DependencyUnavailable('aws: sts answer exceeds 65536 bytes'));
+    await expect(sender().send(await signedRequest())).rejects.toThrow(
+      new DependencyUnavailable('aws: sts answer exceeds 65536 bytes'),
+    );
   });
 });

@@ -27,7 +27,10 @@ export function createStsSender(options: StsSenderOptions): StsSender {
       return new Promise((resolve, reject) => {
         // `timeout` below only notices an idle socket; this bounds the whole
         // exchange, so a body trickled forever ends too
-        const deadline = setTimeout(() => outgoing.destroy(new Error(`no complete answer within ${options.timeoutMs} ms`)), options.timeoutMs);
+        const deadline = setTimeout(
+          () => outgoing.destroy(new Error(`no complete answer within ${options.timeoutMs} ms`)),
+          options.timeoutMs,
+        );
         const fail = (error: DependencyUnavailable) => {
           clearTimeout(deadline);
           reject(error);
@@ -57,11 +60,15 @@ export function createStsSender(options: StsSenderOptions): StsSender {
               clearTimeout(deadline);
               resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
             });
-            response.on('error', (error) => fail(new DependencyUnavailable(`aws: sts answer failed: ${error.message}`)));
+            response.on('error', (error) =>
+              fail(new DependencyUnavailable(`aws: sts answer failed: ${error.message}`)),
+            );
           },
         );
         outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
-        outgoing.on('error', (error) => fail(new DependencyUnavailable(`aws: sts:GetCallerIdentity unreachable: ${error.message}`)));
+        outgoing.on('error', (error) =>
+          fail(new DependencyUnavailable(`aws: sts:GetCallerIdentity unreachable: ${error.message}`)),
+        );
         outgoing.end(sts.body);
       });
     },

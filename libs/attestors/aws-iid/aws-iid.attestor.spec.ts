@@ -24,14 +24,23 @@ function instance(overrides: Partial<Ec2Instance> = {}): Ec2Instance {
 }
 
 /** A fake AWS: one account, one instance, recorded calls. */
-function fakeCloud(found: Ec2Instance | null = instance(), overrides: Partial<AwsCloud> = {}): AwsCloud & { calls: string[] } {
+function fakeCloud(
+  found: Ec2Instance | null = instance(),
+  overrides: Partial<AwsCloud> = {},
+): AwsCloud & { calls: string[] } {
   const calls: string[] = [];
   return {
     calls,
-    isAccountAllowed: async (accountId, config) => (calls.push('account'), accountId === ACCOUNT || (config.awsAccountsAllowed ?? []).includes(accountId)),
+    isAccountAllowed: async (accountId, config) => (
+      calls.push('account'),
+      accountId === ACCOUNT || (config.awsAccountsAllowed ?? []).includes(accountId)
+    ),
     describeInstance: async () => (calls.push('describe'), found),
     instanceProfileRoles: async () => (calls.push('profile'), [`arn:aws:iam::${ACCOUNT}:role/web`]),
-    eksClusterOf: async (_a, _r, _i, names) => (calls.push('eks'), names.includes('web-cluster') ? 'web-cluster' : null),
+    eksClusterOf: async (_a, _r, _i, names) => (
+      calls.push('eks'),
+      names.includes('web-cluster') ? 'web-cluster' : null
+    ),
     ...overrides,
   };
 }
@@ -48,7 +57,8 @@ function proof(fields: Record<string, unknown> = {}) {
   return { document, signature: signIid(document, signer()) };
 }
 
-const verify = (attestor: ReturnType<typeof setup>['attestor'], p = proof(), config: AwsIidConfig = {}) => attestor.verify(p, config, { now: new Date() });
+const verify = (attestor: ReturnType<typeof setup>['attestor'], p = proof(), config: AwsIidConfig = {}) =>
+  attestor.verify(p, config, { now: new Date() });
 
 describe('aws_iid attestor', () => {
   it('emits the document attributes, tags (dotted names too), groups, roles, selectors and the TOFU key', async () => {
@@ -68,7 +78,16 @@ describe('aws_iid attestor', () => {
       'ec2.security_group.name': ['web'],
       'iam.role': [`arn:aws:iam::${ACCOUNT}:role/web`],
     });
-    expect(verified.selectors).toEqual(expect.arrayContaining([`instance:id:${INSTANCE}`, 'region:us-east-1', 'tag:env:prod', 'sg:id:sg-1', 'sg:name:web', `iamrole:arn:aws:iam::${ACCOUNT}:role/web`]));
+    expect(verified.selectors).toEqual(
+      expect.arrayContaining([
+        `instance:id:${INSTANCE}`,
+        'region:us-east-1',
+        'tag:env:prod',
+        'sg:id:sg-1',
+        'sg:name:web',
+        `iamrole:arn:aws:iam::${ACCOUNT}:role/web`,
+      ]),
+    );
     expect(verified.tofuKey).toBe(`aws_iid/${ACCOUNT}/us-east-1/${INSTANCE}`);
   });
 
@@ -80,37 +99,53 @@ describe('aws_iid attestor', () => {
     expect(cloud.calls).toEqual([]);
   });
 
-  it('rejects an account that is neither the server\'s, allowed, nor in an organization', async () => {
+  it("rejects an account that is neither the server's, allowed, nor in an organization", async () => {
     const { attestor, cloud } = setup();
-    expect(await rejectionReason(verify(attestor, proof({ accountId: '210987654321' })))).toBe('aws_iid: account 210987654321 is not allowed');
+    expect(await rejectionReason(verify(attestor, proof({ accountId: '210987654321' })))).toBe(
+      'aws_iid: account 210987654321 is not allowed',
+    );
     expect(cloud.calls).toEqual(['account']);
   });
 
   it('accepts an account from awsAccountsAllowed', async () => {
-    await expect(verify(setup().attestor, proof({ accountId: '210987654321' }), { awsAccountsAllowed: ['210987654321'] })).resolves.toBeDefined();
+    await expect(
+      verify(setup().attestor, proof({ accountId: '210987654321' }), { awsAccountsAllowed: ['210987654321'] }),
+    ).resolves.toBeDefined();
   });
 
   it('rejects an instance EC2 does not know', async () => {
-    expect(await rejectionReason(verify(setup(fakeCloud(null)).attestor))).toBe(`aws_iid: instance ${INSTANCE} does not exist in account ${ACCOUNT}, region us-east-1`);
+    expect(await rejectionReason(verify(setup(fakeCloud(null)).attestor))).toBe(
+      `aws_iid: instance ${INSTANCE} does not exist in account ${ACCOUNT}, region us-east-1`,
+    );
   });
 
   it('rejects a stopped instance', async () => {
-    expect(await rejectionReason(verify(setup(fakeCloud(instance({ state: 'stopped' }))).attestor))).toBe(`aws_iid: instance ${INSTANCE} is stopped, not running`);
+    expect(await rejectionReason(verify(setup(fakeCloud(instance({ state: 'stopped' }))).attestor))).toBe(
+      `aws_iid: instance ${INSTANCE} is stopped, not running`,
+    );
   });
 
   it('rejects a root volume attached long after the first network interface (moved from another instance)', async () => {
     const moved = instance({ rootVolumeAttachTime: new Date(attachedAt.getTime() + 3600_000) });
-    expect(await rejectionReason(verify(setup(fakeCloud(moved)).attestor))).toMatch(/root volume attached 3600 s apart/);
+    expect(await rejectionReason(verify(setup(fakeCloud(moved)).attestor))).toMatch(
+      /root volume attached 3600 s apart/,
+    );
   });
 
   it('rejects an EBS root whose attach times cannot be read (fail closed)', async () => {
-    expect(await rejectionReason(verify(setup(fakeCloud(instance({ rootVolumeAttachTime: undefined }))).attestor))).toMatch(/cannot tell when its root volume was attached/);
+    expect(
+      await rejectionReason(verify(setup(fakeCloud(instance({ rootVolumeAttachTime: undefined }))).attestor)),
+    ).toMatch(/cannot tell when its root volume was attached/);
   });
 
   it('skips the root device check for instance-store roots and with aws.skipBlockDevice', async () => {
     const moved = instance({ rootVolumeAttachTime: new Date(attachedAt.getTime() + 3600_000) });
-    await expect(verify(setup(fakeCloud(instance({ ...moved, rootDeviceType: 'instance-store' }))).attestor)).resolves.toBeDefined();
-    await expect(verify(setup(fakeCloud(moved), { disableInstanceProfileSelectors: false, skipBlockDevice: true }).attestor)).resolves.toBeDefined();
+    await expect(
+      verify(setup(fakeCloud(instance({ ...moved, rootDeviceType: 'instance-store' }))).attestor),
+    ).resolves.toBeDefined();
+    await expect(
+      verify(setup(fakeCloud(moved), { disableInstanceProfileSelectors: false, skipBlockDevice: true }).attestor),
+    ).resolves.toBeDefined();
   });
 
   it('does not look up instance profile roles with aws.disableInstanceProfileSelectors', async () => {
@@ -121,12 +156,18 @@ describe('aws_iid attestor', () => {
 
   it('with eksClusterNames, requires node-group membership and emits the cluster', async () => {
     const { attestor } = setup();
-    expect((await verify(attestor, proof(), { eksClusterNames: ['web-cluster'] })).attributes['eks.cluster.name']).toEqual(['web-cluster']);
-    expect(await rejectionReason(verify(attestor, proof(), { eksClusterNames: ['db-cluster'] }))).toBe(`aws_iid: instance ${INSTANCE} is not in a node group of EKS cluster db-cluster`);
+    expect(
+      (await verify(attestor, proof(), { eksClusterNames: ['web-cluster'] })).attributes['eks.cluster.name'],
+    ).toEqual(['web-cluster']);
+    expect(await rejectionReason(verify(attestor, proof(), { eksClusterNames: ['db-cluster'] }))).toBe(
+      `aws_iid: instance ${INSTANCE} is not in a node group of EKS cluster db-cluster`,
+    );
   });
 
   it('lets an unreachable AWS fail the login closed, not as a bad proof', async () => {
-    const down = fakeCloud(instance(), { describeInstance: async () => Promise.reject(new DependencyUnavailable('aws: ec2 unavailable')) });
+    const down = fakeCloud(instance(), {
+      describeInstance: async () => Promise.reject(new DependencyUnavailable('aws: ec2 unavailable')),
+    });
     await expect(verify(setup(down).attestor)).rejects.toThrow(DependencyUnavailable);
   });
 });

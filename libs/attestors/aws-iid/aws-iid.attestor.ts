@@ -31,8 +31,18 @@ const CONFIG_SCHEMA = {
   additionalProperties: false,
   properties: {
     awsAccountsAllowed: { type: 'array', items: ACCOUNT_ID, maxItems: 1000, uniqueItems: true },
-    assumeOrgRoleArns: { type: 'array', items: { type: 'string', pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512}$' }, maxItems: 20, uniqueItems: true },
-    eksClusterNames: { type: 'array', items: { type: 'string', pattern: '^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$' }, maxItems: 50, uniqueItems: true },
+    assumeOrgRoleArns: {
+      type: 'array',
+      items: { type: 'string', pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512}$' },
+      maxItems: 20,
+      uniqueItems: true,
+    },
+    eksClusterNames: {
+      type: 'array',
+      items: { type: 'string', pattern: '^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$' },
+      maxItems: 50,
+      uniqueItems: true,
+    },
   },
 } as const;
 
@@ -60,20 +70,30 @@ const DOCUMENT_ATTRIBUTES = [
 export function awsIidAttestor(ports: AwsIidPorts): Attestor<AwsIidProof, AwsIidConfig> {
   return {
     type: 'aws_iid',
-    attributes: [...DOCUMENT_ATTRIBUTES, 'ec2.instance.private_dns_name', 'ec2.instance.tag.*', 'ec2.security_group.id', 'ec2.security_group.name', 'iam.role', 'eks.cluster.name'],
+    attributes: [
+      ...DOCUMENT_ATTRIBUTES,
+      'ec2.instance.private_dns_name',
+      'ec2.instance.tag.*',
+      'ec2.security_group.id',
+      'ec2.security_group.name',
+      'iam.role',
+      'eks.cluster.name',
+    ],
     singleValued: [...DOCUMENT_ATTRIBUTES, 'ec2.instance.private_dns_name', 'ec2.instance.tag.*', 'eks.cluster.name'],
     nodeUnique: ['ec2.instance.id'],
     // anyone allowed ec2:CreateTags on an instance (often the instance's own role) writes its tags
     callerChosen: ['ec2.instance.tag.*'],
     configSchema: CONFIG_SCHEMA,
     proofSchema: PROOF_SCHEMA,
-    defaultSpiffeIdPath: '/agent/aws_iid/{{aws_iid.account.id}}/{{aws_iid.ec2.instance.region}}/{{aws_iid.ec2.instance.id}}',
+    defaultSpiffeIdPath:
+      '/agent/aws_iid/{{aws_iid.account.id}}/{{aws_iid.ec2.instance.region}}/{{aws_iid.ec2.instance.id}}',
     bindsChallenge: false,
     async verify(proof, config): Promise<Verified> {
       verifyIidSignature(proof.signature, proof.document, ports.trust()); // step 1
       const document = parseIidDocument(proof.document); // step 2
       const { accountId, region, instanceId } = document;
-      if (!(await ports.cloud.isAccountAllowed(accountId, config))) reject(`account ${accountId} is not allowed`, 'account is not allowed'); // step 3
+      if (!(await ports.cloud.isAccountAllowed(accountId, config)))
+        reject(`account ${accountId} is not allowed`, 'account is not allowed'); // step 3
       const instance = await ports.cloud.describeInstance(accountId, region, instanceId); // steps 4-5
       if (!instance) reject(`instance ${instanceId} does not exist in account ${accountId}, region ${region}`);
       if (instance.state !== 'running') reject(`instance ${instanceId} is ${instance.state}, not running`);
@@ -82,7 +102,9 @@ export function awsIidAttestor(ports: AwsIidPorts): Attestor<AwsIidProof, AwsIid
         instance.instanceProfileArn && !ports.settings.disableInstanceProfileSelectors
           ? await ports.cloud.instanceProfileRoles(accountId, region, instance.instanceProfileArn) // step 6
           : [];
-      const cluster = config.eksClusterNames?.length ? await eksCluster(ports.cloud, document, config.eksClusterNames) : undefined; // step 7
+      const cluster = config.eksClusterNames?.length
+        ? await eksCluster(ports.cloud, document, config.eksClusterNames)
+        : undefined; // step 7
       return {
         attributes: attributesOf(document, instance, roles, cluster),
         selectors: selectorsOf(document, instance, roles),
@@ -102,17 +124,28 @@ function checkRootDevice(instance: Ec2Instance): void {
   const { rootVolumeAttachTime: root, primaryInterfaceAttachTime: eni } = instance;
   if (!root || !eni) reject(`instance ${instance.instanceId}: cannot tell when its root volume was attached`);
   if (Math.abs(root.getTime() - eni.getTime()) > MAX_ROOT_ATTACH_SKEW_MS) {
-    reject(`instance ${instance.instanceId}: root volume attached ${Math.round(Math.abs(root.getTime() - eni.getTime()) / 1000)} s apart from its network interface (possibly moved from another instance)`);
+    reject(
+      `instance ${instance.instanceId}: root volume attached ${Math.round(Math.abs(root.getTime() - eni.getTime()) / 1000)} s apart from its network interface (possibly moved from another instance)`,
+    );
   }
 }
 
 async function eksCluster(cloud: AwsCloud, document: IidDocument, clusterNames: string[]): Promise<string> {
   const cluster = await cloud.eksClusterOf(document.accountId, document.region, document.instanceId, clusterNames);
-  if (!cluster) reject(`instance ${document.instanceId} is not in a node group of EKS cluster ${clusterNames.join(', ')}`, `instance ${document.instanceId} is not in a node group of an allowed EKS cluster`);
+  if (!cluster)
+    reject(
+      `instance ${document.instanceId} is not in a node group of EKS cluster ${clusterNames.join(', ')}`,
+      `instance ${document.instanceId} is not in a node group of an allowed EKS cluster`,
+    );
   return cluster;
 }
 
-function attributesOf(document: IidDocument, instance: Ec2Instance, roles: string[], cluster: string | undefined): Record<string, string[]> {
+function attributesOf(
+  document: IidDocument,
+  instance: Ec2Instance,
+  roles: string[],
+  cluster: string | undefined,
+): Record<string, string[]> {
   const attributes: Record<string, string[]> = {
     'account.id': [document.accountId],
     'ec2.instance.id': [document.instanceId],

@@ -38,7 +38,11 @@ const tree: fc.Arbitrary<Node> = fc.letrec<{ node: Node }>((tie) => ({
   node: fc.oneof(
     { depthSize: 'large', maxDepth: 30 },
     fc.record({ leaf: fc.array(fc.nat({ max: 255 }), { maxLength: 8 }) }),
-    fc.record({ tag: fc.constantFrom(0x30, 0x31, 0xa0, 0x24), indefinite: fc.boolean(), children: fc.array(tie('node'), { maxLength: 4 }) }),
+    fc.record({
+      tag: fc.constantFrom(0x30, 0x31, 0xa0, 0x24),
+      indefinite: fc.boolean(),
+      children: fc.array(tie('node'), { maxLength: 4 }),
+    }),
   ),
 })).node;
 
@@ -85,10 +89,23 @@ describe('BER reader and PKCS#7 verifier under structure-aware fuzzing', () => {
     };
     collect(readWhole(der), 0);
     const wrongLength = fc
-      .tuple(fc.constantFrom(...tlvStarts), fc.constantFrom([0x80], [0x84, 0xff, 0xff, 0xff, 0xff], [0x85, 1, 0, 0, 0, 0], [0x00], [0x7f], [0x81, 0x01], [0x82, 0x3f, 0xff]))
+      .tuple(
+        fc.constantFrom(...tlvStarts),
+        fc.constantFrom(
+          [0x80],
+          [0x84, 0xff, 0xff, 0xff, 0xff],
+          [0x85, 1, 0, 0, 0, 0],
+          [0x00],
+          [0x7f],
+          [0x81, 0x01],
+          [0x82, 0x3f, 0xff],
+        ),
+      )
       .map(([at, bytes]) => Buffer.concat([der.subarray(0, at + 1), Buffer.from(bytes), der.subarray(at + 2)]));
     // a generated tree spliced in where an element starts
-    const spliced = fc.tuple(fc.constantFrom(...tlvStarts), tree).map(([at, node]) => Buffer.concat([der.subarray(0, at), Buffer.from(encode(node)), der.subarray(at)]));
+    const spliced = fc
+      .tuple(fc.constantFrom(...tlvStarts), tree)
+      .map(([at, node]) => Buffer.concat([der.subarray(0, at), Buffer.from(encode(node)), der.subarray(at)]));
     const whole = fc.oneof(tree, deepChain).map((node) => Buffer.from(encode(node)));
     const slowest = { ms: 0 };
     fc.assert(

@@ -37,7 +37,10 @@ describe('BER reader', () => {
   });
 
   it('refuses nesting deeper than CMS needs instead of recursing without bound', () => {
-    const buf = Buffer.concat([Buffer.alloc(2 * 100, 0).map((_, i) => (i % 2 === 0 ? 0x30 : 0x80)), Buffer.alloc(2 * 100, 0)]);
+    const buf = Buffer.concat([
+      Buffer.alloc(2 * 100, 0).map((_, i) => (i % 2 === 0 ? 0x30 : 0x80)),
+      Buffer.alloc(2 * 100, 0),
+    ]);
     expect(() => readTlv(buf, 0, buf.length)).toThrow(new BerError('nesting is too deep'));
   });
 

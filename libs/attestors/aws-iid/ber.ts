@@ -84,7 +84,7 @@ export function readTlv(buf: Uint8Array, offset: number, limit: number, depth = 
 export function children(buf: Uint8Array, parent: Tlv, depth = 0): Tlv[] {
   if ((parent.tag & 0x20) === 0) throw new BerError('expected a constructed element');
   const out: Tlv[] = [];
-  for (let at = parent.contentStart; at < parent.contentEnd; ) {
+  for (let at = parent.contentStart; at < parent.contentEnd;) {
     const child = readTlv(buf, at, parent.contentEnd, depth + 1);
     out.push(child);
     at = child.end;

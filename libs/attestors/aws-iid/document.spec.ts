@@ -12,7 +12,16 @@ function rejection(run: () => unknown): string {
   throw new Error('expected a ProofRejected');
 }
 
-const REQUIRED = ['accountId', 'instanceId', 'region', 'availabilityZone', 'imageId', 'instanceType', 'privateIp', 'pendingTime'];
+const REQUIRED = [
+  'accountId',
+  'instanceId',
+  'region',
+  'availabilityZone',
+  'imageId',
+  'instanceType',
+  'privateIp',
+  'pendingTime',
+];
 
 describe('parseIidDocument', () => {
   it('reads the fields attestd uses from an IMDS document and ignores the others', () => {
@@ -33,15 +42,21 @@ describe('parseIidDocument', () => {
   });
 
   it.each(REQUIRED)('rejects a document missing %s', (field) => {
-    expect(rejection(() => parseIidDocument(iidDocument({ [field]: undefined })))).toBe(`aws_iid: document is missing ${field}`);
+    expect(rejection(() => parseIidDocument(iidDocument({ [field]: undefined })))).toBe(
+      `aws_iid: document is missing ${field}`,
+    );
   });
 
   it.each(REQUIRED)('rejects a document whose %s is null', (field) => {
-    expect(rejection(() => parseIidDocument(iidDocument({ [field]: null })))).toBe(`aws_iid: document is missing ${field}`);
+    expect(rejection(() => parseIidDocument(iidDocument({ [field]: null })))).toBe(
+      `aws_iid: document is missing ${field}`,
+    );
   });
 
   it.each(REQUIRED)('rejects a document whose %s is not a string', (field) => {
-    expect(rejection(() => parseIidDocument(iidDocument({ [field]: 12 })))).toBe(`aws_iid: document ${field} is not a string`);
+    expect(rejection(() => parseIidDocument(iidDocument({ [field]: 12 })))).toBe(
+      `aws_iid: document ${field} is not a string`,
+    );
   });
 
   it('rejects an empty field', () => {
@@ -49,12 +64,19 @@ describe('parseIidDocument', () => {
   });
 
   it.each(['12345678901', '1234567890123', '12345678901a', ' 123456789012'])('rejects account id %j', (accountId) => {
-    expect(rejection(() => parseIidDocument(iidDocument({ accountId })))).toBe('aws_iid: document accountId is not 12 digits');
+    expect(rejection(() => parseIidDocument(iidDocument({ accountId })))).toBe(
+      'aws_iid: document accountId is not 12 digits',
+    );
   });
 
-  it.each(['i-0123456789abcdef', 'i-0123456789ABCDEF0', 'x-0123456789abcdef0', 'i-0123abc', 'i-0123456789abcdef0\n'])('rejects instance id %j', (instanceId) => {
-    expect(rejection(() => parseIidDocument(iidDocument({ instanceId })))).toBe('aws_iid: document instanceId is not i- and 8 or 17 hex digits');
-  });
+  it.each(['i-0123456789abcdef', 'i-0123456789ABCDEF0', 'x-0123456789abcdef0', 'i-0123abc', 'i-0123456789abcdef0\n'])(
+    'rejects instance id %j',
+    (instanceId) => {
+      expect(rejection(() => parseIidDocument(iidDocument({ instanceId })))).toBe(
+        'aws_iid: document instanceId is not i- and 8 or 17 hex digits',
+      );
+    },
+  );
 
   it('rejects text that is not JSON', () => {
     expect(rejection(() => parseIidDocument('{ "accountId" :'))).toBe('aws_iid: document is not valid JSON');

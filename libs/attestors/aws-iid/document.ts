@@ -47,7 +47,8 @@ function reject(reason: string): never {
 /** Parses the document text; throws ProofRejected naming the first bad field. */
 export function parseIidDocument(document: string): IidDocument {
   if (typeof document !== 'string') reject('document is not a string');
-  if (Buffer.byteLength(document, 'utf8') > MAX_DOCUMENT_BYTES) reject(`document is longer than ${MAX_DOCUMENT_BYTES} bytes`);
+  if (Buffer.byteLength(document, 'utf8') > MAX_DOCUMENT_BYTES)
+    reject(`document is longer than ${MAX_DOCUMENT_BYTES} bytes`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(document);

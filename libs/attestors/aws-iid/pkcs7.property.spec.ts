@@ -24,15 +24,28 @@ function outcome(signatureBase64: string, text: string): 'verified' | 'rejected'
 
 describe('verifyIidSignature properties', () => {
   it('rejects arbitrary strings as signature with ProofRejected only', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 2000 }), fc.string({ maxLength: 200 }), (sig, text) => outcome(sig, text) === 'rejected'), {
-      numRuns: 500,
-    });
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 2000 }),
+        fc.string({ maxLength: 200 }),
+        (sig, text) => outcome(sig, text) === 'rejected',
+      ),
+      {
+        numRuns: 500,
+      },
+    );
   });
 
   it('rejects arbitrary bytes, base64-encoded, with ProofRejected only', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 4000 }), (bytes) => outcome(Buffer.from(bytes).toString('base64'), document) === 'rejected'), {
-      numRuns: 500,
-    });
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 4000 }),
+        (bytes) => outcome(Buffer.from(bytes).toString('base64'), document) === 'rejected',
+      ),
+      {
+        numRuns: 500,
+      },
+    );
   });
 
   it('never throws anything but ProofRejected for a real signature cut, spliced or with a byte changed', () => {
@@ -43,11 +56,14 @@ describe('verifyIidSignature properties', () => {
         copy[at]! ^= xor; // at < der.length
         return copy;
       }),
-      fc.tuple(fc.integer({ min: 0, max: der.length }), fc.uint8Array({ minLength: 1, maxLength: 16 })).map(([at, bytes]) =>
-        Buffer.concat([der.subarray(0, at), bytes, der.subarray(at)]),
-      ),
+      fc
+        .tuple(fc.integer({ min: 0, max: der.length }), fc.uint8Array({ minLength: 1, maxLength: 16 }))
+        .map(([at, bytes]) => Buffer.concat([der.subarray(0, at), bytes, der.subarray(at)])),
     );
-    fc.assert(fc.property(mutated, (bytes) => ['verified', 'rejected'].includes(outcome(bytes.toString('base64'), document))), { numRuns: 1000 });
+    fc.assert(
+      fc.property(mutated, (bytes) => ['verified', 'rejected'].includes(outcome(bytes.toString('base64'), document))),
+      { numRuns: 1000 },
+    );
   });
 
   it('never verifies when a byte of the content (and the document sent with it), the signed attributes or the signature changes', () => {
@@ -65,7 +81,9 @@ describe('verifyIidSignature properties', () => {
         copy[at]! ^= xor; // signedIndex is within der
         const inContent = at >= contentAt && at < contentAt + Buffer.byteLength(document);
         // a tampered content goes with the matching tampered document, so the message digest is what catches it
-        const sent = inContent ? copy.subarray(contentAt, contentAt + Buffer.byteLength(document)).toString('utf8') : document;
+        const sent = inContent
+          ? copy.subarray(contentAt, contentAt + Buffer.byteLength(document)).toString('utf8')
+          : document;
         return outcome(copy.toString('base64'), sent) === 'rejected';
       }),
       { numRuns: 1000 },

@@ -4,11 +4,19 @@ import { join } from 'node:path';
 import { ProofRejected } from '../attestor';
 import { MAX_SIGNATURE_BASE64, verifyIidSignature } from './pkcs7';
 import { IidTrustSet } from './trust-set';
-import { iidDocument, sha256, signIid, testSigner, testTrustSet, withContentTypeAttribute, withMessageDigest, wrap64 } from './testing/iid-signer';
+import {
+  iidDocument,
+  sha256,
+  signIid,
+  testSigner,
+  testTrustSet,
+  withContentTypeAttribute,
+  withMessageDigest,
+  wrap64,
+} from './testing/iid-signer';
 
 // Step 1 of aws_iid, one test per branch. Signatures come from openssl
 // (testing/iid-signer.ts) with keys made at run time, and from two real
-
 
 function rejection(run: () => unknown): string {
   try {
@@ -39,17 +47,23 @@ describe('verifyIidSignature: documents that verify', () => {
 
   it('verifies a detached signature over the document sent', () => {
     const document = iidDocument({ region: 'eu-west-1' });
-    expect(verifyIidSignature(signIid(document, west(), { detached: true }), document, trust())).toEqual({ region: 'eu-west-1' });
+    expect(verifyIidSignature(signIid(document, west(), { detached: true }), document, trust())).toEqual({
+      region: 'eu-west-1',
+    });
   });
 
   it('verifies a signature without signed attributes (-noattr) over the content itself', () => {
     const document = iidDocument();
-    expect(verifyIidSignature(signIid(document, east(), { noAttributes: true }), document, trust())).toEqual({ region: 'us-east-1' });
+    expect(verifyIidSignature(signIid(document, east(), { noAttributes: true }), document, trust())).toEqual({
+      region: 'us-east-1',
+    });
   });
 
   it('verifies a detached signature without signed attributes', () => {
     const document = iidDocument();
-    expect(verifyIidSignature(signIid(document, east(), { noAttributes: true, detached: true }), document, trust())).toEqual({ region: 'us-east-1' });
+    expect(
+      verifyIidSignature(signIid(document, east(), { noAttributes: true, detached: true }), document, trust()),
+    ).toEqual({ region: 'us-east-1' });
   });
 
   it('accepts the base64 on one line as well as wrapped at 64 columns', () => {
@@ -84,7 +98,9 @@ describe('verifyIidSignature: rejections', () => {
   it('rejects a document sent that differs from the content inside', () => {
     const signature = signIid(iidDocument(), east());
     const other = iidDocument({ instanceId: 'i-0fffffffffffffff0' });
-    expect(rejection(() => verifyIidSignature(signature, other, trust()))).toBe('aws_iid: document sent differs from the content inside the signature');
+    expect(rejection(() => verifyIidSignature(signature, other, trust()))).toBe(
+      'aws_iid: document sent differs from the content inside the signature',
+    );
   });
 
   it('rejects a detached signature with another document sent', () => {
@@ -108,7 +124,9 @@ describe('verifyIidSignature: rejections', () => {
     const forger = testSigner('forger', { serial: '0xB169CC401559A419' });
     const document = iidDocument();
     const signature = signIid(document, forger, { noCerts: true, extraCertificatesPem: realPem });
-    expect(Buffer.from(signature.replace(/\s/g, ''), 'base64').includes(Buffer.from(realPem.split('\n')[5]!, 'base64'))).toBe(true);
+    expect(
+      Buffer.from(signature.replace(/\s/g, ''), 'base64').includes(Buffer.from(realPem.split('\n')[5]!, 'base64')),
+    ).toBe(true);
     expect(rejection(() => verifyIidSignature(signature, document, IidTrustSet.builtIn()))).toBe(
       'aws_iid: signature does not verify against the certificate for region us-east-1',
     );
@@ -132,12 +150,16 @@ describe('verifyIidSignature: rejections', () => {
     const document = iidDocument();
     const der = Buffer.from(signIid(document, east()).replace(/\s/g, ''), 'base64');
     const truncated = der.subarray(0, der.length - 40).toString('base64');
-    expect(rejection(() => verifyIidSignature(truncated, document, trust()))).toMatch(/^aws_iid: signature is not a valid PKCS#7 SignedData: /);
+    expect(rejection(() => verifyIidSignature(truncated, document, trust()))).toMatch(
+      /^aws_iid: signature is not a valid PKCS#7 SignedData: /,
+    );
   });
 
   it('rejects garbage DER', () => {
     const garbage = Buffer.from('this is not a PKCS#7 structure at all').toString('base64');
-    expect(rejection(() => verifyIidSignature(garbage, iidDocument(), trust()))).toMatch(/^aws_iid: signature is not a valid PKCS#7 SignedData: /);
+    expect(rejection(() => verifyIidSignature(garbage, iidDocument(), trust()))).toMatch(
+      /^aws_iid: signature is not a valid PKCS#7 SignedData: /,
+    );
   });
 
   it('rejects trailing bytes after the structure', () => {
@@ -154,7 +176,9 @@ describe('verifyIidSignature: rejections', () => {
   });
 
   it('rejects a signature that is not base64', () => {
-    expect(rejection(() => verifyIidSignature('MIAG!!not*base64', iidDocument(), trust()))).toBe('aws_iid: signature is not base64');
+    expect(rejection(() => verifyIidSignature('MIAG!!not*base64', iidDocument(), trust()))).toBe(
+      'aws_iid: signature is not base64',
+    );
   });
 
   it('rejects a signature longer than the cap before decoding it', () => {
@@ -172,7 +196,9 @@ describe('verifyIidSignature: rejections', () => {
 
   it('rejects a region with no trusted certificate', () => {
     const document = iidDocument({ region: 'ap-south-1' });
-    expect(rejection(() => verifyIidSignature(signIid(document, east()), document, trust()))).toBe('aws_iid: no trusted certificate for region ap-south-1');
+    expect(rejection(() => verifyIidSignature(signIid(document, east()), document, trust()))).toBe(
+      'aws_iid: no trusted certificate for region ap-south-1',
+    );
   });
 
   it('rejects a messageDigest that does not match, even when the attributes are validly signed', () => {
@@ -191,9 +217,11 @@ describe('verifyIidSignature: rejections', () => {
 
   it('rejects an encapsulated content type other than id-data', () => {
     const document = iidDocument();
-    expect(rejection(() => verifyIidSignature(signIid(document, east(), { eContentType: '1.2.840.113549.1.9.16.1.4' }), document, trust()))).toBe(
-      'aws_iid: signature content type 1.2.840.113549.1.9.16.1.4 is not id-data',
-    );
+    expect(
+      rejection(() =>
+        verifyIidSignature(signIid(document, east(), { eContentType: '1.2.840.113549.1.9.16.1.4' }), document, trust()),
+      ),
+    ).toBe('aws_iid: signature content type 1.2.840.113549.1.9.16.1.4 is not id-data');
   });
 
   it('rejects a contentType signed attribute other than id-data, even when validly signed', () => {
@@ -207,29 +235,39 @@ describe('verifyIidSignature: rejections', () => {
 
   it('rejects signed content that is not JSON', () => {
     const document = 'not json';
-    expect(rejection(() => verifyIidSignature(signIid(document, east()), document, trust()))).toBe('aws_iid: document is not valid JSON');
+    expect(rejection(() => verifyIidSignature(signIid(document, east()), document, trust()))).toBe(
+      'aws_iid: document is not valid JSON',
+    );
   });
 
   it('rejects signed JSON without a region', () => {
     const document = iidDocument({ region: undefined });
-    expect(rejection(() => verifyIidSignature(signIid(document, east()), document, trust()))).toBe('aws_iid: document has no region');
+    expect(rejection(() => verifyIidSignature(signIid(document, east()), document, trust()))).toBe(
+      'aws_iid: document has no region',
+    );
   });
 
   it('rejects a region that is not shaped like a region name', () => {
     const document = iidDocument({ region: '__proto__' });
-    expect(rejection(() => verifyIidSignature(signIid(document, east()), document, trust()))).toBe('aws_iid: document region is not a region name');
+    expect(rejection(() => verifyIidSignature(signIid(document, east()), document, trust()))).toBe(
+      'aws_iid: document region is not a region name',
+    );
   });
 
   it('rejects a document with a lone surrogate, whose UTF-8 is not the text sent', () => {
     // JSON.stringify would escape it, so the surrogate goes into the text directly
     const document = iidDocument().replace('ami-0abcdef1234567890', 'ami-\ud800');
     const signature = signIid(document, east(), { detached: true }); // openssl signs its UTF-8 (EF BF BD)
-    expect(rejection(() => verifyIidSignature(signature, document, trust()))).toBe('aws_iid: document is not well-formed Unicode text');
+    expect(rejection(() => verifyIidSignature(signature, document, trust()))).toBe(
+      'aws_iid: document is not well-formed Unicode text',
+    );
   });
 
   it('rejects a document for a region the trust set has no certificate for', () => {
     const document = iidDocument({ region: 'us-west-2' });
-    expect(rejection(() => verifyIidSignature(signIid(document, east()), document, trust()))).toBe('aws_iid: no trusted certificate for region us-west-2');
+    expect(rejection(() => verifyIidSignature(signIid(document, east()), document, trust()))).toBe(
+      'aws_iid: no trusted certificate for region us-west-2',
+    );
   });
 
   it('keeps the wrapped base64 helper honest (64 columns, no trailing newline)', () => {
@@ -243,19 +281,32 @@ describe('verifyIidSignature with an AwsIidCertificates section', () => {
   const western = () => iidDocument({ region: 'us-west-2' });
 
   it('trusts a certificate the section adds for a region, next to the built-ins', () => {
-    const added = IidTrustSet.build({ replaceBuiltIn: false, certificates: [{ regions: ['us-east-1'], pem: east().certificatePem }] }, builtIn());
+    const added = IidTrustSet.build(
+      { replaceBuiltIn: false, certificates: [{ regions: ['us-east-1'], pem: east().certificatePem }] },
+      builtIn(),
+    );
     const document = iidDocument();
     expect(verifyIidSignature(signIid(document, east()), document, added)).toEqual({ region: 'us-east-1' });
-    expect(verifyIidSignature(signIid(western(), testSigner('us-west-2')), western(), added)).toEqual({ region: 'us-west-2' });
+    expect(verifyIidSignature(signIid(western(), testSigner('us-west-2')), western(), added)).toEqual({
+      region: 'us-west-2',
+    });
   });
 
   it('stops trusting the built-ins with replaceBuiltIn: true', () => {
-    const replaced = IidTrustSet.build({ replaceBuiltIn: true, certificates: [{ regions: ['us-east-1'], pem: east().certificatePem }] }, builtIn());
-    expect(rejection(() => verifyIidSignature(signIid(western(), testSigner('us-west-2')), western(), replaced))).toBe('aws_iid: no trusted certificate for region us-west-2');
+    const replaced = IidTrustSet.build(
+      { replaceBuiltIn: true, certificates: [{ regions: ['us-east-1'], pem: east().certificatePem }] },
+      builtIn(),
+    );
+    expect(rejection(() => verifyIidSignature(signIid(western(), testSigner('us-west-2')), western(), replaced))).toBe(
+      'aws_iid: no trusted certificate for region us-west-2',
+    );
   });
 
   it('trusts a "*" certificate for every region, including ones it has never heard of', () => {
-    const wildcard = IidTrustSet.build({ replaceBuiltIn: false, certificates: [{ regions: ['*'], pem: east().certificatePem }] });
+    const wildcard = IidTrustSet.build({
+      replaceBuiltIn: false,
+      certificates: [{ regions: ['*'], pem: east().certificatePem }],
+    });
     for (const region of ['us-east-1', 'eu-west-1', 'xx-future-9']) {
       const document = iidDocument({ region });
       expect(verifyIidSignature(signIid(document, east()), document, wildcard)).toEqual({ region });

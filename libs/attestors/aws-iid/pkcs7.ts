@@ -70,7 +70,8 @@ function verifyOrThrow(signatureBase64: string, document: string, trust: IidTrus
   if (!buf(signed.eContentType).equals(OID.data)) {
     reject(`signature content type ${oidToString(signed.eContentType)} is not id-data`);
   }
-  if (signed.signerInfos.length !== 1) reject(`signature must have exactly one signer, it has ${signed.signerInfos.length}`);
+  if (signed.signerInfos.length !== 1)
+    reject(`signature must have exactly one signer, it has ${signed.signerInfos.length}`);
   const signer = parseSignerInfo(der, signed.signerInfos[0]!);
   checkDigestAlgorithm(der, signer.digestAlgorithm);
   checkSignatureAlgorithm(der, signer.signatureAlgorithm);
@@ -97,7 +98,8 @@ function verifyOrThrow(signatureBase64: string, document: string, trust: IidTrus
 
 function decodeBase64(signatureBase64: string): Buffer {
   if (typeof signatureBase64 !== 'string') reject('signature is not a string');
-  if (signatureBase64.length > MAX_SIGNATURE_BASE64) reject(`signature is longer than ${MAX_SIGNATURE_BASE64} characters`);
+  if (signatureBase64.length > MAX_SIGNATURE_BASE64)
+    reject(`signature is longer than ${MAX_SIGNATURE_BASE64} characters`);
   // IMDS wraps the base64 at 64 columns.
   const compact = signatureBase64.replace(/[\r\n\t ]/g, '');
   if (compact.length === 0) reject('signature is empty');
@@ -120,7 +122,8 @@ function parseSignedData(der: Buffer): SignedData {
   const contentInfo = expectTag(readWhole(der), TAG.SEQUENCE, 'ContentInfo');
   const [type, explicit, ...extra] = children(der, contentInfo);
   const typeOid = content(der, expectTag(type, TAG.OID, 'ContentInfo content type'));
-  if (!buf(typeOid).equals(OID.signedData)) throw new BerError(`content type ${oidToString(typeOid)} is not signedData`);
+  if (!buf(typeOid).equals(OID.signedData))
+    throw new BerError(`content type ${oidToString(typeOid)} is not signedData`);
   if (extra.length > 0) throw new BerError('ContentInfo has extra elements');
   const [signedData, ...more] = children(der, expectTag(explicit, TAG.CONTEXT_0, 'ContentInfo content'));
   if (more.length > 0) throw new BerError('ContentInfo content has extra elements');
@@ -172,7 +175,9 @@ function parseSignerInfo(der: Buffer, tlv: Tlv): SignerInfo {
 function algorithm(der: Buffer, tlv: Tlv, what: string): { oid: Buffer; nullOrAbsent: boolean } {
   const [oid, parameters, ...extra] = children(der, tlv);
   const id = buf(content(der, expectTag(oid, TAG.OID, what)));
-  const nullOrAbsent = extra.length === 0 && (parameters === undefined || (parameters.tag === TAG.NULL && parameters.contentEnd === parameters.contentStart));
+  const nullOrAbsent =
+    extra.length === 0 &&
+    (parameters === undefined || (parameters.tag === TAG.NULL && parameters.contentEnd === parameters.contentStart));
   return { oid: id, nullOrAbsent };
 }
 
@@ -212,7 +217,8 @@ function checkSignedAttributes(der: Buffer, attrs: Tlv, contentBytes: Buffer): B
     if (extra.length > 0) throw new BerError('signed attribute has extra elements');
     if (oid.equals(OID.messageDigest) || oid.equals(OID.contentType)) {
       const name = oid.equals(OID.messageDigest) ? 'messageDigest' : 'contentType';
-      if ((name === 'messageDigest' ? messageDigest : contentType) !== undefined) reject(`signed attributes: ${name} appears twice`);
+      if ((name === 'messageDigest' ? messageDigest : contentType) !== undefined)
+        reject(`signed attributes: ${name} appears twice`);
       if (list.length !== 1) reject(`signed attributes: ${name} must have exactly one value`);
       const tag = name === 'messageDigest' ? TAG.OCTET_STRING : TAG.OID;
       const value = buf(content(der, expectTag(list[0], tag, `signed attribute ${name}`)));
@@ -221,7 +227,8 @@ function checkSignedAttributes(der: Buffer, attrs: Tlv, contentBytes: Buffer): B
     }
   }
   if (contentType === undefined) reject('signed attributes: contentType is missing');
-  if (!contentType.equals(OID.data)) reject(`signed attributes: contentType ${oidToString(contentType)} is not id-data`);
+  if (!contentType.equals(OID.data))
+    reject(`signed attributes: contentType ${oidToString(contentType)} is not id-data`);
   if (messageDigest === undefined) reject('signed attributes: messageDigest is missing');
   if (!messageDigest.equals(createHash('sha256').update(contentBytes).digest())) {
     reject('signed attributes: messageDigest does not match the SHA-256 of the content');

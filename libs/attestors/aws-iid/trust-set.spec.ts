@@ -18,7 +18,9 @@ function buildError(run: () => unknown): IidTrustSetError {
 
 describe('built-in certificates', () => {
   it('ships one certificate per region listed in certs/SOURCES.md', () => {
-    const listed = [...readFileSync(join(BUILT_IN_CERTS_DIR, 'SOURCES.md'), 'utf8').matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((m) => m[1]);
+    const listed = [
+      ...readFileSync(join(BUILT_IN_CERTS_DIR, 'SOURCES.md'), 'utf8').matchAll(/^\| `([a-z0-9-]+)` \|/gm),
+    ].map((m) => m[1]);
     expect(shippedFiles.map((f) => f.replace('.rsa2048.pem', '')).sort()).toEqual([...listed].sort());
     expect(shippedFiles.length).toBeGreaterThanOrEqual(39);
   });
@@ -51,7 +53,10 @@ describe('IidTrustSet.build with an AwsIidCertificates spec', () => {
   const pem = () => testSigner('added').certificatePem;
 
   it('adds a certificate to a region that has a built-in one', () => {
-    const trust = IidTrustSet.build({ replaceBuiltIn: false, certificates: [{ regions: ['us-east-1', 'zz-new-1'], pem: pem() }] });
+    const trust = IidTrustSet.build({
+      replaceBuiltIn: false,
+      certificates: [{ regions: ['us-east-1', 'zz-new-1'], pem: pem() }],
+    });
     expect(trust.forRegion('us-east-1')).toHaveLength(2);
     expect(trust.forRegion('zz-new-1')).toHaveLength(1);
     expect(trust.forRegion('eu-west-1')).toHaveLength(1);
@@ -85,7 +90,13 @@ describe('IidTrustSet.build with an AwsIidCertificates spec', () => {
         ],
       }),
     );
-    expect(error.problems).toEqual([{ index: 1, path: '/spec/certificates/1/pem', message: expect.stringMatching(/^pem is not a valid X.509 certificate/) }]);
+    expect(error.problems).toEqual([
+      {
+        index: 1,
+        path: '/spec/certificates/1/pem',
+        message: expect.stringMatching(/^pem is not a valid X.509 certificate/),
+      },
+    ]);
     expect(error.message).toMatch(/^AwsIidCertificates: certificates\[1\]: pem is not a valid X.509 certificate/);
   });
 
@@ -102,18 +113,24 @@ describe('IidTrustSet.build with an AwsIidCertificates spec', () => {
   });
 
   it('rejects a PEM holding two certificates (the second would be silently ignored)', () => {
-    const error = buildError(() => IidTrustSet.build({ certificates: [{ regions: ['us-east-1'], pem: pem() + pem() }] }));
+    const error = buildError(() =>
+      IidTrustSet.build({ certificates: [{ regions: ['us-east-1'], pem: pem() + pem() }] }),
+    );
     expect(error.problems[0]).toMatchObject({ index: 0, message: 'pem must hold exactly one CERTIFICATE block' });
   });
 
   it('rejects a PEM that is a private key, not a certificate', () => {
-    const error = buildError(() => IidTrustSet.build({ certificates: [{ regions: ['us-east-1'], pem: testSigner('added').keyPem }] }));
+    const error = buildError(() =>
+      IidTrustSet.build({ certificates: [{ regions: ['us-east-1'], pem: testSigner('added').keyPem }] }),
+    );
     expect(error.problems[0]).toMatchObject({ index: 0, message: 'pem must hold exactly one CERTIFICATE block' });
   });
 
   it('rejects a certificate whose key is not RSA', () => {
     const ec = testSigner('ec-cert', { subject: '/CN=ec', keyAlgorithm: 'ec' });
-    const error = buildError(() => IidTrustSet.build({ certificates: [{ regions: ['us-east-1'], pem: ec.certificatePem }] }));
+    const error = buildError(() =>
+      IidTrustSet.build({ certificates: [{ regions: ['us-east-1'], pem: ec.certificatePem }] }),
+    );
     expect(error.problems[0]).toMatchObject({ index: 0, message: 'certificate key is ec, not RSA' });
   });
 

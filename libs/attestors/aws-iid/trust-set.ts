@@ -50,7 +50,8 @@ export function builtInCertificates(dir = BUILT_IN_CERTS_DIR): ReadonlyMap<strin
     const match = FILE.exec(name);
     if (match === null) continue;
     const certificate = new X509Certificate(readFileSync(join(dir, name)));
-    if (certificate.publicKey.asymmetricKeyType !== 'rsa') throw new Error(`aws_iid: built-in certificate ${name} has no RSA key`);
+    if (certificate.publicKey.asymmetricKeyType !== 'rsa')
+      throw new Error(`aws_iid: built-in certificate ${name} has no RSA key`);
     out.set(match[1]!, certificate);
   }
   if (out.size === 0) throw new Error(`aws_iid: no built-in certificates in ${dir}`);
@@ -75,7 +76,10 @@ export class IidTrustSet {
    * `replaceBuiltIn`, instead of them. Regions `["*"]` apply to every region.
    * Throws IidTrustSetError naming each bad entry.
    */
-  static build(section: AwsIidCertificatesSpec | undefined, builtIn: ReadonlyMap<string, X509Certificate> = builtInCertificates()): IidTrustSet {
+  static build(
+    section: AwsIidCertificatesSpec | undefined,
+    builtIn: ReadonlyMap<string, X509Certificate> = builtInCertificates(),
+  ): IidTrustSet {
     const specific = new Map<string, KeyObject[]>();
     const anyRegion: KeyObject[] = [];
     const add = (region: string, key: KeyObject): void => {
@@ -114,14 +118,18 @@ export class IidTrustSet {
   }
 }
 
-function checkEntry(entry: { regions: unknown; pem: unknown }, index: number): { key: KeyObject } | { problems: TrustSetProblem[] } {
+function checkEntry(
+  entry: { regions: unknown; pem: unknown },
+  index: number,
+): { key: KeyObject } | { problems: TrustSetProblem[] } {
   const problems: TrustSetProblem[] = [];
   const at = (field: string, message: string): void => {
     problems.push({ index, path: `/spec/certificates/${index}/${field}`, message });
   };
   const regions = entry?.regions;
   if (!Array.isArray(regions) || regions.length === 0) at('regions', 'regions must be a non-empty list');
-  else if (!regions.every((r) => typeof r === 'string' && REGION.test(r))) at('regions', 'regions must be region names or "*"');
+  else if (!regions.every((r) => typeof r === 'string' && REGION.test(r)))
+    at('regions', 'regions must be region names or "*"');
   const pem = entry?.pem;
   let key: KeyObject | undefined;
   if (typeof pem !== 'string') {

@@ -46,14 +46,21 @@ function setup(cloud: Partial<AzureCloud> = {}) {
   const source = fakeKeySource({ [TENANT]: tenant, [OTHER_TENANT]: other });
   const lookups: string[] = [];
   const attestor = azureMsiAttestor({
-    cloud: { vmNetwork: async (vm) => (lookups.push(`${vm.tenantId}/${vm.subscriptionId}/${vm.resourceGroup}/${vm.name}`), NETWORK), ...cloud },
+    cloud: {
+      vmNetwork: async (vm) => (
+        lookups.push(`${vm.tenantId}/${vm.subscriptionId}/${vm.resourceGroup}/${vm.name}`),
+        NETWORK
+      ),
+      ...cloud,
+    },
     keys: new SigningKeys(source),
     authorityHost: AUTHORITY,
   });
   return { attestor, source, lookups };
 }
 
-const verify = (token: string, config = CONFIG, attestor = setup().attestor) => attestor.verify({ token }, config, { now: new Date() });
+const verify = (token: string, config = CONFIG, attestor = setup().attestor) =>
+  attestor.verify({ token }, config, { now: new Date() });
 
 describe('azure_msi attestor', () => {
   it("emits tenant, principal, VM and network attributes, SPIRE's selectors and the TOFU key", async () => {
@@ -84,7 +91,9 @@ describe('azure_msi attestor', () => {
   it("checks the audience against the tenant's resourceId when the policy sets one", async () => {
     const config = { tenants: [{ id: TENANT, resourceId: 'api://attestd' }] };
     await expect(verify(await signRs256(tenant, vmClaims({ aud: 'api://attestd' })), config)).resolves.toBeDefined();
-    expect(await rejectionReason(verify(await signRs256(tenant, vmClaims()), config))).toBe("azure_msi: token audience is not the tenant's resourceId");
+    expect(await rejectionReason(verify(await signRs256(tenant, vmClaims()), config))).toBe(
+      "azure_msi: token audience is not the tenant's resourceId",
+    );
   });
 
   it('gives a user-assigned identity the VM that asked for it (xms_az_rid), with its networks, and names the identity', async () => {
@@ -98,41 +107,89 @@ describe('azure_msi attestor', () => {
       'identity.resource_group': ['identities'],
       ...BLOG_ATTRIBUTES,
     });
-    expect(verified.selectors).toEqual(expect.arrayContaining([`subscription-id:${SUBSCRIPTION}`, 'vm-name:frontend:blog']));
+    expect(verified.selectors).toEqual(
+      expect.arrayContaining([`subscription-id:${SUBSCRIPTION}`, 'vm-name:frontend:blog']),
+    );
     expect(verified.tofuKey).toBe(`azure_msi/${TENANT}/${PRINCIPAL}`);
     expect(lookups).toEqual([`${TENANT}/${SUBSCRIPTION}/frontend/blog`]);
   });
 
   it('takes the subscription of the VM, not of the user-assigned identity, when they differ', async () => {
-    const vmElsewhere = '/subscriptions/0f0e0d0c-0b0a-4908-8706-050403020100/resourcegroups/edge/providers/Microsoft.Compute/virtualMachines/gw-1';
+    const vmElsewhere =
+      '/subscriptions/0f0e0d0c-0b0a-4908-8706-050403020100/resourcegroups/edge/providers/Microsoft.Compute/virtualMachines/gw-1';
     const { attestor, lookups } = setup();
-    const verified = await verify(await signRs256(tenant, userAssignedClaims({ xms_az_rid: vmElsewhere })), CONFIG, attestor);
-    expect(verified.attributes).toMatchObject({ 'subscription.id': ['0f0e0d0c-0b0a-4908-8706-050403020100'], 'vm.name': ['gw-1'], 'identity.resource_group': ['identities'] });
+    const verified = await verify(
+      await signRs256(tenant, userAssignedClaims({ xms_az_rid: vmElsewhere })),
+      CONFIG,
+      attestor,
+    );
+    expect(verified.attributes).toMatchObject({
+      'subscription.id': ['0f0e0d0c-0b0a-4908-8706-050403020100'],
+      'vm.name': ['gw-1'],
+      'identity.resource_group': ['identities'],
+    });
     expect(lookups).toEqual([`${TENANT}/0f0e0d0c-0b0a-4908-8706-050403020100/edge/gw-1`]);
   });
 
   describe('refuses every principal that is not a virtual machine’s managed identity, before asking ARM', () => {
     const refused: [string, () => Record<string, unknown>, string][] = [
-      ["a user's token from az login (idtyp user, scp, upn)", () => userClaims(), "token is not a managed identity's: it is a user's delegated token (scp claim)"],
-      ['a user token without idtyp, by its scp', () => userClaims({ idtyp: undefined, upn: undefined, unique_name: undefined }), "token is not a managed identity's: it is a user's delegated token (scp claim)"],
-      ['a user token marked only by idtyp', () => userClaims({ scp: undefined, upn: undefined, unique_name: undefined }), "token is not a managed identity's: it is a user's delegated token (idtyp user)"],
-      ["a user's token that carries an xms_mirid it should not have", () => userClaims({ xms_mirid: IDENTITY_RESOURCE_ID }), "token is not a managed identity's: it is a user's delegated token (scp claim)"],
-      ["a service principal's client-secret token (idtyp app, no xms_mirid)", () => appClaims(), "token is not a managed identity's: it has no xms_mirid claim (an application's or a user's token)"],
-      ['an app token without idtyp', () => appClaims({ idtyp: undefined }), "token is not a managed identity's: it has no xms_mirid claim (an application's or a user's token)"],
-      ['a token of another idtyp', () => vmClaims({ idtyp: 'device' }), `token is not a managed identity's: its idtyp is "device", not app`],
+      [
+        "a user's token from az login (idtyp user, scp, upn)",
+        () => userClaims(),
+        "token is not a managed identity's: it is a user's delegated token (scp claim)",
+      ],
+      [
+        'a user token without idtyp, by its scp',
+        () => userClaims({ idtyp: undefined, upn: undefined, unique_name: undefined }),
+        "token is not a managed identity's: it is a user's delegated token (scp claim)",
+      ],
+      [
+        'a user token marked only by idtyp',
+        () => userClaims({ scp: undefined, upn: undefined, unique_name: undefined }),
+        "token is not a managed identity's: it is a user's delegated token (idtyp user)",
+      ],
+      [
+        "a user's token that carries an xms_mirid it should not have",
+        () => userClaims({ xms_mirid: IDENTITY_RESOURCE_ID }),
+        "token is not a managed identity's: it is a user's delegated token (scp claim)",
+      ],
+      [
+        "a service principal's client-secret token (idtyp app, no xms_mirid)",
+        () => appClaims(),
+        "token is not a managed identity's: it has no xms_mirid claim (an application's or a user's token)",
+      ],
+      [
+        'an app token without idtyp',
+        () => appClaims({ idtyp: undefined }),
+        "token is not a managed identity's: it has no xms_mirid claim (an application's or a user's token)",
+      ],
+      [
+        'a token of another idtyp',
+        () => vmClaims({ idtyp: 'device' }),
+        `token is not a managed identity's: its idtyp is "device", not app`,
+      ],
       [
         "an App Service's system-assigned identity",
-        () => vmClaims({ xms_mirid: `/subscriptions/${SUBSCRIPTION}/resourcegroups/web/providers/Microsoft.Web/sites/shop` }),
+        () =>
+          vmClaims({
+            xms_mirid: `/subscriptions/${SUBSCRIPTION}/resourcegroups/web/providers/Microsoft.Web/sites/shop`,
+          }),
         "token is not a virtual machine's managed identity: the identity of a Microsoft.Web/sites resource (xms_mirid)",
       ],
       [
         "a scale set's system-assigned identity, shared by all its instances",
-        () => vmClaims({ xms_mirid: `/subscriptions/${SUBSCRIPTION}/resourcegroups/aks/providers/Microsoft.Compute/virtualMachineScaleSets/pool` }),
+        () =>
+          vmClaims({
+            xms_mirid: `/subscriptions/${SUBSCRIPTION}/resourcegroups/aks/providers/Microsoft.Compute/virtualMachineScaleSets/pool`,
+          }),
         "token is not a virtual machine's managed identity: the identity of a Microsoft.Compute/virtualMachineScaleSets resource (xms_mirid)",
       ],
       [
         'a child resource that only looks like a VM',
-        () => vmClaims({ xms_mirid: `/subscriptions/${SUBSCRIPTION}/resourcegroups/aks/providers/Microsoft.Compute/virtualMachineScaleSets/pool/virtualMachines/0` }),
+        () =>
+          vmClaims({
+            xms_mirid: `/subscriptions/${SUBSCRIPTION}/resourcegroups/aks/providers/Microsoft.Compute/virtualMachineScaleSets/pool/virtualMachines/0`,
+          }),
         "token is not a virtual machine's managed identity: the identity of a Microsoft.Compute/virtualMachineScaleSets/… resource (xms_mirid)",
       ],
       [
@@ -142,23 +199,49 @@ describe('azure_msi attestor', () => {
       ],
       [
         'a user-assigned identity token issued to a scale set',
-        () => userAssignedClaims({ xms_az_rid: `/subscriptions/${SUBSCRIPTION}/resourcegroups/aks/providers/Microsoft.Compute/virtualMachineScaleSets/pool` }),
+        () =>
+          userAssignedClaims({
+            xms_az_rid: `/subscriptions/${SUBSCRIPTION}/resourcegroups/aks/providers/Microsoft.Compute/virtualMachineScaleSets/pool`,
+          }),
         "token is not a virtual machine's managed identity: a user-assigned identity token issued to a Microsoft.Compute/virtualMachineScaleSets resource (xms_az_rid)",
       ],
-      ['a system-assigned token whose xms_az_rid names another VM', () => vmClaims({ xms_az_rid: `/subscriptions/${SUBSCRIPTION}/resourcegroups/frontend/providers/Microsoft.Compute/virtualMachines/other` }), "token xms_az_rid names another resource than the VM's own identity (xms_mirid)"],
-      ['an xms_mirid that is no resource ID', () => vmClaims({ xms_mirid: '/subscriptions/x' }), 'token xms_mirid is not an Azure resource ID'],
-      ['an xms_az_rid that is no resource ID', () => userAssignedClaims({ xms_az_rid: 'blog' }), 'token xms_az_rid is not an Azure resource ID'],
-      ['an xms_mirid that is not a string', () => vmClaims({ xms_mirid: ['a'] }), 'token xms_mirid claim is not a string'],
+      [
+        'a system-assigned token whose xms_az_rid names another VM',
+        () =>
+          vmClaims({
+            xms_az_rid: `/subscriptions/${SUBSCRIPTION}/resourcegroups/frontend/providers/Microsoft.Compute/virtualMachines/other`,
+          }),
+        "token xms_az_rid names another resource than the VM's own identity (xms_mirid)",
+      ],
+      [
+        'an xms_mirid that is no resource ID',
+        () => vmClaims({ xms_mirid: '/subscriptions/x' }),
+        'token xms_mirid is not an Azure resource ID',
+      ],
+      [
+        'an xms_az_rid that is no resource ID',
+        () => userAssignedClaims({ xms_az_rid: 'blog' }),
+        'token xms_az_rid is not an Azure resource ID',
+      ],
+      [
+        'an xms_mirid that is not a string',
+        () => vmClaims({ xms_mirid: ['a'] }),
+        'token xms_mirid claim is not a string',
+      ],
     ];
     it.each(refused)('%s', async (_name, claims, why) => {
       const { attestor, lookups } = setup();
-      expect(await rejectionReason(verify(await signRs256(tenant, claims()), CONFIG, attestor))).toBe(`azure_msi: ${why}`);
+      expect(await rejectionReason(verify(await signRs256(tenant, claims()), CONFIG, attestor))).toBe(
+        `azure_msi: ${why}`,
+      );
       expect(lookups).toEqual([]);
     });
 
     it('accepts a system-assigned token whose xms_az_rid names its own VM (case as ARM compares)', async () => {
       const own = `/subscriptions/${SUBSCRIPTION.toUpperCase()}/resourceGroups/FRONTEND/providers/microsoft.compute/virtualmachines/BLOG`;
-      await expect(verify(await signRs256(tenant, vmClaims({ xms_az_rid: own })))).resolves.toMatchObject({ attributes: { 'identity.type': ['system_assigned'] } });
+      await expect(verify(await signRs256(tenant, vmClaims({ xms_az_rid: own })))).resolves.toMatchObject({
+        attributes: { 'identity.type': ['system_assigned'] },
+      });
     });
   });
 
@@ -168,7 +251,9 @@ describe('azure_msi attestor', () => {
   });
 
   it('rejects HS256 signed with a secret', async () => {
-    const token = await new SignJWT(vmClaims()).setProtectedHeader({ alg: 'HS256', kid: tenant.kid }).sign(new TextEncoder().encode('a-shared-secret-of-enough-length!!'));
+    const token = await new SignJWT(vmClaims())
+      .setProtectedHeader({ alg: 'HS256', kid: tenant.kid })
+      .sign(new TextEncoder().encode('a-shared-secret-of-enough-length!!'));
     expect(await rejectionReason(verify(token))).toBe('azure_msi: token algorithm "HS256" is not allowed (only RS256)');
   });
 
@@ -180,19 +265,25 @@ describe('azure_msi attestor', () => {
   });
 
   it('rejects any other algorithm (RS512)', async () => {
-    const token = await new SignJWT(vmClaims()).setProtectedHeader({ alg: 'RS512', kid: tenant.kid }).sign(tenant.privateKey);
+    const token = await new SignJWT(vmClaims())
+      .setProtectedHeader({ alg: 'RS512', kid: tenant.kid })
+      .sign(tenant.privateKey);
     expect(await rejectionReason(verify(token))).toBe('azure_msi: token algorithm "RS512" is not allowed (only RS256)');
   });
 
   it.each(['jwk', 'jku', 'x5u'])('rejects a token whose header carries %s', async (name) => {
-    const token = await signRs256(tenant, vmClaims(), { [name]: name === 'jwk' ? { kty: 'RSA', n: 'AQAB', e: 'AQAB' } : 'https://attacker.example/keys' });
+    const token = await signRs256(tenant, vmClaims(), {
+      [name]: name === 'jwk' ? { kty: 'RSA', n: 'AQAB', e: 'AQAB' } : 'https://attacker.example/keys',
+    });
     expect(await rejectionReason(verify(token))).toBe(`azure_msi: token header must not carry ${name}`);
   });
 
   it("rejects a tenant the policy does not list, without fetching that tenant's keys", async () => {
     const { attestor, source } = setup();
     const token = await signRs256(other, vmClaims({ tid: OTHER_TENANT, iss: `${AUTHORITY}/${OTHER_TENANT}/v2.0` }));
-    expect(await rejectionReason(verify(token, CONFIG, attestor))).toBe(`azure_msi: tenant ${OTHER_TENANT} is not allowed by this policy`);
+    expect(await rejectionReason(verify(token, CONFIG, attestor))).toBe(
+      `azure_msi: tenant ${OTHER_TENANT} is not allowed by this policy`,
+    );
     expect(source.fetches).toEqual([]);
   });
 
@@ -202,23 +293,33 @@ describe('azure_msi attestor', () => {
   });
 
   it('rejects a wrong audience', async () => {
-    expect(await rejectionReason(verify(await signRs256(tenant, vmClaims({ aud: 'https://vault.azure.net' }))))).toBe("azure_msi: token audience is not the tenant's resourceId");
+    expect(await rejectionReason(verify(await signRs256(tenant, vmClaims({ aud: 'https://vault.azure.net' }))))).toBe(
+      "azure_msi: token audience is not the tenant's resourceId",
+    );
   });
 
   it('rejects an expired token beyond five minutes of skew, and accepts one within', async () => {
     const now = Math.floor(Date.now() / 1000);
-    expect(await rejectionReason(verify(await signRs256(tenant, vmClaims({ exp: now - 301 }))))).toBe('azure_msi: token has expired');
+    expect(await rejectionReason(verify(await signRs256(tenant, vmClaims({ exp: now - 301 }))))).toBe(
+      'azure_msi: token has expired',
+    );
     await expect(verify(await signRs256(tenant, vmClaims({ exp: now - 200 })))).resolves.toBeDefined();
   });
 
   it('rejects a token not valid for more than five minutes yet', async () => {
     const now = Math.floor(Date.now() / 1000);
-    expect(await rejectionReason(verify(await signRs256(tenant, vmClaims({ nbf: now + 600, iat: now + 600, exp: now + 4200 }))))).toBe('azure_msi: token is not valid yet');
+    expect(
+      await rejectionReason(
+        verify(await signRs256(tenant, vmClaims({ nbf: now + 600, iat: now + 600, exp: now + 4200 }))),
+      ),
+    ).toBe('azure_msi: token is not valid yet');
   });
 
   it('rejects an unknown kid', async () => {
     const token = await signRs256(tenant, vmClaims(), { kid: 'no-such-key' });
-    expect(await rejectionReason(verify(token))).toBe(`azure_msi: no signing key no-such-key in the metadata of tenant ${TENANT}`);
+    expect(await rejectionReason(verify(token))).toBe(
+      `azure_msi: no signing key no-such-key in the metadata of tenant ${TENANT}`,
+    );
   });
 
   it('rejects a token signed by another key under a known kid', async () => {
@@ -228,8 +329,12 @@ describe('azure_msi attestor', () => {
 
   it('rejects a tampered payload', async () => {
     const [header, , signature] = (await signRs256(tenant, vmClaims())).split('.');
-    const payload = Buffer.from(JSON.stringify(vmClaims({ oid: '00000000-0000-4000-8000-000000000001' }))).toString('base64url');
-    expect(await rejectionReason(verify(`${header}.${payload}.${signature}`))).toBe('azure_msi: token signature does not verify');
+    const payload = Buffer.from(JSON.stringify(vmClaims({ oid: '00000000-0000-4000-8000-000000000001' }))).toString(
+      'base64url',
+    );
+    expect(await rejectionReason(verify(`${header}.${payload}.${signature}`))).toBe(
+      'azure_msi: token signature does not verify',
+    );
   });
 
   it('rejects a string that is not a JWT', async () => {
@@ -237,7 +342,9 @@ describe('azure_msi attestor', () => {
   });
 
   it('rejects a token without an object ID', async () => {
-    expect(await rejectionReason(verify(await signRs256(tenant, vmClaims({ oid: undefined }))))).toBe('azure_msi: token has no object ID (oid) claim');
+    expect(await rejectionReason(verify(await signRs256(tenant, vmClaims({ oid: undefined }))))).toBe(
+      'azure_msi: token has no object ID (oid) claim',
+    );
   });
 
   it('rejects a token whose VM does not exist', async () => {
@@ -248,7 +355,11 @@ describe('azure_msi attestor', () => {
   });
 
   it('fails closed when Azure is unreachable', async () => {
-    const { attestor } = setup({ vmNetwork: async () => Promise.reject(new DependencyUnavailable('azure: virtualMachines.get unavailable')) });
-    await expect(verify(await signRs256(tenant, vmClaims()), CONFIG, attestor)).rejects.toBeInstanceOf(DependencyUnavailable);
+    const { attestor } = setup({
+      vmNetwork: async () => Promise.reject(new DependencyUnavailable('azure: virtualMachines.get unavailable')),
+    });
+    await expect(verify(await signRs256(tenant, vmClaims()), CONFIG, attestor)).rejects.toBeInstanceOf(
+      DependencyUnavailable,
+    );
   });
 });

@@ -38,7 +38,10 @@ const CONFIG_SCHEMA = {
         additionalProperties: false,
         required: ['id'],
         properties: {
-          id: { type: 'string', pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' },
+          id: {
+            type: 'string',
+            pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+          },
           resourceId: { type: 'string', minLength: 1, maxLength: 1024 },
         },
       },
@@ -54,7 +57,16 @@ const PROOF_SCHEMA = {
   properties: { token: { type: 'string', minLength: 1, maxLength: 16384 } },
 } as const;
 
-const SINGLE_VALUED = ['tenant.id', 'principal.id', 'identity.type', 'identity.name', 'identity.resource_group', 'subscription.id', 'vm.name', 'vm.resource_group'];
+const SINGLE_VALUED = [
+  'tenant.id',
+  'principal.id',
+  'identity.type',
+  'identity.name',
+  'identity.resource_group',
+  'subscription.id',
+  'vm.name',
+  'vm.resource_group',
+];
 
 /**
  * `azure_msi` (attestors.md): an Entra access token of a virtual machine's
@@ -92,18 +104,34 @@ function reject(reason: string): never {
 }
 
 async function vmNetwork(cloud: AzureCloud, tenantId: string, vm: ArmResource): Promise<AzureVmNetwork> {
-  const network = await cloud.vmNetwork({ tenantId, subscriptionId: vm.subscriptionId, resourceGroup: vm.resourceGroup, name: vm.name });
-  if (!network) reject(`virtual machine ${vm.name} does not exist in resource group ${vm.resourceGroup} of subscription ${vm.subscriptionId}`);
+  const network = await cloud.vmNetwork({
+    tenantId,
+    subscriptionId: vm.subscriptionId,
+    resourceGroup: vm.resourceGroup,
+    name: vm.name,
+  });
+  if (!network)
+    reject(
+      `virtual machine ${vm.name} does not exist in resource group ${vm.resourceGroup} of subscription ${vm.subscriptionId}`,
+    );
   return network;
 }
 
-function attributesOf(tenantId: string, principalId: string, identity: ManagedIdentity, network: AzureVmNetwork): Record<string, string[]> {
+function attributesOf(
+  tenantId: string,
+  principalId: string,
+  identity: ManagedIdentity,
+  network: AzureVmNetwork,
+): Record<string, string[]> {
   const { vm } = identity;
   return {
     'tenant.id': [tenantId],
     'principal.id': [principalId],
     'identity.type': [identity.type],
-    ...(identity.type === 'user_assigned' && { 'identity.name': [identity.identity.name], 'identity.resource_group': [identity.identity.resourceGroup] }),
+    ...(identity.type === 'user_assigned' && {
+      'identity.name': [identity.identity.name],
+      'identity.resource_group': [identity.identity.resourceGroup],
+    }),
     'subscription.id': [vm.subscriptionId],
     'vm.name': [vm.name],
     'vm.resource_group': [vm.resourceGroup],

@@ -9,8 +9,7 @@ import type { MsiClaims } from './token';
  * identity, `xms_az_rid` the VM).
  */
 export type ManagedIdentity =
-  | { type: 'system_assigned'; vm: ArmResource }
-  | { type: 'user_assigned'; identity: ArmResource; vm: ArmResource };
+  { type: 'system_assigned'; vm: ArmResource } | { type: 'user_assigned'; identity: ArmResource; vm: ArmResource };
 
 /**
  * Step 5 of `azure_msi`: whose token this is. Entra signs tokens of every
@@ -26,21 +25,28 @@ export type ManagedIdentity =
  */
 export function managedIdentityOf(claims: MsiClaims): ManagedIdentity {
   if (claims.userClaim !== undefined || claims.idtyp === 'user') {
-    notManagedIdentity(`it is a user's delegated token (${claims.userClaim !== undefined ? `${claims.userClaim} claim` : 'idtyp user'})`);
+    notManagedIdentity(
+      `it is a user's delegated token (${claims.userClaim !== undefined ? `${claims.userClaim} claim` : 'idtyp user'})`,
+    );
   }
-  if (claims.idtyp !== undefined && claims.idtyp !== 'app') notManagedIdentity(`its idtyp is ${JSON.stringify(claims.idtyp.slice(0, 32))}, not app`);
-  if (claims.identityResourceId === undefined) notManagedIdentity("it has no xms_mirid claim (an application's or a user's token)");
+  if (claims.idtyp !== undefined && claims.idtyp !== 'app')
+    notManagedIdentity(`its idtyp is ${JSON.stringify(claims.idtyp.slice(0, 32))}, not app`);
+  if (claims.identityResourceId === undefined)
+    notManagedIdentity("it has no xms_mirid claim (an application's or a user's token)");
   const named = parseArmResource(claims.identityResourceId);
   if (!named) reject('token xms_mirid is not an Azure resource ID');
   const requester = claims.requesterResourceId === undefined ? undefined : parseArmResource(claims.requesterResourceId);
   if (requester === null) reject('token xms_az_rid is not an Azure resource ID');
   if (named.kind === 'virtual_machine') {
-    if (requester && !sameResource(requester, named)) reject("token xms_az_rid names another resource than the VM's own identity (xms_mirid)");
+    if (requester && !sameResource(requester, named))
+      reject("token xms_az_rid names another resource than the VM's own identity (xms_mirid)");
     return { type: 'system_assigned', vm: named };
   }
   if (named.kind === 'user_assigned_identity') {
-    if (!requester) notVirtualMachine('a user-assigned identity token that names no virtual machine (no xms_az_rid claim)');
-    if (requester.kind !== 'virtual_machine') notVirtualMachine(`a user-assigned identity token issued to a ${requester.type} resource (xms_az_rid)`);
+    if (!requester)
+      notVirtualMachine('a user-assigned identity token that names no virtual machine (no xms_az_rid claim)');
+    if (requester.kind !== 'virtual_machine')
+      notVirtualMachine(`a user-assigned identity token issued to a ${requester.type} resource (xms_az_rid)`);
     return { type: 'user_assigned', identity: named, vm: requester };
   }
   notVirtualMachine(`the identity of a ${named.type} resource (xms_mirid)`);

@@ -18,7 +18,10 @@ const SEGMENT = '[^/]{1,128}';
 /** Namespace and type words: ARM's alphabet, so a type is safe to quote in a reason. */
 const WORD = '[A-Za-z0-9.]{1,128}';
 /** Child resources (`…/virtualMachineScaleSets/{s}/virtualMachines/{n}`) are kept as a tail, never a VM. */
-const RESOURCE = new RegExp(`^/subscriptions/(${SEGMENT})/resourcegroups/(${SEGMENT})/providers/(${WORD}/${WORD})/(${SEGMENT})((?:/${SEGMENT})*)$`, 'i');
+const RESOURCE = new RegExp(
+  `^/subscriptions/(${SEGMENT})/resourcegroups/(${SEGMENT})/providers/(${WORD}/${WORD})/(${SEGMENT})((?:/${SEGMENT})*)$`,
+  'i',
+);
 
 const KINDS: Record<string, ArmResource['kind']> = {
   'microsoft.compute/virtualmachines': 'virtual_machine',
@@ -31,7 +34,13 @@ export function parseArmResource(resourceId: string): ArmResource | null {
   if (!m) return null;
   const type = m[3]!;
   const kind = m[5] === '' ? (KINDS[type.toLowerCase()] ?? 'other') : 'other';
-  return { subscriptionId: m[1]!.toLowerCase(), resourceGroup: m[2]!, type: m[5] === '' ? type : `${type}/…`, name: m[4]!, kind };
+  return {
+    subscriptionId: m[1]!.toLowerCase(),
+    resourceGroup: m[2]!,
+    type: m[5] === '' ? type : `${type}/…`,
+    name: m[4]!,
+    kind,
+  };
 }
 
 /** Whether two parsed resources are the same one (ARM IDs compare case-insensitively). */

@@ -63,7 +63,12 @@ describe('tenant signing keys', () => {
   it('skips keys it cannot use (encryption keys, other key types, broken entries)', async () => {
     const good = (await first.jwks()).keys[0]!;
     const { source } = rollingSource({
-      keys: [{ ...good, kid: 'enc', use: 'enc' }, { kty: 'EC', kid: 'ec', crv: 'P-256', x: 'AA', y: 'AA' }, { kty: 'RSA', kid: 'broken', n: '', e: '' }, good],
+      keys: [
+        { ...good, kid: 'enc', use: 'enc' },
+        { kty: 'EC', kid: 'ec', crv: 'P-256', x: 'AA', y: 'AA' },
+        { kty: 'RSA', kid: 'broken', n: '', e: '' },
+        good,
+      ],
     });
     const keys = new SigningKeys(source, () => 0);
     expect(await keys.key(TENANT, 'enc')).toBeNull();

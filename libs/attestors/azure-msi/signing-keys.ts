@@ -29,5 +29,12 @@ async function importRsaKeys(set: JSONWebKeySet): Promise<Map<string, Verificati
 }
 
 function usableRsaKey(jwk: JWK): boolean {
-  return jwk.kty === 'RSA' && typeof jwk.kid === 'string' && jwk.kid.length > 0 && (jwk.use === undefined || jwk.use === 'sig') && typeof jwk.n === 'string' && typeof jwk.e === 'string';
+  return (
+    jwk.kty === 'RSA' &&
+    typeof jwk.kid === 'string' &&
+    jwk.kid.length > 0 &&
+    (jwk.use === undefined || jwk.use === 'sig') &&
+    typeof jwk.n === 'string' &&
+    typeof jwk.e === 'string'
+  );
 }

@@ -38,7 +38,13 @@ const USER_CLAIMS = ['scp', 'upn', 'unique_name'] as const;
  * RS256 signature with the tenant's key, the issuer (v2 or v1), the audience
  * and the times. Whose token it is (step 5) is `managed-identity.ts`'s call.
  */
-export async function verifyMsiToken(token: string, tenants: readonly TenantPolicy[], keys: SigningKeys, authorityHost: string, now: Date): Promise<MsiClaims> {
+export async function verifyMsiToken(
+  token: string,
+  tenants: readonly TenantPolicy[],
+  keys: SigningKeys,
+  authorityHost: string,
+  now: Date,
+): Promise<MsiClaims> {
   const kid = checkHeader(token);
   const tid = unverifiedTenant(token);
   const tenant = tenants.find((t) => t.id.toLowerCase() === tid.toLowerCase());
@@ -91,7 +97,11 @@ function unverifiedTenant(token: string): string {
   return payload.tid;
 }
 
-async function verified(token: string, key: VerificationKey, expect: { issuer: string[]; audience: string; now: Date }): Promise<JWTPayload> {
+async function verified(
+  token: string,
+  key: VerificationKey,
+  expect: { issuer: string[]; audience: string; now: Date },
+): Promise<JWTPayload> {
   try {
     const { payload } = await jwtVerify(token, key, {
       algorithms: ['RS256'],

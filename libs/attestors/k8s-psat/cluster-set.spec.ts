@@ -1,7 +1,12 @@
 import { generateClusterKey, type ClusterKey } from '../../testing/k8s-issuer/keys';
 import { ClusterSetError, KubernetesClusterSet, type KubernetesClustersSpec } from './cluster-set';
 
-const cluster = (over: Partial<KubernetesClustersSpec['clusters'][number]>) => ({ name: 'web', issuer: 'https://oidc.example', audience: 'attestd', ...over });
+const cluster = (over: Partial<KubernetesClustersSpec['clusters'][number]>) => ({
+  name: 'web',
+  issuer: 'https://oidc.example',
+  audience: 'attestd',
+  ...over,
+});
 
 function problems(spec: KubernetesClustersSpec): string[] {
   try {
@@ -20,7 +25,12 @@ describe('KubernetesClusterSet', () => {
   });
 
   it('compiles inline keys and jwksUri clusters', () => {
-    const set = KubernetesClusterSet.build({ clusters: [cluster({ jwks: { keys: [key.publicJwk] } }), cluster({ name: 'batch', jwksUri: 'https://oidc.example/keys' })] });
+    const set = KubernetesClusterSet.build({
+      clusters: [
+        cluster({ jwks: { keys: [key.publicJwk] } }),
+        cluster({ name: 'batch', jwksUri: 'https://oidc.example/keys' }),
+      ],
+    });
     const web = set.cluster('web')!;
     expect('inline' in web.keys && web.keys.inline.get(key.kid)?.alg).toBe('ES256');
     expect(set.cluster('batch')?.keys).toEqual({ jwksUri: 'https://oidc.example/keys' });
@@ -33,7 +43,18 @@ describe('KubernetesClusterSet', () => {
         clusters: [
           cluster({}),
           cluster({ name: 'b', jwksUri: 'https://x', jwks: { keys: [key.publicJwk] } }),
-          cluster({ name: 'c', jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0', kid: 'h' }, { kty: 'RSA', kid: 'r', n: '!!', e: 'AQAB' }, { ...key.publicJwk, d: 'x' }, key.publicJwk, key.publicJwk] } }),
+          cluster({
+            name: 'c',
+            jwks: {
+              keys: [
+                { kty: 'oct', k: 'c2VjcmV0', kid: 'h' },
+                { kty: 'RSA', kid: 'r', n: '!!', e: 'AQAB' },
+                { ...key.publicJwk, d: 'x' },
+                key.publicJwk,
+                key.publicJwk,
+              ],
+            },
+          }),
           cluster({ name: 'c', jwksUri: 'https://x' }),
         ],
       }),

@@ -36,9 +36,11 @@ export class KubernetesClusterSet {
     const clusters = new Map<string, KubernetesCluster>();
     spec.clusters.forEach((cluster, i) => {
       const path = `/spec/clusters/${i}`;
-      if (clusters.has(cluster.name)) problems.push({ path: `${path}/name`, message: `cluster ${cluster.name} is listed twice` });
+      if (clusters.has(cluster.name))
+        problems.push({ path: `${path}/name`, message: `cluster ${cluster.name} is listed twice` });
       const keys = keySourceOf(cluster, path, problems);
-      if (keys) clusters.set(cluster.name, { name: cluster.name, issuer: cluster.issuer, audience: cluster.audience, keys });
+      if (keys)
+        clusters.set(cluster.name, { name: cluster.name, issuer: cluster.issuer, audience: cluster.audience, keys });
     });
     if (problems.length > 0) throw new ClusterSetError(problems);
     return new KubernetesClusterSet(clusters);
@@ -49,7 +51,11 @@ export class KubernetesClusterSet {
   }
 }
 
-function keySourceOf(cluster: KubernetesClustersSpec['clusters'][number], path: string, problems: { path: string; message: string }[]): KubernetesCluster['keys'] | undefined {
+function keySourceOf(
+  cluster: KubernetesClustersSpec['clusters'][number],
+  path: string,
+  problems: { path: string; message: string }[],
+): KubernetesCluster['keys'] | undefined {
   if ((cluster.jwksUri === undefined) === (cluster.jwks === undefined)) {
     problems.push({ path, message: `cluster ${cluster.name} needs exactly one of jwksUri and jwks` });
     return undefined;
@@ -59,7 +65,8 @@ function keySourceOf(cluster: KubernetesClustersSpec['clusters'][number], path: 
   cluster.jwks!.keys.forEach((jwk, k) => {
     const key = signatureKeyOf(jwk);
     if (typeof key === 'string') problems.push({ path: `${path}/jwks/keys/${k}`, message: `key ${key}` });
-    else if (inline.has(key.kid)) problems.push({ path: `${path}/jwks/keys/${k}`, message: `key kid ${key.kid} is listed twice` });
+    else if (inline.has(key.kid))
+      problems.push({ path: `${path}/jwks/keys/${k}`, message: `key kid ${key.kid} is listed twice` });
     else inline.set(key.kid, key);
   });
   return { inline };

@@ -59,9 +59,11 @@ export function k8sPsatAttestor(ports: K8sPsatPorts): Attestor<K8sPsatProof, K8s
     bindsChallenge: false,
     async verify(proof, config, context): Promise<Verified> {
       // step 1: the policy's clusters first, so nobody can make us fetch keys of a cluster no policy allows
-      if (!config.clusters.includes(proof.cluster)) reject(`cluster ${proof.cluster} is not allowed by this policy`, 'cluster is not allowed');
+      if (!config.clusters.includes(proof.cluster))
+        reject(`cluster ${proof.cluster} is not allowed by this policy`, 'cluster is not allowed');
       const cluster = ports.clusters().cluster(proof.cluster);
-      if (!cluster) reject(`cluster ${proof.cluster} is not in the KubernetesClusters section`, 'cluster is not allowed');
+      if (!cluster)
+        reject(`cluster ${proof.cluster} is not in the KubernetesClusters section`, 'cluster is not allowed');
       const claims = await verifyPsatToken(proof.token, cluster, ports.remoteKeys, context.now); // steps 2-4
       return {
         attributes: attributesOf(proof.cluster, claims),

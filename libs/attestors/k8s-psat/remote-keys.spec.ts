@@ -14,8 +14,21 @@ describe('RemoteKeySets', () => {
     let published: ClusterKey[] = [first];
     let clock = 1_000_000;
     const fetches: string[] = [];
-    const sets = new RemoteKeySets({ fetchKeys: async (uri) => (fetches.push(uri), { keys: [...published.map((k) => k.publicJwk), { kty: 'oct', k: 'c2VjcmV0', kid: 'hmac' }] }) }, () => clock);
-    return { sets, fetches, publish: (keys: ClusterKey[]) => (published = keys), advance: (ms: number) => (clock += ms) };
+    const sets = new RemoteKeySets(
+      {
+        fetchKeys: async (uri) => (
+          fetches.push(uri),
+          { keys: [...published.map((k) => k.publicJwk), { kty: 'oct', k: 'c2VjcmV0', kid: 'hmac' }] }
+        ),
+      },
+      () => clock,
+    );
+    return {
+      sets,
+      fetches,
+      publish: (keys: ClusterKey[]) => (published = keys),
+      advance: (ms: number) => (clock += ms),
+    };
   }
 
   it('fetches once and serves known kids from the cache', async () => {
@@ -51,7 +64,12 @@ describe('RemoteKeySets', () => {
 
   it('shares one fetch between concurrent look-ups and does not remember a failure', async () => {
     let calls = 0;
-    const sets = new RemoteKeySets({ fetchKeys: async () => ((calls += 1), calls === 1 ? Promise.reject(new Error('down')) : { keys: [first.publicJwk] }) });
+    const sets = new RemoteKeySets({
+      fetchKeys: async () => (
+        (calls += 1),
+        calls === 1 ? Promise.reject(new Error('down')) : { keys: [first.publicJwk] }
+      ),
+    });
     await expect(Promise.all([sets.key(URI, first.kid), sets.key(URI, first.kid)])).rejects.toThrow('down');
     expect(calls).toBe(1);
     expect(await sets.key(URI, first.kid)).not.toBeNull();

@@ -30,7 +30,8 @@ export function signatureKeyOf(jwk: unknown): SignatureKey | string {
   if (!alg) return `kid ${k.kid}: only RSA (RS256) and EC P-256 (ES256) keys are allowed`;
   try {
     const key = createPublicKey({ key: publicMembers(k, alg), format: 'jwk' });
-    if (alg === 'RS256' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) return `kid ${k.kid}: RSA keys must have at least ${MIN_RSA_BITS} bits`;
+    if (alg === 'RS256' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS)
+      return `kid ${k.kid}: RSA keys must have at least ${MIN_RSA_BITS} bits`;
     return { kid: k.kid, alg, key };
   } catch {
     return `kid ${k.kid}: is not a valid ${alg} public key`;
@@ -44,9 +45,14 @@ function algorithmOf(jwk: JWK): PsatAlgorithm | undefined {
 }
 
 /** Only the members node:crypto needs: nothing else of the entry reaches the importer. */
-function publicMembers(jwk: JWK, alg: PsatAlgorithm): { kty: string; n?: string; e?: string; crv?: string; x?: string; y?: string } {
+function publicMembers(
+  jwk: JWK,
+  alg: PsatAlgorithm,
+): { kty: string; n?: string; e?: string; crv?: string; x?: string; y?: string } {
   const text = (value: unknown) => (typeof value === 'string' ? value : '');
-  return alg === 'RS256' ? { kty: 'RSA', n: text(jwk.n), e: text(jwk.e) } : { kty: 'EC', crv: 'P-256', x: text(jwk.x), y: text(jwk.y) };
+  return alg === 'RS256'
+    ? { kty: 'RSA', n: text(jwk.n), e: text(jwk.e) }
+    : { kty: 'EC', crv: 'P-256', x: text(jwk.x), y: text(jwk.y) };
 }
 
 /** The usable keys of a fetched set by kid; unusable entries are skipped so one bad key hides no good one. */

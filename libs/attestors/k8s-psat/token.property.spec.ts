@@ -14,7 +14,9 @@ describe('k8s_psat against arbitrary input', () => {
   let attestor: ReturnType<typeof k8sPsatAttestor>;
   beforeAll(async () => {
     key = await generateClusterKey('RS256');
-    const clusters = KubernetesClusterSet.build({ clusters: [{ name: 'web', issuer: ISSUER, audience: 'attestd', jwks: { keys: [key.publicJwk] } }] });
+    const clusters = KubernetesClusterSet.build({
+      clusters: [{ name: 'web', issuer: ISSUER, audience: 'attestd', jwks: { keys: [key.publicJwk] } }],
+    });
     const unreachable = new RemoteKeySets({ fetchKeys: () => Promise.reject(new Error('no fetch expected')) });
     attestor = k8sPsatAttestor({ clusters: () => clusters, remoteKeys: unreachable });
   });
@@ -32,19 +34,31 @@ describe('k8s_psat against arbitrary input', () => {
     const junk = fc.oneof(
       fc.string(),
       fc.tuple(fc.jsonValue(), fc.jsonValue(), fc.string()).map(([h, p, s]) => `${b64(h)}.${b64(p)}.${s}`),
-      fc.tuple(fc.constantFrom('none', 'HS256', 'RS256', 'ES256'), fc.jsonValue()).map(([alg, p]) => `${b64({ alg, kid: key.kid })}.${b64(p)}.`),
+      fc
+        .tuple(fc.constantFrom('none', 'HS256', 'RS256', 'ES256'), fc.jsonValue())
+        .map(([alg, p]) => `${b64({ alg, kid: key.kid })}.${b64(p)}.`),
     );
-    await fc.assert(fc.asyncProperty(fc.oneof(fc.constant('web'), fc.string()), junk, rejectsCleanly), { numRuns: 300 });
+    await fc.assert(fc.asyncProperty(fc.oneof(fc.constant('web'), fc.string()), junk, rejectsCleanly), {
+      numRuns: 300,
+    });
   });
 
   it('rejects correctly signed tokens whose claims are arbitrary (unbound, wrong issuer or audience)', async () => {
     const claims = fc.record(
-      { iss: fc.oneof(fc.constant(ISSUER), fc.string()), aud: fc.oneof(fc.constant('other'), fc.array(fc.string())), 'kubernetes.io': fc.jsonValue(), sub: fc.string() },
+      {
+        iss: fc.oneof(fc.constant(ISSUER), fc.string()),
+        aud: fc.oneof(fc.constant('other'), fc.array(fc.string())),
+        'kubernetes.io': fc.jsonValue(),
+        sub: fc.string(),
+      },
       { requiredKeys: ['aud'] },
     );
     await fc.assert(
       fc.asyncProperty(claims, async (c) => {
-        const base = projectedClaims({ namespace: 'n', serviceAccount: 's', pod: 'p' }, { issuer: ISSUER, audience: 'attestd', ttlSeconds: 600 });
+        const base = projectedClaims(
+          { namespace: 'n', serviceAccount: 's', pod: 'p' },
+          { issuer: ISSUER, audience: 'attestd', ttlSeconds: 600 },
+        );
         await rejectsCleanly('web', await signToken({ ...base, ...c }, key));
       }),
       { numRuns: 100 },

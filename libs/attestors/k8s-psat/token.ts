@@ -23,9 +23,15 @@ export interface PsatClaims {
  * algorithm only), the issuer, the audience and the times; last, the token
  * must be bound to a pod.
  */
-export async function verifyPsatToken(token: string, cluster: KubernetesCluster, remote: RemoteKeySets, now: Date): Promise<PsatClaims> {
+export async function verifyPsatToken(
+  token: string,
+  cluster: KubernetesCluster,
+  remote: RemoteKeySets,
+  now: Date,
+): Promise<PsatClaims> {
   const kid = checkHeader(token);
-  const key = 'inline' in cluster.keys ? (cluster.keys.inline.get(kid) ?? null) : await remote.key(cluster.keys.jwksUri, kid);
+  const key =
+    'inline' in cluster.keys ? (cluster.keys.inline.get(kid) ?? null) : await remote.key(cluster.keys.jwksUri, kid);
   if (!key) reject(`no signing key ${kid} in the JWKS of cluster ${cluster.name}`);
   const payload = await verified(token, key, cluster, now);
   return boundClaims(payload);
@@ -53,13 +59,17 @@ async function verified(token: string, key: SignatureKey, cluster: KubernetesClu
   } catch (error) {
     const reason = joseReason(error, cluster);
     // the configured audience is the operator's to read, not the caller's
-    reject(reason, reason.startsWith('token audience') ? `token audience is not the audience of cluster ${cluster.name}` : reason);
+    reject(
+      reason,
+      reason.startsWith('token audience') ? `token audience is not the audience of cluster ${cluster.name}` : reason,
+    );
   }
 }
 
 /** jose's failures in the operator's words; nothing from the token is echoed but claim names. */
 function joseReason(error: unknown, cluster: KubernetesCluster): string {
-  if (error instanceof errors.JOSEAlgNotAllowed) return `token algorithm does not match the algorithm of its key in cluster ${cluster.name}`;
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return `token algorithm does not match the algorithm of its key in cluster ${cluster.name}`;
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'token signature does not verify';
   if (error instanceof errors.JWTExpired) return 'token has expired';
   if (error instanceof errors.JWTClaimValidationFailed) {
@@ -82,7 +92,8 @@ function boundClaims(payload: JWTPayload): PsatClaims {
   if (!serviceAccount) reject('token kubernetes.io claim has no serviceaccount name and uid');
   const pod = nameAndUid(k8s, 'pod');
   if (!pod) reject('token is not bound to a pod (kubernetes.io.pod name and uid)');
-  if (payload.sub !== `system:serviceaccount:${namespace}:${serviceAccount.name}`) reject('token subject does not name its service account');
+  if (payload.sub !== `system:serviceaccount:${namespace}:${serviceAccount.name}`)
+    reject('token subject does not name its service account');
   const node = k8s.node === undefined ? undefined : nameAndUid(k8s, 'node');
   if (node === null) reject('token kubernetes.io.node claim has no name and uid');
   return { namespace, serviceAccount, pod, ...(node && { node }) };
@@ -90,7 +101,9 @@ function boundClaims(payload: JWTPayload): PsatClaims {
 
 function objectAt(value: unknown, key: string): Record<string, unknown> | undefined {
   const child = (value as Record<string, unknown>)[key];
-  return typeof child === 'object' && child !== null && !Array.isArray(child) ? (child as Record<string, unknown>) : undefined;
+  return typeof child === 'object' && child !== null && !Array.isArray(child)
+    ? (child as Record<string, unknown>)
+    : undefined;
 }
 
 function nameAndUid(k8s: Record<string, unknown>, key: string): { name: string; uid: string } | null {

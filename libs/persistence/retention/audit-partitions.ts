@@ -28,7 +28,12 @@ export async function listAuditPartitions(session: MaintenanceSession): Promise<
     CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS bound) b
     WHERE i.inhparent = '${AUDIT_TABLE}'::regclass
     ORDER BY 3 NULLS FIRST`);
-  return rows.map((row) => ({ name: row.name, from: toDate(row.from), to: toDate(row.to), isDefault: row.bound === 'DEFAULT' }));
+  return rows.map((row) => ({
+    name: row.name,
+    from: toDate(row.from),
+    to: toDate(row.to),
+    isDefault: row.bound === 'DEFAULT',
+  }));
 }
 
 /**
@@ -49,13 +54,20 @@ export const MAX_ROWS_MOVED = 10_000;
  * (PostgreSQL re-checks it), which this job's first pass after an upgrade
  * provoked under concurrent logins.
  */
-export async function createAuditPartition(session: MaintenanceSession, partition: NewPartition, options: PartitionDdlOptions): Promise<{ moved: number } | undefined> {
+export async function createAuditPartition(
+  session: MaintenanceSession,
+  partition: NewPartition,
+  options: PartitionDdlOptions,
+): Promise<{ moved: number } | undefined> {
   const table = quoteIdent(partition.name);
   const range = `"at" >= ${quoteTime(partition.from)} AND "at" < ${quoteTime(partition.to)}`;
-  const [stray] = await session.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(DEFAULT_PARTITION)} WHERE ${range}`);
+  const [stray] = await session.query<{ n: string }>(
+    `SELECT count(*) AS n FROM ${quoteIdent(DEFAULT_PARTITION)} WHERE ${range}`,
+  );
   const moved = Number(stray?.n ?? 0);
   if (moved > MAX_ROWS_MOVED) return undefined;
-  const columns = '"id", "at", "event", "outcome", "code", "reason", "attestors", "policy", "attributes", "spiffe_id", "agent_id", "source_ip", "request_id", "actor"';
+  const columns =
+    '"id", "at", "event", "outcome", "code", "reason", "attestors", "policy", "attributes", "spiffe_id", "agent_id", "source_ip", "request_id", "actor"';
   const move = `
     INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${quoteIdent(DEFAULT_PARTITION)} WHERE ${range};
     DELETE FROM ${quoteIdent(DEFAULT_PARTITION)} WHERE ${range};`;
@@ -71,13 +83,19 @@ export async function createAuditPartition(session: MaintenanceSession, partitio
 }
 
 /** Empties and drops an expired partition; returns the rows it held. */
-export async function dropAuditPartition(session: MaintenanceSession, name: string, options: PartitionDdlOptions): Promise<number> {
+export async function dropAuditPartition(
+  session: MaintenanceSession,
+  name: string,
+  options: PartitionDdlOptions,
+): Promise<number> {
   const table = quoteIdent(name);
   const [counted] = await session.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
   const lockTimeout = `SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.lockTimeoutMs))};`;
   await session.transaction(`${lockTimeout} TRUNCATE ${table};`);
   // Empty now, so its files go at once while audit_events is locked.
-  await session.transaction(`${lockTimeout} ALTER TABLE ${quoteIdent(AUDIT_TABLE)} DETACH PARTITION ${table}; DROP TABLE ${table};`);
+  await session.transaction(
+    `${lockTimeout} ALTER TABLE ${quoteIdent(AUDIT_TABLE)} DETACH PARTITION ${table}; DROP TABLE ${table};`,
+  );
   return Number(counted?.n ?? 0);
 }
 
@@ -85,7 +103,12 @@ export async function dropAuditPartition(session: MaintenanceSession, name: stri
  * Deletes one batch of rows older than `before` from one partition (the
  * default or the legacy one); returns how many went.
  */
-export async function trimAuditPartition(session: MaintenanceSession, name: string, before: Date, batchRows: number): Promise<number> {
+export async function trimAuditPartition(
+  session: MaintenanceSession,
+  name: string,
+  before: Date,
+  batchRows: number,
+): Promise<number> {
   const table = quoteIdent(name);
   const rows = await session.query<{ n: string }>(
     `WITH gone AS (DELETE FROM ${table} WHERE ctid = ANY (ARRAY(SELECT ctid FROM ${table} WHERE "at" < $1 LIMIT $2)) RETURNING 1)

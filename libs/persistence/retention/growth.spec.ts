@@ -4,7 +4,11 @@ import { runRetentionPass, type RetentionPolicy } from './retention-pass';
 
 const DAY = 86_400_000;
 const WEEKS = 3;
-const POLICY: RetentionPolicy = { auditRetentionSeconds: 5 * 86_400, agentRetentionSeconds: 3 * 86_400, joinTokenRetentionSeconds: 2 * 86_400 };
+const POLICY: RetentionPolicy = {
+  auditRetentionSeconds: 5 * 86_400,
+  agentRetentionSeconds: 3 * 86_400,
+  joinTokenRetentionSeconds: 2 * 86_400,
+};
 
 /**
  * Rows arriving per simulated day. On PostgreSQL three weeks of them come
@@ -39,7 +43,10 @@ describe('table sizes under retention, over simulated weeks', () => {
     for (let day = 0; day < WEEKS * 7; day++) {
       const dayStart = new Date(start + day * DAY);
       arrived += await oneDayOfFleet(t.db, dayStart, volume);
-      const result = await runRetentionPass(t.db, POLICY, new Date(dayStart.getTime() + DAY - 1), { batchRows: t.db.kind === 'postgres' ? 5000 : 1000, lockTimeoutMs: 1000 });
+      const result = await runRetentionPass(t.db, POLICY, new Date(dayStart.getTime() + DAY - 1), {
+        batchRows: t.db.kind === 'postgres' ? 5000 : 1000,
+        lockTimeoutMs: 1000,
+      });
       expect(result).toBeDefined();
       // A real day gives autovacuum hours to mark the deleted rows' space
       // reusable; a simulated day lasts seconds, so vacuum as it would have,
@@ -53,7 +60,9 @@ describe('table sizes under retention, over simulated weeks', () => {
 
     const [, second, third] = bytesAtWeekEnd as [Sizes, Sizes, Sizes];
     // 15%, and a few pages of slack for the tables of a few thousand rows
-    const grown = (Object.keys(third) as (keyof Sizes)[]).filter((table) => third[table] > second[table] * 1.15 + 65_536);
+    const grown = (Object.keys(third) as (keyof Sizes)[]).filter(
+      (table) => third[table] > second[table] * 1.15 + 65_536,
+    );
     expect(grown.map((table) => ({ table, week2: second[table], week3: third[table] }))).toEqual([]);
     const rows = rowsAtWeekEnd[2]!;
     // audit events of the retention window and of the day partition not yet wholly expired, and the
@@ -73,7 +82,11 @@ describe('table sizes under retention, over simulated weeks', () => {
  * whose SVID expires within the hour (a tenth of them evicted), and join
  * tokens nobody uses. Returns the rows written.
  */
-async function oneDayOfFleet(db: Database, dayStart: Date, volume: (typeof VOLUME)[keyof typeof VOLUME]): Promise<number> {
+async function oneDayOfFleet(
+  db: Database,
+  dayStart: Date,
+  volume: (typeof VOLUME)[keyof typeof VOLUME],
+): Promise<number> {
   const day = dayStart.toISOString();
   const stamp = day.slice(0, 10);
   await db.runScript(`

@@ -83,14 +83,20 @@ export function isPeriodPartition(name: string): boolean {
   return PERIOD_PARTITION.test(name);
 }
 
-export function planAuditPartitions(existing: readonly ExistingPartition[], now: Date, retentionSeconds: number): AuditPartitionPlan {
+export function planAuditPartitions(
+  existing: readonly ExistingPartition[],
+  now: Date,
+  retentionSeconds: number,
+): AuditPartitionPlan {
   const cutoff = retentionSeconds > 0 ? new Date(now.getTime() - retentionSeconds * 1000) : undefined;
   const ranged = existing.filter((p) => !p.isDefault);
   return {
     create: partitionsToCreate(ranged, now, partitionWidthFor(retentionSeconds)),
     drop: cutoff ? ranged.filter((p) => p.to !== null && p.to.getTime() <= cutoff.getTime()).map((p) => p.name) : [],
     trim: cutoff
-      ? existing.filter((p) => p.isDefault || (p.from === null && (p.to === null || p.to.getTime() > cutoff.getTime()))).map((p) => p.name)
+      ? existing
+          .filter((p) => p.isDefault || (p.from === null && (p.to === null || p.to.getTime() > cutoff.getTime())))
+          .map((p) => p.name)
       : [],
     cutoff,
   };

@@ -53,7 +53,13 @@ export interface PurgedAgents {
  * held, so its purge frees the node to attest again, as an eviction would:
  * it is audited as an `evict` by `actor`, in the same statement.
  */
-export async function purgeAgents(session: MaintenanceSession, before: Date, batchRows: number, actor: string, reason: string): Promise<PurgedAgents> {
+export async function purgeAgents(
+  session: MaintenanceSession,
+  before: Date,
+  batchRows: number,
+  actor: string,
+  reason: string,
+): Promise<PurgedAgents> {
   const rows = await session.query<{ agents: string; tofu_keys: string; released: string }>(
     `WITH
      doomed AS (
@@ -74,7 +80,11 @@ export async function purgeAgents(session: MaintenanceSession, before: Date, bat
     [before.toISOString(), batchRows, actor, reason],
   );
   const row = rows[0];
-  return { agents: Number(row?.agents ?? 0), tofuKeys: Number(row?.tofu_keys ?? 0), released: Number(row?.released ?? 0) };
+  return {
+    agents: Number(row?.agents ?? 0),
+    tofuKeys: Number(row?.tofu_keys ?? 0),
+    released: Number(row?.released ?? 0),
+  };
 }
 
 function count(rows: { n: string }[]): number {

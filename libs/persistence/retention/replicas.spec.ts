@@ -8,7 +8,11 @@ import { RETENTION_LOCK_ID, runRetentionPass, type RetentionPolicy } from './ret
 import { until } from '../../testing/until';
 
 const DAY = 86_400_000;
-const POLICY: RetentionPolicy = { auditRetentionSeconds: 2 * 86_400, agentRetentionSeconds: 0, joinTokenRetentionSeconds: 0 };
+const POLICY: RetentionPolicy = {
+  auditRetentionSeconds: 2 * 86_400,
+  agentRetentionSeconds: 0,
+  joinTokenRetentionSeconds: 0,
+};
 
 // Several replicas on one PostgreSQL (always on a real server, as the
 // replica tests are: an embedded database has one process and no locks to
@@ -45,7 +49,9 @@ describe('retention on a database shared by replicas', () => {
     await other.query('SELECT pg_advisory_lock($1)', [RETENTION_LOCK_ID]);
     expect(await runRetentionPass(db, POLICY, now, { batchRows: 100, lockTimeoutMs: 1000 })).toBeUndefined();
     await other.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK_ID]);
-    expect(await runRetentionPass(db, POLICY, now, { batchRows: 100, lockTimeoutMs: 1000 })).toMatchObject({ partitions: { created: expect.arrayContaining(['audit_events_p20320609']) } });
+    expect(await runRetentionPass(db, POLICY, now, { batchRows: 100, lockTimeoutMs: 1000 })).toMatchObject({
+      partitions: { created: expect.arrayContaining(['audit_events_p20320609']) },
+    });
   });
 
   it('lets a login through while dropping a partition waits for a long reader of audit_events: the drop gives up after its lock timeout and is retried next pass', async () => {
@@ -58,7 +64,11 @@ describe('retention on a database shared by replicas', () => {
     const pass = runRetentionPass(db, POLICY, later, { batchRows: 100, lockTimeoutMs: 3000 });
     const waiting = await session();
     const detachWaits = async () =>
-      (await waiting.query(`SELECT 1 FROM pg_locks WHERE relation = 'audit_events'::regclass AND mode = 'AccessExclusiveLock' AND NOT granted`)).rowCount === 1;
+      (
+        await waiting.query(
+          `SELECT 1 FROM pg_locks WHERE relation = 'audit_events'::regclass AND mode = 'AccessExclusiveLock' AND NOT granted`,
+        )
+      ).rowCount === 1;
     await until(detachWaits);
 
     // the login queues behind the waiting DETACH, but only until its lock timeout, not until the reader is done
@@ -81,10 +91,15 @@ describe('retention on a database shared by replicas', () => {
       let stop = false;
       const writing = writers.map(async (writer) => {
         while (!stop) {
-          await writer.query(`INSERT INTO audit_events (at, event, outcome, attestors) VALUES ($1, 'login', 'success', '{aws_iid}')`, [at]).then(
-            () => written++,
-            (error: Error) => errors.push(error.message),
-          );
+          await writer
+            .query(
+              `INSERT INTO audit_events (at, event, outcome, attestors) VALUES ($1, 'login', 'success', '{aws_iid}')`,
+              [at],
+            )
+            .then(
+              () => written++,
+              (error: Error) => errors.push(error.message),
+            );
         }
       });
       let result;
@@ -102,8 +117,9 @@ describe('retention on a database shared by replicas', () => {
         `SELECT tableoid::regclass::text AS partition, count(*) AS n FROM audit_events WHERE at = $1::timestamptz GROUP BY 1`,
         at.toISOString(),
       );
-      expect(where).toEqual([{ partition: `audit_events_p${at.toISOString().slice(0, 10).replaceAll('-', '')}`, n: BigInt(written) }]);
+      expect(where).toEqual([
+        { partition: `audit_events_p${at.toISOString().slice(0, 10).replaceAll('-', '')}`, n: BigInt(written) },
+      ]);
     }
   });
 });
-

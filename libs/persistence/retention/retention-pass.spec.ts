@@ -5,13 +5,23 @@ import type { Database } from '../database';
 import { AgentsRepository } from '../agents.repository';
 import { recordLogin } from '../login-write';
 import { DEFAULT_PARTITION } from './partition-plan';
-import { NONCE_CLOCK_SKEW_MS, runRetentionPass, type RetentionPassOptions, type RetentionPolicy } from './retention-pass';
+import {
+  NONCE_CLOCK_SKEW_MS,
+  runRetentionPass,
+  type RetentionPassOptions,
+  type RetentionPolicy,
+} from './retention-pass';
 
 const DAY = 86_400_000;
 const KEEP_ALL: RetentionPolicy = { auditRetentionSeconds: 0, agentRetentionSeconds: 0, joinTokenRetentionSeconds: 0 };
 const OPTIONS: RetentionPassOptions = { batchRows: 1000, lockTimeoutMs: 1000 };
 
-async function pass(db: Database, now: Date, policy: Partial<RetentionPolicy> = {}, options: Partial<RetentionPassOptions> = {}) {
+async function pass(
+  db: Database,
+  now: Date,
+  policy: Partial<RetentionPolicy> = {},
+  options: Partial<RetentionPassOptions> = {},
+) {
   const result = await runRetentionPass(db, { ...KEEP_ALL, ...policy }, now, { ...OPTIONS, ...options });
   if (!result) throw new Error('the pass did not run');
   return result;
@@ -31,7 +41,10 @@ async function partitionOf(db: Database, at: Date): Promise<string> {
 }
 
 async function partitions(db: Database): Promise<string[]> {
-  const found = await rows<{ name: string }>(db, `SELECT inhrelid::regclass::text AS name FROM pg_inherits WHERE inhparent = 'audit_events'::regclass ORDER BY 1`);
+  const found = await rows<{ name: string }>(
+    db,
+    `SELECT inhrelid::regclass::text AS name FROM pg_inherits WHERE inhparent = 'audit_events'::regclass ORDER BY 1`,
+  );
   return found.map((p) => p.name);
 }
 
@@ -63,7 +76,10 @@ describe('the retention pass: audit partitions', () => {
     await auditRows(t.db, new Date(now.getTime() - 40 * DAY), 2); // before any partition: in the default one
 
     const fourDaysOn = new Date(now.getTime() + 4 * DAY);
-    expect(await pass(t.db, fourDaysOn, KEEP_ALL)).toMatchObject({ pruned: { audit_events: 0 }, partitions: { dropped: [] } });
+    expect(await pass(t.db, fourDaysOn, KEEP_ALL)).toMatchObject({
+      pruned: { audit_events: 0 },
+      partitions: { dropped: [] },
+    });
 
     const result = await pass(t.db, fourDaysOn, retention);
     // 2031-03-12 ends 3 days and 9 hours before: gone; 2031-03-13 ends 2 days and 9 hours before: kept
@@ -77,7 +93,9 @@ describe('the retention pass: audit partitions', () => {
   it('makes partitions a week ahead, so every insert until then lands in its own partition, and a row beyond it lands in the default partition rather than failing', async () => {
     const now = new Date('2033-03-16T15:00:00Z'); // a Wednesday
     const result = await pass(t.db, now, { auditRetentionSeconds: 30 * 86_400 });
-    expect(result.partitions.created).toEqual(['16', '17', '18', '19', '20', '21', '22', '23'].map((d) => `audit_events_p203303${d}`));
+    expect(result.partitions.created).toEqual(
+      ['16', '17', '18', '19', '20', '21', '22', '23'].map((d) => `audit_events_p203303${d}`),
+    );
     expect(await partitionOf(t.db, now)).toBe('audit_events_p20330316');
     expect(await partitionOf(t.db, new Date(now.getTime() + 7 * DAY))).toBe('audit_events_p20330323');
     expect(await partitionOf(t.db, new Date(now.getTime() + 30 * DAY))).toBe(DEFAULT_PARTITION);
@@ -87,17 +105,28 @@ describe('the retention pass: audit partitions', () => {
 
   it('sizes partitions by auditRetention: weeks from Monday for the default year, months when kept forever, lined up after what exists', async () => {
     const now = new Date('2035-03-14T15:00:00Z'); // a Wednesday
-    expect((await pass(t.db, now, { auditRetentionSeconds: 365 * 86_400 })).partitions.created).toEqual(['audit_events_p20350312', 'audit_events_p20350319']);
+    expect((await pass(t.db, now, { auditRetentionSeconds: 365 * 86_400 })).partitions.created).toEqual([
+      'audit_events_p20350312',
+      'audit_events_p20350319',
+    ]);
     const later = new Date('2035-03-28T00:00:00Z');
     // the rest of March after the last weekly partition, then April whole
-    expect((await pass(t.db, later, { auditRetentionSeconds: 0 })).partitions.created).toEqual(['audit_events_p20350326', 'audit_events_p20350401']);
+    expect((await pass(t.db, later, { auditRetentionSeconds: 0 })).partitions.created).toEqual([
+      'audit_events_p20350326',
+      'audit_events_p20350401',
+    ]);
     expect(await partitionOf(t.db, new Date('2035-04-30T23:59:59Z'))).toBe('audit_events_p20350401');
   });
 
   it('moves rows the default partition took into the partition made for their day', async () => {
     const now = new Date('2037-03-11T15:00:00Z'); // a Wednesday
     const stray = new Date(now.getTime() + 10 * DAY);
-    const where = () => rows<{ partition: string; n: bigint }>(t.db, `SELECT tableoid::regclass::text AS partition, count(*) AS n FROM audit_events WHERE at = $1::timestamptz GROUP BY 1`, stray.toISOString());
+    const where = () =>
+      rows<{ partition: string; n: bigint }>(
+        t.db,
+        `SELECT tableoid::regclass::text AS partition, count(*) AS n FROM audit_events WHERE at = $1::timestamptz GROUP BY 1`,
+        stray.toISOString(),
+      );
     await auditRows(t.db, stray, 3);
     await pass(t.db, now, { auditRetentionSeconds: 30 * 86_400 });
     expect(await where()).toEqual([{ partition: DEFAULT_PARTITION, n: 3n }]);
@@ -118,7 +147,12 @@ describe('the retention pass: rows', () => {
 
   async function nonce(expiresAt: Date): Promise<string> {
     const value = randomUUID();
-    await rows(t.db, `INSERT INTO used_nonces (kind, value, expires_at) VALUES ('jti', $1, $2::timestamptz) RETURNING 1`, value, expiresAt.toISOString());
+    await rows(
+      t.db,
+      `INSERT INTO used_nonces (kind, value, expires_at) VALUES ('jti', $1, $2::timestamptz) RETURNING 1`,
+      value,
+      expiresAt.toISOString(),
+    );
     return value;
   }
 
@@ -132,7 +166,11 @@ describe('the retention pass: rows', () => {
     const live = await nonce(new Date(now.getTime() + 60_000));
     const result = await pass(t.db, now);
     expect(result.pruned.used_nonces).toBeGreaterThanOrEqual(1);
-    expect([await nonceExists(expiredLongAgo), await nonceExists(justExpired), await nonceExists(live)]).toEqual([false, true, true]);
+    expect([await nonceExists(expiredLongAgo), await nonceExists(justExpired), await nonceExists(live)]).toEqual([
+      false,
+      true,
+      true,
+    ]);
   });
 
   it('deletes in batches until done, and stops between batches when told to', async () => {
@@ -184,7 +222,11 @@ describe('the retention pass: rows', () => {
     key: string;
   }
 
-  async function agent(state: { status: 'active' | 'evicted' | 'banned'; svidExpiresAt: Date; evictedAt?: Date }): Promise<SeededAgent> {
+  async function agent(state: {
+    status: 'active' | 'evicted' | 'banned';
+    svidExpiresAt: Date;
+    evictedAt?: Date;
+  }): Promise<SeededAgent> {
     const id = randomUUID();
     const key = `aws_iid/111111111111/us-east-1/i-${randomBytes(8).toString('hex')}`;
     await rows(
@@ -207,7 +249,11 @@ describe('the retention pass: rows', () => {
 
   async function agentState(id: string): Promise<{ agent: boolean; keys: number }> {
     const [agentRow] = await rows<{ n: bigint }>(t.db, 'SELECT count(*) AS n FROM agents WHERE id = $1::uuid', id);
-    const [keyRows] = await rows<{ n: bigint }>(t.db, 'SELECT count(*) AS n FROM tofu_keys WHERE agent_id = $1::uuid', id);
+    const [keyRows] = await rows<{ n: bigint }>(
+      t.db,
+      'SELECT count(*) AS n FROM tofu_keys WHERE agent_id = $1::uuid',
+      id,
+    );
     return { agent: agentRow!.n === 1n, keys: Number(keyRows!.n) };
   }
 
@@ -226,7 +272,11 @@ describe('the retention pass: rows', () => {
     const result = await pass(t.db, now, { agentRetentionSeconds: retention });
     expect(result.pruned).toMatchObject({ agents: 2, tofu_keys: 2 });
     expect(result.released).toBe(1);
-    const states = await Promise.all([evictedLongAgo, evictedRecently, expiredLongAgo, expiredRecently, bannedLongAgo, live].map((a) => agentState(a.id)));
+    const states = await Promise.all(
+      [evictedLongAgo, evictedRecently, expiredLongAgo, expiredRecently, bannedLongAgo, live].map((a) =>
+        agentState(a.id),
+      ),
+    );
     expect(states).toEqual([
       { agent: false, keys: 0 },
       { agent: true, keys: 1 },
@@ -247,15 +297,28 @@ describe('the retention pass: rows', () => {
 
     await pass(t.db, now, { agentRetentionSeconds: 30 * 86_400 });
 
-    const events = await rows<{ event: string; actor: string; reason: string }>(t.db, `SELECT event, actor, reason FROM audit_events WHERE agent_id = $1::uuid AND actor IS NOT NULL`, dead.id);
-    expect(events).toEqual([{ event: 'evict', actor: 'retention', reason: expect.stringMatching(/more than agentRetention ago: agent purged and its TOFU keys released/) }]);
+    const events = await rows<{ event: string; actor: string; reason: string }>(
+      t.db,
+      `SELECT event, actor, reason FROM audit_events WHERE agent_id = $1::uuid AND actor IS NOT NULL`,
+      dead.id,
+    );
+    expect(events).toEqual([
+      {
+        event: 'evict',
+        actor: 'retention',
+        reason: expect.stringMatching(/more than agentRetention ago: agent purged and its TOFU keys released/),
+      },
+    ]);
     expect(await recordLogin(t.db, loginFor(dead.key))).toEqual({ outcome: 'recorded' });
     expect(await recordLogin(t.db, loginFor(banned.key))).toMatchObject({ outcome: 'agent_banned' });
   });
 
   it('counts agentRetention from the eviction, whether an operator evicted the agent or a login superseded it', async () => {
     const evicted = loginFor(`aws_iid/111111111111/us-east-1/i-${randomBytes(8).toString('hex')}`);
-    const superseded = { ...loginFor(`aws_iid/111111111111/us-east-1/i-${randomBytes(8).toString('hex')}`), tofu: false };
+    const superseded = {
+      ...loginFor(`aws_iid/111111111111/us-east-1/i-${randomBytes(8).toString('hex')}`),
+      tofu: false,
+    };
     for (const login of [evicted, superseded]) expect(await recordLogin(t.db, login)).toEqual({ outcome: 'recorded' });
     await new AgentsRepository(t.db.prisma).changeStatus(evicted.agentId, 'evict', { actor: 'test' });
     const successor = { ...loginFor(superseded.tofuKeys[0]!), tofu: false };

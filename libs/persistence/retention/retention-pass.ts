@@ -1,5 +1,11 @@
 import type { Database, MaintenanceSession } from '../database';
-import { createAuditPartition, dropAuditPartition, isLockTimeout, listAuditPartitions, trimAuditPartition } from './audit-partitions';
+import {
+  createAuditPartition,
+  dropAuditPartition,
+  isLockTimeout,
+  listAuditPartitions,
+  trimAuditPartition,
+} from './audit-partitions';
 import { planAuditPartitions } from './partition-plan';
 import { pruneJoinTokens, pruneUsedNonces, purgeAgents } from './prune';
 
@@ -60,8 +66,15 @@ export const RETENTION_ACTOR = 'retention';
  * vacuumed after, so its space is reused at once (embedded PGlite has no
  * autovacuum).
  */
-export async function runRetentionPass(db: Database, policy: RetentionPolicy, now: Date, options: RetentionPassOptions): Promise<RetentionPassResult | undefined> {
-  const ran = await db.withExclusiveSession(RETENTION_LOCK_ID, (session) => new Pass(session, policy, now, options).run());
+export async function runRetentionPass(
+  db: Database,
+  policy: RetentionPolicy,
+  now: Date,
+  options: RetentionPassOptions,
+): Promise<RetentionPassResult | undefined> {
+  const ran = await db.withExclusiveSession(RETENTION_LOCK_ID, (session) =>
+    new Pass(session, policy, now, options).run(),
+  );
   return ran?.value;
 }
 
@@ -82,10 +95,14 @@ class Pass {
 
   async run(): Promise<RetentionPassResult> {
     await this.auditPartitions();
-    await this.repeat('used_nonces', (batch) => pruneUsedNonces(this.session, this.ago(NONCE_CLOCK_SKEW_MS / 1000), batch));
+    await this.repeat('used_nonces', (batch) =>
+      pruneUsedNonces(this.session, this.ago(NONCE_CLOCK_SKEW_MS / 1000), batch),
+    );
     if (this.policy.agentRetentionSeconds > 0) await this.agents();
     if (this.policy.joinTokenRetentionSeconds > 0) {
-      await this.repeat('join_tokens', (batch) => pruneJoinTokens(this.session, this.ago(this.policy.joinTokenRetentionSeconds), batch));
+      await this.repeat('join_tokens', (batch) =>
+        pruneJoinTokens(this.session, this.ago(this.policy.joinTokenRetentionSeconds), batch),
+      );
     }
     for (const table of this.toVacuum) {
       if (this.stopped()) break;
@@ -96,7 +113,11 @@ class Pass {
 
   private async auditPartitions(): Promise<void> {
     const ddl = { lockTimeoutMs: this.options.lockTimeoutMs };
-    const plan = planAuditPartitions(await listAuditPartitions(this.session), this.now, this.policy.auditRetentionSeconds);
+    const plan = planAuditPartitions(
+      await listAuditPartitions(this.session),
+      this.now,
+      this.policy.auditRetentionSeconds,
+    );
     for (const partition of plan.create) {
       const made = await this.unlessBusy(partition.name, () => createAuditPartition(this.session, partition, ddl));
       if (made === 'busy') continue;
@@ -117,7 +138,9 @@ class Pass {
     const cutoff = plan.cutoff;
     if (!cutoff) return;
     for (const name of plan.trim) {
-      const trimmed = await this.repeat('audit_events', (batch) => trimAuditPartition(this.session, name, cutoff, batch));
+      const trimmed = await this.repeat('audit_events', (batch) =>
+        trimAuditPartition(this.session, name, cutoff, batch),
+      );
       if (trimmed > 0) this.toVacuum.add(name);
     }
   }

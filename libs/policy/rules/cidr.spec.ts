@@ -7,13 +7,22 @@ function matcher(text: string): (value: string) => boolean {
 }
 
 describe('parseCidr', () => {
-  it.each(['10.0.0.0/8', '0.0.0.0/0', '192.168.1.1/32', 'fd00::/8', '::/0', '2001:db8::/32', '::1/128', '2001:db8:8000::/33'])(
-    'accepts %s',
-    (text) => expect(parseCidr(text).ok).toBe(true),
-  );
+  it.each([
+    '10.0.0.0/8',
+    '0.0.0.0/0',
+    '192.168.1.1/32',
+    'fd00::/8',
+    '::/0',
+    '2001:db8::/32',
+    '::1/128',
+    '2001:db8:8000::/33',
+  ])('accepts %s', (text) => expect(parseCidr(text).ok).toBe(true));
 
   it('rejects an IPv4 block with host bits set, naming it', () => {
-    expect(parseCidr('10.0.0.1/8')).toEqual({ ok: false, problem: '10.0.0.1/8 has host bits set; write the network address' });
+    expect(parseCidr('10.0.0.1/8')).toEqual({
+      ok: false,
+      problem: '10.0.0.1/8 has host bits set; write the network address',
+    });
   });
 
   it('rejects an IPv6 block with host bits set', () => {
@@ -28,12 +37,18 @@ describe('parseCidr', () => {
     expect(parseCidr('fd00::/129')).toMatchObject({ ok: false, problem: expect.stringMatching(/at most 128/) });
   });
 
-  it.each(['10.0.0.0', '10.0.0.0/', '10.0.0.0/08', '10.0.0.0/x', '10.0.0.0/-1', '/8'])('rejects the malformed block %j', (text) => {
-    expect(parseCidr(text).ok).toBe(false);
-  });
+  it.each(['10.0.0.0', '10.0.0.0/', '10.0.0.0/08', '10.0.0.0/x', '10.0.0.0/-1', '/8'])(
+    'rejects the malformed block %j',
+    (text) => {
+      expect(parseCidr(text).ok).toBe(false);
+    },
+  );
 
   it('rejects an address that is neither IPv4 nor IPv6', () => {
-    expect(parseCidr('example.com/8')).toMatchObject({ ok: false, problem: expect.stringMatching(/not an IPv4 or IPv6 address/) });
+    expect(parseCidr('example.com/8')).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/not an IPv4 or IPv6 address/),
+    });
   });
 });
 

@@ -2,8 +2,7 @@ import { parseIPv4, parseIPv6 } from './ip-address';
 import type { StringTest } from './glob';
 
 export type CidrBlock =
-  | { family: 4; network: number; prefix: number }
-  | { family: 6; network: Uint16Array; prefix: number };
+  { family: 4; network: number; prefix: number } | { family: 6; network: Uint16Array; prefix: number };
 
 /** A block such as `10.0.0.0/8` or `fd00::/8`, or why it is not one. */
 export function parseCidr(text: string): { ok: true; block: CidrBlock } | { ok: false; problem: string } {

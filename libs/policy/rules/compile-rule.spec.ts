@@ -28,7 +28,8 @@ describe('compileRule', () => {
       expect(holds({ attribute: groups, equals: 'web', every: true })).toBe(false);
       expect(holds({ attribute: env, equals: 'prod', every: true })).toBe(true);
     });
-    it('with every, does not hold for a missing attribute', () => expect(holds({ attribute: missing, equals: 'x', every: true })).toBe(false));
+    it('with every, does not hold for a missing attribute', () =>
+      expect(holds({ attribute: missing, equals: 'x', every: true })).toBe(false));
   });
 
   describe('in', () => {
@@ -42,8 +43,10 @@ describe('compileRule', () => {
   });
 
   describe('glob', () => {
-    it('holds when some value matches', () => expect(holds({ attribute: role, glob: 'arn:aws:iam::*:role/web-*' })).toBe(true));
-    it('does not hold when no value matches', () => expect(holds({ attribute: role, glob: 'arn:aws:iam::*:role/db-*' })).toBe(false));
+    it('holds when some value matches', () =>
+      expect(holds({ attribute: role, glob: 'arn:aws:iam::*:role/web-*' })).toBe(true));
+    it('does not hold when no value matches', () =>
+      expect(holds({ attribute: role, glob: 'arn:aws:iam::*:role/db-*' })).toBe(false));
     it('with every, requires every value to match', () => {
       expect(holds({ attribute: role, glob: 'arn:aws:iam::111111111111:role/*', every: true })).toBe(true);
       expect(holds({ attribute: role, glob: 'arn:aws:iam::*:role/web-*', every: true })).toBe(false);
@@ -63,8 +66,10 @@ describe('compileRule', () => {
 
   describe('cidr', () => {
     const ip = 'aws_iid.ec2.instance.private_ip';
-    it('holds when some value is inside the block', () => expect(holds({ attribute: ip, cidr: '10.0.0.0/8' })).toBe(true));
-    it('does not hold when no value is inside', () => expect(holds({ attribute: ip, cidr: '192.168.0.0/16' })).toBe(false));
+    it('holds when some value is inside the block', () =>
+      expect(holds({ attribute: ip, cidr: '10.0.0.0/8' })).toBe(true));
+    it('does not hold when no value is inside', () =>
+      expect(holds({ attribute: ip, cidr: '192.168.0.0/16' })).toBe(false));
     it('holds for an IPv6 value inside an IPv6 block', () => {
       expect(holds({ attribute: ip, cidr: 'fd00::/8' }, { [ip]: ['fd00:ec2::254'] })).toBe(true);
     });
@@ -82,18 +87,22 @@ describe('compileRule', () => {
 
   describe('exists', () => {
     it('true holds when the attribute has a value', () => expect(holds({ attribute: env, exists: true })).toBe(true));
-    it('true does not hold when the attribute is missing', () => expect(holds({ attribute: missing, exists: true })).toBe(false));
+    it('true does not hold when the attribute is missing', () =>
+      expect(holds({ attribute: missing, exists: true })).toBe(false));
     it('true does not hold when the attribute has no values', () => {
       expect(holds({ attribute: 'aws_iid.eks.cluster.name', exists: true })).toBe(false);
     });
-    it('false holds when the attribute is missing', () => expect(holds({ attribute: missing, exists: false })).toBe(true));
-    it('false does not hold when the attribute has a value', () => expect(holds({ attribute: env, exists: false })).toBe(false));
+    it('false holds when the attribute is missing', () =>
+      expect(holds({ attribute: missing, exists: false })).toBe(true));
+    it('false does not hold when the attribute has a value', () =>
+      expect(holds({ attribute: env, exists: false })).toBe(false));
   });
 
   describe('equalsAttribute', () => {
     const node = 'k8s_psat.node.name';
     const dns = 'aws_iid.ec2.instance.private_dns_name';
-    it('holds when the two attributes share a value', () => expect(holds({ attribute: node, equalsAttribute: dns })).toBe(true));
+    it('holds when the two attributes share a value', () =>
+      expect(holds({ attribute: node, equalsAttribute: dns })).toBe(true));
     it('does not hold when they share none', () => {
       expect(holds({ attribute: node, equalsAttribute: dns }, { ...machine, [node]: ['other'] })).toBe(false);
     });
@@ -133,7 +142,9 @@ describe('compileRule', () => {
     });
     it('skips values that are not strings', () => {
       expect(rule({ [env]: [42, 'prod'] } as unknown as Attributes)).toBe(true);
-      expect(compileRule({ attribute: env, equals: 'prod', every: true })({ [env]: [42, 'prod'] } as unknown as Attributes)).toBe(false);
+      expect(
+        compileRule({ attribute: env, equals: 'prod', every: true })({ [env]: [42, 'prod'] } as unknown as Attributes),
+      ).toBe(false);
     });
   });
 

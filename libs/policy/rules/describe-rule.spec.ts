@@ -8,9 +8,15 @@ describe('describeRule', () => {
     [{ attribute: 'a.b', regex: '^x' }, 'a.b regex "^x"'],
     [{ attribute: 'a.b', cidr: '10.0.0.0/8', every: true }, 'every value of a.b cidr 10.0.0.0/8'],
     [{ attribute: 'a.b', exists: false }, 'a.b exists false'],
-    [{ attribute: 'k8s_psat.node.name', equalsAttribute: 'aws_iid.ec2.instance.private_dns_name' }, 'k8s_psat.node.name equalsAttribute aws_iid.ec2.instance.private_dns_name'],
+    [
+      { attribute: 'k8s_psat.node.name', equalsAttribute: 'aws_iid.ec2.instance.private_dns_name' },
+      'k8s_psat.node.name equalsAttribute aws_iid.ec2.instance.private_dns_name',
+    ],
     [{ not: { attribute: 'a.b', equals: 'q' } }, 'not (a.b equals "q")'],
-    [{ anyOf: [{ attribute: 'a.b', exists: true }, { allOf: [{ attribute: 'c.d', equals: 'e' }] }] }, 'anyOf (a.b exists true, allOf (c.d equals "e"))'],
+    [
+      { anyOf: [{ attribute: 'a.b', exists: true }, { allOf: [{ attribute: 'c.d', equals: 'e' }] }] },
+      'anyOf (a.b exists true, allOf (c.d equals "e"))',
+    ],
   ])('describes %j', (rule, text) => expect(describeRule(rule)).toBe(text));
 
   it('abbreviates long lists', () => {

@@ -12,10 +12,18 @@ describe('parseIPv4', () => {
     ['255.255.255.255', 0xffffffff],
   ])('parses %s', (text, expected) => expect(parseIPv4(text)).toBe(expected));
 
-  it.each(['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1..2.3', '1.2.3.4 ', 'a.b.c.d', '1.2.3.-4', '1234.1.1.1'])(
-    'rejects %j',
-    (text) => expect(parseIPv4(text)).toBe(-1),
-  );
+  it.each([
+    '',
+    '1.2.3',
+    '1.2.3.4.5',
+    '256.1.1.1',
+    '01.2.3.4',
+    '1..2.3',
+    '1.2.3.4 ',
+    'a.b.c.d',
+    '1.2.3.-4',
+    '1234.1.1.1',
+  ])('rejects %j', (text) => expect(parseIPv4(text)).toBe(-1));
 });
 
 describe('parseIPv6', () => {

@@ -9,7 +9,10 @@ describe('compileRegex', () => {
   });
 
   it('rejects an invalid pattern with the engine reason', () => {
-    expect(compileRegex('(')).toMatchObject({ ok: false, problem: expect.stringMatching(/^invalid regular expression: .*missing closing \)/) });
+    expect(compileRegex('(')).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/^invalid regular expression: .*missing closing \)/),
+    });
   });
 
   it('rejects backreferences, which a linear-time engine cannot run', () => {

@@ -26,7 +26,9 @@ describe('validateRule', () => {
   ])('accepts %j', (rule) => expect(problems(rule)).toEqual([]));
 
   it('rejects a rule without an operator', () => {
-    expect(problems({ attribute: 'aws_iid.account.id' })).toEqual([{ path: '/r', message: expect.stringMatching(/^must have one operator: equals, in/) }]);
+    expect(problems({ attribute: 'aws_iid.account.id' })).toEqual([
+      { path: '/r', message: expect.stringMatching(/^must have one operator: equals, in/) },
+    ]);
   });
 
   it('rejects a rule with two operators', () => {
@@ -47,7 +49,10 @@ describe('validateRule', () => {
 
   it('rejects an attribute of an attestor the policy does not require', () => {
     expect(problems({ attribute: 'azure_msi.vm.name', exists: true })).toEqual([
-      { path: '/r/attribute', message: 'attribute azure_msi.vm.name belongs to azure_msi, which this policy does not require' },
+      {
+        path: '/r/attribute',
+        message: 'attribute azure_msi.vm.name belongs to azure_msi, which this policy does not require',
+      },
     ]);
   });
 
@@ -76,26 +81,36 @@ describe('validateRule', () => {
   });
 
   it('rejects every on equalsAttribute', () => {
-    expect(problems({ attribute: 'k8s_psat.node.name', equalsAttribute: 'aws_iid.iam.role', every: true })[0]?.path).toBe('/r/every');
+    expect(
+      problems({ attribute: 'k8s_psat.node.name', equalsAttribute: 'aws_iid.iam.role', every: true })[0]?.path,
+    ).toBe('/r/every');
   });
 
   it('rejects attribute and every beside a logic operator', () => {
-    expect(problems({ attribute: 'aws_iid.iam.role', every: true, not: { attribute: 'aws_iid.iam.role', exists: true } })).toEqual([
+    expect(
+      problems({ attribute: 'aws_iid.iam.role', every: true, not: { attribute: 'aws_iid.iam.role', exists: true } }),
+    ).toEqual([
       { path: '/r/attribute', message: 'not allowed with not' },
       { path: '/r/every', message: 'not allowed with not' },
     ]);
   });
 
   it('reports problems inside nested rules with their full path', () => {
-    expect(problems({ allOf: [{ attribute: 'aws_iid.iam.role', exists: true }, { not: { attribute: 'nope.x', equals: 'y' } }] })).toEqual([
-      { path: '/r/allOf/1/not/attribute', message: 'unknown attribute nope.x: names start with one of aws_iid, k8s_psat' },
+    expect(
+      problems({
+        allOf: [{ attribute: 'aws_iid.iam.role', exists: true }, { not: { attribute: 'nope.x', equals: 'y' } }],
+      }),
+    ).toEqual([
+      {
+        path: '/r/allOf/1/not/attribute',
+        message: 'unknown attribute nope.x: names start with one of aws_iid, k8s_psat',
+      },
     ]);
   });
 
   it('collects every problem of a list', () => {
-    expect(problems({ anyOf: [{ equals: 'x' }, { attribute: 'aws_iid.iam.role', regex: '(' }] }).map((p) => p.path)).toEqual([
-      '/r/anyOf/0',
-      '/r/anyOf/1/regex',
-    ]);
+    expect(
+      problems({ anyOf: [{ equals: 'x' }, { attribute: 'aws_iid.iam.role', regex: '(' }] }).map((p) => p.path),
+    ).toEqual(['/r/anyOf/0', '/r/anyOf/1/regex']);
   });
 });

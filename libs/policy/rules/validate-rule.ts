@@ -10,7 +10,8 @@ import { checkValueOperand, isValueOperator, OPERATOR_NAMES, operatorsOf } from 
  * operands that compile (regex, CIDR). Appends every problem found.
  */
 export function validateRule(rule: RuleSpec, path: string, names: PolicyAttributeNames, errors: SchemaError[]): void {
-  const report = (at: string, message: string, which: 'key' | 'value' = 'value') => errors.push({ path: at, message, at: which });
+  const report = (at: string, message: string, which: 'key' | 'value' = 'value') =>
+    errors.push({ path: at, message, at: which });
   const operators = operatorsOf(rule);
   const [operator] = operators;
   if (operator === undefined) {

@@ -36,7 +36,8 @@ export function attestorConfigCheck(schema: object): SchemaCheck {
 }
 
 function wrap(validate: ValidateFunction): SchemaCheck {
-  return (value, basePath) => (validate(value) ? [] : (validate.errors ?? []).map((error) => toSchemaError(error, basePath)));
+  return (value, basePath) =>
+    validate(value) ? [] : (validate.errors ?? []).map((error) => toSchemaError(error, basePath));
 }
 
 /** Ajv's words, except where an operator needs the allowed values or the key's own path. */
@@ -48,7 +49,11 @@ function toSchemaError(error: ErrorObject, basePath: string): SchemaError {
     case 'enum':
       return { path, message: `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`, at: 'value' };
     case 'pattern':
-      return { path, message: PATTERN_MESSAGES.get(String(error.params.pattern)) ?? error.message ?? 'must match a pattern', at: 'value' };
+      return {
+        path,
+        message: PATTERN_MESSAGES.get(String(error.params.pattern)) ?? error.message ?? 'must match a pattern',
+        at: 'value',
+      };
     case 'const':
       return { path, message: `must be ${String(error.params.allowedValue)}`, at: 'value' };
     default:

@@ -18,7 +18,11 @@ export function schemaVerdict(errors: readonly SchemaError[]): SchemaVerdict {
   const atOrAbove = new Set<string>();
   for (const { path } of errors) {
     // a pointer already there has its ancestors there too
-    for (let pointer = path; !atOrAbove.has(pointer); pointer = pointer.slice(0, Math.max(0, pointer.lastIndexOf('/')))) {
+    for (
+      let pointer = path;
+      !atOrAbove.has(pointer);
+      pointer = pointer.slice(0, Math.max(0, pointer.lastIndexOf('/')))
+    ) {
       atOrAbove.add(pointer);
       if (pointer === '') break;
     }

@@ -32,7 +32,12 @@ export function checkAgentAttestation(
     if (verdict.holds(joinPointer(path, 'name'))) {
       const first = firstByName.get(policy.name);
       if (first === undefined) firstByName.set(policy.name, i);
-      else errors.push({ path: joinPointer(path, 'name'), message: `duplicate policy name ${policy.name} (also /spec/policies/${first})`, at: 'value' });
+      else
+        errors.push({
+          path: joinPointer(path, 'name'),
+          message: `duplicate policy name ${policy.name} (also /spec/policies/${first})`,
+          at: 'value',
+        });
     }
     checkPolicy(policy, path, catalog, verdict, errors);
   });
@@ -115,7 +120,8 @@ function checkAttributeUses(
   const templatePath = joinPointer(path, 'spiffeIdTemplate');
   if (policy.spiffeIdTemplate !== undefined) {
     if (!verdict.holds(templatePath)) return;
-    for (const message of templateProblems(policy.spiffeIdTemplate, names)) errors.push({ path: templatePath, message, at: 'value' });
+    for (const message of templateProblems(policy.spiffeIdTemplate, names))
+      errors.push({ path: templatePath, message, at: 'value' });
     return;
   }
   const first = catalog.find((descriptor) => descriptor.type === types[0]);
@@ -131,11 +137,19 @@ function checkAttributeUses(
  * template that two nodes can render alike on purpose. Default paths come
  * from the catalog and always name one node or `{{agent.uuid}}`.
  */
-export function warnAgentAttestation(spec: AgentAttestationSpec, catalog: readonly AttestorDescriptor[]): SchemaError[] {
+export function warnAgentAttestation(
+  spec: AgentAttestationSpec,
+  catalog: readonly AttestorDescriptor[],
+): SchemaError[] {
   return spec.policies.flatMap((policy, i) => {
     if (policy.spiffeIdTemplate === undefined) return [];
-    const names = policyAttributeNames(policy.requiredAttestors.map((attestor) => attestor.type), catalog);
+    const names = policyAttributeNames(
+      policy.requiredAttestors.map((attestor) => attestor.type),
+      catalog,
+    );
     const warning = templateCollisionWarning(policy.spiffeIdTemplate, names);
-    return warning === undefined ? [] : [{ path: joinPointer('/spec/policies', i, 'spiffeIdTemplate'), message: warning, at: 'value' as const }];
+    return warning === undefined
+      ? []
+      : [{ path: joinPointer('/spec/policies', i, 'spiffeIdTemplate'), message: warning, at: 'value' as const }];
   });
 }

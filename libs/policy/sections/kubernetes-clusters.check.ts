@@ -19,13 +19,23 @@ export function checkKubernetesClusters(spec: KubernetesClustersSpec, verdict: S
     if (verdict.holds(joinPointer(path, 'name'))) {
       const first = firstByName.get(cluster.name);
       if (first === undefined) firstByName.set(cluster.name, i);
-      else errors.push({ path: joinPointer(path, 'name'), message: `duplicate cluster name ${cluster.name} (also /spec/clusters/${first})`, at: 'value' });
+      else
+        errors.push({
+          path: joinPointer(path, 'name'),
+          message: `duplicate cluster name ${cluster.name} (also /spec/clusters/${first})`,
+          at: 'value',
+        });
     }
     const fetched = cluster.jwksUri === undefined ? [] : (['issuer', 'jwksUri'] as const);
     for (const key of fetched) {
       const url = cluster[key];
       if (url !== undefined && verdict.holds(joinPointer(path, key)) && !isHttpsUrl(url)) {
-        errors.push({ path: joinPointer(path, key), message: key === 'issuer' ? 'must be an https URL when keys are fetched from jwksUri' : 'must be an https URL', at: 'value' });
+        errors.push({
+          path: joinPointer(path, key),
+          message:
+            key === 'issuer' ? 'must be an https URL when keys are fetched from jwksUri' : 'must be an https URL',
+          at: 'value',
+        });
       }
     }
     if ((cluster.jwksUri === undefined) === (cluster.jwks === undefined)) {

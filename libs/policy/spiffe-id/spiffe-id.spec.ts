@@ -7,9 +7,11 @@ describe('spiffeIdFor', () => {
     );
   });
 
-  it('throws on an uppercase trust domain', () => expect(() => spiffeIdFor('Example.org', '/a')).toThrow(/trust domain/));
+  it('throws on an uppercase trust domain', () =>
+    expect(() => spiffeIdFor('Example.org', '/a')).toThrow(/trust domain/));
   it('throws on an empty trust domain', () => expect(() => spiffeIdFor('', '/a')).toThrow(/trust domain/));
-  it('throws on a path without a leading /', () => expect(() => spiffeIdFor('example.org', 'a')).toThrow(/must start with \//));
+  it('throws on a path without a leading /', () =>
+    expect(() => spiffeIdFor('example.org', 'a')).toThrow(/must start with \//));
 });
 
 describe('spiffePathProblem', () => {

@@ -44,7 +44,8 @@ function trustDomainProblem(trustDomain: string): string | undefined {
   }
   for (let i = 0; i < trustDomain.length; i++) {
     const code = trustDomain.charCodeAt(i);
-    const lower = (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 46 || code === 45 || code === 95;
+    const lower =
+      (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 46 || code === 45 || code === 95;
     if (!lower) return 'must use only a-z 0-9 . - _';
   }
   return undefined;

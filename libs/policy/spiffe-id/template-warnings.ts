@@ -15,12 +15,18 @@ import { parseTemplate } from './template';
 export function templateCollisionWarning(text: string, names: PolicyAttributeNames): string | undefined {
   const parsed = parseTemplate(text);
   if (!parsed.ok) return undefined;
-  const placeholders = parsed.template.flatMap((segment) => segment.flatMap((part) => ('placeholder' in part ? [part.placeholder] : [])));
-  if (placeholders.includes(AGENT_UUID) || placeholders.some((name) => names.traitsOf(name).nodeUnique)) return undefined;
+  const placeholders = parsed.template.flatMap((segment) =>
+    segment.flatMap((part) => ('placeholder' in part ? [part.placeholder] : [])),
+  );
+  if (placeholders.includes(AGENT_UUID) || placeholders.some((name) => names.traitsOf(name).nodeUnique))
+    return undefined;
   const chosen = [...new Set(placeholders.filter((name) => names.traitsOf(name).callerChosen))];
   if (chosen.length === 0) return undefined;
   const unique = names.nodeUniqueNames().map((name) => `{{${name}}}`);
-  const fix = unique.length > 0 ? `add {{${AGENT_UUID}}} or a node-unique attribute (${unique.join(', ')})` : `add {{${AGENT_UUID}}}`;
+  const fix =
+    unique.length > 0
+      ? `add {{${AGENT_UUID}}} or a node-unique attribute (${unique.join(', ')})`
+      : `add {{${AGENT_UUID}}}`;
   return (
     `${chosen.map((name) => `{{${name}}}`).join(', ')} can be set to the same value on two nodes by whoever runs them, ` +
     `and nothing else in the template names one node: a node can take the SPIFFE ID meant for another, ` +

@@ -20,26 +20,38 @@ describe('templateProblems', () => {
   it('accepts single-valued attributes of the policy attestors', () => {
     expect(templateProblems('/web/{{aws_iid.ec2.instance.region}}/{{aws_iid.ec2.instance.id}}', names)).toEqual([]);
   });
-  it('accepts {{agent.uuid}}', () => expect(templateProblems('/fargate/{{aws_iam.role.name}}/{{agent.uuid}}', names)).toEqual([]));
+  it('accepts {{agent.uuid}}', () =>
+    expect(templateProblems('/fargate/{{aws_iam.role.name}}/{{agent.uuid}}', names)).toEqual([]));
   it('accepts several placeholders and text in one segment', () => {
     expect(templateProblems('/n/{{aws_iid.ec2.instance.region}}-{{aws_iid.ec2.instance.id}}.node', names)).toEqual([]);
   });
-  it('rejects a template without a leading /', () => expect(templateProblems('web/x', names)).toEqual(['must start with /']));
+  it('rejects a template without a leading /', () =>
+    expect(templateProblems('web/x', names)).toEqual(['must start with /']));
   it('rejects a trailing /', () => expect(templateProblems('/web/', names)).toEqual(['must not end with /']));
-  it('rejects an empty segment', () => expect(templateProblems('/web//x', names)).toEqual(['must not have empty path segments (//)']));
-  it('rejects a . segment', () => expect(templateProblems('/web/./x', names)).toEqual(['must not have a . path segment']));
-  it('rejects a .. segment', () => expect(templateProblems('/web/../x', names)).toEqual(['must not have a .. path segment']));
+  it('rejects an empty segment', () =>
+    expect(templateProblems('/web//x', names)).toEqual(['must not have empty path segments (//)']));
+  it('rejects a . segment', () =>
+    expect(templateProblems('/web/./x', names)).toEqual(['must not have a . path segment']));
+  it('rejects a .. segment', () =>
+    expect(templateProblems('/web/../x', names)).toEqual(['must not have a .. path segment']));
   it('rejects characters outside the alphabet', () => {
     expect(templateProblems('/web:prod/x', names)).toEqual([expect.stringMatching(/^character ":" is not allowed/)]);
   });
-  it('rejects an unclosed placeholder', () => expect(templateProblems('/web/{{aws_iid.ec2.instance.id', names)).toEqual([expect.stringMatching(/not closed/)]));
-  it('rejects a single brace', () => expect(templateProblems('/web/{aws_iid.ec2.instance.id}', names)[0]).toMatch(/character "\{"/));
-  it('rejects a placeholder with spaces', () => expect(templateProblems('/web/{{ aws_iid.ec2.instance.id }}', names)[0]).toMatch(/must name an attribute/));
+  it('rejects an unclosed placeholder', () =>
+    expect(templateProblems('/web/{{aws_iid.ec2.instance.id', names)).toEqual([expect.stringMatching(/not closed/)]));
+  it('rejects a single brace', () =>
+    expect(templateProblems('/web/{aws_iid.ec2.instance.id}', names)[0]).toMatch(/character "\{"/));
+  it('rejects a placeholder with spaces', () =>
+    expect(templateProblems('/web/{{ aws_iid.ec2.instance.id }}', names)[0]).toMatch(/must name an attribute/));
   it('rejects an unknown attribute', () => {
-    expect(templateProblems('/web/{{aws_iid.ec2.instance.idd}}', names)).toEqual(['unknown attribute aws_iid.ec2.instance.idd: aws_iid does not emit it']);
+    expect(templateProblems('/web/{{aws_iid.ec2.instance.idd}}', names)).toEqual([
+      'unknown attribute aws_iid.ec2.instance.idd: aws_iid does not emit it',
+    ]);
   });
   it('rejects a multi-valued attribute', () => {
-    expect(templateProblems('/web/{{aws_iid.iam.role}}', names)).toEqual([expect.stringMatching(/aws_iid.iam.role is not single-valued/)]);
+    expect(templateProblems('/web/{{aws_iid.iam.role}}', names)).toEqual([
+      expect.stringMatching(/aws_iid.iam.role is not single-valued/),
+    ]);
   });
   it('rejects an attribute of an attestor outside the policy', () => {
     expect(templateProblems('/web/{{k8s_psat.pod.uid}}', names)[0]).toMatch(/does not require/);
@@ -49,7 +61,10 @@ describe('templateProblems', () => {
 
 describe('compileTemplate', () => {
   it('renders placeholders from the attributes', () => {
-    expect(render('/web/{{aws_iid.ec2.instance.region}}/{{aws_iid.ec2.instance.id}}', iid)).toEqual({ ok: true, path: '/web/us-east-1/i-0abc' });
+    expect(render('/web/{{aws_iid.ec2.instance.region}}/{{aws_iid.ec2.instance.id}}', iid)).toEqual({
+      ok: true,
+      path: '/web/us-east-1/i-0abc',
+    });
   });
 
   it('renders {{agent.uuid}} from the server-assigned UUID', () => {
@@ -58,7 +73,10 @@ describe('compileTemplate', () => {
 
   it('refuses a value outside the alphabet, naming the attribute', () => {
     const result = render('/web/{{aws_iid.ec2.instance.region}}', { 'aws_iid.ec2.instance.region': ['us east/1'] });
-    expect(result).toEqual({ ok: false, reason: expect.stringContaining('aws_iid.ec2.instance.region has characters outside the SPIFFE path alphabet') });
+    expect(result).toEqual({
+      ok: false,
+      reason: expect.stringContaining('aws_iid.ec2.instance.region has characters outside the SPIFFE path alphabet'),
+    });
   });
 
   it('refuses an attribute with several values, naming it', () => {
@@ -69,11 +87,17 @@ describe('compileTemplate', () => {
   });
 
   it('refuses a missing attribute, naming it', () => {
-    expect(render('/x/{{aws_iam.role.name}}', {})).toEqual({ ok: false, reason: 'spiffe_id: attribute aws_iam.role.name has no value' });
+    expect(render('/x/{{aws_iam.role.name}}', {})).toEqual({
+      ok: false,
+      reason: 'spiffe_id: attribute aws_iam.role.name has no value',
+    });
   });
 
   it('refuses an empty value', () => {
-    expect(render('/x/{{aws_iam.role.name}}', { 'aws_iam.role.name': [''] })).toEqual({ ok: false, reason: 'spiffe_id: aws_iam.role.name is empty' });
+    expect(render('/x/{{aws_iam.role.name}}', { 'aws_iam.role.name': [''] })).toEqual({
+      ok: false,
+      reason: 'spiffe_id: aws_iam.role.name is empty',
+    });
   });
 
   it('refuses a segment that renders as ..', () => {
@@ -84,15 +108,24 @@ describe('compileTemplate', () => {
   });
 
   it('accepts a value with dots inside a longer segment', () => {
-    expect(render('/x/{{aws_iam.role.name}}', { 'aws_iam.role.name': ['a..b'] })).toEqual({ ok: true, path: '/x/a..b' });
+    expect(render('/x/{{aws_iam.role.name}}', { 'aws_iam.role.name': ['a..b'] })).toEqual({
+      ok: true,
+      path: '/x/a..b',
+    });
   });
 
   it('refuses a UUID outside the alphabet', () => {
-    expect(render('/x/{{agent.uuid}}', {}, 'a/b')).toMatchObject({ ok: false, reason: expect.stringContaining('agent.uuid') });
+    expect(render('/x/{{agent.uuid}}', {}, 'a/b')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('agent.uuid'),
+    });
   });
 
   it('refuses a rendered path longer than a SPIFFE ID allows', () => {
     const long = 'a'.repeat(MAX_PATH_LENGTH);
-    expect(render('/x/{{aws_iam.role.name}}', { 'aws_iam.role.name': [long] })).toMatchObject({ ok: false, reason: expect.stringMatching(/longer than/) });
+    expect(render('/x/{{aws_iam.role.name}}', { 'aws_iam.role.name': [long] })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/longer than/),
+    });
   });
 });

@@ -13,7 +13,9 @@ export type TemplateRenderer = (attributes: Attributes, agentUuid: string) => Re
 const PLACEHOLDER_NAME = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
 /** Parses `/web/{{aws_iid.ec2.instance.region}}/x`; problems describe the first fault per segment. */
-export function parseTemplate(text: string): { ok: true; template: ParsedTemplate } | { ok: false; problems: string[] } {
+export function parseTemplate(
+  text: string,
+): { ok: true; template: ParsedTemplate } | { ok: false; problems: string[] } {
   if (!text.startsWith('/')) return { ok: false, problems: ['must start with /'] };
   if (text.endsWith('/')) return { ok: false, problems: ['must not end with /'] };
   const problems: string[] = [];
@@ -45,7 +47,8 @@ function parseSegment(segment: string): Part[] | string {
     const close = segment.indexOf('}}', open + 2);
     if (close < 0) return `placeholder ${segment.slice(open)} is not closed with }}`;
     const name = segment.slice(open + 2, close);
-    if (!PLACEHOLDER_NAME.test(name)) return `placeholder {{${name}}} must name an attribute, e.g. {{aws_iid.ec2.instance.id}}`;
+    if (!PLACEHOLDER_NAME.test(name))
+      return `placeholder {{${name}}} must name an attribute, e.g. {{aws_iid.ec2.instance.id}}`;
     parts.push({ placeholder: name });
     at = close + 2;
   }
@@ -88,7 +91,10 @@ export function compileTemplate(template: ParsedTemplate): TemplateRenderer {
         rendered += value.text;
       }
       if (rendered === '.' || rendered === '..') {
-        return { ok: false, reason: `spiffe_id: path segment ${describeSegment(segment)} renders as ${JSON.stringify(rendered)}` };
+        return {
+          ok: false,
+          reason: `spiffe_id: path segment ${describeSegment(segment)} renders as ${JSON.stringify(rendered)}`,
+        };
       }
       path += `/${rendered}`;
     }
@@ -109,13 +115,18 @@ function placeholderValue(
     value = agentUuid;
   } else {
     const values: unknown = attributes[name];
-    if (!Array.isArray(values) || values.length === 0) return { ok: false, reason: `spiffe_id: attribute ${name} has no value` };
-    if (values.length > 1) return { ok: false, reason: `spiffe_id: attribute ${name} has ${values.length} values, a path needs one` };
+    if (!Array.isArray(values) || values.length === 0)
+      return { ok: false, reason: `spiffe_id: attribute ${name} has no value` };
+    if (values.length > 1)
+      return { ok: false, reason: `spiffe_id: attribute ${name} has ${values.length} values, a path needs one` };
     value = values[0];
   }
   if (typeof value !== 'string' || value === '') return { ok: false, reason: `spiffe_id: ${name} is empty` };
   if (!isPathSegmentText(value)) {
-    return { ok: false, reason: `spiffe_id: ${name} has characters outside the SPIFFE path alphabet (${PATH_ALPHABET})` };
+    return {
+      ok: false,
+      reason: `spiffe_id: ${name} has characters outside the SPIFFE path alphabet (${PATH_ALPHABET})`,
+    };
   }
   return { ok: true, text: value };
 }

@@ -24,27 +24,42 @@ describe('aws-simulator faults, request log and endpoint environment', () => {
     sim.world.setThrottle('ec2', 2, 'DescribeInstances');
     sim.world.setThrottle('sts', 1);
     const describe = () => ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0b22a22eec53b9321'] }));
-    await expect(describe()).rejects.toMatchObject({ name: 'RequestLimitExceeded', $metadata: { httpStatusCode: 503 } });
+    await expect(describe()).rejects.toMatchObject({
+      name: 'RequestLimitExceeded',
+      $metadata: { httpStatusCode: 503 },
+    });
     await expect(describe()).rejects.toMatchObject({ name: 'RequestLimitExceeded' });
     await expect(describe()).resolves.toBeDefined();
-    await expect(sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'Throttling', $metadata: { httpStatusCode: 400 } });
+    await expect(sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
+      name: 'Throttling',
+      $metadata: { httpStatusCode: 400 },
+    });
     await expect(sts.send(new GetCallerIdentityCommand({}))).resolves.toBeDefined();
     expect(sim.log.count({ operation: 'DescribeInstances' })).toBe(3);
     expect(sim.log.count({ operation: 'DescribeInstances', succeeded: true })).toBe(1);
-    expect(sim.log.entries({ operation: 'DescribeInstances' }).map((e) => e.error)).toEqual(['RequestLimitExceeded', 'RequestLimitExceeded', undefined]);
+    expect(sim.log.entries({ operation: 'DescribeInstances' }).map((e) => e.error)).toEqual([
+      'RequestLimitExceeded',
+      'RequestLimitExceeded',
+      undefined,
+    ]);
   });
 
   it("the SDK's own retries get through a short throttle, and the log counts every attempt", async () => {
     const ec2 = new EC2Client({ ...clientConfig(sim.url, sim.world.server), maxAttempts: 3 });
     sim.world.setThrottle('ec2', 1);
-    await expect(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0b22a22eec53b9321'] }))).resolves.toBeDefined();
+    await expect(
+      ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0b22a22eec53b9321'] })),
+    ).resolves.toBeDefined();
     expect(sim.log.count({ service: 'ec2' })).toBe(2);
   });
 
   it("down '503' answers ServiceUnavailable; down 'reset' drops the connection", async () => {
     const { ec2, iam } = clients(sim.url, sim.world.server);
     sim.world.setDown('ec2', '503');
-    await expect(ec2.send(new DescribeInstancesCommand({}))).rejects.toMatchObject({ name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } });
+    await expect(ec2.send(new DescribeInstancesCommand({}))).rejects.toMatchObject({
+      name: 'ServiceUnavailable',
+      $metadata: { httpStatusCode: 503 },
+    });
     await expect(iam.send(new GetInstanceProfileCommand({ InstanceProfileName: 'web' }))).resolves.toBeDefined();
     sim.world.setDown('*', 'reset');
     await expect(iam.send(new GetInstanceProfileCommand({ InstanceProfileName: 'web' }))).rejects.toThrow();
@@ -68,7 +83,11 @@ describe('aws-simulator faults, request log and endpoint environment', () => {
   it('logs service, operation, caller, region, params and time; counts a concurrent burst; resets', async () => {
     const { ec2 } = clients(sim.url, sim.world.server);
     const before = new Date();
-    await Promise.all(Array.from({ length: 25 }, () => ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0b22a22eec53b9321'] }))));
+    await Promise.all(
+      Array.from({ length: 25 }, () =>
+        ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0b22a22eec53b9321'] })),
+      ),
+    );
     expect(sim.log.count({ service: 'ec2', operation: 'DescribeInstances' })).toBe(25);
     const e = sim.log.entries()[0];
     expect(e).toMatchObject({
@@ -93,7 +112,10 @@ describe('aws-simulator faults, request log and endpoint environment', () => {
 
     it('points SDK clients built from the environment alone (AWS_ENDPOINT_URL_*, AWS_REGION, keys) at the simulator', async () => {
       for (const k of Object.keys(process.env)) if (k.startsWith('AWS_')) delete process.env[k];
-      Object.assign(process.env, sim.endpointEnv(), { AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' });
+      Object.assign(process.env, sim.endpointEnv(), {
+        AWS_CONFIG_FILE: '/nonexistent',
+        AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+      });
       expect(Object.keys(sim.endpointEnv()).sort()).toEqual([
         'AWS_ACCESS_KEY_ID',
         'AWS_ENDPOINT_URL_AUTO_SCALING',
@@ -106,13 +128,21 @@ describe('aws-simulator faults, request log and endpoint environment', () => {
         'AWS_SECRET_ACCESS_KEY',
       ]);
       const opts = { maxAttempts: 1 };
-      await expect(new STSClient(opts).send(new GetCallerIdentityCommand({}))).resolves.toMatchObject({ Account: SERVER_ACCOUNT });
+      await expect(new STSClient(opts).send(new GetCallerIdentityCommand({}))).resolves.toMatchObject({
+        Account: SERVER_ACCOUNT,
+      });
       await expect(new EC2Client(opts).send(new DescribeInstancesCommand({}))).resolves.toBeDefined();
-      await expect(new IAMClient(opts).send(new GetInstanceProfileCommand({ InstanceProfileName: 'web' }))).resolves.toBeDefined();
-      await expect(new OrganizationsClient(opts).send(new ListAccountsCommand({}))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+      await expect(
+        new IAMClient(opts).send(new GetInstanceProfileCommand({ InstanceProfileName: 'web' })),
+      ).resolves.toBeDefined();
+      await expect(new OrganizationsClient(opts).send(new ListAccountsCommand({}))).rejects.toMatchObject({
+        name: 'AccessDeniedException',
+      });
       await expect(new EKSClient(opts).send(new ListNodegroupsCommand({ clusterName: 'prod' }))).resolves.toBeDefined();
       await expect(new AutoScalingClient(opts).send(new DescribeAutoScalingGroupsCommand({}))).resolves.toBeDefined();
-      expect(new Set(sim.log.entries().map((e) => e.service))).toEqual(new Set(['sts', 'ec2', 'iam', 'organizations', 'eks', 'autoscaling']));
+      expect(new Set(sim.log.entries().map((e) => e.service))).toEqual(
+        new Set(['sts', 'ec2', 'iam', 'organizations', 'eks', 'autoscaling']),
+      );
     });
   });
 });

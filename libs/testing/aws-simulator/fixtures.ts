@@ -20,13 +20,25 @@ export const ORG_ROLE = `arn:aws:iam::${MGMT_ACCOUNT}:role/attestd-org-accounts`
 export const MEMBER_ROLE = `arn:aws:iam::${MEMBER_ACCOUNT}:role/attestd`;
 export const WEB_PROFILE = `arn:aws:iam::${SERVER_ACCOUNT}:instance-profile/web`;
 export const WEB_ROLE = `arn:aws:iam::${SERVER_ACCOUNT}:role/web-frontend`;
-export const OUTSIDER_KEY = { accessKeyId: 'AKIAOUTSIDER00000001', secretAccessKey: 'outsider-secret-0000000000000000000000000' };
+export const OUTSIDER_KEY = {
+  accessKeyId: 'AKIAOUTSIDER00000001',
+  secretAccessKey: 'outsider-secret-0000000000000000000000000',
+};
 
 export function worldInit(): WorldInit {
   return {
-    server: { accountId: SERVER_ACCOUNT, accessKeyId: 'AKIASERVER0000000001', secretAccessKey: 'server-secret-000000000000000000000000000' },
+    server: {
+      accountId: SERVER_ACCOUNT,
+      accessKeyId: 'AKIASERVER0000000001',
+      secretAccessKey: 'server-secret-000000000000000000000000000',
+    },
     credentials: [
-      { ...OUTSIDER_KEY, accountId: OUTSIDER_ACCOUNT, arn: `arn:aws:iam::${OUTSIDER_ACCOUNT}:user/mallory`, userId: 'AIDAOUTSIDER000000001' },
+      {
+        ...OUTSIDER_KEY,
+        accountId: OUTSIDER_ACCOUNT,
+        arn: `arn:aws:iam::${OUTSIDER_ACCOUNT}:user/mallory`,
+        userId: 'AIDAOUTSIDER000000001',
+      },
     ],
     instanceProfiles: [{ arn: WEB_PROFILE, roleArns: [WEB_ROLE] }],
     roles: [
@@ -34,7 +46,14 @@ export function worldInit(): WorldInit {
       { arn: ORG_ROLE, trustedPrincipals: [SERVER_ACCOUNT] },
       { arn: WEB_ROLE, trustedPrincipals: [] },
     ],
-    organizations: [{ id: 'o-abcdef0123', managementAccountId: MGMT_ACCOUNT, listAccountsRoleArns: [ORG_ROLE], memberAccountIds: [SERVER_ACCOUNT, MEMBER_ACCOUNT] }],
+    organizations: [
+      {
+        id: 'o-abcdef0123',
+        managementAccountId: MGMT_ACCOUNT,
+        listAccountsRoleArns: [ORG_ROLE],
+        memberAccountIds: [SERVER_ACCOUNT, MEMBER_ACCOUNT],
+      },
+    ],
     instances: [
       {
         accountId: SERVER_ACCOUNT,
@@ -45,18 +64,34 @@ export function worldInit(): WorldInit {
         privateIp: '10.0.1.5',
         availabilityZone: 'us-east-1b',
         tags: { Name: 'blog', env: 'prod' },
-        securityGroups: [{ id: 'sg-01234567', name: 'blog' }, { id: 'sg-89abcdef', name: 'ssh' }],
+        securityGroups: [
+          { id: 'sg-01234567', name: 'blog' },
+          { id: 'sg-89abcdef', name: 'ssh' },
+        ],
         iamInstanceProfileArn: WEB_PROFILE,
         launchTime: new Date('2024-05-01T10:00:00Z'),
         networkInterfaceAttachTime: new Date('2024-05-01T10:00:00Z'),
         rootDeviceAttachTime: new Date('2024-05-01T10:00:03Z'),
       },
-      { accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId: 'i-0aaaaaaaaaaaaaaa1', rootDeviceType: 'instance-store' },
+      {
+        accountId: SERVER_ACCOUNT,
+        region: 'us-east-1',
+        instanceId: 'i-0aaaaaaaaaaaaaaa1',
+        rootDeviceType: 'instance-store',
+      },
       { accountId: SERVER_ACCOUNT, region: 'us-west-2', instanceId: 'i-0bbbbbbbbbbbbbbb2' },
       { accountId: MEMBER_ACCOUNT, region: 'us-east-1', instanceId: 'i-0ccccccccccccccc3' },
     ],
     eksClusters: [
-      { accountId: SERVER_ACCOUNT, region: 'us-east-1', name: 'prod', nodeGroups: [{ name: 'ng-a', autoScalingGroupNames: ['eks-ng-a-1'] }, { name: 'ng-b', autoScalingGroupNames: ['eks-ng-b-1', 'eks-ng-b-2'] }] },
+      {
+        accountId: SERVER_ACCOUNT,
+        region: 'us-east-1',
+        name: 'prod',
+        nodeGroups: [
+          { name: 'ng-a', autoScalingGroupNames: ['eks-ng-a-1'] },
+          { name: 'ng-b', autoScalingGroupNames: ['eks-ng-b-1', 'eks-ng-b-2'] },
+        ],
+      },
     ],
     autoScalingGroups: [
       { accountId: SERVER_ACCOUNT, region: 'us-east-1', name: 'eks-ng-a-1', instanceIds: ['i-0b22a22eec53b9321'] },
@@ -95,13 +130,21 @@ export interface RawResponse {
 }
 
 /** Sends a request as is (headers, Host included) to `url`'s server. */
-export function sendRaw(url: string, method: string, path: string, headers: Record<string, string>, body = ''): Promise<RawResponse> {
+export function sendRaw(
+  url: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body = '',
+): Promise<RawResponse> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request({ host: target.hostname, port: target.port, method, path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);

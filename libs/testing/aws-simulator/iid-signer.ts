@@ -35,7 +35,8 @@ function openssl(args: string[], cwd: string, input?: Buffer): Promise<Buffer> {
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out));
-      else reject(new Error(`aws-simulator: openssl ${args[0]} failed (${code}): ${Buffer.concat(err).toString('utf8')}`));
+      else
+        reject(new Error(`aws-simulator: openssl ${args[0]} failed (${code}): ${Buffer.concat(err).toString('utf8')}`));
     });
     child.stdin.end(input ?? Buffer.alloc(0));
   });
@@ -61,9 +62,18 @@ export async function createIidSigner(options: { commonName?: string; days?: num
   const { keyPem, certificatePem } = await withTmpDir(async (dir) => {
     const cert = await openssl(
       [
-        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-sha256',
-        '-days', String(options.days ?? 30),
-        '-subj', `/C=US/ST=Washington State/L=Seattle/O=aws-simulator/CN=${options.commonName ?? 'aws-simulator instance identity'}`,
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'key.pem',
+        '-sha256',
+        '-days',
+        String(options.days ?? 30),
+        '-subj',
+        `/C=US/ST=Washington State/L=Seattle/O=aws-simulator/CN=${options.commonName ?? 'aws-simulator instance identity'}`,
       ],
       dir,
     );
@@ -75,7 +85,20 @@ export async function createIidSigner(options: { commonName?: string; days?: num
       withTmpDir(async (dir) => {
         await writeFile(join(dir, 'key.pem'), keyPem, { mode: 0o600 });
         await writeFile(join(dir, 'cert.pem'), certificatePem);
-        const args = ['cms', '-sign', '-stream', '-outform', 'DER', '-binary', '-md', 'sha256', '-signer', 'cert.pem', '-inkey', 'key.pem'];
+        const args = [
+          'cms',
+          '-sign',
+          '-stream',
+          '-outform',
+          'DER',
+          '-binary',
+          '-md',
+          'sha256',
+          '-signer',
+          'cert.pem',
+          '-inkey',
+          'key.pem',
+        ];
         if (!opts.detached) args.push('-nodetach');
         if (opts.includeCertificate === false) args.push('-nocerts');
         const der = await openssl(args, dir, Buffer.from(document, 'utf8'));

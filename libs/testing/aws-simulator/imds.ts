@@ -59,7 +59,13 @@ function text(res: ServerResponse, status: number, body: string, headers: Record
   res.end(body);
 }
 
-const STATUS_PAGES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed' };
+const STATUS_PAGES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+};
 
 function fail(res: ServerResponse, status: number): void {
   const title = STATUS_PAGES[status] ?? 'Error';
@@ -69,7 +75,11 @@ function fail(res: ServerResponse, status: number): void {
 }
 
 /** Starts an IMDS for `instance` on 127.0.0.1 and an ephemeral port. */
-export async function startImds(instance: Instance, signer: IidSigner, options: ImdsOptions = {}): Promise<RunningHttp> {
+export async function startImds(
+  instance: Instance,
+  signer: IidSigner,
+  options: ImdsOptions = {},
+): Promise<RunningHttp> {
   const tokens = new Map<string, number>();
   const document = options.document ?? identityDocument(instance);
   let signature: Promise<string> | undefined;

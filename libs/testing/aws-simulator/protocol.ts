@@ -55,7 +55,10 @@ export interface ServiceHandler {
 // --- XML
 
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string,
+  );
 }
 
 /** A leaf element; `undefined` omits it, `null` writes an empty element. */
@@ -73,7 +76,12 @@ export function node(name: string, ...children: string[]): string {
 }
 
 /** A list: each entry wrapped in `itemTag` (`item` in EC2, `member` in awsQuery). */
-export function list<T>(name: string, entries: readonly T[], render: (e: T) => string, itemTag: 'item' | 'member'): string {
+export function list<T>(
+  name: string,
+  entries: readonly T[],
+  render: (e: T) => string,
+  itemTag: 'item' | 'member',
+): string {
   return node(name, ...entries.map((e) => node(itemTag, render(e))));
 }
 
@@ -160,13 +168,27 @@ export class Ec2Protocol {
   }
 
   error(err: AwsError, requestId: string): ServiceResponse {
-    const body = node('Response', node('Errors', node('Error', leaf('Code', err.code), leaf('Message', err.message))), leaf('RequestID', requestId));
+    const body = node(
+      'Response',
+      node('Errors', node('Error', leaf('Code', err.code), leaf('Message', err.message))),
+      leaf('RequestID', requestId),
+    );
     return xmlResponse(err.status, body, requestId);
   }
 }
 
-function jsonResponse(status: number, contentType: string, value: unknown, requestId: string, extra: Record<string, string> = {}): ServiceResponse {
-  return { status, headers: { 'content-type': contentType, 'x-amzn-requestid': requestId, ...extra }, body: JSON.stringify(value) };
+function jsonResponse(
+  status: number,
+  contentType: string,
+  value: unknown,
+  requestId: string,
+  extra: Record<string, string> = {},
+): ServiceResponse {
+  return {
+    status,
+    headers: { 'content-type': contentType, 'x-amzn-requestid': requestId, ...extra },
+    body: JSON.stringify(value),
+  };
 }
 
 /** awsJson1_1: POST / with `X-Amz-Target: <prefix>.<Operation>`; errors `{"__type", "Message"}`. */
@@ -212,7 +234,9 @@ export const RestJson = {
     return jsonResponse(200, 'application/json', value, requestId);
   },
   error(err: AwsError, requestId: string): ServiceResponse {
-    return jsonResponse(err.status, 'application/json', { message: err.message }, requestId, { 'x-amzn-errortype': err.code });
+    return jsonResponse(err.status, 'application/json', { message: err.message }, requestId, {
+      'x-amzn-errortype': err.code,
+    });
   },
 };
 

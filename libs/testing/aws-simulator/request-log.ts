@@ -47,7 +47,7 @@ export class RequestLog {
       (e) =>
         (filter.service === undefined || e.service === filter.service) &&
         (filter.operation === undefined || e.operation === filter.operation) &&
-        (filter.succeeded === undefined || (e.status < 300) === filter.succeeded) &&
+        (filter.succeeded === undefined || e.status < 300 === filter.succeeded) &&
         (filter.accountId === undefined || e.caller?.accountId === filter.accountId),
     );
   }

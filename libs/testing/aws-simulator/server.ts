@@ -1,7 +1,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AwsError, formParams, QueryProtocol, type RawRequest, type ServiceHandler, type ServiceResponse } from './protocol';
+import {
+  AwsError,
+  formParams,
+  QueryProtocol,
+  type RawRequest,
+  type ServiceHandler,
+  type ServiceResponse,
+} from './protocol';
 import type { LogEntry, RequestLog } from './request-log';
 import { autoScalingService } from './services/autoscaling';
 import { ec2Service } from './services/ec2';
@@ -39,15 +46,22 @@ function inferService(req: RawRequest): ServiceName | undefined {
   if (typeof target === 'string' && target.startsWith('AWSOrganizationsV20161128.')) return 'organizations';
   if (req.path.startsWith('/clusters')) return 'eks';
   const version = formParams(req).get('Version');
-  const byVersion: Record<string, ServiceName> = { '2016-11-15': 'ec2', '2010-05-08': 'iam', '2011-06-15': 'sts', '2011-01-01': 'autoscaling' };
+  const byVersion: Record<string, ServiceName> = {
+    '2016-11-15': 'ec2',
+    '2010-05-08': 'iam',
+    '2011-06-15': 'sts',
+    '2011-01-01': 'autoscaling',
+  };
   return version ? byVersion[version] : undefined;
 }
 
 /** Auth refusals where a service's code differs from STS's (EC2 says AuthFailure; JSON services UnrecognizedClientException). */
 function serviceAuthError(service: ServiceName, err: AwsError): AwsError {
   if (err.code !== 'InvalidClientTokenId') return err;
-  if (service === 'ec2') return new AwsError('AuthFailure', 'AWS was not able to validate the provided access credentials', 401);
-  if (service === 'organizations' || service === 'eks') return new AwsError('UnrecognizedClientException', err.message, 403);
+  if (service === 'ec2')
+    return new AwsError('AuthFailure', 'AWS was not able to validate the provided access credentials', 401);
+  if (service === 'organizations' || service === 'eks')
+    return new AwsError('UnrecognizedClientException', err.message, 403);
   return err;
 }
 
@@ -125,32 +139,46 @@ async function handle(world: World, log: RequestLog, req: IncomingMessage, res: 
     answerEndlessly(res, 'text/xml', '<GetCallerIdentityResponse>');
     return;
   }
-  const render = (err: AwsError): ServiceResponse => (handler ? handler.error(err, id) : genericProtocol.error(err, id));
+  const render = (err: AwsError): ServiceResponse =>
+    handler ? handler.error(err, id) : genericProtocol.error(err, id);
   if (down === '503') {
     const err = new AwsError('ServiceUnavailable', 'Service is unavailable', 503);
     finish(render(err), err.code);
     return;
   }
   if (!handler || !service) {
-    const err = new AwsError('UnknownService', `aws-simulator: no service for credential scope '${scoped ?? '(none)'}'`, 400);
+    const err = new AwsError(
+      'UnknownService',
+      `aws-simulator: no service for credential scope '${scoped ?? '(none)'}'`,
+      400,
+    );
     finish(render(err), err.code);
     return;
   }
 
   try {
     const verified = await verifySigV4(raw, world);
-    entry.caller = { accessKeyId: verified.caller.accessKeyId, accountId: verified.caller.accountId, arn: verified.caller.arn };
+    entry.caller = {
+      accessKeyId: verified.caller.accessKeyId,
+      accountId: verified.caller.accountId,
+      arn: verified.caller.arn,
+    };
     entry.region = verified.region;
     if (world.takeThrottle(service, operation)) {
       const err = handler.throttlingError();
       finish(handler.error(err, id), err.code);
       return;
     }
-    const r = await handler.handle({ ...raw, service, region: verified.region, caller: verified.caller, requestId: id }, world);
+    const r = await handler.handle(
+      { ...raw, service, region: verified.region, caller: verified.caller, requestId: id },
+      world,
+    );
     finish(r);
   } catch (e) {
     const err =
-      e instanceof AwsError ? serviceAuthError(service, e) : new AwsError('InternalFailure', `aws-simulator: ${e instanceof Error ? e.message : String(e)}`, 500);
+      e instanceof AwsError
+        ? serviceAuthError(service, e)
+        : new AwsError('InternalFailure', `aws-simulator: ${e instanceof Error ? e.message : String(e)}`, 500);
     finish(handler.error(err, id), err.code);
   }
 }

@@ -51,14 +51,26 @@ export function parseAuthorization(value: string): AuthorizationHeader {
   const signedHeaders = parts.get('SignedHeaders');
   const signature = parts.get('Signature');
   if (!credential || !signedHeaders || !signature) {
-    const missing = [!credential && 'Credential', !signedHeaders && 'SignedHeaders', !signature && 'Signature'].filter(Boolean);
-    throw incomplete(`Authorization header requires ${missing.map((m) => `'${m}'`).join(', ')} parameter(s). Authorization=${value}`);
+    const missing = [!credential && 'Credential', !signedHeaders && 'SignedHeaders', !signature && 'Signature'].filter(
+      Boolean,
+    );
+    throw incomplete(
+      `Authorization header requires ${missing.map((m) => `'${m}'`).join(', ')} parameter(s). Authorization=${value}`,
+    );
   }
   const [accessKeyId, date, region, service, terminator, ...more] = credential.split('/');
   if (
-    !accessKeyId || !date || !region || !service || terminator !== 'aws4_request' || more.length > 0 || !/^\d{8}$/.test(date)
+    !accessKeyId ||
+    !date ||
+    !region ||
+    !service ||
+    terminator !== 'aws4_request' ||
+    more.length > 0 ||
+    !/^\d{8}$/.test(date)
   ) {
-    throw incomplete(`Credential should be scoped to a valid region, date, service and aws4_request terminator. Credential=${credential}`);
+    throw incomplete(
+      `Credential should be scoped to a valid region, date, service and aws4_request terminator. Credential=${credential}`,
+    );
   }
   if (!/^[0-9a-f]{64}$/.test(signature)) throw incomplete('Signature must be 64 lowercase hex characters.');
   return {
@@ -114,25 +126,39 @@ function sameHex(a: string, b: string): boolean {
  * sessions. `wallClock` is for the 15-minute freshness window (real time, as
  * the SDK signs with real time); credential expiry follows `world.now()`.
  */
-export async function verifySigV4(req: RawRequest, world: World, wallClock: Date = new Date()): Promise<VerifiedCaller> {
+export async function verifySigV4(
+  req: RawRequest,
+  world: World,
+  wallClock: Date = new Date(),
+): Promise<VerifiedCaller> {
   const authorization = header(req, 'authorization');
   if (authorization === undefined) {
     if (req.query.has('X-Amz-Signature') || req.query.has('X-Amz-Credential')) {
-      throw new AwsError('IncompleteSignature', 'aws-simulator: query-string (presigned URL) authentication is not supported', 403);
+      throw new AwsError(
+        'IncompleteSignature',
+        'aws-simulator: query-string (presigned URL) authentication is not supported',
+        403,
+      );
     }
     throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
   }
   const auth = parseAuthorization(authorization);
-  if (!auth.signedHeaders.includes('host')) throw incomplete("'Host' must be a 'SignedHeader' in the AWS Authorization.");
+  if (!auth.signedHeaders.includes('host'))
+    throw incomplete("'Host' must be a 'SignedHeader' in the AWS Authorization.");
   const amzDate = header(req, 'x-amz-date');
   if (amzDate === undefined) {
     throw incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
   }
-  if (!auth.signedHeaders.includes('x-amz-date')) throw incomplete("'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.");
+  if (!auth.signedHeaders.includes('x-amz-date'))
+    throw incomplete("'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.");
   const signingDate = parseAmzDate(amzDate);
   if (!signingDate) throw incomplete(`X-Amz-Date must be in ISO 8601 basic format; found '${amzDate}'.`);
   if (amzDate.slice(0, 8) !== auth.date) {
-    throw new AwsError('SignatureDoesNotMatch', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${amzDate.slice(0, 8)}', from '${amzDate}'.`, 403);
+    throw new AwsError(
+      'SignatureDoesNotMatch',
+      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${amzDate.slice(0, 8)}', from '${amzDate}'.`,
+      403,
+    );
   }
 
   const key = world.lookupKey(auth.accessKeyId);
@@ -141,7 +167,8 @@ export async function verifySigV4(req: RawRequest, world: World, wallClock: Date
   let secretAccessKey: string;
   let caller: Principal;
   if (key.kind === 'static') {
-    if (token !== undefined) throw new AwsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
+    if (token !== undefined)
+      throw new AwsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
     secretAccessKey = key.secretAccessKey;
     caller = key.principal;
   } else {
@@ -167,7 +194,8 @@ export async function verifySigV4(req: RawRequest, world: World, wallClock: Date
 
   // A declared payload hash must be the body's (services other than S3 hash the body themselves).
   const declaredHash = header(req, 'x-amz-content-sha256');
-  if (declaredHash !== undefined && declaredHash !== createHash('sha256').update(req.body).digest('hex')) throw mismatch();
+  if (declaredHash !== undefined && declaredHash !== createHash('sha256').update(req.body).digest('hex'))
+    throw mismatch();
 
   const headers: Record<string, string> = {};
   for (const name of auth.signedHeaders) {
@@ -181,15 +209,32 @@ export async function verifySigV4(req: RawRequest, world: World, wallClock: Date
   }
   const tokenSigned = auth.signedHeaders.includes('x-amz-security-token');
   const signer = new SignatureV4({
-    credentials: { accessKeyId: auth.accessKeyId, secretAccessKey, ...(tokenSigned && token ? { sessionToken: token } : {}) },
+    credentials: {
+      accessKeyId: auth.accessKeyId,
+      secretAccessKey,
+      ...(tokenSigned && token ? { sessionToken: token } : {}),
+    },
     region: auth.region,
     service: auth.service,
     sha256: Sha256,
     applyChecksum: false,
   });
   const signed = await signer.sign(
-    { method: req.method, protocol: 'http:', hostname: headers.host ?? '', path: req.path, query, headers, body: req.body },
-    { signingDate, signingRegion: auth.region, signingService: auth.service, signableHeaders: new Set(auth.signedHeaders) },
+    {
+      method: req.method,
+      protocol: 'http:',
+      hostname: headers.host ?? '',
+      path: req.path,
+      query,
+      headers,
+      body: req.body,
+    },
+    {
+      signingDate,
+      signingRegion: auth.region,
+      signingService: auth.service,
+      signableHeaders: new Set(auth.signedHeaders),
+    },
   );
   const expected = /Signature=([0-9a-f]{64})/.exec(String(signed.headers.authorization))?.[1] ?? '';
   const expectedList = /SignedHeaders=([^,]+)/.exec(String(signed.headers.authorization))?.[1] ?? '';

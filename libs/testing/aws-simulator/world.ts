@@ -231,13 +231,17 @@ interface Throttle {
 
 /** What a signing key resolves to. */
 export type KeyLookup =
-  | { kind: 'static'; secretAccessKey: string; principal: Principal }
-  | { kind: 'session'; session: Session }
-  | undefined;
+  { kind: 'static'; secretAccessKey: string; principal: Principal } | { kind: 'session'; session: Session } | undefined;
 
 const ARN_RE = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):(role|instance-profile|user)\/(?:(.*)\/)?([^/]+)$/;
 
-export function parseIamArn(arn: string): { partition: string; accountId: string; kind: string; path: string; name: string } {
+export function parseIamArn(arn: string): {
+  partition: string;
+  accountId: string;
+  kind: string;
+  path: string;
+  name: string;
+} {
   const m = ARN_RE.exec(arn);
   if (!m) throw new Error(`aws-simulator: not an IAM role/instance-profile/user ARN: ${arn}`);
   // ARN_RE's groups are all required but the path's
@@ -245,7 +249,9 @@ export function parseIamArn(arn: string): { partition: string; accountId: string
 }
 
 function hex(n: number): string {
-  return randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n);
+  return randomBytes(Math.ceil(n / 2))
+    .toString('hex')
+    .slice(0, n);
 }
 
 /** AWS-style ids: upper-case alphanumerics after a prefix (AKIA, ASIA, AROA, AIPA, AIDA). */
@@ -361,7 +367,13 @@ export class World {
       return {
         kind: 'static',
         secretAccessKey: key.secretAccessKey,
-        principal: { accessKeyId, accountId: key.accountId, arn: key.arn, userId: key.userId, type: root ? 'root' : 'user' },
+        principal: {
+          accessKeyId,
+          accountId: key.accountId,
+          arn: key.arn,
+          userId: key.userId,
+          type: root ? 'root' : 'user',
+        },
       };
     }
     const session = this.sessions.get(accessKeyId);
@@ -512,7 +524,8 @@ export class World {
       instanceProfileId: p.instanceProfileId ?? awsId('AIPA', 21),
     };
     this.profiles.set(p.arn, profile);
-    for (const roleArn of p.roleArns) if (!this.roles.has(roleArn)) this.addRole({ arn: roleArn, trustedPrincipals: [] });
+    for (const roleArn of p.roleArns)
+      if (!this.roles.has(roleArn)) this.addRole({ arn: roleArn, trustedPrincipals: [] });
     return profile;
   }
 
@@ -596,7 +609,9 @@ export class World {
 
   /** Consumes one throttle for this call, if any applies. */
   takeThrottle(service: ServiceName, operation: string): boolean {
-    const t = this.throttles.find((x) => x.service === service && (x.operation === undefined || x.operation === operation) && x.remaining > 0);
+    const t = this.throttles.find(
+      (x) => x.service === service && (x.operation === undefined || x.operation === operation) && x.remaining > 0,
+    );
     if (!t) return false;
     t.remaining--;
     return true;

@@ -18,14 +18,25 @@ export function armOperation(method: string, path: string): string | undefined {
 }
 
 export function armAnswer(world: AzureWorld, operation: string, path: string, query: URLSearchParams): JsonAnswer {
-  if (!query.get('api-version')) return armError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
-  const [, subscriptionId, resourceGroup, name] = (operation === 'virtualMachines.get' ? VM : NIC).exec(path)!.map(decodeURIComponent) as [string, string, string, string];
+  if (!query.get('api-version'))
+    return armError(
+      400,
+      'MissingApiVersionParameter',
+      'The api-version query parameter (?api-version=) is required for all requests.',
+    );
+  const [, subscriptionId, resourceGroup, name] = (operation === 'virtualMachines.get' ? VM : NIC)
+    .exec(path)!
+    .map(decodeURIComponent) as [string, string, string, string];
   if (operation === 'virtualMachines.get') {
     const vm = world.vm(subscriptionId, resourceGroup, name);
-    return vm ? { status: 200, body: vmBody(world, vm) } : notFound('Microsoft.Compute/virtualMachines', name, resourceGroup);
+    return vm
+      ? { status: 200, body: vmBody(world, vm) }
+      : notFound('Microsoft.Compute/virtualMachines', name, resourceGroup);
   }
   const nic = world.networkInterface(subscriptionId, resourceGroup, name);
-  return nic ? { status: 200, body: nicBody(nic) } : notFound('Microsoft.Network/networkInterfaces', name, resourceGroup);
+  return nic
+    ? { status: 200, body: nicBody(nic) }
+    : notFound('Microsoft.Network/networkInterfaces', name, resourceGroup);
 }
 
 export function armError(status: number, code: string, message: string): JsonAnswer {
@@ -33,10 +44,15 @@ export function armError(status: number, code: string, message: string): JsonAns
 }
 
 function notFound(type: string, name: string, resourceGroup: string): JsonAnswer {
-  return armError(404, 'ResourceNotFound', `The Resource '${type}/${name}' under resource group '${resourceGroup}' was not found.`);
+  return armError(
+    404,
+    'ResourceNotFound',
+    `The Resource '${type}/${name}' under resource group '${resourceGroup}' was not found.`,
+  );
 }
 
-const group = (subscriptionId: string, resourceGroup: string) => `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}`;
+const group = (subscriptionId: string, resourceGroup: string) =>
+  `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}`;
 
 function vmBody(world: AzureWorld, vm: Vm): unknown {
   const userAssigned = vm.userAssignedIdentities.flatMap((id) => {
@@ -45,7 +61,9 @@ function vmBody(world: AzureWorld, vm: Vm): unknown {
     const armId = `${group(identity.subscriptionId, identity.resourceGroup)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${identity.name}`;
     return [[armId, { principalId: identity.principalId, clientId: identity.clientId }] as const];
   });
-  const type = [vm.systemAssigned && 'SystemAssigned', userAssigned.length > 0 && 'UserAssigned'].filter(Boolean).join(', ');
+  const type = [vm.systemAssigned && 'SystemAssigned', userAssigned.length > 0 && 'UserAssigned']
+    .filter(Boolean)
+    .join(', ');
   return {
     id: `${group(vm.subscriptionId, vm.resourceGroup)}/providers/Microsoft.Compute/virtualMachines/${vm.name}`,
     name: vm.name,
@@ -82,7 +100,11 @@ function nicBody(nic: NetworkInterfaceInit): unknown {
     location: 'westeurope',
     properties: {
       provisioningState: 'Succeeded',
-      ...(nsg && { networkSecurityGroup: { id: `${group(nic.subscriptionId, nsg.resourceGroup ?? nic.resourceGroup)}/providers/Microsoft.Network/networkSecurityGroups/${nsg.name}` } }),
+      ...(nsg && {
+        networkSecurityGroup: {
+          id: `${group(nic.subscriptionId, nsg.resourceGroup ?? nic.resourceGroup)}/providers/Microsoft.Network/networkSecurityGroups/${nsg.name}`,
+        },
+      }),
       ipConfigurations: nic.subnets.map((subnet, i) => ({
         id: `${id}/ipConfigurations/ipconfig${i + 1}`,
         name: `ipconfig${i + 1}`,

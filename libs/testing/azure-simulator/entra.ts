@@ -18,9 +18,16 @@ export function entraOperation(method: string, path: string): string | undefined
   return undefined;
 }
 
-export async function entraAnswer(world: AzureWorld, authority: string, operation: string, path: string, body: string): Promise<JsonAnswer> {
+export async function entraAnswer(
+  world: AzureWorld,
+  authority: string,
+  operation: string,
+  path: string,
+  body: string,
+): Promise<JsonAnswer> {
   const tenantId = (METADATA.exec(path) ?? KEYS.exec(path) ?? TOKEN.exec(path))![1]!;
-  if (!world.hasTenant(tenantId)) return oauthError(400, 'invalid_tenant', `AADSTS90002: Tenant '${tenantId}' not found.`);
+  if (!world.hasTenant(tenantId))
+    return oauthError(400, 'invalid_tenant', `AADSTS90002: Tenant '${tenantId}' not found.`);
   if (operation === 'openid-configuration') return { status: 200, body: metadata(authority, tenantId) };
   if (operation === 'jwks') return { status: 200, body: await tenantJwks(world, tenantId) };
   return tokenGrant(world, authority, tenantId, new URLSearchParams(body));
@@ -46,31 +53,82 @@ function metadata(authority: string, tenantId: string): Record<string, unknown> 
   };
 }
 
-async function tokenGrant(world: AzureWorld, authority: string, tenantId: string, form: URLSearchParams): Promise<JsonAnswer> {
+async function tokenGrant(
+  world: AzureWorld,
+  authority: string,
+  tenantId: string,
+  form: URLSearchParams,
+): Promise<JsonAnswer> {
   const grant = form.get('grant_type');
-  if (grant !== 'client_credentials' && grant !== 'password') return oauthError(400, 'unsupported_grant_type', 'AADSTS70003: the simulator supports client_credentials and password only');
+  if (grant !== 'client_credentials' && grant !== 'password')
+    return oauthError(
+      400,
+      'unsupported_grant_type',
+      'AADSTS70003: the simulator supports client_credentials and password only',
+    );
   const scope = form.get('scope') ?? '';
-  const resource = scope.split(' ').find((s) => s.endsWith('/.default'))?.slice(0, -'/.default'.length);
-  if (resource === undefined) return oauthError(400, 'invalid_scope', 'AADSTS1002012: The provided value for scope is not valid.');
-  const token = grant === 'password' ? await passwordToken(world, authority, tenantId, form, resource) : await clientCredentialsToken(world, authority, tenantId, form, resource);
+  const resource = scope
+    .split(' ')
+    .find((s) => s.endsWith('/.default'))
+    ?.slice(0, -'/.default'.length);
+  if (resource === undefined)
+    return oauthError(400, 'invalid_scope', 'AADSTS1002012: The provided value for scope is not valid.');
+  const token =
+    grant === 'password'
+      ? await passwordToken(world, authority, tenantId, form, resource)
+      : await clientCredentialsToken(world, authority, tenantId, form, resource);
   if (typeof token !== 'string') return token;
-  return { status: 200, body: { token_type: 'Bearer', scope, expires_in: 3599, ext_expires_in: 3599, access_token: token } };
+  return {
+    status: 200,
+    body: { token_type: 'Bearer', scope, expires_in: 3599, ext_expires_in: 3599, access_token: token },
+  };
 }
 
-async function clientCredentialsToken(world: AzureWorld, authority: string, tenantId: string, form: URLSearchParams, resource: string): Promise<string | JsonAnswer> {
+async function clientCredentialsToken(
+  world: AzureWorld,
+  authority: string,
+  tenantId: string,
+  form: URLSearchParams,
+  resource: string,
+): Promise<string | JsonAnswer> {
   const principal = world.servicePrincipal(tenantId, form.get('client_id') ?? '');
-  if (!principal || principal.clientSecret !== form.get('client_secret')) return oauthError(401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided.');
+  if (!principal || principal.clientSecret !== form.get('client_secret'))
+    return oauthError(401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided.');
   return mintAppToken(world, authority, principal, resource);
 }
 
-async function passwordToken(world: AzureWorld, authority: string, tenantId: string, form: URLSearchParams, resource: string): Promise<string | JsonAnswer> {
+async function passwordToken(
+  world: AzureWorld,
+  authority: string,
+  tenantId: string,
+  form: URLSearchParams,
+  resource: string,
+): Promise<string | JsonAnswer> {
   const clientId = form.get('client_id');
-  if (!clientId) return oauthError(400, 'invalid_request', "AADSTS900144: The request body must contain the following parameter: 'client_id'.");
+  if (!clientId)
+    return oauthError(
+      400,
+      'invalid_request',
+      "AADSTS900144: The request body must contain the following parameter: 'client_id'.",
+    );
   const user = world.user(tenantId, form.get('username') ?? '');
-  if (!user || user.password !== form.get('password')) return oauthError(400, 'invalid_grant', 'AADSTS50126: Error validating credentials due to invalid username or password.');
+  if (!user || user.password !== form.get('password'))
+    return oauthError(
+      400,
+      'invalid_grant',
+      'AADSTS50126: Error validating credentials due to invalid username or password.',
+    );
   return mintUserToken(world, authority, user, clientId, resource);
 }
 
 function oauthError(status: number, error: string, description: string): JsonAnswer {
-  return { status, body: { error, error_description: description, error_codes: [Number(/AADSTS(\d+)/.exec(description)?.[1] ?? 0)], timestamp: new Date().toISOString() } };
+  return {
+    status,
+    body: {
+      error,
+      error_description: description,
+      error_codes: [Number(/AADSTS(\d+)/.exec(description)?.[1] ?? 0)],
+      timestamp: new Date().toISOString(),
+    },
+  };
 }

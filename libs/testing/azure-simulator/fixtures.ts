@@ -22,6 +22,15 @@ export function azureWorldInit(): WorldInit {
         subnets: [{ virtualNetwork: 'vnet', name: 'default' }],
       },
     ],
-    vms: [{ tenantId: TENANT_ID, subscriptionId: SUBSCRIPTION_ID, resourceGroup: 'frontend', name: 'blog', principalId: BLOG_PRINCIPAL_ID, networkInterfaces: ['blog-nic'] }],
+    vms: [
+      {
+        tenantId: TENANT_ID,
+        subscriptionId: SUBSCRIPTION_ID,
+        resourceGroup: 'frontend',
+        name: 'blog',
+        principalId: BLOG_PRINCIPAL_ID,
+        networkInterfaces: ['blog-nic'],
+      },
+    ],
   };
 }

@@ -28,6 +28,10 @@ export function readBody(req: IncomingMessage): Promise<string> {
 
 export function sendJson(res: ServerResponse, answer: JsonAnswer): void {
   const text = JSON.stringify(answer.body);
-  res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...answer.headers });
+  res.writeHead(answer.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...answer.headers,
+  });
   res.end(text);
 }

@@ -10,7 +10,15 @@ import { AzureWorld, type ServicePrincipal, type WorldInit } from './world';
 export { startAzureImds, type ImdsOptions } from './imds';
 export type { RunningHttp } from './http';
 export { RequestLog, type LogEntry } from './request-log';
-export { AZURE_CLI_CLIENT_ID, mintAppToken, mintManagedIdentityToken, mintUserToken, signAsTenant, tenantJwks, type MintOptions } from './tokens';
+export {
+  AZURE_CLI_CLIENT_ID,
+  mintAppToken,
+  mintManagedIdentityToken,
+  mintUserToken,
+  signAsTenant,
+  tenantJwks,
+  type MintOptions,
+} from './tokens';
 export { AzureWorld } from './world';
 export type * from './world';
 

@@ -27,19 +27,31 @@ function route(method: string, path: string): Route | undefined {
   return arm ? { service: 'arm', operation: arm } : undefined;
 }
 
-async function answer(world: AzureWorld, url: string, req: IncomingMessage, entry: LogEntry): Promise<JsonAnswer | 'endless'> {
+async function answer(
+  world: AzureWorld,
+  url: string,
+  req: IncomingMessage,
+  entry: LogEntry,
+): Promise<JsonAnswer | 'endless'> {
   const target = new URL(req.url ?? '/', url);
   const body = await readBody(req);
   const found = route(req.method ?? 'GET', target.pathname);
   if (!found) return armError(404, 'NotFound', `azure-simulator: no route for ${req.method} ${target.pathname}`);
   Object.assign(entry, found);
   if (world.isEndless(found.service)) return 'endless';
-  if (world.isDown(found.service)) return armError(503, 'ServiceUnavailable', 'The service is temporarily unavailable.');
-  if (world.takeThrottle(found.service)) return { ...armError(429, 'TooManyRequests', 'Too many requests.'), headers: { 'retry-after': '0' } };
+  if (world.isDown(found.service))
+    return armError(503, 'ServiceUnavailable', 'The service is temporarily unavailable.');
+  if (world.takeThrottle(found.service))
+    return { ...armError(429, 'TooManyRequests', 'Too many requests.'), headers: { 'retry-after': '0' } };
   if (found.service === 'entra') return entraAnswer(world, url, found.operation, target.pathname, body);
   const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
   const caller = bearer ? await verifyArmBearer(world, url, bearer, [url, `${url}/`]) : null;
-  if (!caller) return armError(401, bearer ? 'InvalidAuthenticationToken' : 'AuthenticationFailed', bearer ? 'The access token is invalid.' : "Authentication failed. The 'Authorization' header is missing.");
+  if (!caller)
+    return armError(
+      401,
+      bearer ? 'InvalidAuthenticationToken' : 'AuthenticationFailed',
+      bearer ? 'The access token is invalid.' : "Authentication failed. The 'Authorization' header is missing.",
+    );
   entry.tenantId = String(caller.tid);
   return armAnswer(world, found.operation, target.pathname, target.searchParams);
 }

@@ -38,7 +38,8 @@ export function mintManagedIdentityToken(
   options: MintOptions & { identity?: UserAssignedIdentity } = {},
 ): Promise<string> {
   const { identity } = options;
-  if (!identity && !vm.systemAssigned) throw new Error(`azure-simulator: VM ${vm.name} has no system-assigned identity`);
+  if (!identity && !vm.systemAssigned)
+    throw new Error(`azure-simulator: VM ${vm.name} has no system-assigned identity`);
   const principalId = identity ? identity.principalId : vm.principalId;
   return signAsTenant(world, vm.tenantId, {
     ...standardClaims(authority, vm.tenantId, resource, options),
@@ -52,7 +53,13 @@ export function mintManagedIdentityToken(
 }
 
 /** The token the Entra token endpoint issues to a service principal (client credentials with a secret). */
-export function mintAppToken(world: AzureWorld, authority: string, principal: ServicePrincipal, resource: string, options: MintOptions = {}): Promise<string> {
+export function mintAppToken(
+  world: AzureWorld,
+  authority: string,
+  principal: ServicePrincipal,
+  resource: string,
+  options: MintOptions = {},
+): Promise<string> {
   return signAsTenant(world, principal.tenantId, {
     ...standardClaims(authority, principal.tenantId, resource, options),
     ...client(options.issuer, principal.clientId, '1'),
@@ -67,7 +74,14 @@ export function mintAppToken(world: AzureWorld, authority: string, principal: Se
  * (`clientId`, the Azure CLI's by default): `scp`, `upn`, `idtyp: user`, and
  * a `sub` that is pairwise (per user and application), not the object ID.
  */
-export function mintUserToken(world: AzureWorld, authority: string, user: User, clientId: string, resource: string, options: MintOptions = {}): Promise<string> {
+export function mintUserToken(
+  world: AzureWorld,
+  authority: string,
+  user: User,
+  clientId: string,
+  resource: string,
+  options: MintOptions = {},
+): Promise<string> {
   return signAsTenant(world, user.tenantId, {
     ...standardClaims(authority, user.tenantId, resource, options),
     ...client(options.issuer, clientId, '0'),
@@ -89,13 +103,20 @@ export const AZURE_CLI_CLIENT_ID = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
 /** The tenant's JWKS as Entra publishes it (`/{tenant}/discovery/v2.0/keys`). */
 export async function tenantJwks(world: AzureWorld, tenantId: string): Promise<JSONWebKeySet> {
   const keys = await Promise.all(
-    world.signingKeys(tenantId).map(async (key) => ({ ...(await exportJWK(key.publicKey)), kid: key.kid, use: 'sig', alg: 'RS256' })),
+    world
+      .signingKeys(tenantId)
+      .map(async (key) => ({ ...(await exportJWK(key.publicKey)), kid: key.kid, use: 'sig', alg: 'RS256' })),
   );
   return { keys };
 }
 
 /** ARM's check of a bearer token: a tenant key signed it, for ARM's audience, and it is current. */
-export async function verifyArmBearer(world: AzureWorld, authority: string, token: string, audiences: string[]): Promise<JWTPayload | null> {
+export async function verifyArmBearer(
+  world: AzureWorld,
+  authority: string,
+  token: string,
+  audiences: string[],
+): Promise<JWTPayload | null> {
   try {
     const [, body] = token.split('.');
     const tid = (JSON.parse(Buffer.from(body ?? '', 'base64url').toString('utf8')) as { tid?: unknown }).tid;
@@ -117,7 +138,13 @@ function issuer(authority: string, tenantId: string, form: 'v1' | 'v2' = 'v2'): 
 
 /** `aud`, `iss`, the times, `tid` and `ver`, as every access token of the tenant has them. */
 function standardClaims(authority: string, tenantId: string, resource: string, options: MintOptions): JWTPayload {
-  return { ...times(options), aud: resource, iss: issuer(authority, tenantId, options.issuer), tid: tenantId, ver: options.issuer === 'v1' ? '1.0' : '2.0' };
+  return {
+    ...times(options),
+    aud: resource,
+    iss: issuer(authority, tenantId, options.issuer),
+    tid: tenantId,
+    ver: options.issuer === 'v1' ? '1.0' : '2.0',
+  };
 }
 
 /** The client and how it authenticated: `appid`/`appidacr` in v1 tokens, `azp`/`azpacr` in v2 (0 public, 1 secret, 2 certificate). */

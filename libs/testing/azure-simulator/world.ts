@@ -130,7 +130,11 @@ export class AzureWorld {
 
   addServicePrincipal(init: ServicePrincipalInit): ServicePrincipal {
     this.addTenant(init.tenantId);
-    const sp = { tenantId: init.tenantId, clientId: init.clientId ?? randomUUID(), clientSecret: init.clientSecret ?? randomBytes(24).toString('base64url') };
+    const sp = {
+      tenantId: init.tenantId,
+      clientId: init.clientId ?? randomUUID(),
+      clientSecret: init.clientSecret ?? randomBytes(24).toString('base64url'),
+    };
     this.principals.push(sp);
     return sp;
   }
@@ -149,7 +153,11 @@ export class AzureWorld {
   }
 
   user(tenantId: string, userPrincipalName: string): User | undefined {
-    return this.users.find((u) => u.tenantId.toLowerCase() === tenantId.toLowerCase() && u.userPrincipalName.toLowerCase() === userPrincipalName.toLowerCase());
+    return this.users.find(
+      (u) =>
+        u.tenantId.toLowerCase() === tenantId.toLowerCase() &&
+        u.userPrincipalName.toLowerCase() === userPrincipalName.toLowerCase(),
+    );
   }
 
   // --- resources
@@ -177,7 +185,15 @@ export class AzureWorld {
 
   addVm(init: VmInit): Vm {
     this.addTenant(init.tenantId);
-    const vm: Vm = { vmId: randomUUID(), systemAssigned: true, principalId: randomUUID(), clientId: randomUUID(), networkInterfaces: [], userAssignedIdentities: [], ...init };
+    const vm: Vm = {
+      vmId: randomUUID(),
+      systemAssigned: true,
+      principalId: randomUUID(),
+      clientId: randomUUID(),
+      networkInterfaces: [],
+      userAssignedIdentities: [],
+      ...init,
+    };
     this.vmList.push(vm);
     return vm;
   }

@@ -85,7 +85,14 @@ export async function startK8sIssuer(options: { alg?: ClusterAlgorithm } = {}): 
     },
     lastEndlessAnswer: () => lastEndless,
     async mint(pod, mint = {}) {
-      const claims = { ...projectedClaims(pod, { issuer: mint.issuer ?? issuer, audience: mint.audience ?? 'attestd', ttlSeconds: mint.ttlSeconds ?? 3600 }), ...mint.override };
+      const claims = {
+        ...projectedClaims(pod, {
+          issuer: mint.issuer ?? issuer,
+          audience: mint.audience ?? 'attestd',
+          ttlSeconds: mint.ttlSeconds ?? 3600,
+        }),
+        ...mint.override,
+      };
       return signToken(claims, mint.key ?? key, mint.header);
     },
     async rotate() {
@@ -93,7 +100,9 @@ export async function startK8sIssuer(options: { alg?: ClusterAlgorithm } = {}): 
     },
     clustersDocument(clusters) {
       const entries = clusters.map((c) => {
-        const keys = c.inline ? `      jwks: ${JSON.stringify({ keys: [key.publicJwk] })}` : `      jwksUri: ${issuer}/openid/v1/jwks`;
+        const keys = c.inline
+          ? `      jwks: ${JSON.stringify({ keys: [key.publicJwk] })}`
+          : `      jwksUri: ${issuer}/openid/v1/jwks`;
         return `    - name: ${c.name}\n      issuer: ${JSON.stringify(c.issuer ?? issuer)}\n      audience: ${c.audience}\n${keys}`;
       });
       return `section: KubernetesClusters\nschema: v1\nspec:\n  clusters:\n${entries.join('\n')}\n`;

@@ -31,7 +31,10 @@ export interface MintOptions {
  * `kubernetes.io: { namespace, pod: {name, uid}, serviceaccount: {name, uid}, node: {name, uid} }`,
  * `sub: system:serviceaccount:<ns>:<sa>`, `iat`/`nbf`/`exp`.
  */
-export function projectedClaims(identity: PodIdentity, options: { issuer: string; audience: string | string[]; ttlSeconds: number; now?: number }): JWTPayload {
+export function projectedClaims(
+  identity: PodIdentity,
+  options: { issuer: string; audience: string | string[]; ttlSeconds: number; now?: number },
+): JWTPayload {
   const now = Math.floor((options.now ?? Date.now()) / 1000);
   const node = identity.node === null ? undefined : (identity.node ?? 'ip-10-0-0-1.ec2.internal');
   return {
@@ -45,13 +48,20 @@ export function projectedClaims(identity: PodIdentity, options: { issuer: string
     'kubernetes.io': {
       namespace: identity.namespace,
       pod: { name: identity.pod, uid: identity.podUid ?? randomUUID() },
-      serviceaccount: { name: identity.serviceAccount, uid: stableUid(`${identity.namespace}/${identity.serviceAccount}`) },
+      serviceaccount: {
+        name: identity.serviceAccount,
+        uid: stableUid(`${identity.namespace}/${identity.serviceAccount}`),
+      },
       ...(node !== undefined && { node: { name: node, uid: stableUid(`node/${node}`) } }),
     },
   };
 }
 
-export async function signToken(claims: JWTPayload, key: ClusterKey, header: Record<string, unknown> = {}): Promise<string> {
+export async function signToken(
+  claims: JWTPayload,
+  key: ClusterKey,
+  header: Record<string, unknown> = {},
+): Promise<string> {
   return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, ...header }).sign(key.privateKey);
 }
 

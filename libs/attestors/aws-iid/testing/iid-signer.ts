@@ -60,23 +60,42 @@ const signers = new Map<string, TestSigner>();
  * file. `serial` lets a test forge a certificate with the issuer and serial
  * number of a real one (the signer identifier an attacker would copy).
  */
-export function testSigner(name: string, options: { subject?: string; serial?: string; keyAlgorithm?: 'rsa' | 'ec' } = {}): TestSigner {
+export function testSigner(
+  name: string,
+  options: { subject?: string; serial?: string; keyAlgorithm?: 'rsa' | 'ec' } = {},
+): TestSigner {
   const cached = signers.get(name);
   if (cached !== undefined) return cached;
   const made = withTmpDir((dir) => {
     writeFileSync(join(dir, 'req.cnf'), REQ_CONFIG);
     openssl(
       [
-        'req', '-x509', '-config', 'req.cnf',
-        ...(options.keyAlgorithm === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048']),
-        '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem',
-        '-days', '3650', '-subj', options.subject ?? AWS_SUBJECT,
+        'req',
+        '-x509',
+        '-config',
+        'req.cnf',
+        ...(options.keyAlgorithm === 'ec'
+          ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']
+          : ['-newkey', 'rsa:2048']),
+        '-nodes',
+        '-keyout',
+        'key.pem',
+        '-out',
+        'cert.pem',
+        '-days',
+        '3650',
+        '-subj',
+        options.subject ?? AWS_SUBJECT,
         ...(options.serial === undefined ? [] : ['-set_serial', options.serial]),
       ],
       dir,
     );
     const certificatePem = readFileSync(join(dir, 'cert.pem'), 'utf8');
-    return { certificatePem, keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'), certificate: new X509Certificate(certificatePem) };
+    return {
+      certificatePem,
+      keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'),
+      certificate: new X509Certificate(certificatePem),
+    };
   });
   signers.set(name, made);
   return made;
@@ -103,7 +122,17 @@ export function signIid(document: string, signer: TestSigner | TestSigner[], opt
       writeFileSync(join(dir, 'extra.pem'), options.extraCertificatesPem);
       extra.push('-certfile', 'extra.pem');
     }
-    const common = ['cms', '-sign', '-binary', '-md', options.digest ?? 'sha256', ...signerArgs, ...extra, '-in', 'document.json'];
+    const common = [
+      'cms',
+      '-sign',
+      '-binary',
+      '-md',
+      options.digest ?? 'sha256',
+      ...signerArgs,
+      ...extra,
+      '-in',
+      'document.json',
+    ];
     let der: Buffer;
     if (options.detached) {
       // With DER output openssl always embeds the content; its S/MIME output
@@ -159,7 +188,12 @@ const MESSAGE_DIGEST_ATTR = Buffer.from('06092a864886f70d01090431220420', 'hex')
 const CONTENT_TYPE_ATTR = Buffer.from('301806092a864886f70d010903', 'hex');
 
 /** Where openssl put the signed attributes and the RSA signature, found by byte pattern. */
-export function signedLayout(der: Buffer): { attrsStart: number; attrsEnd: number; signatureStart: number; signatureEnd: number } {
+export function signedLayout(der: Buffer): {
+  attrsStart: number;
+  attrsEnd: number;
+  signatureStart: number;
+  signatureEnd: number;
+} {
   // Attributes start with contentType (DER sorts it first); the [0] header,
   // `a0 81 LL` or `a0 82 LL LL`, is right before it.
   const body = der.indexOf(CONTENT_TYPE_ATTR);

@@ -35,7 +35,12 @@ export class AccountGate implements AwsAccountGate {
     cache: { ttlMs: number; maxEntries: number },
   ) {
     this.own = new CoalescingCache({ name: CACHE_NAMES.ownAccount, max: 1, ttlMs: cache.ttlMs, stats });
-    this.organizations = new CoalescingCache({ name: CACHE_NAMES.organizationAccounts, max: Math.min(cache.maxEntries, 1000), ttlMs: cache.ttlMs, stats });
+    this.organizations = new CoalescingCache({
+      name: CACHE_NAMES.organizationAccounts,
+      max: Math.min(cache.maxEntries, 1000),
+      ttlMs: cache.ttlMs,
+      stats,
+    });
   }
 
   async isAccountAllowed(accountId: string, config: AwsAccountConfig): Promise<boolean> {
@@ -43,7 +48,9 @@ export class AccountGate implements AwsAccountGate {
     let failure: unknown;
     const sources: (() => Promise<boolean>)[] = [
       async () => (await this.ownAccount()) === accountId,
-      ...(config.assumeOrgRoleArns ?? []).map((roleArn) => async () => (await this.organizationAccounts(roleArn)).has(accountId)),
+      ...(config.assumeOrgRoleArns ?? []).map(
+        (roleArn) => async () => (await this.organizationAccounts(roleArn)).has(accountId),
+      ),
     ];
     for (const allows of sources) {
       try {
@@ -60,10 +67,13 @@ export class AccountGate implements AwsAccountGate {
   ownAccount(): Promise<string> {
     return this.own.get('self', async () => {
       const sts = this.clients.get('sts', this.homeRegion, undefined);
-      const answer = await awsCall(this.stats, { service: 'sts', operation: 'GetCallerIdentity', region: this.homeRegion, target: 'server identity' }, () =>
-        sts.send(new GetCallerIdentityCommand({})),
+      const answer = await awsCall(
+        this.stats,
+        { service: 'sts', operation: 'GetCallerIdentity', region: this.homeRegion, target: 'server identity' },
+        () => sts.send(new GetCallerIdentityCommand({})),
       );
-      if (!answer.Account) throw new DependencyUnavailable(`aws: sts:GetCallerIdentity answered without an account in ${this.homeRegion}`);
+      if (!answer.Account)
+        throw new DependencyUnavailable(`aws: sts:GetCallerIdentity answered without an account in ${this.homeRegion}`);
       return answer.Account;
     });
   }
@@ -71,16 +81,25 @@ export class AccountGate implements AwsAccountGate {
   private organizationAccounts(roleArn: string): Promise<ReadonlySet<string>> {
     return this.organizations.get(roleArn, async () => {
       const client = this.clients.get('organizations', this.homeRegion, this.roles.identity(roleArn));
-      const site = { service: 'organizations', operation: 'ListAccounts', region: this.homeRegion, target: `role ${roleArn}` };
+      const site = {
+        service: 'organizations',
+        operation: 'ListAccounts',
+        region: this.homeRegion,
+        target: `role ${roleArn}`,
+      };
       const accounts = new Set<string>();
       let token: string | undefined;
       for (let page = 0; page < MAX_PAGES; page++) {
-        const answer: ListAccountsCommandOutput = await awsCall(this.stats, site, () => client.send(new ListAccountsCommand({ ...(token && { NextToken: token }) })));
+        const answer: ListAccountsCommandOutput = await awsCall(this.stats, site, () =>
+          client.send(new ListAccountsCommand({ ...(token && { NextToken: token }) })),
+        );
         for (const account of answer.Accounts ?? []) if (account.Id) accounts.add(account.Id);
         token = answer.NextToken;
         if (!token) return accounts;
       }
-      throw new DependencyUnavailable(`aws: organizations:ListAccounts did not end after ${MAX_PAGES} pages (role ${roleArn})`);
+      throw new DependencyUnavailable(
+        `aws: organizations:ListAccounts did not end after ${MAX_PAGES} pages (role ${roleArn})`,
+      );
     });
   }
 }

@@ -1,15 +1,23 @@
-
 import { DependencyUnavailable } from '../../attestor';
 import { until } from '../../../testing/until';
 import { startAwsSimulator, type AwsSimulator } from '../../../testing/aws-simulator';
-import { MEMBER_ACCOUNT, ORG_ROLE, OUTSIDER_ACCOUNT, SERVER_ACCOUNT, WEB_PROFILE, WEB_ROLE, worldInit } from '../../../testing/aws-simulator/fixtures';
+import {
+  MEMBER_ACCOUNT,
+  ORG_ROLE,
+  OUTSIDER_ACCOUNT,
+  SERVER_ACCOUNT,
+  WEB_PROFILE,
+  WEB_ROLE,
+  worldInit,
+} from '../../../testing/aws-simulator/fixtures';
 import { createAwsCloud, type AwsCloudOptions, type AwsCloudService } from './aws-cloud';
 import type { CloudStats } from './stats';
 
 const BLOG = 'i-0b22a22eec53b9321';
 const MEMBER_INSTANCE = 'i-0ccccccccccccccc3';
 const UNKNOWN = 'i-0fffffffffffffff9';
-const newIds = (n: number, prefix = '0') => Array.from({ length: n }, (_, i) => `i-${prefix}${i.toString(16).padStart(16, '0')}`);
+const newIds = (n: number, prefix = '0') =>
+  Array.from({ length: n }, (_, i) => `i-${prefix}${i.toString(16).padStart(16, '0')}`);
 
 describe('AwsCloud on the AWS SDK, against the simulator', () => {
   let sim: AwsSimulator;
@@ -61,7 +69,9 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
       expect(await c.isAccountAllowed(MEMBER_ACCOUNT, { assumeOrgRoleArns: [ORG_ROLE] })).toBe(true);
       expect(calls('AssumeRole')).toBe(1);
       expect(calls('ListAccounts')).toBe(1);
-      expect(sim.log.entries({ operation: 'ListAccounts' })[0]?.caller?.arn).toMatch(/assumed-role\/attestd-org-accounts\/attestd$/);
+      expect(sim.log.entries({ operation: 'ListAccounts' })[0]?.caller?.arn).toMatch(
+        /assumed-role\/attestd-org-accounts\/attestd$/,
+      );
     });
 
     it('reads every page of ListAccounts', async () => {
@@ -72,16 +82,27 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
     });
 
     it('does not allow an account that no source lists', async () => {
-      expect(await cloud().isAccountAllowed(OUTSIDER_ACCOUNT, { awsAccountsAllowed: [MEMBER_ACCOUNT], assumeOrgRoleArns: [ORG_ROLE] })).toBe(false);
+      expect(
+        await cloud().isAccountAllowed(OUTSIDER_ACCOUNT, {
+          awsAccountsAllowed: [MEMBER_ACCOUNT],
+          assumeOrgRoleArns: [ORG_ROLE],
+        }),
+      ).toBe(false);
     });
 
     it('fails closed when the organization cannot be listed and no other source allows the account', async () => {
       const refused = `arn:aws:iam::${OUTSIDER_ACCOUNT}:role/nope`;
-      await expect(cloud().isAccountAllowed(MEMBER_ACCOUNT, { assumeOrgRoleArns: [refused] })).rejects.toThrow(`sts:AssumeRole refused in us-east-1 (role ${refused})`);
+      await expect(cloud().isAccountAllowed(MEMBER_ACCOUNT, { assumeOrgRoleArns: [refused] })).rejects.toThrow(
+        `sts:AssumeRole refused in us-east-1 (role ${refused})`,
+      );
     });
 
     it('still allows the own account when an organization cannot be listed', async () => {
-      expect(await cloud().isAccountAllowed(SERVER_ACCOUNT, { assumeOrgRoleArns: [`arn:aws:iam::${OUTSIDER_ACCOUNT}:role/nope`] })).toBe(true);
+      expect(
+        await cloud().isAccountAllowed(SERVER_ACCOUNT, {
+          assumeOrgRoleArns: [`arn:aws:iam::${OUTSIDER_ACCOUNT}:role/nope`],
+        }),
+      ).toBe(true);
     });
   });
 
@@ -92,7 +113,10 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
         state: 'running',
         privateDnsName: expect.stringMatching(/ec2\.internal$/),
         tags: { Name: 'blog', env: 'prod' },
-        securityGroups: [{ id: 'sg-01234567', name: 'blog' }, { id: 'sg-89abcdef', name: 'ssh' }],
+        securityGroups: [
+          { id: 'sg-01234567', name: 'blog' },
+          { id: 'sg-89abcdef', name: 'ssh' },
+        ],
         instanceProfileArn: WEB_PROFILE,
         rootDeviceType: 'ebs',
         rootVolumeAttachTime: new Date('2024-05-01T10:00:03Z'),
@@ -101,7 +125,9 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
     });
 
     it('reports an instance-store root device', async () => {
-      expect((await cloud().describeInstance(SERVER_ACCOUNT, 'us-east-1', 'i-0aaaaaaaaaaaaaaa1'))?.rootDeviceType).toBe('instance-store');
+      expect((await cloud().describeInstance(SERVER_ACCOUNT, 'us-east-1', 'i-0aaaaaaaaaaaaaaa1'))?.rootDeviceType).toBe(
+        'instance-store',
+      );
     });
 
     it('reports a stopped instance as stopped', async () => {
@@ -132,14 +158,17 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
 
     it('coalesces 100 concurrent look-ups of one instance into one request', async () => {
       const c = cloud();
-      const found = await Promise.all(Array.from({ length: 100 }, () => c.describeInstance(SERVER_ACCOUNT, 'us-east-1', BLOG)));
+      const found = await Promise.all(
+        Array.from({ length: 100 }, () => c.describeInstance(SERVER_ACCOUNT, 'us-east-1', BLOG)),
+      );
       expect(found.every((i) => i?.instanceId === BLOG)).toBe(true);
       expect(calls('DescribeInstances')).toBe(1);
     });
 
     it('batches a burst of 200 concurrent new instances in one account and region into at most 10 DescribeInstances calls', async () => {
       const ids = newIds(200);
-      for (const instanceId of ids) sim.world.addInstance({ accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId });
+      for (const instanceId of ids)
+        sim.world.addInstance({ accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId });
       const c = cloud();
       const found = await Promise.all(ids.map((id) => c.describeInstance(SERVER_ACCOUNT, 'us-east-1', id)));
       expect(found.every((instance, i) => instance?.instanceId === ids[i])).toBe(true);
@@ -150,7 +179,8 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
 
     it('batches 200 new instances arriving over ~1 s, with 20 ms EC2 latency, into at most 10 calls (about one per 400 ms)', async () => {
       const ids = newIds(200);
-      for (const instanceId of ids) sim.world.addInstance({ accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId });
+      for (const instanceId of ids)
+        sim.world.addInstance({ accountId: SERVER_ACCOUNT, region: 'us-east-1', instanceId });
       sim.world.setLatency('ec2', 20);
       const c = cloud();
       const pending: Promise<unknown>[] = [];
@@ -174,19 +204,25 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
       await c.describeInstance(MEMBER_ACCOUNT, 'us-east-1', 'i-0ccccccccccccccc4');
       const callers = sim.log.entries({ operation: 'DescribeInstances' }).map((e) => e.caller?.arn);
       expect(callers).toEqual(Array(2).fill(`arn:aws:sts::${MEMBER_ACCOUNT}:assumed-role/attestd/attestd`));
-      expect(sim.log.entries({ operation: 'AssumeRole' }).map((e) => e.params.RoleArn)).toEqual([`arn:aws:iam::${MEMBER_ACCOUNT}:role/attestd`]);
+      expect(sim.log.entries({ operation: 'AssumeRole' }).map((e) => e.params.RoleArn)).toEqual([
+        `arn:aws:iam::${MEMBER_ACCOUNT}:role/attestd`,
+      ]);
     });
 
-    it('without aws.assumeRoleName, looks with the server\'s own identity (and so sees only its own account)', async () => {
+    it("without aws.assumeRoleName, looks with the server's own identity (and so sees only its own account)", async () => {
       expect(await cloud().describeInstance(MEMBER_ACCOUNT, 'us-east-1', MEMBER_INSTANCE)).toBeNull();
       expect(sim.log.entries({ operation: 'DescribeInstances' })[0]?.caller?.accountId).toBe(SERVER_ACCOUNT);
     });
 
-    it('fails closed, naming the role, when the agent\'s account refuses AssumeRole', async () => {
+    it("fails closed, naming the role, when the agent's account refuses AssumeRole", async () => {
       sim.world.addInstance({ accountId: OUTSIDER_ACCOUNT, region: 'us-east-1', instanceId: 'i-0eeeeeeeeeeeeeee5' });
-      const error = await cloud({ assumeRoleName: 'attestd' }).describeInstance(OUTSIDER_ACCOUNT, 'us-east-1', 'i-0eeeeeeeeeeeeeee5').catch((e: unknown) => e);
+      const error = await cloud({ assumeRoleName: 'attestd' })
+        .describeInstance(OUTSIDER_ACCOUNT, 'us-east-1', 'i-0eeeeeeeeeeeeeee5')
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DependencyUnavailable);
-      expect((error as Error).message).toContain(`sts:AssumeRole refused in us-east-1 (role arn:aws:iam::${OUTSIDER_ACCOUNT}:role/attestd): AccessDenied`);
+      expect((error as Error).message).toContain(
+        `sts:AssumeRole refused in us-east-1 (role arn:aws:iam::${OUTSIDER_ACCOUNT}:role/attestd): AccessDenied`,
+      );
       expect(calls('DescribeInstances')).toBe(0);
     });
 
@@ -196,7 +232,8 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
       const c = cloud({ assumeRoleName: 'attestd' });
       await c.describeInstance(MEMBER_ACCOUNT, 'us-east-1', MEMBER_INSTANCE);
       const extra = newIds(2, 'd');
-      for (const instanceId of extra) sim.world.addInstance({ accountId: MEMBER_ACCOUNT, region: 'us-east-1', instanceId });
+      for (const instanceId of extra)
+        sim.world.addInstance({ accountId: MEMBER_ACCOUNT, region: 'us-east-1', instanceId });
       const started = Date.now();
       await c.describeInstance(MEMBER_ACCOUNT, 'us-east-1', extra[0]!);
       expect(Date.now() - started).toBeLessThan(2_000); // ...and no login waits for it (a margin for a loaded machine)
@@ -220,7 +257,13 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
     });
 
     it('answers no roles for a profile that no longer exists', async () => {
-      expect(await cloud().instanceProfileRoles(SERVER_ACCOUNT, 'us-east-1', `arn:aws:iam::${SERVER_ACCOUNT}:instance-profile/gone`)).toEqual([]);
+      expect(
+        await cloud().instanceProfileRoles(
+          SERVER_ACCOUNT,
+          'us-east-1',
+          `arn:aws:iam::${SERVER_ACCOUNT}:instance-profile/gone`,
+        ),
+      ).toEqual([]);
     });
   });
 
@@ -240,10 +283,22 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
       expect(calls('DescribeAutoScalingGroups')).toBe(1);
     });
 
-    it('looks in the agent\'s account with the assumed role', async () => {
-      sim.world.addEksCluster({ accountId: MEMBER_ACCOUNT, region: 'us-east-1', name: 'm', nodeGroups: [{ name: 'ng', autoScalingGroupNames: ['asg-m'] }] });
-      sim.world.addAutoScalingGroup({ accountId: MEMBER_ACCOUNT, region: 'us-east-1', name: 'asg-m', instanceIds: [MEMBER_INSTANCE] });
-      expect(await cloud({ assumeRoleName: 'attestd' }).eksClusterOf(MEMBER_ACCOUNT, 'us-east-1', MEMBER_INSTANCE, ['m'])).toBe('m');
+    it("looks in the agent's account with the assumed role", async () => {
+      sim.world.addEksCluster({
+        accountId: MEMBER_ACCOUNT,
+        region: 'us-east-1',
+        name: 'm',
+        nodeGroups: [{ name: 'ng', autoScalingGroupNames: ['asg-m'] }],
+      });
+      sim.world.addAutoScalingGroup({
+        accountId: MEMBER_ACCOUNT,
+        region: 'us-east-1',
+        name: 'asg-m',
+        instanceIds: [MEMBER_INSTANCE],
+      });
+      expect(
+        await cloud({ assumeRoleName: 'attestd' }).eksClusterOf(MEMBER_ACCOUNT, 'us-east-1', MEMBER_INSTANCE, ['m']),
+      ).toBe('m');
     });
   });
 
@@ -253,7 +308,9 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
     it('fails closed with DependencyUnavailable, quickly, when AWS resets connections', async () => {
       sim.world.setDown('*', 'reset');
       const started = Date.now();
-      await expect(cloud().describeInstance(SERVER_ACCOUNT, 'us-east-1', BLOG)).rejects.toThrow(/^aws: ec2:DescribeInstances unavailable in us-east-1 \(account 111111111111\): /);
+      await expect(cloud().describeInstance(SERVER_ACCOUNT, 'us-east-1', BLOG)).rejects.toThrow(
+        /^aws: ec2:DescribeInstances unavailable in us-east-1 \(account 111111111111\): /,
+      );
       await expect(cloud().isAccountAllowed(SERVER_ACCOUNT, {})).rejects.toThrow(DependencyUnavailable);
       expect(Date.now() - started).toBeLessThan(5_000);
     });
@@ -269,7 +326,13 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
       // however loaded the machine (the bound is the hang, not a speed)
       sim.world.setLatency('ec2', 10_000);
       const started = Date.now();
-      await expect(cloud({ sdk: { maxAttempts: 2, connectionTimeoutMs: 200, requestTimeoutMs: 200 } }).describeInstance(SERVER_ACCOUNT, 'us-east-1', BLOG)).rejects.toThrow(DependencyUnavailable);
+      await expect(
+        cloud({ sdk: { maxAttempts: 2, connectionTimeoutMs: 200, requestTimeoutMs: 200 } }).describeInstance(
+          SERVER_ACCOUNT,
+          'us-east-1',
+          BLOG,
+        ),
+      ).rejects.toThrow(DependencyUnavailable);
       expect(Date.now() - started).toBeLessThan(5_000);
     });
 
@@ -277,7 +340,9 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
       const { stats, requests } = recorder();
       sim.world.setThrottle('ec2', 10);
       const c = cloud({ stats, ...quick });
-      await expect(c.describeInstance(SERVER_ACCOUNT, 'us-east-1', BLOG)).rejects.toThrow(/ec2:DescribeInstances unavailable in us-east-1 .*RequestLimitExceeded.* after 3 attempts/);
+      await expect(c.describeInstance(SERVER_ACCOUNT, 'us-east-1', BLOG)).rejects.toThrow(
+        /ec2:DescribeInstances unavailable in us-east-1 .*RequestLimitExceeded.* after 3 attempts/,
+      );
       expect(calls('DescribeInstances')).toBe(3);
       expect(requests).toEqual(['ec2:DescribeInstances:failure']);
       sim.world.clearFaults();
@@ -294,7 +359,9 @@ describe('AwsCloud on the AWS SDK, against the simulator', () => {
     it('fails every login of a batch when its call fails, and none is cached', async () => {
       sim.world.setDown('ec2', '503');
       const c = cloud(quick);
-      const results = await Promise.allSettled([BLOG, 'i-0aaaaaaaaaaaaaaa1'].map((id) => c.describeInstance(SERVER_ACCOUNT, 'us-east-1', id)));
+      const results = await Promise.allSettled(
+        [BLOG, 'i-0aaaaaaaaaaaaaaa1'].map((id) => c.describeInstance(SERVER_ACCOUNT, 'us-east-1', id)),
+      );
       expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
       sim.world.clearFaults();
       expect(await c.describeInstance(SERVER_ACCOUNT, 'us-east-1', BLOG)).not.toBeNull();

@@ -37,7 +37,11 @@ export interface AwsCloudService extends AwsCloud {
 /** Instances in any other state than running, and unknown ones, are re-asked this soon: one that is starting up must not be refused for a whole TTL. */
 export const UNSETTLED_INSTANCE_TTL_MS = 15_000;
 const DEFAULT_MAX_ENTRIES = 10_000;
-const HOME_REGIONS: Record<AwsPartition, string> = { aws: 'us-east-1', 'aws-cn': 'cn-north-1', 'aws-us-gov': 'us-gov-west-1' };
+const HOME_REGIONS: Record<AwsPartition, string> = {
+  aws: 'us-east-1',
+  'aws-cn': 'cn-north-1',
+  'aws-us-gov': 'us-gov-west-1',
+};
 
 /**
  * The AwsCloud port on the AWS SDK v3: every look-up cached (bounded, TTL),
@@ -77,7 +81,12 @@ class SdkAwsCloud implements AwsCloudService {
       ttlOf: (instance) => (instance?.state === 'running' ? ttlMs : Math.min(ttlMs, UNSETTLED_INSTANCE_TTL_MS)),
       stats: this.stats,
     });
-    this.profiles = new CoalescingCache({ name: CACHE_NAMES.instanceProfiles, max: maxEntries, ttlMs, stats: this.stats });
+    this.profiles = new CoalescingCache({
+      name: CACHE_NAMES.instanceProfiles,
+      max: maxEntries,
+      ttlMs,
+      stats: this.stats,
+    });
   }
 
   isAccountAllowed(accountId: string, config: AwsAccountConfig): Promise<boolean> {
@@ -85,7 +94,9 @@ class SdkAwsCloud implements AwsCloudService {
   }
 
   describeInstance(accountId: string, region: string, instanceId: string): Promise<Ec2Instance | null> {
-    return this.instances.get(`${accountId}/${region}/${instanceId}`, () => this.batcher(accountId, region).lookup(instanceId));
+    return this.instances.get(`${accountId}/${region}/${instanceId}`, () =>
+      this.batcher(accountId, region).lookup(instanceId),
+    );
   }
 
   instanceProfileRoles(accountId: string, _region: string, instanceProfileArn: string): Promise<string[]> {
@@ -93,11 +104,17 @@ class SdkAwsCloud implements AwsCloudService {
     return this.profiles.get(`${accountId}/${instanceProfileArn}`, async () => {
       const name = instanceProfileArn.slice(instanceProfileArn.lastIndexOf('/') + 1);
       const iam = this.clients.get('iam', this.homeRegion, this.identity(accountId));
-      const site = { service: 'iam', operation: 'GetInstanceProfile', region: this.homeRegion, target: instanceProfileArn };
+      const site = {
+        service: 'iam',
+        operation: 'GetInstanceProfile',
+        region: this.homeRegion,
+        target: instanceProfileArn,
+      };
       const roles = await awsCall(
         this.stats,
         site,
-        async () => (await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }))).InstanceProfile?.Roles ?? [],
+        async () =>
+          (await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }))).InstanceProfile?.Roles ?? [],
         // a profile deleted since the instance was described has no roles
         (error) => (errorName(error) === 'NoSuchEntity' ? [] : undefined),
       );

@@ -98,10 +98,13 @@ export class Batcher<T> {
     const lingered = now - this.openedAt;
     const spacing = Math.max(0, this.lastSentAt + this.interval - now);
     if (lingered >= MAX_LINGER_MS && spacing === 0) return this.send();
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = undefined;
-      if (this.inFlight === 0 && this.pending.size > 0) this.send();
-    }, Math.max(spacing, Math.min(IDLE_GAP_MS, MAX_LINGER_MS - lingered)));
+    this.timer = this.clock.setTimeout(
+      () => {
+        this.timer = undefined;
+        if (this.inFlight === 0 && this.pending.size > 0) this.send();
+      },
+      Math.max(spacing, Math.min(IDLE_GAP_MS, MAX_LINGER_MS - lingered)),
+    );
   }
 
   private send(): void {

@@ -19,7 +19,17 @@ describe('CoalescingCache', () => {
   const clock = () => now;
   const make = (options: Partial<ConstructorParameters<typeof CoalescingCache<string, string | null>>[0]> = {}) => {
     const { stats, lookups } = recordingStats();
-    return { cache: new CoalescingCache<string, string | null>({ name: 't', max: 10, ttlMs: 60_000, stats, now: clock, ...options }), lookups };
+    return {
+      cache: new CoalescingCache<string, string | null>({
+        name: 't',
+        max: 10,
+        ttlMs: 60_000,
+        stats,
+        now: clock,
+        ...options,
+      }),
+      lookups,
+    };
   };
 
   it('serves a loaded value from the cache until its TTL, then loads again', async () => {

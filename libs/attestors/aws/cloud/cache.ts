@@ -46,7 +46,11 @@ export class CoalescingCache<K extends string, V> {
 
   constructor(private readonly options: CoalescingCacheOptions<V>) {
     // a test clock drives lru-cache's TTLs too (`perf`), without its 1 ms time caching
-    this.lru = new LRUCache<K, Entry<V>>({ max: options.max, ttl: options.ttlMs, ...(options.now && { perf: { now: options.now }, ttlResolution: 0 }) });
+    this.lru = new LRUCache<K, Entry<V>>({
+      max: options.max,
+      ttl: options.ttlMs,
+      ...(options.now && { perf: { now: options.now }, ttlResolution: 0 }),
+    });
     this.stats = options.stats ?? NO_STATS;
     this.now = options.now ?? Date.now;
   }
@@ -59,7 +63,8 @@ export class CoalescingCache<K extends string, V> {
   async get(key: K, load: () => Promise<V>, options: { reloadIfOlderThanMs?: number } = {}): Promise<V> {
     const entry = this.lru.get(key);
     const now = this.now();
-    const stale = entry && options.reloadIfOlderThanMs !== undefined && now - entry.loadedAt >= options.reloadIfOlderThanMs;
+    const stale =
+      entry && options.reloadIfOlderThanMs !== undefined && now - entry.loadedAt >= options.reloadIfOlderThanMs;
     if (entry && !stale) {
       this.stats.cache(this.options.name, 'hit');
       if (now >= entry.refreshAt && !this.inFlight.has(key)) this.start(key, load).catch(() => undefined); // the current value holds until its TTL
@@ -86,7 +91,12 @@ export class CoalescingCache<K extends string, V> {
         const loadedAt = this.now();
         const ttl = this.options.ttlOf ? this.options.ttlOf(value) : this.options.ttlMs;
         const refreshAfter = this.options.refreshAheadOf?.(value);
-        if (ttl > 0) this.lru.set(key, { value, loadedAt, refreshAt: refreshAfter === undefined ? Infinity : loadedAt + refreshAfter }, { ttl });
+        if (ttl > 0)
+          this.lru.set(
+            key,
+            { value, loadedAt, refreshAt: refreshAfter === undefined ? Infinity : loadedAt + refreshAfter },
+            { ttl },
+          );
         else this.lru.delete(key);
         return value;
       } finally {

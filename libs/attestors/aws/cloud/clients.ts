@@ -58,7 +58,11 @@ export class AwsClients {
         maxAttempts: this.limits.maxAttempts,
         // Without `throwOnRequestTimeout`, this SDK only logs a warning when `requestTimeout` passes
         // and keeps waiting: a hung endpoint would hold logins for as long as the socket lives.
-        requestHandler: { connectionTimeout: this.limits.connectionTimeoutMs, requestTimeout: this.limits.requestTimeoutMs, throwOnRequestTimeout: true },
+        requestHandler: {
+          connectionTimeout: this.limits.connectionTimeoutMs,
+          requestTimeout: this.limits.requestTimeoutMs,
+          throwOnRequestTimeout: true,
+        },
         ...(identity && { credentials: identity.provider }),
       });
       this.clients.set(key, client);

@@ -35,7 +35,10 @@ describe('AssumedRoles (against the simulator, with a test clock)', () => {
     now += 49 * MINUTE;
     expect((await r.credentials(MEMBER_ROLE)).accessKeyId).toBe(first.accessKeyId);
     expect(assumeCalls()).toBe(1);
-    expect(sim.log.entries({ operation: 'AssumeRole' })[0]?.params).toMatchObject({ RoleArn: MEMBER_ROLE, RoleSessionName: 'attestd' });
+    expect(sim.log.entries({ operation: 'AssumeRole' })[0]?.params).toMatchObject({
+      RoleArn: MEMBER_ROLE,
+      RoleSessionName: 'attestd',
+    });
   });
 
   it('hands the SDK an expiration 5 minutes before the real one', async () => {
@@ -51,7 +54,9 @@ describe('AssumedRoles (against the simulator, with a test clock)', () => {
     const during = await Promise.all([r.credentials(MEMBER_ROLE), r.credentials(MEMBER_ROLE)]);
     expect(during.map((c) => c.accessKeyId)).toEqual([first.accessKeyId, first.accessKeyId]);
     // the refresh ends when its answer is cached, some time after the simulator logged the call
-    expect(await until(async () => (await r.credentials(MEMBER_ROLE)).accessKeyId !== first.accessKeyId, 10_000)).toBe(true);
+    expect(await until(async () => (await r.credentials(MEMBER_ROLE)).accessKeyId !== first.accessKeyId, 10_000)).toBe(
+      true,
+    );
     expect(assumeCalls()).toBe(2);
   });
 
@@ -67,7 +72,9 @@ describe('AssumedRoles (against the simulator, with a test clock)', () => {
 
   it('fails closed with a message naming the role when AssumeRole is refused', async () => {
     const role = roleArnOf('aws', OUTSIDER_ACCOUNT, 'attestd');
-    const error = await roles().credentials(role).catch((e: unknown) => e);
+    const error = await roles()
+      .credentials(role)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DependencyUnavailable);
     expect((error as Error).message).toContain(`aws: sts:AssumeRole refused in us-east-1 (role ${role}): AccessDenied`);
   });

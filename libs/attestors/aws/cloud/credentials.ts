@@ -71,12 +71,19 @@ export class AssumedRoles {
 
   private async assume(roleArn: string): Promise<AwsCredentialIdentity> {
     const sts = this.clients.get('sts', this.homeRegion, undefined);
-    const answer = await awsCall(this.stats, { service: 'sts', operation: 'AssumeRole', region: this.homeRegion, target: `role ${roleArn}` }, () =>
-      sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: SESSION_NAME, DurationSeconds: SESSION_SECONDS })),
+    const answer = await awsCall(
+      this.stats,
+      { service: 'sts', operation: 'AssumeRole', region: this.homeRegion, target: `role ${roleArn}` },
+      () =>
+        sts.send(
+          new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: SESSION_NAME, DurationSeconds: SESSION_SECONDS }),
+        ),
     );
     const c = answer.Credentials;
     if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
-      throw new DependencyUnavailable(`aws: sts:AssumeRole answered without credentials in ${this.homeRegion} (role ${roleArn})`);
+      throw new DependencyUnavailable(
+        `aws: sts:AssumeRole answered without credentials in ${this.homeRegion} (role ${roleArn})`,
+      );
     }
     return {
       accessKeyId: c.AccessKeyId,

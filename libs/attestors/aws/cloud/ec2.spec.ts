@@ -15,12 +15,21 @@ function fakeEc2(known: string[], options: { namesUnknownIds: boolean }) {
       calls.push(ids);
       const unknown = ids.filter((id) => !known.includes(id));
       if (unknown.length > 0) {
-        throw Object.assign(new Error(options.namesUnknownIds ? `The instance IDs '${unknown.join(', ')}' do not exist` : 'Some instance does not exist'), {
-          name: 'InvalidInstanceID.NotFound',
-          $metadata: { httpStatusCode: 400 },
-        });
+        throw Object.assign(
+          new Error(
+            options.namesUnknownIds
+              ? `The instance IDs '${unknown.join(', ')}' do not exist`
+              : 'Some instance does not exist',
+          ),
+          {
+            name: 'InvalidInstanceID.NotFound',
+            $metadata: { httpStatusCode: 400 },
+          },
+        );
       }
-      return { Reservations: [{ OwnerId: '111111111111', Instances: ids.map((id): Instance => ({ InstanceId: id })) }] };
+      return {
+        Reservations: [{ OwnerId: '111111111111', Instances: ids.map((id): Instance => ({ InstanceId: id })) }],
+      };
     },
   };
   const clients = { get: () => client } as unknown as AwsClients;
@@ -34,7 +43,10 @@ describe('describeInstances', () => {
     const ec2 = fakeEc2(['i-1', 'i-2'], { namesUnknownIds: true });
     const found = await describeInstances(ec2.clients, NO_STATS, where, ['i-1', 'i-9', 'i-2']);
     expect([...found.keys()]).toEqual(['i-1', 'i-2']);
-    expect(ec2.calls).toEqual([['i-1', 'i-9', 'i-2'], ['i-1', 'i-2']]);
+    expect(ec2.calls).toEqual([
+      ['i-1', 'i-9', 'i-2'],
+      ['i-1', 'i-2'],
+    ]);
   });
 
   it('splits the batch until the unknown ids are alone when EC2 names none', async () => {

@@ -26,7 +26,12 @@ export async function describeInstances(
   instanceIds: string[],
 ): Promise<Map<string, Instance>> {
   const ec2 = clients.get('ec2', where.region, where.identity);
-  const site = { service: 'ec2', operation: 'DescribeInstances', region: where.region, target: `account ${where.accountId}` };
+  const site = {
+    service: 'ec2',
+    operation: 'DescribeInstances',
+    region: where.region,
+    target: `account ${where.accountId}`,
+  };
   const ask = (ids: string[]): Promise<Answer> =>
     awsCall<Answer>(
       stats,
@@ -34,7 +39,9 @@ export async function describeInstances(
       async () => {
         const answer = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
         // the account check is belt and braces: ids are unique across accounts
-        const reservations = (answer.Reservations ?? []).filter((r) => r.OwnerId === undefined || r.OwnerId === where.accountId);
+        const reservations = (answer.Reservations ?? []).filter(
+          (r) => r.OwnerId === undefined || r.OwnerId === where.accountId,
+        );
         return { found: reservations.flatMap((r) => r.Instances ?? []) };
       },
       (error) => (UNKNOWN_ID_ERRORS.has(errorName(error)) ? { unknown: idsNamedIn(error, ids) } : undefined),
@@ -46,7 +53,8 @@ export async function describeInstances(
     while (asking.length > 0) {
       const answer = await ask(asking);
       if ('found' in answer) {
-        for (const instance of answer.found) if (instance.InstanceId && asking.includes(instance.InstanceId)) found.set(instance.InstanceId, instance);
+        for (const instance of answer.found)
+          if (instance.InstanceId && asking.includes(instance.InstanceId)) found.set(instance.InstanceId, instance);
         return;
       }
       if (answer.unknown.length > 0) {
@@ -71,8 +79,13 @@ export function toEc2Instance(instance: Instance): Ec2Instance {
     instanceId: instance.InstanceId ?? '',
     state: instance.State?.Name ?? 'unknown',
     ...(instance.PrivateDnsName && { privateDnsName: instance.PrivateDnsName }),
-    tags: Object.fromEntries((instance.Tags ?? []).flatMap((tag) => (tag.Key !== undefined ? [[tag.Key, tag.Value ?? '']] : []))),
-    securityGroups: (instance.SecurityGroups ?? []).map((group) => ({ id: group.GroupId ?? '', name: group.GroupName ?? '' })),
+    tags: Object.fromEntries(
+      (instance.Tags ?? []).flatMap((tag) => (tag.Key !== undefined ? [[tag.Key, tag.Value ?? '']] : [])),
+    ),
+    securityGroups: (instance.SecurityGroups ?? []).map((group) => ({
+      id: group.GroupId ?? '',
+      name: group.GroupName ?? '',
+    })),
     ...(instance.IamInstanceProfile?.Arn && { instanceProfileArn: instance.IamInstanceProfile.Arn }),
     rootDeviceType: instance.RootDeviceType === 'instance-store' ? 'instance-store' : 'ebs',
     ...(root?.Ebs?.AttachTime && { rootVolumeAttachTime: root.Ebs.AttachTime }),

@@ -1,4 +1,7 @@
-import { DescribeAutoScalingGroupsCommand, type DescribeAutoScalingGroupsCommandOutput } from '@aws-sdk/client-auto-scaling';
+import {
+  DescribeAutoScalingGroupsCommand,
+  type DescribeAutoScalingGroupsCommandOutput,
+} from '@aws-sdk/client-auto-scaling';
 import { DescribeNodegroupCommand, ListNodegroupsCommand, type ListNodegroupsCommandOutput } from '@aws-sdk/client-eks';
 import { DependencyUnavailable } from '../../attestor';
 import { CoalescingCache } from './cache';
@@ -46,7 +49,12 @@ export class EksMembership {
   ) {
     const max = Math.min(cache.maxEntries, 10_000);
     this.nodegroups = new CoalescingCache({ name: CACHE_NAMES.eksNodegroups, max, ttlMs: cache.ttlMs, stats });
-    this.groupsOfNodegroup = new CoalescingCache({ name: CACHE_NAMES.eksNodegroupGroups, max, ttlMs: cache.ttlMs, stats });
+    this.groupsOfNodegroup = new CoalescingCache({
+      name: CACHE_NAMES.eksNodegroupGroups,
+      max,
+      ttlMs: cache.ttlMs,
+      stats,
+    });
     this.members = new CoalescingCache({ name: CACHE_NAMES.autoScalingMembers, max, ttlMs: cache.ttlMs, stats });
   }
 
@@ -66,16 +74,30 @@ export class EksMembership {
     const nodegroups = await this.nodegroups.get(base, () => this.listNodegroups(where, cluster), reload);
     const groups = new Set<string>();
     for (const nodegroup of nodegroups) {
-      for (const group of await this.groupsOfNodegroup.get(`${base}/${nodegroup}`, () => this.describeNodegroup(where, cluster, nodegroup), reload)) groups.add(group);
+      for (const group of await this.groupsOfNodegroup.get(
+        `${base}/${nodegroup}`,
+        () => this.describeNodegroup(where, cluster, nodegroup),
+        reload,
+      ))
+        groups.add(group);
     }
     if (groups.size === 0) return new Set();
     const names = [...groups].sort();
-    return this.members.get(`${where.accountId}/${where.region}/${names.join(',')}`, () => this.describeGroups(where, names), reload);
+    return this.members.get(
+      `${where.accountId}/${where.region}/${names.join(',')}`,
+      () => this.describeGroups(where, names),
+      reload,
+    );
   }
 
   private async listNodegroups(where: EksWhere, cluster: string): Promise<string[]> {
     const eks = this.clients.get('eks', where.region, where.identity);
-    const site = { service: 'eks', operation: 'ListNodegroups', region: where.region, target: `account ${where.accountId}, cluster ${cluster}` };
+    const site = {
+      service: 'eks',
+      operation: 'ListNodegroups',
+      region: where.region,
+      target: `account ${where.accountId}, cluster ${cluster}`,
+    };
     const names: string[] = [];
     let token: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
@@ -90,16 +112,25 @@ export class EksMembership {
       token = answer.nextToken;
       if (!token) return names;
     }
-    throw new DependencyUnavailable(`aws: eks:ListNodegroups did not end after ${MAX_PAGES} pages in ${where.region} (cluster ${cluster})`);
+    throw new DependencyUnavailable(
+      `aws: eks:ListNodegroups did not end after ${MAX_PAGES} pages in ${where.region} (cluster ${cluster})`,
+    );
   }
 
   private async describeNodegroup(where: EksWhere, cluster: string, nodegroup: string): Promise<string[]> {
     const eks = this.clients.get('eks', where.region, where.identity);
-    const site = { service: 'eks', operation: 'DescribeNodegroup', region: where.region, target: `account ${where.accountId}, cluster ${cluster}` };
+    const site = {
+      service: 'eks',
+      operation: 'DescribeNodegroup',
+      region: where.region,
+      target: `account ${where.accountId}, cluster ${cluster}`,
+    };
     const answer = await awsCall(
       this.stats,
       site,
-      async () => (await eks.send(new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName: nodegroup }))).nodegroup?.resources?.autoScalingGroups ?? [],
+      async () =>
+        (await eks.send(new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName: nodegroup }))).nodegroup
+          ?.resources?.autoScalingGroups ?? [],
       (error) => (notFound(error) ? [] : undefined),
     );
     return answer.flatMap((group) => (group.name ? [group.name] : []));
@@ -107,17 +138,32 @@ export class EksMembership {
 
   private async describeGroups(where: EksWhere, names: string[]): Promise<ReadonlySet<string>> {
     const autoscaling = this.clients.get('autoscaling', where.region, where.identity);
-    const site = { service: 'autoscaling', operation: 'DescribeAutoScalingGroups', region: where.region, target: `account ${where.accountId}` };
+    const site = {
+      service: 'autoscaling',
+      operation: 'DescribeAutoScalingGroups',
+      region: where.region,
+      target: `account ${where.accountId}`,
+    };
     const instances = new Set<string>();
     // the API takes up to 100 names a call (MaxRecords), and pages its answer
     for (let i = 0; i < names.length; i += 100) {
       let token: string | undefined;
       for (let page = 0; ; page++) {
-        if (page === MAX_PAGES) throw new DependencyUnavailable(`aws: autoscaling:DescribeAutoScalingGroups did not end after ${MAX_PAGES} pages in ${where.region}`);
+        if (page === MAX_PAGES)
+          throw new DependencyUnavailable(
+            `aws: autoscaling:DescribeAutoScalingGroups did not end after ${MAX_PAGES} pages in ${where.region}`,
+          );
         const answer: DescribeAutoScalingGroupsCommandOutput = await awsCall(this.stats, site, () =>
-          autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: names.slice(i, i + 100), MaxRecords: 100, ...(token && { NextToken: token }) })),
+          autoscaling.send(
+            new DescribeAutoScalingGroupsCommand({
+              AutoScalingGroupNames: names.slice(i, i + 100),
+              MaxRecords: 100,
+              ...(token && { NextToken: token }),
+            }),
+          ),
         );
-        for (const group of answer.AutoScalingGroups ?? []) for (const instance of group.Instances ?? []) if (instance.InstanceId) instances.add(instance.InstanceId);
+        for (const group of answer.AutoScalingGroups ?? [])
+          for (const instance of group.Instances ?? []) if (instance.InstanceId) instances.add(instance.InstanceId);
         token = answer.NextToken;
         if (!token) break;
       }

@@ -19,7 +19,12 @@ export interface CallSite {
  * A DependencyUnavailable raised while resolving credentials (AssumeRole
  * refused) passes through unchanged: it already names the role.
  */
-export async function awsCall<T>(stats: CloudStats, site: CallSite, send: () => Promise<T>, expected?: (error: unknown) => T | undefined): Promise<T> {
+export async function awsCall<T>(
+  stats: CloudStats,
+  site: CallSite,
+  send: () => Promise<T>,
+  expected?: (error: unknown) => T | undefined,
+): Promise<T> {
   try {
     const result = await send();
     stats.request(site.service, site.operation, 'success');
@@ -56,15 +61,19 @@ export function errorName(error: unknown): string {
  * IAM rather than at the network.
  */
 function isRefusal(error: unknown): boolean {
-  const e = error as { $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } } | null | undefined;
+  const e = error as
+    { $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } } | null | undefined;
   const status = e?.$metadata?.httpStatusCode;
-  const throttling = e?.$retryable?.throttling === true || /Throttl|RequestLimitExceeded|TooManyRequests/i.test(errorName(error));
+  const throttling =
+    e?.$retryable?.throttling === true || /Throttl|RequestLimitExceeded|TooManyRequests/i.test(errorName(error));
   return status !== undefined && status >= 400 && status < 500 && !throttling;
 }
 
 function describe(error: unknown): string {
   const name = errorName(error);
-  const message = String((error as { message?: unknown })?.message ?? error).replace(/\s+/g, ' ').slice(0, 300);
+  const message = String((error as { message?: unknown })?.message ?? error)
+    .replace(/\s+/g, ' ')
+    .slice(0, 300);
   return name && name !== 'Error' && !message.startsWith(name) ? `${name}: ${message}` : message;
 }
 

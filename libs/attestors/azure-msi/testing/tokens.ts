@@ -26,7 +26,12 @@ export interface TestTenant {
 export function testTenant(): TestTenant {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const kid = randomUUID();
-  return { kid, privateKey, publicKey, jwks: async () => ({ keys: [{ ...(await exportJWK(publicKey)), kid, use: 'sig' }] }) };
+  return {
+    kid,
+    privateKey,
+    publicKey,
+    jwks: async () => ({ keys: [{ ...(await exportJWK(publicKey)), kid, use: 'sig' }] }),
+  };
 }
 
 /** A key source serving each tenant's JWKS, counting fetches. */
@@ -49,7 +54,16 @@ function baseClaims(now: number): JWTPayload {
 
 /** A VM's system-assigned identity, as IMDS issues it: `xms_mirid` names the VM. */
 export function vmClaims(overrides: JWTPayload = {}, now = Math.floor(Date.now() / 1000)): JWTPayload {
-  return { ...baseClaims(now), oid: PRINCIPAL, sub: PRINCIPAL, appid: randomUUID(), appidacr: '2', idtyp: 'app', xms_mirid: VM_RESOURCE_ID, ...overrides };
+  return {
+    ...baseClaims(now),
+    oid: PRINCIPAL,
+    sub: PRINCIPAL,
+    appid: randomUUID(),
+    appidacr: '2',
+    idtyp: 'app',
+    xms_mirid: VM_RESOURCE_ID,
+    ...overrides,
+  };
 }
 
 /** A user-assigned identity the `blog` VM asked IMDS for: `xms_mirid` names the identity, `xms_az_rid` the VM. */
@@ -76,11 +90,25 @@ export function userClaims(overrides: JWTPayload = {}, now = Math.floor(Date.now
 
 /** A service principal's app-only token from the client-credentials grant with a secret. */
 export function appClaims(overrides: JWTPayload = {}, now = Math.floor(Date.now() / 1000)): JWTPayload {
-  return { ...baseClaims(now), oid: PRINCIPAL, sub: PRINCIPAL, appid: randomUUID(), appidacr: '1', idtyp: 'app', ...overrides };
+  return {
+    ...baseClaims(now),
+    oid: PRINCIPAL,
+    sub: PRINCIPAL,
+    appid: randomUUID(),
+    appidacr: '1',
+    idtyp: 'app',
+    ...overrides,
+  };
 }
 
-export function signRs256(tenant: TestTenant, claims: JWTPayload, header: Record<string, unknown> = {}): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: tenant.kid, ...header }).sign(tenant.privateKey);
+export function signRs256(
+  tenant: TestTenant,
+  claims: JWTPayload,
+  header: Record<string, unknown> = {},
+): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: tenant.kid, ...header })
+    .sign(tenant.privateKey);
 }
 
 /** A JWT with `header` and `claims` and a given (possibly empty) signature part. */

@@ -26,7 +26,9 @@ export function parseNsgId(id: string | undefined): { resourceGroup: string; nam
   return m ? { resourceGroup: m[2]!, name: m[3]! } : null;
 }
 
-export function parseSubnetId(id: string | undefined): { resourceGroup: string; virtualNetwork: string; name: string } | null {
+export function parseSubnetId(
+  id: string | undefined,
+): { resourceGroup: string; virtualNetwork: string; name: string } | null {
   const m = id === undefined ? null : SUBNET.exec(id);
   return m ? { resourceGroup: m[2]!, virtualNetwork: m[3]!, name: m[4]! } : null;
 }

@@ -1,14 +1,23 @@
 import { DependencyUnavailable } from '../../attestor';
 import type { CloudStats } from '../../aws/cloud/stats';
 import { startAzureSimulator, type AzureSimulator } from '../../../testing/azure-simulator';
-import { BLOG_PRINCIPAL_ID, OTHER_TENANT_ID, SUBSCRIPTION_ID, TENANT_ID, azureWorldInit } from '../../../testing/azure-simulator/fixtures';
+import {
+  BLOG_PRINCIPAL_ID,
+  OTHER_TENANT_ID,
+  SUBSCRIPTION_ID,
+  TENANT_ID,
+  azureWorldInit,
+} from '../../../testing/azure-simulator/fixtures';
 import { createAzureCloud } from './azure-cloud';
 import { createAzureKeySource } from './key-source';
 
 describe('Azure cloud look-ups against the simulator (real @azure/* clients)', () => {
   let sim: AzureSimulator;
   const requests: string[] = [];
-  const stats: CloudStats = { request: (service, operation, outcome) => requests.push(`${service} ${operation} ${outcome}`), cache: () => undefined };
+  const stats: CloudStats = {
+    request: (service, operation, outcome) => requests.push(`${service} ${operation} ${outcome}`),
+    cache: () => undefined,
+  };
   beforeAll(async () => {
     sim = await startAzureSimulator(azureWorldInit());
   });
@@ -21,7 +30,13 @@ describe('Azure cloud look-ups against the simulator (real @azure/* clients)', (
 
   const cloud = () => {
     const [principal] = [sim.world.servicePrincipal(TENANT_ID, '11111111-2222-4333-8444-555555555555')!];
-    return createAzureCloud({ authorityHost: sim.url, resourceManagerEndpoint: sim.url, tenants: [principal], cacheTtlSeconds: 60, stats });
+    return createAzureCloud({
+      authorityHost: sim.url,
+      resourceManagerEndpoint: sim.url,
+      tenants: [principal],
+      cacheTtlSeconds: 60,
+      stats,
+    });
   };
   const blog = { tenantId: TENANT_ID, subscriptionId: SUBSCRIPTION_ID, resourceGroup: 'frontend', name: 'blog' };
 
@@ -76,13 +91,17 @@ describe('Azure cloud look-ups against the simulator (real @azure/* clients)', (
 
   it('reports an unreachable authority as DependencyUnavailable', async () => {
     sim.world.setDown('entra', true);
-    await expect(createAzureKeySource({ authorityHost: sim.url }).fetchKeys(TENANT_ID)).rejects.toBeInstanceOf(DependencyUnavailable);
+    await expect(createAzureKeySource({ authorityHost: sim.url }).fetchKeys(TENANT_ID)).rejects.toBeInstanceOf(
+      DependencyUnavailable,
+    );
   });
 
   it('aborts an endless OpenID metadata answer at the size cap', async () => {
     sim.world.setEndless('entra', true);
     await expect(createAzureKeySource({ authorityHost: sim.url }).fetchKeys(TENANT_ID)).rejects.toThrow(
-      new DependencyUnavailable(`azure: openid-configuration unavailable at ${sim.url}: answer is larger than 262144 bytes`),
+      new DependencyUnavailable(
+        `azure: openid-configuration unavailable at ${sim.url}: answer is larger than 262144 bytes`,
+      ),
     );
   });
 

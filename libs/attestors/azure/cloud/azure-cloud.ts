@@ -51,18 +51,34 @@ export function createAzureCloud(options: AzureCloudOptions): AzureCloud {
   const computeClients = new Map<string, ComputeManagementClient>();
   const networkClients = new Map<string, NetworkManagementClient>();
   const compute = (tenantId: string, subscriptionId: string) =>
-    once(computeClients, `${tenantId}/${subscriptionId}`, () => new ComputeManagementClient(credentials.for(tenantId), subscriptionId, clientOptions));
+    once(
+      computeClients,
+      `${tenantId}/${subscriptionId}`,
+      () => new ComputeManagementClient(credentials.for(tenantId), subscriptionId, clientOptions),
+    );
   const network = (tenantId: string, subscriptionId: string) =>
-    once(networkClients, `${tenantId}/${subscriptionId}`, () => new NetworkManagementClient(credentials.for(tenantId), subscriptionId, clientOptions));
+    once(
+      networkClients,
+      `${tenantId}/${subscriptionId}`,
+      () => new NetworkManagementClient(credentials.for(tenantId), subscriptionId, clientOptions),
+    );
   const ttlMs = options.cacheTtlSeconds * 1000;
   const max = options.maxEntries ?? 10_000;
-  const vms = new CoalescingCache<string, AzureVmNetwork | null>({ name: AZURE_CACHE_NAMES.vms, max, ttlMs, stats, ttlOf: (v) => (v ? ttlMs : Math.min(ttlMs, UNKNOWN_VM_TTL_MS)) });
+  const vms = new CoalescingCache<string, AzureVmNetwork | null>({
+    name: AZURE_CACHE_NAMES.vms,
+    max,
+    ttlMs,
+    stats,
+    ttlOf: (v) => (v ? ttlMs : Math.min(ttlMs, UNKNOWN_VM_TTL_MS)),
+  });
   const nics = new CoalescingCache<string, Nic | null>({ name: AZURE_CACHE_NAMES.nics, max, ttlMs, stats });
   const timeout = () => ({ abortSignal: AbortSignal.timeout(options.timeoutMs ?? 5_000) });
 
   const loadNic = (tenantId: string, id: NicId) =>
     nics.get(`${tenantId}/${id.subscriptionId}/${id.resourceGroup}/${id.name}`.toLowerCase(), async () => {
-      const nic = await azureCall(stats, AZURE_SERVICES.arm, 'networkInterfaces.get', () => network(tenantId, id.subscriptionId).networkInterfaces.get(id.resourceGroup, id.name, timeout()));
+      const nic = await azureCall(stats, AZURE_SERVICES.arm, 'networkInterfaces.get', () =>
+        network(tenantId, id.subscriptionId).networkInterfaces.get(id.resourceGroup, id.name, timeout()),
+      );
       if (!nic) return null;
       return {
         nsgIds: nic.networkSecurityGroup?.id ? [nic.networkSecurityGroup.id] : [],
@@ -71,7 +87,9 @@ export function createAzureCloud(options: AzureCloudOptions): AzureCloud {
     });
 
   const loadVm = async (vm: AzureVmRef): Promise<AzureVmNetwork | null> => {
-    const found = await azureCall(stats, AZURE_SERVICES.arm, 'virtualMachines.get', () => compute(vm.tenantId, vm.subscriptionId).virtualMachines.get(vm.resourceGroup, vm.name, timeout()));
+    const found = await azureCall(stats, AZURE_SERVICES.arm, 'virtualMachines.get', () =>
+      compute(vm.tenantId, vm.subscriptionId).virtualMachines.get(vm.resourceGroup, vm.name, timeout()),
+    );
     if (!found) return null;
     const nicIds = (found.networkProfile?.networkInterfaces ?? []).flatMap((n) => {
       const id = parseNicId(n.id);
@@ -82,7 +100,8 @@ export function createAzureCloud(options: AzureCloudOptions): AzureCloud {
   };
 
   return {
-    vmNetwork: (vm) => vms.get(`${vm.tenantId}/${vm.subscriptionId}/${vm.resourceGroup}/${vm.name}`.toLowerCase(), () => loadVm(vm)),
+    vmNetwork: (vm) =>
+      vms.get(`${vm.tenantId}/${vm.subscriptionId}/${vm.resourceGroup}/${vm.name}`.toLowerCase(), () => loadVm(vm)),
   };
 }
 
@@ -99,10 +118,19 @@ function networkOf(nics: Nic[]): AzureVmNetwork {
     for (const item of items) if (item && !seen.has(key(item).toLowerCase())) seen.set(key(item).toLowerCase(), item);
     return [...seen.values()];
   };
-  const subnets = distinct(nics.flatMap((n) => n.subnetIds.map(parseSubnetId)), (s) => `${s.resourceGroup}/${s.virtualNetwork}/${s.name}`);
+  const subnets = distinct(
+    nics.flatMap((n) => n.subnetIds.map(parseSubnetId)),
+    (s) => `${s.resourceGroup}/${s.virtualNetwork}/${s.name}`,
+  );
   return {
-    securityGroups: distinct(nics.flatMap((n) => n.nsgIds.map(parseNsgId)), (g) => `${g.resourceGroup}/${g.name}`),
-    virtualNetworks: distinct(subnets.map((s) => ({ resourceGroup: s.resourceGroup, name: s.virtualNetwork })), (v) => `${v.resourceGroup}/${v.name}`),
+    securityGroups: distinct(
+      nics.flatMap((n) => n.nsgIds.map(parseNsgId)),
+      (g) => `${g.resourceGroup}/${g.name}`,
+    ),
+    virtualNetworks: distinct(
+      subnets.map((s) => ({ resourceGroup: s.resourceGroup, name: s.virtualNetwork })),
+      (v) => `${v.resourceGroup}/${v.name}`,
+    ),
     subnets,
   };
 }

@@ -30,7 +30,11 @@ export class TenantCredentials {
     const cached = this.byTenant.get(tenantId);
     if (cached) return cached;
     const secret = this.secrets.find((s) => s.tenantId.toLowerCase() === tenantId.toLowerCase());
-    if (!secret) return (this.fallback ??= new DefaultAzureCredential({ authorityHost: this.authorityHost, retryOptions: SIGN_IN_RETRIES }));
+    if (!secret)
+      return (this.fallback ??= new DefaultAzureCredential({
+        authorityHost: this.authorityHost,
+        retryOptions: SIGN_IN_RETRIES,
+      }));
     const credential = new ClientSecretCredential(secret.tenantId, secret.clientId, secret.clientSecret, {
       authorityHost: this.authorityHost,
       disableInstanceDiscovery: true,

@@ -10,7 +10,12 @@ export const AZURE_SERVICES = { arm: 'azure-arm', entra: 'azure-entra' } as cons
  * that fails becomes DependencyUnavailable: the server could not verify, so
  * the login fails closed with 503, never a rejection and never a 500.
  */
-export async function azureCall<T>(stats: CloudStats, service: string, operation: string, send: () => Promise<T>): Promise<T | null> {
+export async function azureCall<T>(
+  stats: CloudStats,
+  service: string,
+  operation: string,
+  send: () => Promise<T>,
+): Promise<T | null> {
   try {
     const result = await send();
     stats.request(service, operation, 'success');
@@ -33,7 +38,10 @@ function statusOf(error: unknown): number | undefined {
 /** Status, code and the first line of the message; Azure messages can be long and name request ids. */
 function describe(error: unknown): string {
   const e = error as { statusCode?: number; code?: string; name?: string; message?: string } | null;
-  const message = String(e?.message ?? error).split('\n')[0]!.replace(/\s+/g, ' ').slice(0, 300);
+  const message = String(e?.message ?? error)
+    .split('\n')[0]!
+    .replace(/\s+/g, ' ')
+    .slice(0, 300);
   const tags = [e?.statusCode, e?.code ?? (e?.name !== 'Error' ? e?.name : undefined)].filter((t) => t !== undefined);
   return tags.length > 0 ? `${tags.join(' ')}: ${message}` : message;
 }

@@ -27,22 +27,29 @@ export function createAzureKeySource(options: KeySourceOptions): AzureKeySource 
   const authority = options.authorityHost.replace(/\/+$/, '');
   const stats = options.stats ?? NO_STATS;
   const timeoutMs = options.timeoutMs ?? 5_000;
-  const get = (operation: string, url: string) => getJson(url, timeoutMs).then(
-    (body) => (stats.request(AZURE_SERVICES.entra, operation, 'success'), body),
-    (error: unknown) => {
-      stats.request(AZURE_SERVICES.entra, operation, 'failure');
-      throw new DependencyUnavailable(`azure: ${operation} unavailable at ${new URL(url).origin}: ${(error as Error).message}`);
-    },
-  );
+  const get = (operation: string, url: string) =>
+    getJson(url, timeoutMs).then(
+      (body) => (stats.request(AZURE_SERVICES.entra, operation, 'success'), body),
+      (error: unknown) => {
+        stats.request(AZURE_SERVICES.entra, operation, 'failure');
+        throw new DependencyUnavailable(
+          `azure: ${operation} unavailable at ${new URL(url).origin}: ${(error as Error).message}`,
+        );
+      },
+    );
   return {
     async fetchKeys(tenantId) {
-      const metadata = await get('openid-configuration', `${authority}/${encodeURIComponent(tenantId)}/v2.0/.well-known/openid-configuration`);
+      const metadata = await get(
+        'openid-configuration',
+        `${authority}/${encodeURIComponent(tenantId)}/v2.0/.well-known/openid-configuration`,
+      );
       const jwksUri = (metadata as { jwks_uri?: unknown }).jwks_uri;
       if (typeof jwksUri !== 'string' || !jwksUri.startsWith('https://')) {
         throw new DependencyUnavailable(`azure: the OpenID metadata of tenant ${tenantId} has no https jwks_uri`);
       }
       const jwks = (await get('jwks', jwksUri)) as Partial<JSONWebKeySet>;
-      if (!Array.isArray(jwks.keys)) throw new DependencyUnavailable(`azure: the key set of tenant ${tenantId} has no keys`);
+      if (!Array.isArray(jwks.keys))
+        throw new DependencyUnavailable(`azure: the key set of tenant ${tenantId} has no keys`);
       return jwks as JSONWebKeySet;
     },
   };

@@ -26,14 +26,20 @@ export function createJwksSource(options: { stats?: CloudStats; timeoutMs?: numb
         return set;
       } catch (error) {
         stats.request(KUBERNETES_SERVICE, 'jwks', 'failure');
-        throw new DependencyUnavailable(`k8s_psat: jwks unavailable at ${new URL(jwksUri).origin}: ${(error as Error).message}`);
+        throw new DependencyUnavailable(
+          `k8s_psat: jwks unavailable at ${new URL(jwksUri).origin}: ${(error as Error).message}`,
+        );
       }
     },
   };
 }
 
 async function getKeySet(url: string, timeoutMs: number): Promise<unknown> {
-  const body = await fetchJsonObject(url, { timeoutMs, maxBytes: MAX_BYTES, accept: 'application/json, application/jwk-set+json' });
+  const body = await fetchJsonObject(url, {
+    timeoutMs,
+    maxBytes: MAX_BYTES,
+    accept: 'application/json, application/jwk-set+json',
+  });
   if (!Array.isArray(body.keys)) throw new Error('answer is not a JWK set');
   return body;
 }

@@ -1,4 +1,18 @@
-import { AwsError, decodeToken, escapeXml, encodeToken, formParams, leaf, list, node, numberedList, page, QueryProtocol, type ServiceHandler, type ServiceRequest } from '../protocol';
+import {
+  AwsError,
+  decodeToken,
+  escapeXml,
+  encodeToken,
+  formParams,
+  leaf,
+  list,
+  node,
+  numberedList,
+  page,
+  QueryProtocol,
+  type ServiceHandler,
+  type ServiceRequest,
+} from '../protocol';
 import type { AutoScalingGroupInit, World } from '../world';
 
 // Auto Scaling (awsQuery protocol): DescribeAutoScalingGroups by
@@ -13,7 +27,10 @@ function renderGroup(g: AutoScalingGroupInit, world: World): string {
   const zones = [...new Set(instances.map((x) => x.instance?.availabilityZone ?? `${g.region}a`))];
   return (
     leaf('AutoScalingGroupName', g.name) +
-    leaf('AutoScalingGroupARN', `arn:aws:autoscaling:${g.region}:${g.accountId}:autoScalingGroup:00000000-0000-0000-0000-000000000000:autoScalingGroupName/${g.name}`) +
+    leaf(
+      'AutoScalingGroupARN',
+      `arn:aws:autoscaling:${g.region}:${g.accountId}:autoScalingGroup:00000000-0000-0000-0000-000000000000:autoScalingGroupName/${g.name}`,
+    ) +
     leaf('MinSize', 0) +
     leaf('MaxSize', Math.max(instances.length, 1)) +
     leaf('DesiredCapacity', instances.length) +
@@ -41,7 +58,10 @@ function renderGroup(g: AutoScalingGroupInit, world: World): string {
     node('Tags') +
     node('TerminationPolicies', node('member', 'Default')) +
     leaf('NewInstancesProtectedFromScaleIn', false) +
-    leaf('ServiceLinkedRoleARN', `arn:aws:iam::${g.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`)
+    leaf(
+      'ServiceLinkedRoleARN',
+      `arn:aws:iam::${g.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
+    )
   );
 }
 
@@ -53,13 +73,17 @@ function describeAutoScalingGroups(req: ServiceRequest, world: World): string {
       ? [...new Set(names)].flatMap((n) => world.getAutoScalingGroup(req.caller.accountId, req.region, n) ?? [])
       : world.listAutoScalingGroups(req.caller.accountId, req.region);
   const max = params.has('MaxRecords') ? Number(params.get('MaxRecords')) : 50;
-  if (!Number.isInteger(max) || max < 1 || max > 100) throw new AwsError('ValidationError', 'MaxRecords must be between 1 and 100.');
+  if (!Number.isInteger(max) || max < 1 || max > 100)
+    throw new AwsError('ValidationError', 'MaxRecords must be between 1 and 100.');
   const scope = `asg:${req.caller.accountId}/${req.region}/${names.join(',')}`;
   const token = params.get('NextToken');
   const offset = token === null ? 0 : decodeToken(scope, token);
   if (offset === undefined) throw new AwsError('InvalidNextToken', 'The token provided is not valid.');
   const { items, next } = page(all, offset, max);
-  return list('AutoScalingGroups', items, (g) => renderGroup(g, world), 'member') + (next === undefined ? '' : leaf('NextToken', encodeToken(scope, next)));
+  return (
+    list('AutoScalingGroups', items, (g) => renderGroup(g, world), 'member') +
+    (next === undefined ? '' : leaf('NextToken', encodeToken(scope, next)))
+  );
 }
 
 export const autoScalingService: ServiceHandler = {

@@ -25,21 +25,38 @@ describe('aws-simulator ec2 DescribeInstances', () => {
       PrivateIpAddress: '10.0.1.5',
       PrivateDnsName: 'ip-10-0-1-5.ec2.internal',
       Placement: { AvailabilityZone: 'us-east-1b' },
-      SecurityGroups: [{ GroupId: 'sg-01234567', GroupName: 'blog' }, { GroupId: 'sg-89abcdef', GroupName: 'ssh' }],
+      SecurityGroups: [
+        { GroupId: 'sg-01234567', GroupName: 'blog' },
+        { GroupId: 'sg-89abcdef', GroupName: 'ssh' },
+      ],
       IamInstanceProfile: { Arn: WEB_PROFILE },
       RootDeviceType: 'ebs',
       RootDeviceName: '/dev/xvda',
       LaunchTime: new Date('2024-05-01T10:00:00Z'),
     });
-    expect(i?.Tags).toEqual(expect.arrayContaining([{ Key: 'Name', Value: 'blog' }, { Key: 'env', Value: 'prod' }]));
+    expect(i?.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'Name', Value: 'blog' },
+        { Key: 'env', Value: 'prod' },
+      ]),
+    );
     expect(i?.BlockDeviceMappings).toEqual([
-      { DeviceName: '/dev/xvda', Ebs: expect.objectContaining({ AttachTime: new Date('2024-05-01T10:00:03Z'), Status: 'attached' }) },
+      {
+        DeviceName: '/dev/xvda',
+        Ebs: expect.objectContaining({ AttachTime: new Date('2024-05-01T10:00:03Z'), Status: 'attached' }),
+      },
     ]);
-    expect(i?.NetworkInterfaces?.[0]?.Attachment).toMatchObject({ DeviceIndex: 0, AttachTime: new Date('2024-05-01T10:00:00Z'), Status: 'attached' });
+    expect(i?.NetworkInterfaces?.[0]?.Attachment).toMatchObject({
+      DeviceIndex: 0,
+      AttachTime: new Date('2024-05-01T10:00:00Z'),
+      Status: 'attached',
+    });
   });
 
   it('answers several ids in one call', async () => {
-    const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0b22a22eec53b9321', 'i-0aaaaaaaaaaaaaaa1'] }));
+    const out = await ec2.send(
+      new DescribeInstancesCommand({ InstanceIds: ['i-0b22a22eec53b9321', 'i-0aaaaaaaaaaaaaaa1'] }),
+    );
     const ids = out.Reservations?.flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId);
     expect(ids?.sort()).toEqual(['i-0aaaaaaaaaaaaaaa1', 'i-0b22a22eec53b9321']);
   });
@@ -52,7 +69,9 @@ describe('aws-simulator ec2 DescribeInstances', () => {
   });
 
   it('refuses an unknown id with InvalidInstanceID.NotFound', async () => {
-    await expect(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0123456789abcdef0'] }))).rejects.toMatchObject({
+    await expect(
+      ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0123456789abcdef0'] })),
+    ).rejects.toMatchObject({
       name: 'InvalidInstanceID.NotFound',
       message: "The instance ID 'i-0123456789abcdef0' does not exist",
       $metadata: { httpStatusCode: 400 },
@@ -61,17 +80,30 @@ describe('aws-simulator ec2 DescribeInstances', () => {
 
   it('names every missing id when several are unknown', async () => {
     await expect(
-      ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0b22a22eec53b9321', 'i-00000000000000001', 'i-00000000000000002'] })),
-    ).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound', message: "The instance IDs 'i-00000000000000001, i-00000000000000002' do not exist" });
+      ec2.send(
+        new DescribeInstancesCommand({
+          InstanceIds: ['i-0b22a22eec53b9321', 'i-00000000000000001', 'i-00000000000000002'],
+        }),
+      ),
+    ).rejects.toMatchObject({
+      name: 'InvalidInstanceID.NotFound',
+      message: "The instance IDs 'i-00000000000000001, i-00000000000000002' do not exist",
+    });
   });
 
   it('refuses a malformed id with InvalidInstanceID.Malformed', async () => {
-    await expect(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['web-1'] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.Malformed' });
+    await expect(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['web-1'] }))).rejects.toMatchObject({
+      name: 'InvalidInstanceID.Malformed',
+    });
   });
 
   it("does not show another account's instance, nor another region's", async () => {
-    await expect(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0ccccccccccccccc3'] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
-    await expect(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0bbbbbbbbbbbbbbb2'] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+    await expect(
+      ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0ccccccccccccccc3'] })),
+    ).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+    await expect(
+      ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0bbbbbbbbbbbbbbb2'] })),
+    ).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
     const west = clients(sim.url, sim.world.server, 'us-west-2').ec2;
     const out = await west.send(new DescribeInstancesCommand({ InstanceIds: ['i-0bbbbbbbbbbbbbbb2'] }));
     expect(out.Reservations?.[0]?.Instances?.[0]?.InstanceId).toBe('i-0bbbbbbbbbbbbbbb2');
@@ -93,8 +125,12 @@ describe('aws-simulator ec2 DescribeInstances', () => {
 
   it('narrows with the instance-id filter without raising NotFound', async () => {
     const out = await ec2.send(
-      new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: ['i-0aaaaaaaaaaaaaaa1', 'i-0ffffffffffffffff'] }] }),
+      new DescribeInstancesCommand({
+        Filters: [{ Name: 'instance-id', Values: ['i-0aaaaaaaaaaaaaaa1', 'i-0ffffffffffffffff'] }],
+      }),
     );
-    expect(out.Reservations?.flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId)).toEqual(['i-0aaaaaaaaaaaaaaa1']);
+    expect(out.Reservations?.flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId)).toEqual([
+      'i-0aaaaaaaaaaaaaaa1',
+    ]);
   });
 });

@@ -1,4 +1,14 @@
-import { AwsError, Ec2Protocol, formParams, leaf, list, node, numberedList, type ServiceHandler, type ServiceRequest } from '../protocol';
+import {
+  AwsError,
+  Ec2Protocol,
+  formParams,
+  leaf,
+  list,
+  node,
+  numberedList,
+  type ServiceHandler,
+  type ServiceRequest,
+} from '../protocol';
 import { INSTANCE_STATE_CODES, type Instance, type World } from '../world';
 
 // EC2 (ec2Query protocol): DescribeInstances, by InstanceId.N or the
@@ -16,7 +26,13 @@ function renderInstance(i: Instance): string {
           [i],
           (x) =>
             leaf('deviceName', x.rootDeviceName) +
-            node('ebs', leaf('volumeId', x.volumeId), leaf('status', 'attached'), leaf('attachTime', x.rootDeviceAttachTime), leaf('deleteOnTermination', true)),
+            node(
+              'ebs',
+              leaf('volumeId', x.volumeId),
+              leaf('status', 'attached'),
+              leaf('attachTime', x.rootDeviceAttachTime),
+              leaf('deleteOnTermination', true),
+            ),
           'item',
         )
       : node('blockDeviceMapping');
@@ -43,7 +59,12 @@ function renderInstance(i: Instance): string {
         leaf('attachTime', x.networkInterfaceAttachTime),
         leaf('deleteOnTermination', true),
       ) +
-      list('privateIpAddressesSet', [x], (y) => leaf('privateIpAddress', y.privateIp) + leaf('privateDnsName', y.privateDnsName) + leaf('primary', true), 'item') +
+      list(
+        'privateIpAddressesSet',
+        [x],
+        (y) => leaf('privateIpAddress', y.privateIp) + leaf('privateDnsName', y.privateDnsName) + leaf('primary', true),
+        'item',
+      ) +
       leaf('interfaceType', 'interface'),
     'item',
   );
@@ -59,7 +80,12 @@ function renderInstance(i: Instance): string {
     node('productCodes') +
     leaf('instanceType', i.instanceType) +
     leaf('launchTime', i.launchTime) +
-    node('placement', leaf('availabilityZone', i.availabilityZone), leaf('groupName', null), leaf('tenancy', 'default')) +
+    node(
+      'placement',
+      leaf('availabilityZone', i.availabilityZone),
+      leaf('groupName', null),
+      leaf('tenancy', 'default'),
+    ) +
     node('monitoring', leaf('state', 'disabled')) +
     leaf('subnetId', i.subnetId) +
     leaf('vpcId', i.vpcId) +
@@ -72,10 +98,18 @@ function renderInstance(i: Instance): string {
     rootEbs +
     leaf('virtualizationType', 'hvm') +
     leaf('clientToken', null) +
-    (Object.keys(i.tags).length > 0 ? list('tagSet', Object.entries(i.tags), ([k, v]) => leaf('key', k) + leaf('value', v), 'item') : '') +
+    (Object.keys(i.tags).length > 0
+      ? list('tagSet', Object.entries(i.tags), ([k, v]) => leaf('key', k) + leaf('value', v), 'item')
+      : '') +
     leaf('hypervisor', 'xen') +
     eni +
-    (i.iamInstanceProfileArn ? node('iamInstanceProfile', leaf('arn', i.iamInstanceProfileArn), leaf('id', `AIPA${i.instanceId.slice(2, 19).toUpperCase()}`)) : '') +
+    (i.iamInstanceProfileArn
+      ? node(
+          'iamInstanceProfile',
+          leaf('arn', i.iamInstanceProfileArn),
+          leaf('id', `AIPA${i.instanceId.slice(2, 19).toUpperCase()}`),
+        )
+      : '') +
     leaf('ebsOptimized', false) +
     leaf('enaSupport', true)
   );
@@ -94,10 +128,12 @@ function describeInstances(req: ServiceRequest, world: World): string {
   let filterIds: string[] | undefined;
   for (let n = 1; params.has(`Filter.${n}.Name`); n++) {
     const name = params.get(`Filter.${n}.Name`);
-    if (name !== 'instance-id') throw new AwsError('InvalidParameterValue', `aws-simulator: unsupported filter '${name}'`);
+    if (name !== 'instance-id')
+      throw new AwsError('InvalidParameterValue', `aws-simulator: unsupported filter '${name}'`);
     filterIds = [...(filterIds ?? []), ...numberedList(params, `Filter.${n}.Value`)];
   }
-  for (const id of ids) if (!INSTANCE_ID.test(id)) throw new AwsError('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
+  for (const id of ids)
+    if (!INSTANCE_ID.test(id)) throw new AwsError('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
   const visible = (id: string): Instance | undefined => {
     const i = world.getInstance(id);
     return i && i.accountId === req.caller.accountId && i.region === req.region ? i : undefined;
@@ -118,7 +154,10 @@ function describeInstances(req: ServiceRequest, world: World): string {
     [...reservations.entries()],
     // a reservation is made by its first instance, so none is empty
     ([rid, instances]) =>
-      leaf('reservationId', rid) + leaf('ownerId', instances[0]!.accountId) + node('groupSet') + list('instancesSet', instances, renderInstance, 'item'),
+      leaf('reservationId', rid) +
+      leaf('ownerId', instances[0]!.accountId) +
+      node('groupSet') +
+      list('instancesSet', instances, renderInstance, 'item'),
     'item',
   );
 }

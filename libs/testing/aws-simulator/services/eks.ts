@@ -1,4 +1,13 @@
-import { AwsError, decodeToken, encodeToken, page, RestJson, type RawRequest, type ServiceHandler, type ServiceRequest } from '../protocol';
+import {
+  AwsError,
+  decodeToken,
+  encodeToken,
+  page,
+  RestJson,
+  type RawRequest,
+  type ServiceHandler,
+  type ServiceRequest,
+} from '../protocol';
 import type { World } from '../world';
 
 // EKS (restJson1): ListNodegroups `GET /clusters/{name}/node-groups` and
@@ -31,12 +40,17 @@ function listNodegroups(req: ServiceRequest, world: World, name: string): unknow
   const c = cluster(req, world, name);
   const maxParam = req.query.get('maxResults');
   const max = maxParam === null ? 100 : Number(maxParam);
-  if (!Number.isInteger(max) || max < 1 || max > 100) throw new AwsError('InvalidParameterException', 'maxResults must be between 1 and 100.');
+  if (!Number.isInteger(max) || max < 1 || max > 100)
+    throw new AwsError('InvalidParameterException', 'maxResults must be between 1 and 100.');
   const scope = `eks:${c.accountId}/${c.region}/${c.name}`;
   const token = req.query.get('nextToken');
   const offset = token === null ? 0 : decodeToken(scope, token);
   if (offset === undefined) throw new AwsError('InvalidParameterException', 'The nextToken is not valid.');
-  const { items, next } = page(c.nodeGroups.map((g) => g.name), offset, max);
+  const { items, next } = page(
+    c.nodeGroups.map((g) => g.name),
+    offset,
+    max,
+  );
   return { nodegroups: items, ...(next === undefined ? {} : { nextToken: encodeToken(scope, next) }) };
 }
 
@@ -73,14 +87,25 @@ export const eksService: ServiceHandler = {
   operation: (req) => route(req)?.operation ?? 'unknown',
   params(req) {
     const r = route(req);
-    return { ...(r ? { clusterName: r.cluster, ...(r.nodegroup ? { nodegroupName: r.nodegroup } : {}) } : {}), ...Object.fromEntries(req.query) };
+    return {
+      ...(r ? { clusterName: r.cluster, ...(r.nodegroup ? { nodegroupName: r.nodegroup } : {}) } : {}),
+      ...Object.fromEntries(req.query),
+    };
   },
   error: (err, id) => RestJson.error(err, id),
   throttlingError: () => new AwsError('ThrottlingException', 'Rate exceeded', 429),
   handle(req, world) {
     const r = route(req);
-    if (!r) throw new AwsError('UnknownOperationException', `aws-simulator: no EKS operation at ${req.method} ${req.path}`, 404);
-    const value = r.operation === 'ListNodegroups' ? listNodegroups(req, world, r.cluster) : describeNodegroup(req, world, r.cluster, r.nodegroup as string);
+    if (!r)
+      throw new AwsError(
+        'UnknownOperationException',
+        `aws-simulator: no EKS operation at ${req.method} ${req.path}`,
+        404,
+      );
+    const value =
+      r.operation === 'ListNodegroups'
+        ? listNodegroups(req, world, r.cluster)
+        : describeNodegroup(req, world, r.cluster, r.nodegroup as string);
     return RestJson.respond(value, req.requestId);
   },
 };

@@ -11,7 +11,9 @@ describe('aws-simulator iam GetInstanceProfile', () => {
   afterAll(() => sim?.close());
 
   it("returns the profile's roles", async () => {
-    const out = await clients(sim.url, sim.world.server).iam.send(new GetInstanceProfileCommand({ InstanceProfileName: 'web' }));
+    const out = await clients(sim.url, sim.world.server).iam.send(
+      new GetInstanceProfileCommand({ InstanceProfileName: 'web' }),
+    );
     expect(out.InstanceProfile).toMatchObject({ InstanceProfileName: 'web', Arn: WEB_PROFILE, Path: '/' });
     expect(out.InstanceProfile?.Roles?.map((r) => r.Arn)).toEqual([WEB_ROLE]);
     expect(out.InstanceProfile?.Roles?.[0]).toMatchObject({ RoleName: 'web-frontend', Path: '/' });
@@ -19,12 +21,16 @@ describe('aws-simulator iam GetInstanceProfile', () => {
   });
 
   it('refuses an unknown profile, or one of another account, with NoSuchEntity (404)', async () => {
-    await expect(clients(sim.url, sim.world.server).iam.send(new GetInstanceProfileCommand({ InstanceProfileName: 'nope' }))).rejects.toMatchObject({
+    await expect(
+      clients(sim.url, sim.world.server).iam.send(new GetInstanceProfileCommand({ InstanceProfileName: 'nope' })),
+    ).rejects.toMatchObject({
       name: 'NoSuchEntityException',
       message: 'Instance Profile nope cannot be found.',
       $metadata: { httpStatusCode: 404 },
     });
-    await expect(clients(sim.url, OUTSIDER_KEY).iam.send(new GetInstanceProfileCommand({ InstanceProfileName: 'web' }))).rejects.toMatchObject({
+    await expect(
+      clients(sim.url, OUTSIDER_KEY).iam.send(new GetInstanceProfileCommand({ InstanceProfileName: 'web' })),
+    ).rejects.toMatchObject({
       $metadata: { httpStatusCode: 404 },
     });
   });
@@ -34,7 +40,9 @@ describe('aws-simulator iam GetInstanceProfile', () => {
       arn: 'arn:aws:iam::111111111111:instance-profile/team/a/batch',
       roleArns: ['arn:aws:iam::111111111111:role/batch-1', 'arn:aws:iam::111111111111:role/team/batch-2'],
     });
-    const out = await clients(sim.url, sim.world.server).iam.send(new GetInstanceProfileCommand({ InstanceProfileName: 'batch' }));
+    const out = await clients(sim.url, sim.world.server).iam.send(
+      new GetInstanceProfileCommand({ InstanceProfileName: 'batch' }),
+    );
     expect(out.InstanceProfile?.Path).toBe('/team/a/');
     expect(out.InstanceProfile?.Roles?.map((r) => [r.RoleName, r.Path])).toEqual([
       ['batch-1', '/'],

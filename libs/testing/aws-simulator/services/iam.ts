@@ -16,7 +16,10 @@ function getInstanceProfile(name: string, accountId: string, world: World): stri
       const { name: roleName, path } = parseIamArn(arn);
       const role = world.getRole(arn);
       const trust = encodeURIComponent(
-        JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
+        JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
       );
       return (
         leaf('Path', path) +
@@ -52,7 +55,11 @@ export const iamService: ServiceHandler = {
     switch (action) {
       case 'GetInstanceProfile': {
         const name = params.get('InstanceProfileName');
-        if (!name) throw new AwsError('ValidationError', "1 validation error detected: Value null at 'instanceProfileName' failed to satisfy constraint: Member must not be null");
+        if (!name)
+          throw new AwsError(
+            'ValidationError',
+            "1 validation error detected: Value null at 'instanceProfileName' failed to satisfy constraint: Member must not be null",
+          );
         return protocol.respond(action, getInstanceProfile(name, req.caller.accountId, world), req.requestId);
       }
       default:

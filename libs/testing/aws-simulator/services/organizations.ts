@@ -1,4 +1,13 @@
-import { AwsError, decodeToken, encodeToken, Json11Protocol, page, parseJsonBody, type ServiceHandler, type ServiceRequest } from '../protocol';
+import {
+  AwsError,
+  decodeToken,
+  encodeToken,
+  Json11Protocol,
+  page,
+  parseJsonBody,
+  type ServiceHandler,
+  type ServiceRequest,
+} from '../protocol';
 import type { World } from '../world';
 
 // Organizations (awsJson1_1, target prefix AWSOrganizationsV20161128):
@@ -14,7 +23,8 @@ function listAccounts(req: ServiceRequest, world: World): unknown {
   const org = world.organizationOf(req.caller.accountId);
   if (!org) throw new AwsError('AWSOrganizationsNotInUseException', 'Your account is not a member of an organization.');
   const allowedRole =
-    org.listAccountsRoleArns === undefined || (req.caller.roleArn !== undefined && org.listAccountsRoleArns.includes(req.caller.roleArn));
+    org.listAccountsRoleArns === undefined ||
+    (req.caller.roleArn !== undefined && org.listAccountsRoleArns.includes(req.caller.roleArn));
   if (req.caller.accountId !== org.managementAccountId || !allowedRole) {
     throw new AwsError('AccessDeniedException', "You don't have permissions to access this resource.");
   }
@@ -50,7 +60,11 @@ export const organizationsService: ServiceHandler = {
   operation: (req) => protocol.operation(req),
   params: (req) => protocol.params(req),
   error: (err, id) => protocol.error(err, id),
-  throttlingError: () => new AwsError('TooManyRequestsException', 'AWS Organizations can\'t complete your request because another request is already in progress.'),
+  throttlingError: () =>
+    new AwsError(
+      'TooManyRequestsException',
+      "AWS Organizations can't complete your request because another request is already in progress.",
+    ),
   handle(req, world) {
     const op = protocol.operation(req);
     switch (op) {

@@ -44,14 +44,20 @@ describe('aws-simulator sts', () => {
     };
     const as = clients(sim.url, creds);
     const who = await as.sts.send(new GetCallerIdentityCommand({}));
-    expect(who).toMatchObject({ Account: MEMBER_ACCOUNT, Arn: assumed.AssumedRoleUser?.Arn, UserId: assumed.AssumedRoleUser?.AssumedRoleId });
+    expect(who).toMatchObject({
+      Account: MEMBER_ACCOUNT,
+      Arn: assumed.AssumedRoleUser?.Arn,
+      UserId: assumed.AssumedRoleUser?.AssumedRoleId,
+    });
     const out = await as.ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0ccccccccccccccc3'] }));
     expect(out.Reservations?.[0]?.OwnerId).toBe(MEMBER_ACCOUNT);
   });
 
   it('assumed credentials expire (ExpiredToken) after the configured duration', async () => {
     sim.world.sessionDurationSeconds = 60;
-    const assumed = await clients(sim.url, sim.world.server).sts.send(new AssumeRoleCommand({ RoleArn: MEMBER_ROLE, RoleSessionName: 'short' }));
+    const assumed = await clients(sim.url, sim.world.server).sts.send(
+      new AssumeRoleCommand({ RoleArn: MEMBER_ROLE, RoleSessionName: 'short' }),
+    );
     const expiresIn = (assumed.Credentials?.Expiration?.getTime() ?? 0) - sim.world.now().getTime();
     expect(expiresIn).toBeLessThanOrEqual(60_000);
     const as = clients(sim.url, {
@@ -61,35 +67,53 @@ describe('aws-simulator sts', () => {
     });
     await expect(as.sts.send(new GetCallerIdentityCommand({}))).resolves.toMatchObject({ Account: MEMBER_ACCOUNT });
     sim.world.advanceClock(61_000);
-    await expect(as.sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'ExpiredToken', $metadata: { httpStatusCode: 403 } });
+    await expect(as.sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
+      name: 'ExpiredToken',
+      $metadata: { httpStatusCode: 403 },
+    });
     await expect(as.ec2.send(new DescribeInstancesCommand({}))).rejects.toMatchObject({ name: 'ExpiredToken' });
   });
 
   it('a session key with a missing or wrong token is refused (InvalidClientTokenId)', async () => {
-    const assumed = await clients(sim.url, sim.world.server).sts.send(new AssumeRoleCommand({ RoleArn: MEMBER_ROLE, RoleSessionName: 'tok' }));
-    const base = { accessKeyId: assumed.Credentials?.AccessKeyId as string, secretAccessKey: assumed.Credentials?.SecretAccessKey as string };
-    await expect(clients(sim.url, base).sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'InvalidClientTokenId' });
-    await expect(clients(sim.url, { ...base, sessionToken: 'forged' }).sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
+    const assumed = await clients(sim.url, sim.world.server).sts.send(
+      new AssumeRoleCommand({ RoleArn: MEMBER_ROLE, RoleSessionName: 'tok' }),
+    );
+    const base = {
+      accessKeyId: assumed.Credentials?.AccessKeyId as string,
+      secretAccessKey: assumed.Credentials?.SecretAccessKey as string,
+    };
+    await expect(clients(sim.url, base).sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
+      name: 'InvalidClientTokenId',
+    });
+    await expect(
+      clients(sim.url, { ...base, sessionToken: 'forged' }).sts.send(new GetCallerIdentityCommand({})),
+    ).rejects.toMatchObject({
       name: 'InvalidClientTokenId',
     });
   });
 
   it('AssumeRole of a role that does not trust the caller is AccessDenied', async () => {
     const outsider = clients(sim.url, OUTSIDER_KEY).sts;
-    await expect(outsider.send(new AssumeRoleCommand({ RoleArn: MEMBER_ROLE, RoleSessionName: 'x1' }))).rejects.toMatchObject({
+    await expect(
+      outsider.send(new AssumeRoleCommand({ RoleArn: MEMBER_ROLE, RoleSessionName: 'x1' })),
+    ).rejects.toMatchObject({
       name: 'AccessDenied',
       message: `User: arn:aws:iam::${OUTSIDER_ACCOUNT}:user/mallory is not authorized to perform: sts:AssumeRole on resource: ${MEMBER_ROLE}`,
       $metadata: { httpStatusCode: 403 },
     });
     const server = clients(sim.url, sim.world.server).sts;
     await expect(
-      server.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${MEMBER_ACCOUNT}:role/missing`, RoleSessionName: 'x1' })),
+      server.send(
+        new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${MEMBER_ACCOUNT}:role/missing`, RoleSessionName: 'x1' }),
+      ),
     ).rejects.toMatchObject({ name: 'AccessDenied' });
   });
 
   it('AssumeRole beyond the role maximum duration is a ValidationError', async () => {
     await expect(
-      clients(sim.url, sim.world.server).sts.send(new AssumeRoleCommand({ RoleArn: MEMBER_ROLE, RoleSessionName: 'long', DurationSeconds: 7200 })),
+      clients(sim.url, sim.world.server).sts.send(
+        new AssumeRoleCommand({ RoleArn: MEMBER_ROLE, RoleSessionName: 'long', DurationSeconds: 7200 }),
+      ),
     ).rejects.toMatchObject({ name: 'ValidationError' });
   });
 
@@ -101,7 +125,9 @@ describe('aws-simulator sts', () => {
       expect(proof.headers.authorization).toContain('x-attestd-challenge');
       const res = await sendRaw(sim.url, proof.method, '/', proof.headers, proof.body);
       expect(res.status).toBe(200);
-      const doc = parser.parse(res.body) as { GetCallerIdentityResponse: { GetCallerIdentityResult: Record<string, unknown> } };
+      const doc = parser.parse(res.body) as {
+        GetCallerIdentityResponse: { GetCallerIdentityResult: Record<string, unknown> };
+      };
       expect(doc.GetCallerIdentityResponse.GetCallerIdentityResult).toEqual({
         Arn: sim.world.server.arn,
         UserId: sim.world.server.userId,
@@ -112,15 +138,29 @@ describe('aws-simulator sts', () => {
 
     it('refuses it when the challenge header was altered (SignatureDoesNotMatch)', async () => {
       const proof = await presignedGetCallerIdentity(sim.world.server, 'nonce-123');
-      const res = await sendRaw(sim.url, proof.method, '/', { ...proof.headers, 'x-attestd-challenge': 'nonce-124' }, proof.body);
+      const res = await sendRaw(
+        sim.url,
+        proof.method,
+        '/',
+        { ...proof.headers, 'x-attestd-challenge': 'nonce-124' },
+        proof.body,
+      );
       expect(res.status).toBe(403);
       expect(res.body).toContain('<Code>SignatureDoesNotMatch</Code>');
-      expect(res.body).toMatch(/^<\?xml[^>]*>\n<ErrorResponse xmlns="https:\/\/sts.amazonaws.com\/doc\/2011-06-15\/"><Error><Type>Sender<\/Type>/);
+      expect(res.body).toMatch(
+        /^<\?xml[^>]*>\n<ErrorResponse xmlns="https:\/\/sts.amazonaws.com\/doc\/2011-06-15\/"><Error><Type>Sender<\/Type>/,
+      );
     });
 
     it('refuses it when the body or the Host differ from what was signed', async () => {
       const proof = await presignedGetCallerIdentity(sim.world.server, 'nonce-123');
-      const otherBody = await sendRaw(sim.url, proof.method, '/', proof.headers, 'Action=GetCallerIdentity&Version=2011-06-15&X=1');
+      const otherBody = await sendRaw(
+        sim.url,
+        proof.method,
+        '/',
+        proof.headers,
+        'Action=GetCallerIdentity&Version=2011-06-15&X=1',
+      );
       expect(otherBody.status).toBe(403);
       const { host: _host, ...withoutHost } = proof.headers;
       const otherHost = await sendRaw(sim.url, proof.method, '/', withoutHost, proof.body);
@@ -129,14 +169,18 @@ describe('aws-simulator sts', () => {
     });
 
     it('refuses a proof signed more than 15 minutes ago', async () => {
-      const proof = await presignedGetCallerIdentity(sim.world.server, 'n', { signingDate: new Date(Date.now() - 16 * 60_000) });
+      const proof = await presignedGetCallerIdentity(sim.world.server, 'n', {
+        signingDate: new Date(Date.now() - 16 * 60_000),
+      });
       const res = await sendRaw(sim.url, proof.method, '/', proof.headers, proof.body);
       expect(res.status).toBe(403);
       expect(res.body).toContain('Signature expired');
     });
 
     it('identifies assumed-role callers', async () => {
-      const assumed = await clients(sim.url, sim.world.server).sts.send(new AssumeRoleCommand({ RoleArn: MEMBER_ROLE, RoleSessionName: 'task-42' }));
+      const assumed = await clients(sim.url, sim.world.server).sts.send(
+        new AssumeRoleCommand({ RoleArn: MEMBER_ROLE, RoleSessionName: 'task-42' }),
+      );
       const proof = await presignedGetCallerIdentity(
         {
           accessKeyId: assumed.Credentials?.AccessKeyId as string,

@@ -14,25 +14,34 @@ function assumeRole(req: ServiceRequest, world: World): string {
   const sessionName = params.get('RoleSessionName');
   if (!roleArn || !sessionName) {
     const missing = !roleArn ? 'roleArn' : 'roleSessionName';
-    throw new AwsError('ValidationError', `1 validation error detected: Value null at '${missing}' failed to satisfy constraint: Member must not be null`);
+    throw new AwsError(
+      'ValidationError',
+      `1 validation error detected: Value null at '${missing}' failed to satisfy constraint: Member must not be null`,
+    );
   }
   if (!SESSION_NAME.test(sessionName)) {
-    throw new AwsError('ValidationError', `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+    throw new AwsError(
+      'ValidationError',
+      `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
+    );
   }
   const duration = params.has('DurationSeconds') ? Number(params.get('DurationSeconds')) : 3600;
   const role = world.getRole(roleArn);
-  const denied = new AwsError('AccessDenied', `User: ${req.caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, 403);
+  const denied = new AwsError(
+    'AccessDenied',
+    `User: ${req.caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+    403,
+  );
   if (!role || !world.trusts(role, req.caller)) throw denied;
   if (!Number.isInteger(duration) || duration < 900 || duration > role.maxSessionDurationSeconds) {
-    throw new AwsError('ValidationError', `The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`);
+    throw new AwsError(
+      'ValidationError',
+      `The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`,
+    );
   }
   const s = world.issueSession(roleArn, sessionName, duration);
   return (
-    node(
-      'AssumedRoleUser',
-      leaf('AssumedRoleId', s.principal.userId),
-      leaf('Arn', s.principal.arn),
-    ) +
+    node('AssumedRoleUser', leaf('AssumedRoleId', s.principal.userId), leaf('Arn', s.principal.arn)) +
     node(
       'Credentials',
       leaf('AccessKeyId', s.accessKeyId),
@@ -53,7 +62,10 @@ export const stsService: ServiceHandler = {
     const params = formParams(req);
     const action = params.get('Action') ?? '';
     if (params.get('Version') !== protocol.version) {
-      throw new AwsError('InvalidAction', `Could not find operation ${action} for version ${params.get('Version') ?? 'NO_VERSION_SPECIFIED'}`);
+      throw new AwsError(
+        'InvalidAction',
+        `Could not find operation ${action} for version ${params.get('Version') ?? 'NO_VERSION_SPECIFIED'}`,
+      );
     }
     switch (action) {
       case 'GetCallerIdentity':
