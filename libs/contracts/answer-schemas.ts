@@ -1,12 +1,19 @@
 // JSON Schemas of what the server answers, for the OpenAPI document: the
-// shapes of agent-api.ts and admin-api.ts written out as schemas. The server
-// never validates its own answers with them; they document the wire.
+// agent answers built on the schemas the agent checks them with
+// (agent-api.ts), the admin answers written out from admin-api.ts. The
+// server never validates its own answers with them; they document the wire.
+import {
+  completeLoginResponseSchema,
+  jwtSvidResponseSchema,
+  renewResponseSchema,
+  startLoginResponseSchema,
+  svidResponseSchema,
+} from './agent-api';
 
 const text = { type: 'string' } as const;
 const time = { type: 'string', format: 'date-time' } as const;
 const nullable = (schema: Record<string, unknown>) => ({ oneOf: [schema, { type: 'null' }] });
 const texts = { type: 'array', items: text } as const;
-const pem = (what: string) => ({ type: 'string', description: `${what}, PEM` });
 
 /** `attributes`: each name (`<attestor>.<attribute>`) to its values, always a list of strings. */
 const attributes = {
@@ -15,59 +22,69 @@ const attributes = {
   description: 'verified attributes: `<attestor>.<name>` to a list of values',
 } as const;
 
-const svid = {
-  type: 'object',
-  required: ['certChain', 'expiresAt'],
-  properties: { certChain: pem('the X.509-SVID and its chain to the trust bundle'), expiresAt: time },
-};
+/**
+ * An agent answer as the OpenAPI document describes it: the schema the
+ * agent checks answers with (agent-api.ts), so the two cannot drift, with
+ * every field today's server sends required and with each field's
+ * description (and format) added. The agent's own schema requires less: an
+ * answer from an older server is still valid to it.
+ */
+function documented<S extends { readonly properties: Record<string, object> }>(
+  schema: S,
+  required: readonly (keyof S['properties'] & string)[],
+  details: { readonly [K in keyof S['properties']]?: Record<string, unknown> },
+) {
+  const properties = Object.fromEntries(
+    Object.entries(schema.properties).map(([name, property]) => [
+      name,
+      { ...property, ...(details as Record<string, Record<string, unknown> | undefined>)[name] },
+    ]),
+  );
+  return { ...schema, required: [...required], properties };
+}
 
-export const startLoginAnswer = {
-  type: 'object',
-  required: ['loginId', 'expiresAt', 'requiredAttestors', 'challenges'],
-  properties: {
-    loginId: {
-      type: 'string',
-      description: 'opaque and signed; completes at most once, within 5 minutes, on any replica',
-    },
-    expiresAt: time,
-    requiredAttestors: { ...texts, description: "the union of the candidate policies' required attestors" },
-    challenges: {
-      type: 'object',
-      additionalProperties: text,
-      description: 'a fresh nonce per provided attestor that binds one (`aws_iam`)',
-    },
+const dateTime = { format: 'date-time' } as const;
+const svid = documented(svidResponseSchema, ['certChain', 'expiresAt'], {
+  certChain: { description: 'the X.509-SVID and its chain to the trust bundle, PEM' },
+  expiresAt: dateTime,
+});
+
+export const startLoginAnswer = documented(
+  startLoginResponseSchema,
+  ['loginId', 'expiresAt', 'requiredAttestors', 'challenges'],
+  {
+    loginId: { description: 'opaque and signed; completes at most once, within 5 minutes, on any replica' },
+    expiresAt: dateTime,
+    requiredAttestors: { description: "the union of the candidate policies' required attestors" },
+    challenges: { description: 'a fresh nonce per provided attestor that binds one (`aws_iam`)' },
   },
-};
+);
 
-export const completeLoginAnswer = {
-  type: 'object',
-  required: ['agentId', 'spiffeId', 'policy', 'attributes', 'selectors', 'svid', 'bundle', 'reattestable'],
-  properties: {
-    agentId: { type: 'string', format: 'uuid' },
-    spiffeId: text,
-    policy: { type: 'string', description: 'the policy that allowed the login' },
-    attributes,
-    selectors: { ...texts, description: 'SPIRE-compatible selectors, `<attestor>:<name>:<value>`' },
+export const completeLoginAnswer = documented(
+  completeLoginResponseSchema,
+  ['agentId', 'spiffeId', 'policy', 'attributes', 'selectors', 'svid', 'bundle', 'reattestable'],
+  {
+    agentId: { format: 'uuid' },
+    policy: { description: 'the policy that allowed the login' },
+    attributes: { description: 'verified attributes: `<attestor>.<name>` to a list of values' },
+    selectors: { description: 'SPIRE-compatible selectors, `<attestor>:<name>:<value>`' },
     svid,
-    bundle: pem('the trust bundle'),
+    bundle: { description: 'the trust bundle, PEM' },
     reattestable: {
-      type: 'boolean',
       description: 'whether the agent may log in again by itself with fresh proofs once this SVID can no longer renew',
     },
   },
-};
+);
 
-export const renewAnswer = {
-  type: 'object',
-  required: ['spiffeId', 'svid', 'bundle'],
-  properties: { spiffeId: text, svid, bundle: pem('the trust bundle') },
-};
+export const renewAnswer = documented(renewResponseSchema, ['spiffeId', 'svid', 'bundle'], {
+  svid,
+  bundle: { description: 'the trust bundle, PEM' },
+});
 
-export const jwtSvidAnswer = {
-  type: 'object',
-  required: ['token', 'expiresAt'],
-  properties: { token: { type: 'string', description: 'the JWT-SVID (compact JWS)' }, expiresAt: time },
-};
+export const jwtSvidAnswer = documented(jwtSvidResponseSchema, ['token', 'expiresAt'], {
+  token: { description: 'the JWT-SVID (compact JWS)' },
+  expiresAt: dateTime,
+});
 
 export const healthAnswer = (status: string) => ({
   type: 'object',
