@@ -70,6 +70,10 @@ describe('parseIidDocument', () => {
     },
   );
 
+  it('rejects a document that is not a string', () => {
+    expect(rejectionReason(() => parseIidDocument(42 as unknown as string))).toBe('aws_iid: document is not a string');
+  });
+
   it('rejects text that is not JSON', () => {
     expect(rejectionReason(() => parseIidDocument('{ "accountId" :'))).toBe('aws_iid: document is not valid JSON');
   });

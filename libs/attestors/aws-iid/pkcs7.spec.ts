@@ -5,6 +5,7 @@ import { MAX_SIGNATURE_BASE64, verifyIidSignature } from './pkcs7';
 import { IidTrustSet } from './trust-set';
 import {
   iidDocument,
+  resignAttributes,
   sha256,
   signIid,
   testSigner,
@@ -258,6 +259,104 @@ describe('verifyIidSignature: rejections', () => {
     expect(rejectionReason(() => verifyIidSignature(signIid(document, east()), document, trust()))).toBe(
       'aws_iid: no trusted certificate for region us-west-2',
     );
+  });
+
+  it('rejects a signature or a document that is not a string', () => {
+    const document = iidDocument();
+    const signature = signIid(document, east());
+    expect(rejectionReason(() => verifyIidSignature(42 as unknown as string, document, trust()))).toBe(
+      'aws_iid: signature is not a string',
+    );
+    expect(rejectionReason(() => verifyIidSignature(signature, 42 as unknown as string, trust()))).toBe(
+      'aws_iid: document is not a string',
+    );
+  });
+
+  // Byte edits of a real signature, each keeping every length so the
+  // structure still parses and reaches the check named; the attribute edits
+  // re-sign the attributes, so the signature is not what refuses them.
+  const ATTRIBUTE = (arc: number) => Buffer.from(`06092a864886f70d0109${arc.toString(16).padStart(2, '0')}`, 'hex');
+  const SIGNING_TIME = ATTRIBUTE(5);
+  const replaced = (der: Buffer, from: Buffer, to: Buffer) => {
+    const at = der.indexOf(from);
+    if (at < 0) throw new Error(`no ${from.toString('hex')} in the signature`);
+    to.copy(der, at);
+  };
+  const edited = (edit: (der: Buffer) => void, options: { noCerts?: boolean } = {}) => {
+    const der = Buffer.from(signIid(iidDocument(), east(), options).replace(/\s/g, ''), 'base64');
+    edit(der);
+    return der.toString('base64');
+  };
+  const reattributed = (edit: (der: Buffer) => void) => resignAttributes(signIid(iidDocument(), east()), east(), edit);
+  const SHA256_ID = Buffer.from('300d06096086480165030402010500', 'hex');
+  /**
+   * openssl writes SHA-256's AlgorithmIdentifier without parameters, so
+   * giving the signer's some (an empty OCTET STRING) grows it, its
+   * SignerInfo and the SignerInfos SET (all `82 hh ll` lengths) by two bytes;
+   * the containers around them are indefinite (openssl -stream).
+   */
+  const withSignerDigestParameters = (signature: string) => {
+    const der = Buffer.from(signature.replace(/\s/g, ''), 'base64');
+    const id = Buffer.from('300b0609608648016503040201', 'hex');
+    const at = der.lastIndexOf(id);
+    const signerInfo = der.lastIndexOf(Buffer.from('3082', 'hex'), at);
+    const grown = Buffer.concat([
+      der.subarray(0, at + id.length),
+      Buffer.from('0400', 'hex'),
+      der.subarray(at + id.length),
+    ]);
+    grown[at + 1] = 0x0d;
+    for (const header of [signerInfo, signerInfo - 4])
+      grown.writeUInt16BE(grown.readUInt16BE(header + 2) + 2, header + 2);
+    return grown.toString('base64');
+  };
+  const RSA_ID = Buffer.from('300d06092a864886f70d0101010500', 'hex');
+  const withParameters = (id: Buffer) => Buffer.concat([id.subarray(0, -2), Buffer.from('0400', 'hex')]);
+  it.each<[string, () => string, string]>([
+    [
+      "a SHA-256 digest algorithm with parameters (the signer's, grown by two bytes)",
+      () => withSignerDigestParameters(signIid(iidDocument(), east())),
+      'aws_iid: digest algorithm SHA-256 has unexpected parameters',
+    ],
+    [
+      'a signature algorithm other than RSA',
+      () =>
+        edited((der) => replaced(der, RSA_ID, Buffer.from('300d06092a864886f70d0101050500', 'hex')), { noCerts: true }),
+      'aws_iid: signature algorithm 1.2.840.113549.1.1.5 is not accepted (RSA with SHA-256 only)',
+    ],
+    [
+      'an RSA signature algorithm with parameters',
+      () => edited((der) => replaced(der, RSA_ID, withParameters(RSA_ID)), { noCerts: true }),
+      'aws_iid: signature algorithm has unexpected parameters',
+    ],
+    [
+      'a second contentType attribute',
+      () => reattributed((der) => replaced(der, SIGNING_TIME, ATTRIBUTE(3))),
+      'aws_iid: signed attributes: contentType appears twice',
+    ],
+    [
+      'a messageDigest attribute with seven values',
+      // signingTime's SET of one 13-byte UTCTime becomes a SET of seven OCTET STRINGs, same length
+      () =>
+        reattributed((der) => {
+          const at = der.indexOf(SIGNING_TIME);
+          ATTRIBUTE(4).copy(der, at);
+          Buffer.from('310f0401000400040004000400040004000400', 'hex').copy(der, at + SIGNING_TIME.length);
+        }),
+      'aws_iid: signed attributes: messageDigest must have exactly one value',
+    ],
+    [
+      'no contentType attribute',
+      () => edited((der) => replaced(der, ATTRIBUTE(3), ATTRIBUTE(6))),
+      'aws_iid: signed attributes: contentType is missing',
+    ],
+    [
+      'no messageDigest attribute',
+      () => reattributed((der) => replaced(der, ATTRIBUTE(4), ATTRIBUTE(6))),
+      'aws_iid: signed attributes: messageDigest is missing',
+    ],
+  ])('rejects %s', (_name, signature, reason) => {
+    expect(rejectionReason(() => verifyIidSignature(signature(), iidDocument(), trust()))).toBe(reason);
   });
 
   it('keeps the wrapped base64 helper honest (64 columns, no trailing newline)', () => {
