@@ -7,6 +7,7 @@ import {
   iidDocument,
   resignAttributes,
   sha256,
+  signedLayout,
   signIid,
   testSigner,
   testTrustSet,
@@ -272,9 +273,9 @@ describe('verifyIidSignature: rejections', () => {
     );
   });
 
-  // Byte edits of a real signature, each keeping every length so the
-  // structure still parses and reaches the check named; the attribute edits
-  // re-sign the attributes, so the signature is not what refuses them.
+  // Byte edits of a real signature that still parses and reaches the check
+  // named; the attribute edits re-sign the attributes, so the signature is
+  // not what refuses them.
   const ATTRIBUTE = (arc: number) => Buffer.from(`06092a864886f70d0109${arc.toString(16).padStart(2, '0')}`, 'hex');
   const SIGNING_TIME = ATTRIBUTE(5);
   const replaced = (der: Buffer, from: Buffer, to: Buffer) => {
@@ -283,39 +284,51 @@ describe('verifyIidSignature: rejections', () => {
     to.copy(der, at);
   };
   const edited = (edit: (der: Buffer) => void, options: { noCerts?: boolean } = {}) => {
-    const der = Buffer.from(signIid(iidDocument(), east(), options).replace(/\s/g, ''), 'base64');
+    const der = decoded(signIid(iidDocument(), east(), options));
     edit(der);
     return der.toString('base64');
   };
   const reattributed = (edit: (der: Buffer) => void) => resignAttributes(signIid(iidDocument(), east()), east(), edit);
-  const SHA256_ID = Buffer.from('300d06096086480165030402010500', 'hex');
   /**
-   * openssl writes SHA-256's AlgorithmIdentifier without parameters, so
-   * giving the signer's some (an empty OCTET STRING) grows it, its
-   * SignerInfo and the SignerInfos SET (all `82 hh ll` lengths) by two bytes;
-   * the containers around them are indefinite (openssl -stream).
+   * Replaces `remove` bytes at `at` inside the SignerInfo with `insert`,
+   * fixing the lengths of the SignerInfo and the SignerInfos SET (both
+   * `82 hh ll`); the containers around them are indefinite (openssl -stream).
    */
-  const withSignerDigestParameters = (signature: string) => {
-    const der = Buffer.from(signature.replace(/\s/g, ''), 'base64');
-    const id = Buffer.from('300b0609608648016503040201', 'hex');
-    const at = der.lastIndexOf(id);
+  const splicedSignerInfo = (der: Buffer, at: number, remove: number, insert: Buffer) => {
     const signerInfo = der.lastIndexOf(Buffer.from('3082', 'hex'), at);
-    const grown = Buffer.concat([
-      der.subarray(0, at + id.length),
-      Buffer.from('0400', 'hex'),
-      der.subarray(at + id.length),
-    ]);
-    grown[at + 1] = 0x0d;
+    const spliced = Buffer.concat([der.subarray(0, at), insert, der.subarray(at + remove)]);
+    const delta = insert.length - remove;
     for (const header of [signerInfo, signerInfo - 4])
-      grown.writeUInt16BE(grown.readUInt16BE(header + 2) + 2, header + 2);
-    return grown.toString('base64');
+      spliced.writeUInt16BE(spliced.readUInt16BE(header + 2) + delta, header + 2);
+    return spliced;
   };
   const RSA_ID = Buffer.from('300d06092a864886f70d0101010500', 'hex');
   const withParameters = (id: Buffer) => Buffer.concat([id.subarray(0, -2), Buffer.from('0400', 'hex')]);
+  const decoded = (signature: string) => Buffer.from(signature.replace(/\s/g, ''), 'base64');
+  /** openssl writes SHA-256's AlgorithmIdentifier without parameters: the signer's gets an empty OCTET STRING. */
+  const withSignerDigestParameters = () => {
+    const der = decoded(signIid(iidDocument(), east()));
+    const id = Buffer.from('300b0609608648016503040201', 'hex');
+    const at = der.lastIndexOf(id);
+    return splicedSignerInfo(
+      der,
+      at,
+      id.length,
+      Buffer.concat([Buffer.from('300d', 'hex'), id.subarray(2), Buffer.from('0400', 'hex')]),
+    ).toString('base64');
+  };
+  /** The signed attributes' `a0 81 LL` header becomes BER's indefinite `a0 80`, closed by end-of-contents. */
+  const withIndefiniteAttributes = () => {
+    const der = decoded(signIid(iidDocument(), east()));
+    const { attrsStart, attrsEnd } = signedLayout(der);
+    if (der[attrsStart + 1] !== 0x81) throw new Error('withIndefiniteAttributes: unexpected layout');
+    const closed = splicedSignerInfo(der, attrsEnd, 0, Buffer.from('0000', 'hex'));
+    return splicedSignerInfo(closed, attrsStart, 3, Buffer.from('a080', 'hex')).toString('base64');
+  };
   it.each<[string, () => string, string]>([
     [
       "a SHA-256 digest algorithm with parameters (the signer's, grown by two bytes)",
-      () => withSignerDigestParameters(signIid(iidDocument(), east())),
+      withSignerDigestParameters,
       'aws_iid: digest algorithm SHA-256 has unexpected parameters',
     ],
     [
@@ -329,6 +342,7 @@ describe('verifyIidSignature: rejections', () => {
       () => edited((der) => replaced(der, RSA_ID, withParameters(RSA_ID)), { noCerts: true }),
       'aws_iid: signature algorithm has unexpected parameters',
     ],
+    ['signed attributes in BER', withIndefiniteAttributes, 'aws_iid: signed attributes are not DER encoded'],
     [
       'a second contentType attribute',
       () => reattributed((der) => replaced(der, SIGNING_TIME, ATTRIBUTE(3))),
