@@ -1,16 +1,6 @@
-import { ProofRejected } from '../attestor';
 import { MAX_DOCUMENT_BYTES, parseIidDocument } from './document';
 import { iidDocument } from './testing/iid-signer';
-
-function rejection(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ProofRejected) return error.reason;
-    throw error;
-  }
-  throw new Error('expected a ProofRejected');
-}
+import { rejectionReason } from '../testing/rejection';
 
 const REQUIRED = [
   'accountId',
@@ -42,29 +32,31 @@ describe('parseIidDocument', () => {
   });
 
   it.each(REQUIRED)('rejects a document missing %s', (field) => {
-    expect(rejection(() => parseIidDocument(iidDocument({ [field]: undefined })))).toBe(
+    expect(rejectionReason(() => parseIidDocument(iidDocument({ [field]: undefined })))).toBe(
       `aws_iid: document is missing ${field}`,
     );
   });
 
   it.each(REQUIRED)('rejects a document whose %s is null', (field) => {
-    expect(rejection(() => parseIidDocument(iidDocument({ [field]: null })))).toBe(
+    expect(rejectionReason(() => parseIidDocument(iidDocument({ [field]: null })))).toBe(
       `aws_iid: document is missing ${field}`,
     );
   });
 
   it.each(REQUIRED)('rejects a document whose %s is not a string', (field) => {
-    expect(rejection(() => parseIidDocument(iidDocument({ [field]: 12 })))).toBe(
+    expect(rejectionReason(() => parseIidDocument(iidDocument({ [field]: 12 })))).toBe(
       `aws_iid: document ${field} is not a string`,
     );
   });
 
   it('rejects an empty field', () => {
-    expect(rejection(() => parseIidDocument(iidDocument({ imageId: '' })))).toBe('aws_iid: document imageId is empty');
+    expect(rejectionReason(() => parseIidDocument(iidDocument({ imageId: '' })))).toBe(
+      'aws_iid: document imageId is empty',
+    );
   });
 
   it.each(['12345678901', '1234567890123', '12345678901a', ' 123456789012'])('rejects account id %j', (accountId) => {
-    expect(rejection(() => parseIidDocument(iidDocument({ accountId })))).toBe(
+    expect(rejectionReason(() => parseIidDocument(iidDocument({ accountId })))).toBe(
       'aws_iid: document accountId is not 12 digits',
     );
   });
@@ -72,22 +64,28 @@ describe('parseIidDocument', () => {
   it.each(['i-0123456789abcdef', 'i-0123456789ABCDEF0', 'x-0123456789abcdef0', 'i-0123abc', 'i-0123456789abcdef0\n'])(
     'rejects instance id %j',
     (instanceId) => {
-      expect(rejection(() => parseIidDocument(iidDocument({ instanceId })))).toBe(
+      expect(rejectionReason(() => parseIidDocument(iidDocument({ instanceId })))).toBe(
         'aws_iid: document instanceId is not i- and 8 or 17 hex digits',
       );
     },
   );
 
+  it('rejects a document that is not a string', () => {
+    expect(rejectionReason(() => parseIidDocument(42 as unknown as string))).toBe('aws_iid: document is not a string');
+  });
+
   it('rejects text that is not JSON', () => {
-    expect(rejection(() => parseIidDocument('{ "accountId" :'))).toBe('aws_iid: document is not valid JSON');
+    expect(rejectionReason(() => parseIidDocument('{ "accountId" :'))).toBe('aws_iid: document is not valid JSON');
   });
 
   it.each(['[]', 'null', '"text"', '12'])('rejects JSON %s that is not an object', (text) => {
-    expect(rejection(() => parseIidDocument(text))).toBe('aws_iid: document is not a JSON object');
+    expect(rejectionReason(() => parseIidDocument(text))).toBe('aws_iid: document is not a JSON object');
   });
 
   it('rejects a document over the size cap', () => {
     const big = iidDocument({ padding: 'x'.repeat(MAX_DOCUMENT_BYTES) });
-    expect(rejection(() => parseIidDocument(big))).toBe(`aws_iid: document is longer than ${MAX_DOCUMENT_BYTES} bytes`);
+    expect(rejectionReason(() => parseIidDocument(big))).toBe(
+      `aws_iid: document is longer than ${MAX_DOCUMENT_BYTES} bytes`,
+    );
   });
 });

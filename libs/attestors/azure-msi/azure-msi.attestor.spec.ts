@@ -341,6 +341,38 @@ describe('azure_msi attestor', () => {
     expect(await rejectionReason(verify('not.a-jwt'))).toBe('azure_msi: token is not a JWT');
   });
 
+  it('rejects a header whose kid is not printable ASCII', async () => {
+    const token = await signRs256(tenant, vmClaims(), { kid: 'key\u0000one' });
+    expect(await rejectionReason(verify(token))).toBe('azure_msi: token header has no kid of printable ASCII');
+  });
+
+  it('rejects a payload that is not a claims set', async () => {
+    const [header, , signature] = (await signRs256(tenant, vmClaims())).split('.');
+    const payload = Buffer.from('not json').toString('base64url');
+    expect(await rejectionReason(verify(`${header}.${payload}.${signature}`))).toBe(
+      'azure_msi: token payload is not a JWT claims set',
+    );
+  });
+
+  it('rejects a token without a tenant ID', async () => {
+    expect(await rejectionReason(verify(await signRs256(tenant, vmClaims({ tid: undefined }))))).toBe(
+      'azure_msi: token has no tenant ID (tid) claim',
+    );
+  });
+
+  it('rejects a token without exp', async () => {
+    expect(await rejectionReason(verify(await signRs256(tenant, vmClaims({ exp: undefined }))))).toBe(
+      'azure_msi: token claim exp is invalid',
+    );
+  });
+
+  it('rejects a signature part that is not base64url', async () => {
+    const [header, payload] = (await signRs256(tenant, vmClaims())).split('.');
+    expect(await rejectionReason(verify(`${header}.${payload}.not*base64url`))).toBe(
+      'azure_msi: token is invalid (ERR_JWS_INVALID)',
+    );
+  });
+
   it('rejects a token without an object ID', async () => {
     expect(await rejectionReason(verify(await signRs256(tenant, vmClaims({ oid: undefined }))))).toBe(
       'azure_msi: token has no object ID (oid) claim',

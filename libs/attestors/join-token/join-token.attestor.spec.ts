@@ -1,4 +1,4 @@
-import { ProofRejected } from '../attestor';
+import { rejectionReason } from '../testing/rejection';
 import { hashJoinToken, joinTokenAttestor } from './join-token.attestor';
 
 describe('join_token attestor', () => {
@@ -16,9 +16,9 @@ describe('join_token attestor', () => {
   });
 
   it('rejects an unknown, expired or used token with one message that does not echo it', async () => {
-    const rejection = attestor.verify({ token: 'wrong-token' }, {}, { now });
-    await expect(rejection).rejects.toThrow(ProofRejected);
-    await expect(rejection).rejects.toThrow('join_token: token is unknown, expired or already used');
+    expect(await rejectionReason(attestor.verify({ token: 'wrong-token' }, {}, { now }))).toBe(
+      'join_token: token is unknown, expired or already used',
+    );
   });
 
   it('looks tokens up by SHA-256, never by the secret', () => {

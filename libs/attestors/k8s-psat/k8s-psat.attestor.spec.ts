@@ -220,8 +220,15 @@ describe('k8s_psat attestor', () => {
     });
 
     it('a token without exp', async () => {
-      expect(await rejectionReason(verify(await signToken(claims({ exp: undefined }), rsa)))).toMatch(
-        /k8s_psat: token .*exp/,
+      expect(await rejectionReason(verify(await signToken(claims({ exp: undefined }), rsa)))).toBe(
+        'k8s_psat: token claim exp is invalid',
+      );
+    });
+
+    it('a signature part that is not base64url', async () => {
+      const [header, payload] = (await signToken(claims(), rsa)).split('.');
+      expect(await rejectionReason(verify(`${header}.${payload}.not*base64url`))).toBe(
+        'k8s_psat: token is invalid (ERR_JWS_INVALID)',
       );
     });
 
