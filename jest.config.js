@@ -57,9 +57,9 @@ module.exports = {
   testTimeout: 120000,
   maxWorkers: 2,
   // a worker whose V8 heap grew past this is replaced after its file. Jest
-  // measures the heap only: the WebAssembly memory of embedded databases,
-  // which a worker keeps after each server file (about 0.6 GB a file), is
-  // outside it, so .ci/run gives the database and end-to-end files a fresh
-  // worker each (--workerIdleMemoryLimit=0)
+  // measures the heap only: the WebAssembly memory of an embedded database
+  // on which a statement failed through Prisma, which stays allocated after
+  // close (0.2-0.6 GB each), is outside it, so .ci/run gives the database
+  // and end-to-end files a fresh worker each (--workerIdleMemoryLimit=0)
   workerIdleMemoryLimit: '2GB',
 };
