@@ -97,3 +97,14 @@ export interface Attestor<Proof = unknown, Config = unknown> extends AttestorDes
 }
 
 export type Schema<T> = JSONSchemaType<T>;
+
+/**
+ * An optional property's schema as `JSONSchemaType` wants it. Ajv's type asks
+ * optional properties for `nullable: true`, which would also let `null`
+ * through and show in the OpenAPI document; absent is not null here, so the
+ * flag exists for the type checker only. Wrapping a required property fails
+ * to type-check, so optionality cannot drift either.
+ */
+export function optionalProperty<const S extends object>(schema: S): S & { nullable: true } {
+  return schema as S & { nullable: true };
+}

@@ -88,7 +88,7 @@ describe('aws_iam attestor', () => {
   });
 
   describe('checks made before any network I/O', () => {
-    const withHeaders = (p: AwsIamProof, change: (headers: Record<string, string>) => Record<string, string>) => ({
+    const withHeaders = (p: AwsIamProof, change: (headers: AwsIamProof['headers']) => AwsIamProof['headers']) => ({
       ...p,
       headers: change({ ...p.headers }),
     });

@@ -1,4 +1,6 @@
+import type { JSONSchemaType } from 'ajv';
 import { DependencyUnavailable, ProofRejected, rejectionOf, type Attestor, type Verified } from '../attestor';
+import { AWS_ACCOUNT_CONFIG_PROPERTIES } from '../aws/account-config-schema';
 import type { AwsAccountConfig, AwsAccountGate, StsSender } from '../aws/ports';
 import { parseCallerIdentity, type CallerIdentity } from './caller-identity';
 import { vetSignedRequest, type Partition } from './signed-request';
@@ -6,7 +8,8 @@ import { vetSignedRequest, type Partition } from './signed-request';
 export interface AwsIamProof {
   method: string;
   url: string;
-  headers: Record<string, string>;
+  /** `Partial` only so `JSONSchemaType` needs no `required` list for free header names */
+  headers: Partial<Record<string, string>>;
   body: string;
 }
 
@@ -16,7 +19,23 @@ export interface AwsIamPorts {
   partition: Partition;
 }
 
-const ACCOUNT_ID = { type: 'string', pattern: '^[0-9]{12}$' } as const;
+const CONFIG_SCHEMA: JSONSchemaType<AwsAccountConfig> = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { ...AWS_ACCOUNT_CONFIG_PROPERTIES },
+};
+
+const PROOF_SCHEMA: JSONSchemaType<AwsIamProof> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['method', 'url', 'headers', 'body'],
+  properties: {
+    method: { type: 'string', maxLength: 16 },
+    url: { type: 'string', maxLength: 256 },
+    headers: { type: 'object', maxProperties: 16, additionalProperties: { type: 'string', maxLength: 8192 } },
+    body: { type: 'string', maxLength: 256 },
+  },
+};
 
 /**
  * `aws_iam` (attestors.md): a SigV4-signed STS GetCallerIdentity, bound to
@@ -32,30 +51,8 @@ export function awsIamAttestor(ports: AwsIamPorts): Attestor<AwsIamProof, AwsAcc
     nodeUnique: [],
     // the caller of sts:AssumeRole names the session; an assumed role's ARN and user ID carry that name
     callerChosen: ['session.name', 'arn', 'user_id'],
-    configSchema: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        awsAccountsAllowed: { type: 'array', items: ACCOUNT_ID, maxItems: 1000, uniqueItems: true },
-        assumeOrgRoleArns: {
-          type: 'array',
-          items: { type: 'string', pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512}$' },
-          maxItems: 20,
-          uniqueItems: true,
-        },
-      },
-    },
-    proofSchema: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['method', 'url', 'headers', 'body'],
-      properties: {
-        method: { type: 'string', maxLength: 16 },
-        url: { type: 'string', maxLength: 256 },
-        headers: { type: 'object', maxProperties: 16, additionalProperties: { type: 'string', maxLength: 8192 } },
-        body: { type: 'string', maxLength: 256 },
-      },
-    },
+    configSchema: CONFIG_SCHEMA,
+    proofSchema: PROOF_SCHEMA,
     defaultSpiffeIdPath: '/agent/aws_iam/{{aws_iam.account.id}}/{{aws_iam.role.name}}/{{agent.uuid}}',
     bindsChallenge: true,
     async verify(proof, config, context): Promise<Verified> {

@@ -42,7 +42,7 @@ function reject(reason: string): never {
  * the caller is.
  */
 export function vetSignedRequest(
-  proof: { method: string; url: string; headers: Record<string, string>; body: string },
+  proof: { method: string; url: string; headers: Partial<Record<string, string>>; body: string },
   challenge: string | undefined,
   partition: Partition,
   now: Date,
@@ -113,7 +113,7 @@ function inPartition(region: string, partition: Partition): boolean {
   return !region.startsWith('cn-') && !region.startsWith('us-gov-') && !region.startsWith('us-iso');
 }
 
-function normalise(headers: Record<string, string>): Record<string, string> {
+function normalise(headers: Partial<Record<string, string>>): Record<string, string> {
   const entries = Object.entries(headers);
   if (entries.length > MAX_HEADERS) reject(`more than ${MAX_HEADERS} headers`);
   const result: Record<string, string> = {};

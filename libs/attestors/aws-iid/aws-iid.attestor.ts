@@ -1,4 +1,6 @@
-import { rejectionOf, type Attestor, type Verified } from '../attestor';
+import type { JSONSchemaType } from 'ajv';
+import { optionalProperty, rejectionOf, type Attestor, type Verified } from '../attestor';
+import { AWS_ACCOUNT_CONFIG_PROPERTIES } from '../aws/account-config-schema';
 import type { AwsAccountConfig, AwsCloud, Ec2Instance } from '../aws/ports';
 import { parseIidDocument, type IidDocument } from './document';
 import { verifyIidSignature } from './pkcs7';
@@ -25,33 +27,26 @@ export interface AwsIidPorts {
 /** A root volume moved from another instance attaches later than the instance's first interface. */
 const MAX_ROOT_ATTACH_SKEW_MS = 60_000;
 
-const ACCOUNT_ID = { type: 'string', pattern: '^[0-9]{12}$' } as const;
-const CONFIG_SCHEMA = {
+const CONFIG_SCHEMA: JSONSchemaType<AwsIidConfig> = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    awsAccountsAllowed: { type: 'array', items: ACCOUNT_ID, maxItems: 1000, uniqueItems: true },
-    assumeOrgRoleArns: {
-      type: 'array',
-      items: { type: 'string', pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512}$' },
-      maxItems: 20,
-      uniqueItems: true,
-    },
-    eksClusterNames: {
+    ...AWS_ACCOUNT_CONFIG_PROPERTIES,
+    eksClusterNames: optionalProperty({
       type: 'array',
       items: { type: 'string', pattern: '^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$' },
       maxItems: 50,
       uniqueItems: true,
-    },
+    }),
   },
-} as const;
+};
 
-const PROOF_SCHEMA = {
+const PROOF_SCHEMA: JSONSchemaType<AwsIidProof> = {
   type: 'object',
   additionalProperties: false,
   required: ['document', 'signature'],
   properties: { document: { type: 'string', maxLength: 8192 }, signature: { type: 'string', maxLength: 16384 } },
-} as const;
+};
 
 const DOCUMENT_ATTRIBUTES = [
   'account.id',

@@ -1,4 +1,5 @@
-import { ProofRejected, type Attestor, type Verified } from '../attestor';
+import type { JSONSchemaType } from 'ajv';
+import { optionalProperty, ProofRejected, type Attestor, type Verified } from '../attestor';
 import type { AzureCloud, AzureVmNetwork } from '../azure/ports';
 import { managedIdentityOf, type ManagedIdentity } from './managed-identity';
 import type { ArmResource } from './resource-id';
@@ -24,7 +25,7 @@ export interface AzureMsiPorts {
 /** The audience when a tenant names no `resourceId` (policy.md). */
 export const DEFAULT_RESOURCE_ID = 'https://management.azure.com/';
 
-const CONFIG_SCHEMA = {
+const CONFIG_SCHEMA: JSONSchemaType<AzureMsiConfig> = {
   type: 'object',
   additionalProperties: false,
   required: ['tenants'],
@@ -42,20 +43,20 @@ const CONFIG_SCHEMA = {
             type: 'string',
             pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
           },
-          resourceId: { type: 'string', minLength: 1, maxLength: 1024 },
+          resourceId: optionalProperty({ type: 'string', minLength: 1, maxLength: 1024 }),
         },
       },
     },
   },
-} as const;
+};
 
 /** Access tokens are a few KiB; the agent's body is capped at 64 KiB anyway. */
-const PROOF_SCHEMA = {
+const PROOF_SCHEMA: JSONSchemaType<AzureMsiProof> = {
   type: 'object',
   additionalProperties: false,
   required: ['token'],
   properties: { token: { type: 'string', minLength: 1, maxLength: 16384 } },
-} as const;
+};
 
 const SINGLE_VALUED = [
   'tenant.id',

@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
+import type { JSONSchemaType } from 'ajv';
 import { ProofRejected, type Attestor, type VerifyContext, type Verified } from '../attestor';
 
 export interface JoinTokenProof {
   token: string;
 }
+
+/** A join token needs no per-policy settings: the config is an empty object. */
+export type JoinTokenConfig = Record<never, never>;
 
 /** The port to the join-token store: the attestor reads, the login write consumes. */
 export interface JoinTokenLookup {
@@ -16,28 +20,32 @@ export function hashJoinToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
+const CONFIG_SCHEMA: JSONSchemaType<JoinTokenConfig> = { type: 'object', additionalProperties: false, properties: {} };
+
+const PROOF_SCHEMA: JSONSchemaType<JoinTokenProof> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['token'],
+  properties: { token: { type: 'string', minLength: 1, maxLength: 512 } },
+};
+
 /**
  * `join_token` (attestors.md): a one-time secret from an administrator.
  * One message for unknown, expired and used tokens, so the answer is no
  * oracle for which tokens exist.
  */
-export function joinTokenAttestor(tokens: JoinTokenLookup): Attestor<JoinTokenProof, Record<string, never>> {
+export function joinTokenAttestor(tokens: JoinTokenLookup): Attestor<JoinTokenProof, JoinTokenConfig> {
   return {
     type: 'join_token',
     attributes: ['id'],
     singleValued: ['id'],
     nodeUnique: ['id'],
     callerChosen: [],
-    configSchema: { type: 'object', additionalProperties: false, properties: {} },
-    proofSchema: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['token'],
-      properties: { token: { type: 'string', minLength: 1, maxLength: 512 } },
-    },
+    configSchema: CONFIG_SCHEMA,
+    proofSchema: PROOF_SCHEMA,
     defaultSpiffeIdPath: '/agent/join_token/{{join_token.id}}',
     bindsChallenge: false,
-    async verify(proof: JoinTokenProof, _config: Record<string, never>, context: VerifyContext): Promise<Verified> {
+    async verify(proof: JoinTokenProof, _config: JoinTokenConfig, context: VerifyContext): Promise<Verified> {
       const found = await tokens.findUsable(hashJoinToken(proof.token), context.now);
       if (!found) throw new ProofRejected('join_token: token is unknown, expired or already used');
       return {

@@ -1,3 +1,4 @@
+import type { JSONSchemaType } from 'ajv';
 import { rejectionOf, type Attestor, type Verified } from '../attestor';
 import type { KubernetesClusterSet } from './cluster-set';
 import type { RemoteKeySets } from './remote-keys';
@@ -22,22 +23,27 @@ export interface K8sPsatPorts {
 }
 
 /** as in the KubernetesClusters schema (libs/policy, which depends on us, not we on it) */
-const CLUSTER_NAME = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' } as const;
+const CLUSTER_NAME: JSONSchemaType<string> = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[A-Za-z0-9._-]+$',
+};
 
-const CONFIG_SCHEMA = {
+const CONFIG_SCHEMA: JSONSchemaType<K8sPsatConfig> = {
   type: 'object',
   additionalProperties: false,
   required: ['clusters'],
   properties: { clusters: { type: 'array', minItems: 1, maxItems: 100, uniqueItems: true, items: CLUSTER_NAME } },
-} as const;
+};
 
 /** Projected tokens are about 1 KiB; the agent's body is capped at 64 KiB anyway. */
-const PROOF_SCHEMA = {
+const PROOF_SCHEMA: JSONSchemaType<K8sPsatProof> = {
   type: 'object',
   additionalProperties: false,
   required: ['cluster', 'token'],
   properties: { cluster: CLUSTER_NAME, token: { type: 'string', minLength: 1, maxLength: 16384 } },
-} as const;
+};
 
 const ATTRIBUTES = ['cluster', 'namespace', 'service_account', 'pod.name', 'pod.uid', 'node.name', 'node.uid'];
 
