@@ -1,5 +1,3 @@
-import type { JSONSchemaType } from 'ajv';
-
 /** Attribute values are always lists of strings (`api.md`). */
 export type Attributes = Record<string, string[]>;
 
@@ -95,8 +93,6 @@ export interface Attestor<Proof = unknown, Config = unknown> extends AttestorDes
   /** Throws ProofRejected or DependencyUnavailable; never trusts unverified input. */
   verify(proof: Proof, config: Config, context: VerifyContext): Promise<Verified>;
 }
-
-export type Schema<T> = JSONSchemaType<T>;
 
 /**
  * An optional property's schema as `JSONSchemaType` wants it. Ajv's type asks
