@@ -31,6 +31,17 @@ describe('table sizes under retention, over simulated weeks', () => {
   let t: TestDatabase;
   beforeAll(async () => {
     t = await createTestDatabase();
+    // The test vacuums after each simulated day itself (below). An autovacuum
+    // ANALYZE running at that moment holds a snapshot that keeps the day's
+    // deleted rows from being reclaimed until the next day, and the table
+    // grows by chance: once, 21% in the third week.
+    if (t.db.kind === 'postgres') {
+      await t.db.runScript(
+        ['used_nonces', 'agents', 'tofu_keys', 'join_tokens']
+          .map((table) => `ALTER TABLE ${table} SET (autovacuum_enabled = false);`)
+          .join('\n'),
+      );
+    }
   });
   afterAll(() => t?.drop());
 
