@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { certificatesSection, fleetPolicy, type Fleet } from './aws-fleet';
 import { builtScript, rssMiBOf, startNodeProcess, type ServerProcess } from './server-process';
@@ -41,7 +41,11 @@ export async function startAttestd(
     // required on PostgreSQL (every replica must open the same stored keys); the embedded database makes its own
     ...(databaseUrl && { ATTESTD_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64') }),
   };
-  if (options.profileDir) mkdirSync(options.profileDir, { recursive: true });
+  if (options.profileDir) {
+    // an earlier run's profiles would be read as this one's
+    rmSync(options.profileDir, { recursive: true, force: true });
+    mkdirSync(options.profileDir, { recursive: true });
+  }
   const nodeArgs = [
     '-r',
     builtScript('bench', 'exit-on-signal.js'),

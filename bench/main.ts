@@ -11,7 +11,7 @@ import { loginWriteRate, scratchDatabase, seedAgents, withDatabase } from './dat
 import { GROWTH_ROWS, measureGrowth, type GrowthResult } from './growth';
 import { HttpClient, closedLoop, openLoop, type LoadResult, type Operation } from './http-load';
 import { pgWriteMeter } from './pg-writes';
-import { topSelfTime } from './profile-top';
+import { monotonicMicros, profileByPhase, type PhaseWindow } from './profile-top';
 import { jwtSvidOperation, renewOperation } from './renewals';
 import { fmt, printTable, writeResults, type Row } from './report';
 import { compareRuleEngines } from './rules';
@@ -188,15 +188,20 @@ async function main(): Promise<void> {
     const burstCloudCalls = fleet.sim.log.count();
 
     /** CPU, writes (on PostgreSQL, `writes`) and peak RSS around one timed run */
+    /** timed saturation phases, for `--profile` */
+    const windows: PhaseWindow[] = [];
     const measured = async (
       writes: boolean,
       run: () => Promise<LoadResult>,
+      profiledAs?: string,
     ): Promise<Phase & { rssPeakMiB: number }> => {
       const pg = writes ? await pgWriteMeter(database.url) : undefined;
       for (const client of clients) client.fresh();
       rss.reset();
       const cpu = await cpuMeter(pids, localDatabaseUrl);
+      const from = monotonicMicros();
       const result = await run();
+      if (profiledAs) windows.push({ name: profiledAs, from, to: monotonicMicros() });
       const cpuPerOperation = await cpu.perOperation(result.operations);
       const rssPeakMiB = rss.peak();
       const writesPerOperation = await pg?.perOperation(result.operations);
@@ -227,8 +232,10 @@ async function main(): Promise<void> {
       await push(fleetPolicy());
       fleet.sim.log.reset();
       step(`${name}: timed logins`);
-      const phase = await measured(writes, () =>
-        run(loginOperation(route, proofs, fleet.keys, 200, agents), proofs.length),
+      const phase = await measured(
+        writes,
+        () => run(loginOperation(route, proofs, fleet.keys, 200, agents), proofs.length),
+        writes ? `${name} logins` : undefined,
       );
       return { ...phase, cloudCalls: fleet.sim.log.count(), warmUpRate: warm.rate };
     };
@@ -256,8 +263,10 @@ async function main(): Promise<void> {
     const agentPhases = async (name: string, op: Operation): Promise<PhasePair> => {
       step(`${name}: ${agents.length} agents, warm-up, saturation, half load`);
       await closedLoop({ concurrency: SATURATION_CLIENTS, seconds: 1, maxOperations: 500, op });
-      const sat = await measured(true, () =>
-        closedLoop({ concurrency: SATURATION_CLIENTS, seconds: opts.seconds, maxOperations: Infinity, op }),
+      const sat = await measured(
+        true,
+        () => closedLoop({ concurrency: SATURATION_CLIENTS, seconds: opts.seconds, maxOperations: Infinity, op }),
+        `saturation ${name}`,
       );
       const rate = sat.result.rate / 2;
       const half = await measured(false, () => openLoop({ rate, seconds: opts.seconds, maxOperations: Infinity, op }));
@@ -313,7 +322,7 @@ async function main(): Promise<void> {
       seededAgents: SEEDED_AGENTS,
       loginWriteBySize: [{ agents: SEEDED_AGENTS, rate: loginWritePerSecond }, ...seededSizes],
       ...(growth && { growth }),
-      ...(opts.profile && { profileTop: topSelfTime(join(resultsDir, 'profiles')) }),
+      ...(opts.profile && { profile: profileByPhase(join(resultsDir, 'profiles'), windows), profileWindows: windows }),
     };
     const rows: Row[] = [
       ...phaseRows('aws_iid logins', logins, fastify.rate, TARGETS.loginsPerRoundTrip, 2000),
@@ -342,8 +351,11 @@ async function main(): Promise<void> {
       `attestd bench (${report.database}, ${opts.replicas} replica${opts.replicas > 1 ? 's' : ''}, ${report.machine.cores} cores, ${opts.seconds} s per phase${opts.quick ? ', quick' : ''}; load average ${load(loadAtStart)} at start, ${load(report.machine.loadAverage.atEnd)} at end)`,
       rows,
     );
-    if (report.profileTop)
-      for (const f of report.profileTop) console.log(`${f.percent.toFixed(1).padStart(5)}%  ${f.fn}`);
+    for (const phase of report.profile ?? []) {
+      console.log(`\n${phase.phase}: ${phase.samples} busy samples; self time, then total time in apps/ and libs/`);
+      for (const f of [...phase.self, { fn: '', percent: NaN }, ...phase.total])
+        console.log(Number.isNaN(f.percent) ? '' : `${f.percent.toFixed(1).padStart(5)}%  ${f.fn}`);
+    }
     step(`results in ${writeResults(resultsDir, { ...report, table: rows })}`);
   } finally {
     await attestd?.stop();
