@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 // database. A flat config's later entry replaces a rule's options instead
 // of merging them, so the attestors' entry repeats the libs' patterns.
 const libsBoundary = [
-  { regex: '(^|/)apps(/|$)', message: 'libs/ must not import from apps/: move the shared code into a lib.' },
+  { regex: '(^|/|@)apps(/|$)', message: 'libs/ must not import from apps/: move the shared code into a lib.' },
   { regex: '^@nestjs/', message: 'libs/ must not depend on NestJS: the wiring lives in apps/.' },
 ];
 const attestorsBoundary = [

@@ -7,7 +7,11 @@
 // test/tiers.spec.ts fails when a test file falls in no tier or in two.
 // SWC transpiles TypeScript (type checking is `npm run check`'s job) so the
 // suite starts fast.
+// The path aliases (`@libs/...`) are rewritten to relative paths by SWC, from
+// the repository root: .swcrc's relative baseUrl holds for the swc CLI run
+// there, and is made absolute here for runs from anywhere.
 const swcConfig = JSON.parse(require('node:fs').readFileSync(`${__dirname}/.swcrc`, 'utf8'));
+swcConfig.jsc.baseUrl = __dirname;
 
 // Absolute paths, not `<rootDir>`: Jest expands that only at the start of a
 // glob, so `!<rootDir>/...` would never match and exclude nothing.

@@ -1,10 +1,5 @@
-import { generateAgentKey, type AgentKey } from '../apps/agent/keys';
-import {
-  identityDocument,
-  startAwsSimulator,
-  type AwsSimulator,
-  type InstanceInit,
-} from '../libs/testing/aws-simulator';
+import { generateAgentKey, type AgentKey } from '@apps/agent/keys';
+import { identityDocument, startAwsSimulator, type AwsSimulator, type InstanceInit } from '@libs/testing/aws-simulator';
 import type { HttpClient, Operation } from './http-load';
 import { iidSigning } from './iid-proofs';
 

@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { verifyIidSignature } from '../libs/attestors/aws-iid/pkcs7';
-import { verifiesWithPkijs } from '../libs/attestors/aws-iid/testing/pkijs-verify';
-import { IidTrustSet } from '../libs/attestors/aws-iid/trust-set';
-import { CertificateAuthority, generateCaKey } from '../libs/pki/ca';
-import { canonicalSpki } from '../libs/pki/spki';
+import { verifyIidSignature } from '@libs/attestors/aws-iid/pkcs7';
+import { verifiesWithPkijs } from '@libs/attestors/aws-iid/testing/pkijs-verify';
+import { IidTrustSet } from '@libs/attestors/aws-iid/trust-set';
+import { CertificateAuthority, generateCaKey } from '@libs/pki/ca';
+import { canonicalSpki } from '@libs/pki/spki';
 import { measureAsync, measureSync } from './rules';
 
 // The machine's ceiling for one login's work, each part measured alone on

@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { openDatabase, type Database, type DatabaseTarget } from '../libs/persistence/database';
-import { recordLogin, type LoginRecord } from '../libs/persistence/login-write';
-import { migrate } from '../libs/persistence/migrator';
+import { openDatabase, type Database, type DatabaseTarget } from '@libs/persistence/database';
+import { recordLogin, type LoginRecord } from '@libs/persistence/login-write';
+import { migrate } from '@libs/persistence/migrator';
 
 // The bench's database: a scratch database on the PostgreSQL server named by
 // DATABASE_URL (made and dropped here), else embedded PGlite in a directory

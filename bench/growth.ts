@@ -1,13 +1,13 @@
-import { AuditRepository, type AuditFilter } from '../libs/persistence/audit.repository';
-import type { Database, DatabaseTarget } from '../libs/persistence/database';
-import { createAuditPartition } from '../libs/persistence/retention/audit-partitions';
+import { AuditRepository, type AuditFilter } from '@libs/persistence/audit.repository';
+import type { Database, DatabaseTarget } from '@libs/persistence/database';
+import { createAuditPartition } from '@libs/persistence/retention/audit-partitions';
 import {
   nextPeriodStart,
   partitionName,
   partitionWidthFor,
   periodStart,
-} from '../libs/persistence/retention/partition-plan';
-import { RETENTION_LOCK_ID, runRetentionPass } from '../libs/persistence/retention/retention-pass';
+} from '@libs/persistence/retention/partition-plan';
+import { RETENTION_LOCK_ID, runRetentionPass } from '@libs/persistence/retention/retention-pass';
 import { loginWriteRate, seedAgents, withDatabase } from './database';
 
 // Growth (issue: "a login write that stays flat as tables grow"): the

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { signIid, signedLayout, testSigner, type TestSigner } from '../libs/attestors/aws-iid/testing/iid-signer';
+import { signIid, signedLayout, testSigner, type TestSigner } from '@libs/attestors/aws-iid/testing/iid-signer';
 
 // Signed instance identity documents for the bench, made before the timed
 // phases. `openssl cms -sign` (what the simulator's IMDS runs) costs a

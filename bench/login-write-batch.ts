@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Database } from '../libs/persistence/database';
-import { LoginWriteBatcher } from '../libs/persistence/login-batch';
-import { recordLogin, type LoginRecord, type LoginWriteResult } from '../libs/persistence/login-write';
+import type { Database } from '@libs/persistence/database';
+import { LoginWriteBatcher } from '@libs/persistence/login-batch';
+import { recordLogin, type LoginRecord, type LoginWriteResult } from '@libs/persistence/login-write';
 import { readFileSync } from 'node:fs';
-import { hotStatement } from '../libs/persistence/database';
+import { hotStatement } from '@libs/persistence/database';
 import { loginRecordLike, scratchDatabase, seedAgents, withDatabase } from './database';
 import { fmt, printTable, type Row } from './report';
 

@@ -1,8 +1,8 @@
-import { ProofRejected, type Attestor, type AttestorDescriptor, type Verified } from '../libs/attestors/attestor';
-import { builtInDescriptors } from '../libs/attestors/catalog';
-import { AttestorRegistry } from '../libs/attestors/registry';
-import { compileAgentAttestation, validateDocument, type AgentAttestationSpec } from '../libs/policy';
-import { decide } from '../libs/login/policy-decision';
+import { ProofRejected, type Attestor, type AttestorDescriptor, type Verified } from '@libs/attestors/attestor';
+import { builtInDescriptors } from '@libs/attestors/catalog';
+import { AttestorRegistry } from '@libs/attestors/registry';
+import { compileAgentAttestation, validateDocument, type AgentAttestationSpec } from '@libs/policy';
+import { decide } from '@libs/login/policy-decision';
 
 // Policy scale (issue 15, "Policies"): the per-login cost of choosing among
 // 1,000 policies of 10 rules, and what activating such a version costs the

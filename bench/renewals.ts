@@ -1,5 +1,5 @@
-import type { AgentKey } from '../apps/agent/keys';
-import { signProofOfPossession } from '../apps/agent/proof-of-possession';
+import type { AgentKey } from '@apps/agent/keys';
+import { signProofOfPossession } from '@apps/agent/proof-of-possession';
 import { codeOf, type HeldAgent, type Route } from './aws-fleet';
 import type { Operation } from './http-load';
 

@@ -1,6 +1,6 @@
 import { Engine } from 'json-rules-engine';
-import { builtInDescriptors } from '../libs/attestors/catalog';
-import { compileAgentAttestation, validateDocument } from '../libs/policy';
+import { builtInDescriptors } from '@libs/attestors/catalog';
+import { compileAgentAttestation, validateDocument } from '@libs/policy';
 
 // Compiled rule evaluation (libs/policy) against json-rules-engine on the
 // same 10 rules and the same attributes (every attribute a list of values,

@@ -1,4 +1,4 @@
-import { UsageError } from '../../libs/cli-support/usage';
+import { UsageError } from '@libs/cli-support/usage';
 import { parseCommandLine, usage } from './cli';
 
 const base = [

@@ -1,6 +1,6 @@
-import { readFlags, type FlagSpec, type ReadFlags } from '../../libs/cli-support/flags';
-import { serverUrlProblem } from '../../libs/cli-support/server-url';
-import { UsageError } from '../../libs/cli-support/usage';
+import { readFlags, type FlagSpec, type ReadFlags } from '@libs/cli-support/flags';
+import { serverUrlProblem } from '@libs/cli-support/server-url';
+import { UsageError } from '@libs/cli-support/usage';
 import type { JwtOptions } from './jwt-command';
 import type { LoginOptions } from './login';
 import { collectorNames, isKnownAttestor } from './proofs/index';

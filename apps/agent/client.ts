@@ -1,6 +1,6 @@
-import { answerChecker, type AnswerCheck } from '../../libs/cli-support/answer-check';
-import { describeBody, parseJson, readProblem } from '../../libs/cli-support/answers';
-import { describeFailure } from '../../libs/cli-support/failure';
+import { answerChecker, type AnswerCheck } from '@libs/cli-support/answer-check';
+import { describeBody, parseJson, readProblem } from '@libs/cli-support/answers';
+import { describeFailure } from '@libs/cli-support/failure';
 import {
   completeLoginResponseSchema,
   jwtSvidResponseSchema,
@@ -14,7 +14,7 @@ import {
   type RenewResponse,
   type StartLoginRequest,
   type StartLoginResponse,
-} from '../../libs/contracts/agent-api';
+} from '@libs/contracts/agent-api';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 

@@ -3,15 +3,15 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compactVerify } from 'jose';
-import type { JwtSvidRequest, JwtSvidResponse, RenewRequest, RenewResponse } from '../../libs/contracts/agent-api';
-import { CertificateAuthority, generateCaKey, parseCsr } from '../../libs/pki';
+import type { JwtSvidRequest, JwtSvidResponse, RenewRequest, RenewResponse } from '@libs/contracts/agent-api';
+import { CertificateAuthority, generateCaKey, parseCsr } from '@libs/pki';
 import { AgentApiError, ServerUnreachableError, type SvidApi } from './client';
 import { DaemonStopped, runDaemon, type DaemonClock, type DaemonLog } from './daemon';
 import { writeSvidFiles } from './files';
 import { generateAgentKey } from './keys';
 import type { LoginSummary } from './login';
 import { serializeAgentState } from './state';
-import { until } from '../../libs/testing/until';
+import { until } from '@libs/testing/until';
 
 const SPIFFE_ID = 'spiffe://example.org/agent/join_token/node-1';
 const TTL_SECONDS = 600;

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { errorMessage } from '../../libs/cli-support/errors';
+import { errorMessage } from '@libs/cli-support/errors';
 import { AgentApiError, isRefusal, type SvidApi } from './client';
 import { writeSvidFiles, type SvidMaterial, type WrittenFiles } from './files';
 import { readHeldSvid, svidFacts, type HeldSvid } from './held-svid';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { errorMessage } from '../../libs/cli-support/errors';
+import { errorMessage } from '@libs/cli-support/errors';
 
 export const FILE_NAMES = { svid: 'svid.pem', key: 'svid.key', bundle: 'bundle.pem', state: 'agent.json' } as const;
 

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CertificateAuthority, generateCaKey, parseCsr } from '../../libs/pki';
+import { CertificateAuthority, generateCaKey, parseCsr } from '@libs/pki';
 import { writeSvidFiles } from './files';
 import { readHeldSvid } from './held-svid';
 import { generateAgentKey } from './keys';

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
 import { importPKCS8 } from 'jose';
-import { errorMessage } from '../../libs/cli-support/errors';
+import { errorMessage } from '@libs/cli-support/errors';
 import { FILE_NAMES } from './files';
 import { leafMatchesKey } from './keys';
 import type { Validity } from './renewal-schedule';

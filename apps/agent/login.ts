@@ -1,5 +1,5 @@
 import { AgentClient, type AgentApi } from './client';
-import { errorMessage } from '../../libs/cli-support/errors';
+import { errorMessage } from '@libs/cli-support/errors';
 import { writeSvidFiles, type SvidMaterial, type WrittenFiles } from './files';
 import { generateAgentKey, leafMatchesKey, type AgentKey } from './keys';
 import type { ProofCollector } from './proofs/collector';

@@ -1,14 +1,14 @@
 // attestd-agent: the reference agent CLI (operations.md, "CLIs").
 import { parseCommandLine, usage } from './cli';
-import { errorMessage } from '../../libs/cli-support/errors';
+import { errorMessage } from '@libs/cli-support/errors';
 import { runLogin, type LoginOptions, type LoginSummary } from './login';
 import { createAgentTelemetry, type AgentTelemetry } from './telemetry';
 import { AgentClient } from './client';
 import { runDaemon, type DaemonDeps } from './daemon';
 import { runJwt } from './jwt-command';
 import { createAgentLog } from './log';
-import { productVersion } from '../../libs/cli-support/version';
-import { parseOrExplain, runAsProcess } from '../../libs/cli-support/usage';
+import { productVersion } from '@libs/cli-support/version';
+import { parseOrExplain, runAsProcess } from '@libs/cli-support/usage';
 import { resumeFrom } from './resume';
 import type { AgentState } from './state';
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, type webcrypto } from 'node:crypto';
 import { CompactSign } from 'jose';
-import type { ProofOfPossessionClaims } from '../../libs/contracts/agent-api';
+import type { ProofOfPossessionClaims } from '@libs/contracts/agent-api';
 import { POP_ALGORITHM } from './held-svid';
 
 /**

@@ -1,4 +1,4 @@
-import { errorMessage } from '../../libs/cli-support/errors';
+import { errorMessage } from '@libs/cli-support/errors';
 import { AgentApiError, isRefusal } from './client';
 import type { DaemonClock, DaemonLog } from './daemon';
 import type { LoginSummary } from './login';

@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { errorMessage } from '../../libs/cli-support/errors';
+import { errorMessage } from '@libs/cli-support/errors';
 import { FILE_NAMES } from './files';
 import { readHeldSvid, type HeldSvid } from './held-svid';
 import { finishInterruptedWrite, type Recovery } from './recovery';

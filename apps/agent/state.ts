@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { errorMessage } from '../../libs/cli-support/errors';
+import { errorMessage } from '@libs/cli-support/errors';
 import { FILE_NAMES } from './files';
 
 /**

@@ -9,7 +9,7 @@ import {
   PeriodicExportingMetricReader,
   type SumMetricData,
 } from '@opentelemetry/sdk-metrics';
-import { AGENT_PROOFS } from '../../libs/contracts/telemetry';
+import { AGENT_PROOFS } from '@libs/contracts/telemetry';
 import { LoginError, runLogin } from './login';
 import { main } from './main';
 import type { ProofCollector } from './proofs/collector';

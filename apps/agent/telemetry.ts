@@ -1,7 +1,7 @@
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
-import { AGENT_PROOFS } from '../../libs/contracts/telemetry';
+import { AGENT_PROOFS } from '@libs/contracts/telemetry';
 
 /** Where the login's collect step reports each proof: collected, or failed to collect. */
 export interface ProofRecorder {

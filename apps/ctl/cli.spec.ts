@@ -1,4 +1,4 @@
-import { UsageError } from '../../libs/cli-support/usage';
+import { UsageError } from '@libs/cli-support/usage';
 import { commandNames, DEFAULT_AUDIT_LIMIT, DEFAULT_SERVER, parseCommandLine } from './cli';
 import { usage } from './help';
 

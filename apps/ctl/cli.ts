@@ -1,14 +1,14 @@
-import { readFlags, type FlagSpec, type ReadFlags } from '../../libs/cli-support/flags';
-import { serverUrlProblem } from '../../libs/cli-support/server-url';
-import { UsageError } from '../../libs/cli-support/usage';
-import { parseDuration, SECTION_NAMES, type SectionName } from '../../libs/policy';
+import { readFlags, type FlagSpec, type ReadFlags } from '@libs/cli-support/flags';
+import { serverUrlProblem } from '@libs/cli-support/server-url';
+import { UsageError } from '@libs/cli-support/usage';
+import { parseDuration, SECTION_NAMES, type SectionName } from '@libs/policy';
 import {
   AGENT_STATUSES,
   AUDIT_OUTCOMES,
   type AgentChange,
   type AgentStatus,
   type AuditOutcome,
-} from '../../libs/contracts/admin-api';
+} from '@libs/contracts/admin-api';
 
 export const SERVER_ENV = 'ATTESTD_SERVER';
 export const TOKEN_ENV = 'ATTESTD_TOKEN';

@@ -1,6 +1,6 @@
-import { describeBody, isRecord, parseJson, readProblem } from '../../libs/cli-support/answers';
-import { describeFailure } from '../../libs/cli-support/failure';
-import type { ProblemFieldError } from '../../libs/contracts/problem';
+import { describeBody, isRecord, parseJson, readProblem } from '@libs/cli-support/answers';
+import { describeFailure } from '@libs/cli-support/failure';
+import type { ProblemFieldError } from '@libs/contracts/problem';
 import type {
   Agent,
   AgentChange,
@@ -16,7 +16,7 @@ import type {
   ValidationAnswer,
   VersionHistory,
   VersionSummary,
-} from '../../libs/contracts/admin-api';
+} from '@libs/contracts/admin-api';
 import { clean } from './table';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;

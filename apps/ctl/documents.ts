@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { MAX_DOCUMENT_BYTES, SECTION_NAMES, type SectionName } from '../../libs/policy';
+import { MAX_DOCUMENT_BYTES, SECTION_NAMES, type SectionName } from '@libs/policy';
 import type { DocumentType } from './client';
 import { CommandFailed, errorMessage } from './errors';
 

@@ -1,4 +1,4 @@
-export { errorMessage, isErrorLike, type ErrorLike } from '../../libs/cli-support/errors';
+export { errorMessage, isErrorLike, type ErrorLike } from '@libs/cli-support/errors';
 
 /** A failure the command reports in its own words (a file it cannot read, a document without `section:`): exit 1. */
 export class CommandFailed extends Error {

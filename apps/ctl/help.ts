@@ -1,5 +1,5 @@
-import { SECTION_NAMES } from '../../libs/policy';
-import { AGENT_STATUSES } from '../../libs/contracts/admin-api';
+import { SECTION_NAMES } from '@libs/policy';
+import { AGENT_STATUSES } from '@libs/contracts/admin-api';
 import { DEFAULT_AUDIT_LIMIT, DEFAULT_SERVER, SERVER_ENV, TOKEN_ENV } from './cli';
 
 interface CommandHelp {

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { login } from '../../test/support/agent';
-import { startTestServer, type TestServer } from '../../test/support/server';
+import { login } from '@test/support/agent';
+import { startTestServer, type TestServer } from '@test/support/server';
 import { main, type MainOptions } from './main';
 
 const policy = (template: string, comment = '') => `${comment}

@@ -1,10 +1,10 @@
 // attestctl: the admin CLI of attestd (operations.md, "CLIs").
 import { setTimeout as delay } from 'node:timers/promises';
-import { formatConfigError } from '../../libs/policy';
+import { formatConfigError } from '@libs/policy';
 import { parseCommandLine, type Command } from './cli';
 import { usage } from './help';
-import { productVersion } from '../../libs/cli-support/version';
-import { parseOrExplain, runAsProcess } from '../../libs/cli-support/usage';
+import { productVersion } from '@libs/cli-support/version';
+import { parseOrExplain, runAsProcess } from '@libs/cli-support/usage';
 import { AdminApiError, AdminClient } from './client';
 import { agentsChange, agentsList, agentsShow } from './commands/agents';
 import { auditList } from './commands/audit';

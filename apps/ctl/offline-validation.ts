@@ -1,6 +1,6 @@
-import { builtInDescriptors } from '../../libs/attestors/catalog';
-import type { AttestorDescriptor } from '../../libs/attestors/attestor';
-import { validateDocument, type ConfigError, type ConfigWarning } from '../../libs/policy';
+import { builtInDescriptors } from '@libs/attestors/catalog';
+import type { AttestorDescriptor } from '@libs/attestors/attestor';
+import { validateDocument, type ConfigError, type ConfigWarning } from '@libs/policy';
 import type { DocumentFile } from './documents';
 
 /** The built-in attestors as validation sees them: descriptors, no ports. */

@@ -1,4 +1,4 @@
-import { clean } from '../../libs/cli-support/terminal-text';
+import { clean } from '@libs/cli-support/terminal-text';
 
 export { clean };
 // Output for people: aligned columns, short hashes, times without milliseconds.

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { createLogger } from '../server/logging/logger';
-import { startServer } from '../server/server';
-import { loadSettings } from '../server/settings/settings';
-import { createIidSigner, startAwsSimulator, startImds, type RunningHttp } from '../../libs/testing/aws-simulator';
+import { createLogger } from '@apps/server/logging/logger';
+import { startServer } from '@apps/server/server';
+import { loadSettings } from '@apps/server/settings/settings';
+import { createIidSigner, startAwsSimulator, startImds, type RunningHttp } from '@libs/testing/aws-simulator';
 
 /**
  * `npm run demo`: the AWS simulator and IMDS, attestd on its embedded

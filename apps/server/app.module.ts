@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
-import type { Attestor } from '../../libs/attestors/attestor';
+import type { Attestor } from '@libs/attestors/attestor';
 import { AdminModule } from './admin/admin.module';
 import { AttestorsModule } from './attestors.module';
 import { ConfigDocumentsModule } from './config-documents/config-documents.module';

@@ -1,13 +1,13 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import type { Attestor, AttestorDescriptor } from '../../libs/attestors/attestor';
-import { builtInAttestors, builtInDescriptors, type AttestorPorts } from '../../libs/attestors/catalog';
-import { AttestorRegistry } from '../../libs/attestors/registry';
-import { JoinTokensRepository } from '../../libs/persistence';
+import type { Attestor, AttestorDescriptor } from '@libs/attestors/attestor';
+import { builtInAttestors, builtInDescriptors, type AttestorPorts } from '@libs/attestors/catalog';
+import { AttestorRegistry } from '@libs/attestors/registry';
+import { JoinTokensRepository } from '@libs/persistence';
 import { ActiveConfig } from './config-documents/active-config';
 import { AwsPorts } from './aws-ports';
 import { AzurePorts } from './azure-ports';
-import { createJwksSource } from '../../libs/attestors/k8s-psat/cloud/jwks-source';
-import { RemoteKeySets } from '../../libs/attestors/k8s-psat/remote-keys';
+import { createJwksSource } from '@libs/attestors/k8s-psat/cloud/jwks-source';
+import { RemoteKeySets } from '@libs/attestors/k8s-psat/remote-keys';
 import { Metrics } from './telemetry/metrics';
 import { cloudStats } from './aws-ports';
 

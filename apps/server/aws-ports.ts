@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AttestorPorts } from '../../libs/attestors/catalog';
-import type { StsSender } from '../../libs/attestors/aws/ports';
-import { createAwsCloud } from '../../libs/attestors/aws/cloud/aws-cloud';
-import type { CloudStats } from '../../libs/attestors/aws/cloud/stats';
-import { createStsSender } from '../../libs/attestors/aws-iam/sts-sender';
+import type { AttestorPorts } from '@libs/attestors/catalog';
+import type { StsSender } from '@libs/attestors/aws/ports';
+import { createAwsCloud } from '@libs/attestors/aws/cloud/aws-cloud';
+import type { CloudStats } from '@libs/attestors/aws/cloud/stats';
+import { createStsSender } from '@libs/attestors/aws-iam/sts-sender';
 import { SETTINGS } from './settings/settings.module';
 import type { Settings } from './settings/settings';
 import { INSTRUMENTS } from './telemetry/instruments';

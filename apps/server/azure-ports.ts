@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AttestorPorts } from '../../libs/attestors/catalog';
-import { createAzureCloud } from '../../libs/attestors/azure/cloud/azure-cloud';
-import { createAzureKeySource } from '../../libs/attestors/azure/cloud/key-source';
-import { SigningKeys } from '../../libs/attestors/azure-msi/signing-keys';
+import type { AttestorPorts } from '@libs/attestors/catalog';
+import { createAzureCloud } from '@libs/attestors/azure/cloud/azure-cloud';
+import { createAzureKeySource } from '@libs/attestors/azure/cloud/key-source';
+import { SigningKeys } from '@libs/attestors/azure-msi/signing-keys';
 import { cloudStats } from './aws-ports';
 import { SETTINGS } from './settings/settings.module';
 import type { Settings } from './settings/settings';

@@ -1,11 +1,11 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import type { Database } from '../../libs/persistence';
+import type { Database } from '@libs/persistence';
 import { ApiTags } from '@nestjs/swagger';
-import { healthAnswer } from '../../libs/contracts/answer-schemas';
+import { healthAnswer } from '@libs/contracts/answer-schemas';
 import { PublicRoute } from './admin/admin-auth.guard';
 import { ApiRoute } from './http/openapi-route';
 import { DATABASE } from './database/database.module';
-import { ApiError } from '../../libs/contracts/api-error';
+import { ApiError } from '@libs/contracts/api-error';
 
 @PublicRoute()
 @ApiTags('Open endpoints')

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { productVersion } from '../../libs/cli-support/version';
+import { productVersion } from '@libs/cli-support/version';
 import { parseServerCommandLine, serverUsage, ServerUsageError, type ServerInvocation } from './command-line';
 import type { Settings } from './settings/settings';
 import { oneLine } from './start-failure';

@@ -5,7 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import rateLimit, { type RateLimitPluginOptions } from '@fastify/rate-limit';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { Attestor } from '../../libs/attestors/attestor';
+import type { Attestor } from '@libs/attestors/attestor';
 import { AdminTokensService } from './admin/admin-tokens.service';
 import { AppModule } from './app.module';
 import { settleKeyCustody } from './custody/key-custody';

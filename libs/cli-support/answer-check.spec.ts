@@ -1,4 +1,8 @@
-import { completeLoginResponseSchema, jwtSvidResponseSchema, startLoginResponseSchema } from '../contracts/agent-api';
+import {
+  completeLoginResponseSchema,
+  jwtSvidResponseSchema,
+  startLoginResponseSchema,
+} from '@libs/contracts/agent-api';
 import { answerChecker } from './answer-check';
 
 const complete = { agentId: 'a', spiffeId: 's', svid: { certChain: 'c', expiresAt: 'e' }, bundle: 'b' };

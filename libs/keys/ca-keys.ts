@@ -1,4 +1,4 @@
-import { CertificateAuthority, generateCaKey, type CertificateAuthorityOptions } from '../pki';
+import { CertificateAuthority, generateCaKey, type CertificateAuthorityOptions } from '@libs/pki';
 import { storedKey, type KeyCustody } from './key-custody';
 import type { KeyKind } from './rotating-keys';
 import type { KeyLog } from './key-store';

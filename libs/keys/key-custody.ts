@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { openWithKeyRing, sealPrivateKey, type KeyRing } from '../pki';
+import { openWithKeyRing, sealPrivateKey, type KeyRing } from '@libs/pki';
 import type { KeyLog, KeyStore, StoredKey } from './key-store';
 
 /** The server secrets (MAC keys) never expire. */

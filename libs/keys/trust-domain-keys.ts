@@ -1,5 +1,5 @@
 import type { JWK } from 'jose';
-import { spiffeBundle, type CertificateAuthority, type SpiffeBundle } from '../pki';
+import { spiffeBundle, type CertificateAuthority, type SpiffeBundle } from '@libs/pki';
 import { caKeys, type LoadedCa } from './ca-keys';
 import { jwtKeys, type JwtAlgorithm, type LoadedJwtKey } from './jwt-keys';
 import type { KeyCustody } from './key-custody';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { ApiError } from '../contracts/api-error';
+import { ApiError } from '@libs/contracts/api-error';
 import { LOGIN_TTL_MS, LoginIdCodec } from './login-id';
 
 describe('LoginIdCodec', () => {

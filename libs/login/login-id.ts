@@ -1,5 +1,5 @@
 import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { ApiError } from '../contracts/api-error';
+import { ApiError } from '@libs/contracts/api-error';
 
 /** A login ID lives this long (`api.md`). */
 export const LOGIN_TTL_MS = 5 * 60 * 1000;

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import type { AttestorDescriptor } from '../attestors/attestor';
-import { builtInDescriptors } from '../attestors/catalog';
-import type { AuditEvent } from '../contracts/admin-api';
-import { compileAgentAttestation, validateDocument, type AgentAttestationSpec } from '../policy';
+import type { AttestorDescriptor } from '@libs/attestors/attestor';
+import { builtInDescriptors } from '@libs/attestors/catalog';
+import type { AuditEvent } from '@libs/contracts/admin-api';
+import { compileAgentAttestation, validateDocument, type AgentAttestationSpec } from '@libs/policy';
 import { replayLogins, replayRegistry, type ReplayContext } from './login-replay';
 
 const zoneAttestor: AttestorDescriptor = {

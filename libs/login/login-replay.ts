@@ -1,7 +1,7 @@
-import { ProofRejected, type Attestor, type AttestorDescriptor, type Attributes } from '../attestors/attestor';
-import { AttestorRegistry } from '../attestors/registry';
-import type { AuditEvent, SimulatedLogin, SimulationResult } from '../contracts/admin-api';
-import { spiffeIdFor, type CompiledPolicySet } from '../policy';
+import { ProofRejected, type Attestor, type AttestorDescriptor, type Attributes } from '@libs/attestors/attestor';
+import { AttestorRegistry } from '@libs/attestors/registry';
+import type { AuditEvent, SimulatedLogin, SimulationResult } from '@libs/contracts/admin-api';
+import { spiffeIdFor, type CompiledPolicySet } from '@libs/policy';
 import { decide } from './policy-decision';
 
 /**

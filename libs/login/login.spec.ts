@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { randomBytes, webcrypto } from 'node:crypto';
 import { Pkcs10CertificateRequestGenerator } from '@peculiar/x509';
-import { ProofRejected, type Attestor } from '../attestors/attestor';
-import { AttestorRegistry } from '../attestors/registry';
-import type { LoginFailureRecord, LoginRecord, LoginWriteResult, NewAuditEvent } from '../persistence';
-import { CertificateAuthority, generateCaKey } from '../pki';
-import { compileAgentAttestation } from '../policy';
+import { ProofRejected, type Attestor } from '@libs/attestors/attestor';
+import { AttestorRegistry } from '@libs/attestors/registry';
+import type { LoginFailureRecord, LoginRecord, LoginWriteResult, NewAuditEvent } from '@libs/persistence';
+import { CertificateAuthority, generateCaKey } from '@libs/pki';
+import { compileAgentAttestation } from '@libs/policy';
 import { Login } from './login';
 import { LoginIdCodec } from './login-id';
 import type { LoginObserver } from './ports';

@@ -4,15 +4,15 @@ import type {
   CompleteLoginResponse,
   StartLoginRequest,
   StartLoginResponse,
-} from '../contracts/agent-api';
-import { completeLoginSchema, startLoginSchema } from '../contracts/agent-api';
-import { ApiError } from '../contracts/api-error';
-import type { ProblemCode } from '../contracts/problem';
-import { bodyChecker } from '../contracts/request-body';
-import { ProofMalformed, type AttestorRegistry } from '../attestors/registry';
-import type { LoginWriteResult } from '../persistence';
-import { CsrRejected, parseCsr } from '../pki';
-import { spiffeIdFor, type CompiledPolicy } from '../policy';
+} from '@libs/contracts/agent-api';
+import { completeLoginSchema, startLoginSchema } from '@libs/contracts/agent-api';
+import { ApiError } from '@libs/contracts/api-error';
+import type { ProblemCode } from '@libs/contracts/problem';
+import { bodyChecker } from '@libs/contracts/request-body';
+import { ProofMalformed, type AttestorRegistry } from '@libs/attestors/registry';
+import type { LoginWriteResult } from '@libs/persistence';
+import { CsrRejected, parseCsr } from '@libs/pki';
+import { spiffeIdFor, type CompiledPolicy } from '@libs/policy';
 import { CompletedLogins } from './completed-logins';
 import type { LoginIdCodec, LoginState } from './login-id';
 import { canReattest, decide, type LoginDecision } from './policy-decision';

@@ -1,6 +1,6 @@
-import { DependencyUnavailable, ProofRejected, type Attestor } from '../attestors/attestor';
-import { AttestorRegistry } from '../attestors/registry';
-import { compileAgentAttestation } from '../policy';
+import { DependencyUnavailable, ProofRejected, type Attestor } from '@libs/attestors/attestor';
+import { AttestorRegistry } from '@libs/attestors/registry';
+import { compileAgentAttestation } from '@libs/policy';
 import { decide } from './policy-decision';
 
 /** Verdict by node name: `ok`, `reject` (ProofRejected) or `down` (DependencyUnavailable). */

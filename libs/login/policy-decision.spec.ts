@@ -1,6 +1,6 @@
-import { DependencyUnavailable, ProofRejected, type Attestor } from '../attestors/attestor';
-import { AttestorRegistry } from '../attestors/registry';
-import { compileAgentAttestation } from '../policy';
+import { DependencyUnavailable, ProofRejected, type Attestor } from '@libs/attestors/attestor';
+import { AttestorRegistry } from '@libs/attestors/registry';
+import { compileAgentAttestation } from '@libs/policy';
 import { canReattest, decide } from './policy-decision';
 
 /** A configurable fake: its verdict per node name, and a count of verifications. */

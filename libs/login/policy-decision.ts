@@ -1,6 +1,6 @@
-import { DependencyUnavailable, ProofRejected, type Attributes } from '../attestors/attestor';
-import type { AttestorRegistry, VerifiedProof } from '../attestors/registry';
-import type { CompiledPolicy } from '../policy';
+import { DependencyUnavailable, ProofRejected, type Attributes } from '@libs/attestors/attestor';
+import type { AttestorRegistry, VerifiedProof } from '@libs/attestors/registry';
+import type { CompiledPolicy } from '@libs/policy';
 
 /**
  * A refusal's `reason` goes to the audit log and the server log;

@@ -1,4 +1,4 @@
-import type { ProblemCode } from '../contracts/problem';
+import type { ProblemCode } from '@libs/contracts/problem';
 import type {
   AgentWriteResult,
   LoginFailureRecord,
@@ -7,9 +7,9 @@ import type {
   NewAuditEvent,
   RenewalRecord,
   SvidHolder,
-} from '../persistence';
-import type { IssuedX509Svid, IssueX509SvidRequest } from '../pki';
-import type { CompiledPolicySet } from '../policy';
+} from '@libs/persistence';
+import type { IssuedX509Svid, IssueX509SvidRequest } from '@libs/pki';
+import type { CompiledPolicySet } from '@libs/policy';
 
 // What the login and renewal use cases need of the process around them.
 // The server wires them to its repositories, keys, metrics and logger; a

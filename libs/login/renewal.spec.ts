@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { CompactSign } from 'jose';
-import { ApiError } from '../contracts/api-error';
-import type { NewAuditEvent } from '../persistence';
-import { CertificateAuthority, generateCaKey } from '../pki';
-import { compileAgentAttestation } from '../policy';
+import { ApiError } from '@libs/contracts/api-error';
+import type { NewAuditEvent } from '@libs/persistence';
+import { CertificateAuthority, generateCaKey } from '@libs/pki';
+import { compileAgentAttestation } from '@libs/policy';
 import type { RenewalWrites } from './ports';
 import { Renewal } from './renewal';
 

@@ -6,10 +6,10 @@ import {
   type JwtSvidResponse,
   type RenewRequest,
   type RenewResponse,
-} from '../contracts/agent-api';
-import { ApiError } from '../contracts/api-error';
-import { bodyChecker } from '../contracts/request-body';
-import type { AgentWriteResult, AuditEventName } from '../persistence';
+} from '@libs/contracts/agent-api';
+import { ApiError } from '@libs/contracts/api-error';
+import { bodyChecker } from '@libs/contracts/request-body';
+import type { AgentWriteResult, AuditEventName } from '@libs/persistence';
 import {
   BACKDATE_SECONDS,
   CsrRejected,
@@ -18,7 +18,7 @@ import {
   verifySvidChain,
   type ParsedCsr,
   type VerifiedSvid,
-} from '../pki';
+} from '@libs/pki';
 import type {
   AuditLog,
   Clock,

@@ -1,4 +1,4 @@
-import { ApiError } from '../contracts/api-error';
+import { ApiError } from '@libs/contracts/api-error';
 
 /**
  * A cap on login completions in progress at once (`operations.md`,

@@ -1,6 +1,6 @@
 import { Prisma, type PrismaClient } from './generated/client';
 import type { AgentStatus } from './generated/enums';
-import type { Agent } from '../contracts/admin-api';
+import type { Agent } from '@libs/contracts/admin-api';
 import { attestorSetsContaining, unionOfBranches } from './attestor-sets';
 import { encodeCursor } from './cursor';
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '../../test/support/database';
+import { createTestDatabase, type TestDatabase } from '@test/support/database';
 import { AuditRepository, type AuditEvent, type AuditFilter } from './audit.repository';
 import { runRetentionPass } from './retention/retention-pass';
 

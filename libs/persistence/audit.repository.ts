@@ -1,7 +1,7 @@
 import { Prisma, type PrismaClient } from './generated/client';
 import type { AuditEvent as AuditRow } from './generated/client';
-import type { AuditEvent, AuditEventName } from '../contracts/admin-api';
-import { storableText } from '../contracts/storable-text';
+import type { AuditEvent, AuditEventName } from '@libs/contracts/admin-api';
+import { storableText } from '@libs/contracts/storable-text';
 import { attestorSetsContaining, unionOfBranches } from './attestor-sets';
 import { auditKey, encodeCursor, parseAuditKey } from './cursor';
 

@@ -1,9 +1,9 @@
-import { createSharedDatabase } from '../../test/support/server-process';
+import { createSharedDatabase } from '@test/support/server-process';
 import { ConfigRepository } from './config.repository';
 import { listenForConfigNotices, parseNotice, type ConfigNotice } from './config-notifications';
 import { openDatabase, type Database } from './database';
 import { migrate } from './migrator';
-import { until } from '../testing/until';
+import { until } from '@libs/testing/until';
 
 describe('parseNotice', () => {
   it('reads the section and version a push announces', () => {

@@ -1,8 +1,8 @@
-import type { StoredKey } from '../keys/key-store';
+import type { StoredKey } from '@libs/keys/key-store';
 import type { PrismaClient } from './generated/client';
 
 // The key lib's port owns the shape of a stored key; this repository is its store.
-export type { StoredKey } from '../keys/key-store';
+export type { StoredKey } from '@libs/keys/key-store';
 
 /** Signing keys (CA, login-ID MAC, later JWT) kept in the database so every replica shares them. */
 export class KeysRepository {

@@ -1,5 +1,5 @@
 import { Prisma } from './generated/client';
-import { createTestDatabase, type TestDatabase } from '../../test/support/database';
+import { createTestDatabase, type TestDatabase } from '@test/support/database';
 import { agentIdsByAttestorQuery, AgentsRepository } from './agents.repository';
 import { attestorSetsContaining, attestorSetsQuery } from './attestor-sets';
 import { auditPageQuery, AuditRepository } from './audit.repository';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '../../test/support/database';
-import { loginRecord } from '../../test/support/login-record';
+import { createTestDatabase, type TestDatabase } from '@test/support/database';
+import { loginRecord } from '@test/support/login-record';
 import { AgentsRepository } from './agents.repository';
 import { LoginWriteBatcher } from './login-batch';
 import { recordLogin, type LoginRecord, type LoginWriteResult } from './login-write';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '../../test/support/database';
-import { loginRecord } from '../../test/support/login-record';
+import { createTestDatabase, type TestDatabase } from '@test/support/database';
+import { loginRecord } from '@test/support/login-record';
 import type { HotStatement, MaintenanceSession } from './database';
 import { recordLogin, recordLogins } from './login-write';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '../../test/support/database';
-import { loginRecord } from '../../test/support/login-record';
+import { createTestDatabase, type TestDatabase } from '@test/support/database';
+import { loginRecord } from '@test/support/login-record';
 import { AgentsRepository } from './agents.repository';
 import { hotStatement } from './database';
 import { recordLogin } from './login-write';

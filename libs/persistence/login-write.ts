@@ -1,4 +1,4 @@
-import { storableText } from '../contracts/storable-text';
+import { storableText } from '@libs/contracts/storable-text';
 import { hotStatement, type Database } from './database';
 import { writeOneLogin } from './login-write-one';
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createScratchDatabase, createTestDatabase, type TestDatabase } from '../../test/support/database';
+import { createScratchDatabase, createTestDatabase, type TestDatabase } from '@test/support/database';
 import { openDatabase, type Database } from './database';
 import { migrate, readMigrations } from './migrator';
 

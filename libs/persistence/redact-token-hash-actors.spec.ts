@@ -1,4 +1,4 @@
-import { createScratchDatabase } from '../../test/support/database';
+import { createScratchDatabase } from '@test/support/database';
 import { openDatabase, type Database } from './database';
 import { migrate, readMigrations } from './migrator';
 

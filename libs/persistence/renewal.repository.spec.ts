@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { until } from '../testing/until';
-import { createSharedDatabase } from '../../test/support/server-process';
-import { createTestDatabase, type TestDatabase } from '../../test/support/database';
+import { until } from '@libs/testing/until';
+import { createSharedDatabase } from '@test/support/server-process';
+import { createTestDatabase, type TestDatabase } from '@test/support/database';
 import { AgentsRepository } from './agents.repository';
 import { openDatabase, type Database } from './database';
 import { recordLogin } from './login-write';

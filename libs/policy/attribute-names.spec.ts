@@ -1,5 +1,5 @@
 import { matchesAttributePattern, policyAttributeNames } from './attribute-names';
-import { builtInDescriptors } from '../attestors/catalog';
+import { builtInDescriptors } from '@libs/attestors/catalog';
 
 const builtIns = builtInDescriptors();
 

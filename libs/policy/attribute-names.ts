@@ -1,4 +1,4 @@
-import type { AttestorDescriptor } from '../attestors/attestor';
+import type { AttestorDescriptor } from '@libs/attestors/attestor';
 
 /**
  * The attribute names one policy may use: those its own required attestors

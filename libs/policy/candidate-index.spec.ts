@@ -1,4 +1,4 @@
-import type { Attributes } from '../attestors/attestor';
+import type { Attributes } from '@libs/attestors/attestor';
 import { candidateIndex } from './candidate-index';
 import type { CompiledPolicy } from './compile-policy';
 

@@ -1,5 +1,5 @@
 import { compileAgentAttestation, validateDocument, type AgentAttestationSpec } from './index';
-import { builtInDescriptors } from '../attestors/catalog';
+import { builtInDescriptors } from '@libs/attestors/catalog';
 
 const builtIns = builtInDescriptors();
 

@@ -1,4 +1,4 @@
-import type { AttestorDescriptor, Attributes } from '../attestors/attestor';
+import type { AttestorDescriptor, Attributes } from '@libs/attestors/attestor';
 import { candidateIndex } from './candidate-index';
 import { tryParseDuration } from './duration';
 import { compileRule, type OperandCache, type RulePredicate } from './rules/compile-rule';

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import type { Attributes } from '../attestors/attestor';
+import type { Attributes } from '@libs/attestors/attestor';
 import { compileAgentAttestation, validateDocument, type RuleSpec, type SectionName } from './index';
-import { builtInDescriptors } from '../attestors/catalog';
+import { builtInDescriptors } from '@libs/attestors/catalog';
 
 const builtIns = builtInDescriptors();
 

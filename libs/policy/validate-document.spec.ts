@@ -1,6 +1,6 @@
-import type { AttestorDescriptor } from '../attestors/attestor';
+import type { AttestorDescriptor } from '@libs/attestors/attestor';
 import { validateDocument, type SectionName } from './index';
-import { builtInDescriptors } from '../attestors/catalog';
+import { builtInDescriptors } from '@libs/attestors/catalog';
 
 const builtIns = builtInDescriptors();
 

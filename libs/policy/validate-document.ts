@@ -1,4 +1,4 @@
-import type { AttestorDescriptor } from '../attestors/attestor';
+import type { AttestorDescriptor } from '@libs/attestors/attestor';
 import { reportedConfigErrors, sortConfigErrors, type ConfigError, type ValidationResult } from './config-error';
 import { agentAttestationSpecSchema } from './schemas/agent-attestation.schema';
 import { awsIidCertificatesSpecSchema } from './schemas/aws-iid-certificates.schema';

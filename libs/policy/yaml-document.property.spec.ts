@@ -8,8 +8,8 @@ import {
   MAX_NODES,
   parseConfigDocument,
 } from './yaml-document';
-import { onThreadCpu } from '../testing/thread-cpu';
-import { builtInDescriptors } from '../attestors/catalog';
+import { onThreadCpu } from '@libs/testing/thread-cpu';
+import { builtInDescriptors } from '@libs/attestors/catalog';
 
 const builtIns = builtInDescriptors();
 

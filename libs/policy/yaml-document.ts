@@ -13,7 +13,7 @@ import {
   type Pair,
   type YAMLMap,
 } from 'yaml';
-import { unstorableText } from '../contracts/storable-text';
+import { unstorableText } from '@libs/contracts/storable-text';
 import type { ConfigError } from './config-error';
 import { joinPointer, splitPointer } from './json-pointer';
 

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { INSTRUMENTS, prometheusName } from '../../apps/server/telemetry/instruments';
+import { INSTRUMENTS, prometheusName } from '@apps/server/telemetry/instruments';
 
 /**
  * deploy/alerts.yml under Prometheus's own tools: `promtool check rules` and

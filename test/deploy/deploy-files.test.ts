@@ -2,14 +2,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { runLogin } from '../../apps/agent/login';
-import { INSTRUMENTS, prometheusName, RUNTIME_METRICS } from '../../apps/server/telemetry/instruments';
+import { runLogin } from '@apps/agent/login';
+import { INSTRUMENTS, prometheusName, RUNTIME_METRICS } from '@apps/server/telemetry/instruments';
 import { login, newJoinToken, problemOf } from '../support/agent';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { fakeNodeAttestor } from '../support/fake-node-attestor';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';
-import { until } from '../../libs/testing/until';
+import { until } from '@libs/testing/until';
 
 /**
  * The deployment files (docker-compose.yml, deploy/) parse, fit together,

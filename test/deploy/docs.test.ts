@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import GithubSlugger from 'github-slugger';
 import { Lexer, type Token, type Tokens } from 'marked';
-import { PROBLEMS } from '../../libs/contracts/problem';
+import { PROBLEMS } from '@libs/contracts/problem';
 
 /**
  * The documentation is the repository's own: no tracked file points at

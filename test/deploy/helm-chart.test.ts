@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
-import { parseCommandLine } from '../../apps/agent/cli';
-import { DEFAULT_K8S_TOKEN_FILE } from '../../apps/agent/proofs/k8s-psat';
+import { parseCommandLine } from '@apps/agent/cli';
+import { DEFAULT_K8S_TOKEN_FILE } from '@apps/agent/proofs/k8s-psat';
 
 /**
  * deploy/helm/attestd rendered by Helm itself and every object checked

@@ -3,8 +3,8 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseCommandLine } from '../../apps/agent/cli';
-import { parseServerCommandLine } from '../../apps/server/command-line';
+import { parseCommandLine } from '@apps/agent/cli';
+import { parseServerCommandLine } from '@apps/server/command-line';
 
 /**
  * The systemd units (deploy/systemd) as systemd itself reads them

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { renderApiMarkdown, type OpenApi } from '../../apps/server/http/openapi-markdown';
+import { renderApiMarkdown, type OpenApi } from '@apps/server/http/openapi-markdown';
 import { startTestServer, type TestServer } from '../support/server';
 
 /**

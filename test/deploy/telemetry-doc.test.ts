@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { AGENT_RENEWALS } from '../../apps/agent/telemetry';
-import { AGENT_PROOFS, INSTRUMENTS, prometheusName, RUNTIME_METRICS } from '../../apps/server/telemetry/instruments';
-import { Metrics } from '../../apps/server/telemetry/metrics';
-import { until } from '../../libs/testing/until';
+import { AGENT_RENEWALS } from '@apps/agent/telemetry';
+import { AGENT_PROOFS, INSTRUMENTS, prometheusName, RUNTIME_METRICS } from '@apps/server/telemetry/instruments';
+import { Metrics } from '@apps/server/telemetry/metrics';
+import { until } from '@libs/testing/until';
 
 /**
  * docs/reference/telemetry.md lists every metric the server and the agent

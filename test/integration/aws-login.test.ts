@@ -1,11 +1,7 @@
-import { generateAgentKey } from '../../apps/agent/keys';
-import { runLogin } from '../../apps/agent/login';
-import { identityDocument } from '../../libs/testing/aws-simulator';
-import {
-  OUTSIDER_ACCOUNT,
-  presignedGetCallerIdentity,
-  SERVER_ACCOUNT,
-} from '../../libs/testing/aws-simulator/fixtures';
+import { generateAgentKey } from '@apps/agent/keys';
+import { runLogin } from '@apps/agent/login';
+import { identityDocument } from '@libs/testing/aws-simulator';
+import { OUTSIDER_ACCOUNT, presignedGetCallerIdentity, SERVER_ACCOUNT } from '@libs/testing/aws-simulator/fixtures';
 import { completeLogin, login, problemOf, startLogin } from '../support/agent';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { startTestServer, type TestServer } from '../support/server';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { generateAgentKey } from '../../apps/agent/keys';
-import { runLogin } from '../../apps/agent/login';
+import { generateAgentKey } from '@apps/agent/keys';
+import { runLogin } from '@apps/agent/login';
 import {
   AZURE_CLI_CLIENT_ID,
   startAzureImds,
@@ -10,14 +10,14 @@ import {
   type AzureSimulator,
   type RunningHttp,
   type VmInit,
-} from '../../libs/testing/azure-simulator';
+} from '@libs/testing/azure-simulator';
 import {
   azureWorldInit,
   BLOG_PRINCIPAL_ID,
   OTHER_TENANT_ID,
   SUBSCRIPTION_ID,
   TENANT_ID,
-} from '../../libs/testing/azure-simulator/fixtures';
+} from '@libs/testing/azure-simulator/fixtures';
 import { login, problemOf } from '../support/agent';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLogin } from '../../apps/agent/login';
-import { SERVER_ACCOUNT } from '../../libs/testing/aws-simulator/fixtures';
+import { runLogin } from '@apps/agent/login';
+import { SERVER_ACCOUNT } from '@libs/testing/aws-simulator/fixtures';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { startTestServer, type TestServer } from '../support/server';
 

@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { DocumentWorkers } from '../../apps/server/config-documents/document-workers';
-import { MAX_NODES } from '../../libs/policy/yaml-document';
-import { until } from '../../libs/testing/until';
+import { DocumentWorkers } from '@apps/server/config-documents/document-workers';
+import { MAX_NODES } from '@libs/policy/yaml-document';
+import { until } from '@libs/testing/until';
 import { login, newJoinToken, problemOf } from '../support/agent';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';

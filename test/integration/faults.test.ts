@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
 import { Client } from 'pg';
-import { generateAgentKey } from '../../apps/agent/keys';
-import { DEFAULT_SDK_LIMITS } from '../../libs/attestors/aws/cloud/clients';
-import { identityDocument } from '../../libs/testing/aws-simulator';
-import { SERVER_ACCOUNT } from '../../libs/testing/aws-simulator/fixtures';
+import { generateAgentKey } from '@apps/agent/keys';
+import { DEFAULT_SDK_LIMITS } from '@libs/attestors/aws/cloud/clients';
+import { identityDocument } from '@libs/testing/aws-simulator';
+import { SERVER_ACCOUNT } from '@libs/testing/aws-simulator/fixtures';
 import { login, newJoinToken, problemOf } from '../support/agent';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { runAsAdmin } from '../support/database';

@@ -1,11 +1,11 @@
 import { createHash, randomBytes, randomUUID, type webcrypto } from 'node:crypto';
 import fc from 'fast-check';
 import { CompactSign } from 'jose';
-import { generateAgentKey, type AgentKey } from '../../apps/agent/keys';
-import { readTlv, type Tlv } from '../../libs/attestors/aws-iid/ber';
-import { identityDocument } from '../../libs/testing/aws-simulator';
-import { onProcessCpu } from '../../libs/testing/thread-cpu';
-import { presignedGetCallerIdentity, SERVER_ACCOUNT } from '../../libs/testing/aws-simulator/fixtures';
+import { generateAgentKey, type AgentKey } from '@apps/agent/keys';
+import { readTlv, type Tlv } from '@libs/attestors/aws-iid/ber';
+import { identityDocument } from '@libs/testing/aws-simulator';
+import { onProcessCpu } from '@libs/testing/thread-cpu';
+import { presignedGetCallerIdentity, SERVER_ACCOUNT } from '@libs/testing/aws-simulator/fixtures';
 import { login, newJoinToken } from '../support/agent';
 import { spellPath } from '../support/paths';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { generateAgentKey } from '../../apps/agent/keys';
+import { generateAgentKey } from '@apps/agent/keys';
 import { login, newJoinToken, problemOf } from '../support/agent';
 import { fakeNodeAttestor } from '../support/fake-node-attestor';
 import { joinTokenPolicy } from '../support/policies';

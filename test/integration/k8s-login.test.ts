@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { runLogin } from '../../apps/agent/login';
-import { startK8sIssuer, type K8sIssuer, type PodIdentity } from '../../libs/testing/k8s-issuer';
+import { runLogin } from '@apps/agent/login';
+import { startK8sIssuer, type K8sIssuer, type PodIdentity } from '@libs/testing/k8s-issuer';
 import { login, problemOf } from '../support/agent';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';

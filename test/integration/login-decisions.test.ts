@@ -1,4 +1,4 @@
-import { generateAgentKey } from '../../apps/agent/keys';
+import { generateAgentKey } from '@apps/agent/keys';
 import { login, problemOf } from '../support/agent';
 import { fakeNodeAttestor } from '../support/fake-node-attestor';
 import { startTestServer, type TestServer } from '../support/server';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { generateAgentKey } from '../../apps/agent/keys';
-import { problemTypeUri } from '../../libs/contracts/problem';
-import { startK8sIssuer, type K8sIssuer } from '../../libs/testing/k8s-issuer';
+import { generateAgentKey } from '@apps/agent/keys';
+import { problemTypeUri } from '@libs/contracts/problem';
+import { startK8sIssuer, type K8sIssuer } from '@libs/testing/k8s-issuer';
 import { newJoinToken } from '../support/agent';
 import { startTestServer, type TestServer } from '../support/server';
 

@@ -1,14 +1,14 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { runLogin } from '../../apps/agent/login';
-import { INSTRUMENTS, prometheusName } from '../../apps/server/telemetry/instruments';
+import { runLogin } from '@apps/agent/login';
+import { INSTRUMENTS, prometheusName } from '@apps/server/telemetry/instruments';
 import { login, newJoinToken, problemOf } from '../support/agent';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { fakeNodeAttestor } from '../support/fake-node-attestor';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';
 import { temporaryDirectories } from '../support/temp-directories';
-import { until } from '../../libs/testing/until';
+import { until } from '@libs/testing/until';
 
 const tempDir = temporaryDirectories();
 

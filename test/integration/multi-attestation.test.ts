@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runLogin } from '../../apps/agent/login';
-import { SERVER_ACCOUNT } from '../../libs/testing/aws-simulator/fixtures';
-import { startK8sIssuer, type K8sIssuer, type PodIdentity } from '../../libs/testing/k8s-issuer';
+import { runLogin } from '@apps/agent/login';
+import { SERVER_ACCOUNT } from '@libs/testing/aws-simulator/fixtures';
+import { startK8sIssuer, type K8sIssuer, type PodIdentity } from '@libs/testing/k8s-issuer';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { startTestServer, type TestServer } from '../support/server';
 import { temporaryDirectories } from '../support/temp-directories';

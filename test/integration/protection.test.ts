@@ -1,4 +1,4 @@
-import { generateAgentKey } from '../../apps/agent/keys';
+import { generateAgentKey } from '@apps/agent/keys';
 import { completeLogin, login, problemOf, startLogin } from '../support/agent';
 import { fakeNodeAttestor, heldVerifications } from '../support/fake-node-attestor';
 import { startTestServer, type TestServer } from '../support/server';

@@ -1,5 +1,5 @@
-import { DATABASE } from '../../apps/server/database/database.module';
-import type { Database } from '../../libs/persistence';
+import { DATABASE } from '@apps/server/database/database.module';
+import type { Database } from '@libs/persistence';
 import { login, newJoinToken, problemOf } from '../support/agent';
 import { runAsAdmin } from '../support/database';
 import { joinTokenPolicy } from '../support/policies';

@@ -1,8 +1,8 @@
 import { createHash, randomBytes, X509Certificate, type webcrypto } from 'node:crypto';
 import fc from 'fast-check';
 import { CompactSign } from 'jose';
-import { generateAgentKey, type AgentKey } from '../../apps/agent/keys';
-import { CertificateAuthority, generateCaKey, parseCsr } from '../../libs/pki';
+import { generateAgentKey, type AgentKey } from '@apps/agent/keys';
+import { CertificateAuthority, generateCaKey, parseCsr } from '@libs/pki';
 import { login, newJoinToken, problemOf } from '../support/agent';
 import { fakeNodeAttestor } from '../support/fake-node-attestor';
 import { startTestServer, type TestServer } from '../support/server';

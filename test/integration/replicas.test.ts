@@ -1,10 +1,10 @@
 import { createHash, randomBytes, type webcrypto } from 'node:crypto';
 import { CompactSign } from 'jose';
 import { Client } from 'pg';
-import { generateAgentKey, type AgentKey } from '../../apps/agent/keys';
-import { identityDocument } from '../../libs/testing/aws-simulator';
-import { SERVER_ACCOUNT } from '../../libs/testing/aws-simulator/fixtures';
-import { until } from '../../libs/testing/until';
+import { generateAgentKey, type AgentKey } from '@apps/agent/keys';
+import { identityDocument } from '@libs/testing/aws-simulator';
+import { SERVER_ACCOUNT } from '@libs/testing/aws-simulator/fixtures';
+import { until } from '@libs/testing/until';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { startReplicas, type Replicas, type ServerProcess } from '../support/server-process';
 

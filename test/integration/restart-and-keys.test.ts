@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDatabase } from '../../libs/persistence/database';
-import { openPrivateKey, parseKek } from '../../libs/pki';
-import { until } from '../../libs/testing/until';
+import { openDatabase } from '@libs/persistence/database';
+import { openPrivateKey, parseKek } from '@libs/pki';
+import { until } from '@libs/testing/until';
 import { login, newJoinToken } from '../support/agent';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';

@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { DATABASE } from '../../apps/server/database/database.module';
-import { RetentionService } from '../../apps/server/retention/retention.service';
-import { INSTRUMENTS, prometheusName } from '../../apps/server/telemetry/instruments';
-import type { Database } from '../../libs/persistence';
-import { until } from '../../libs/testing/until';
+import { DATABASE } from '@apps/server/database/database.module';
+import { RetentionService } from '@apps/server/retention/retention.service';
+import { INSTRUMENTS, prometheusName } from '@apps/server/telemetry/instruments';
+import type { Database } from '@libs/persistence';
+import { until } from '@libs/testing/until';
 import { login, newJoinToken } from '../support/agent';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';

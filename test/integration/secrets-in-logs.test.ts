@@ -1,12 +1,12 @@
-import { generateAgentKey, type AgentKey } from '../../apps/agent/keys';
-import { awsIamCollector } from '../../apps/agent/proofs/aws-iam';
-import { identityDocument } from '../../libs/testing/aws-simulator';
-import { SERVER_ACCOUNT } from '../../libs/testing/aws-simulator/fixtures';
+import { generateAgentKey, type AgentKey } from '@apps/agent/keys';
+import { awsIamCollector } from '@apps/agent/proofs/aws-iam';
+import { identityDocument } from '@libs/testing/aws-simulator';
+import { SERVER_ACCOUNT } from '@libs/testing/aws-simulator/fixtures';
 import { newJoinToken } from '../support/agent';
 import { startAwsTestbed, type AwsTestbed } from '../support/aws';
 import { fakeNodeAttestor } from '../support/fake-node-attestor';
 import { startTestServer, type TestServer } from '../support/server';
-import { until } from '../../libs/testing/until';
+import { until } from '@libs/testing/until';
 
 const BLOG = 'i-0b22a22eec53b9321';
 const POLICIES = `

@@ -1,4 +1,4 @@
-import type { SimulationResult } from '../../libs/contracts/admin-api';
+import type { SimulationResult } from '@libs/contracts/admin-api';
 import { login, newJoinToken, problemOf } from '../support/agent';
 import { fakeNodeAttestor } from '../support/fake-node-attestor';
 import { startTestServer, type TestServer } from '../support/server';

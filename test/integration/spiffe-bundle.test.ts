@@ -1,6 +1,6 @@
 import { X509Certificate, createPublicKey } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
-import { until } from '../../libs/testing/until';
+import { until } from '@libs/testing/until';
 import { joinTokenPolicy } from '../support/policies';
 import { startTestServer, type TestServer } from '../support/server';
 import { attest, mintJwtSvid } from '../support/svid-holder';

@@ -3,8 +3,8 @@ import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTlsIdentity, type TlsIdentity } from '../../libs/testing/azure-simulator/tls';
-import { until } from '../../libs/testing/until';
+import { createTlsIdentity, type TlsIdentity } from '@libs/testing/azure-simulator/tls';
+import { until } from '@libs/testing/until';
 import { startTestServer, type TestServer } from '../support/server';
 
 /** GET over a fresh TLS connection trusting `ca`: the status and the certificate the server presented. */

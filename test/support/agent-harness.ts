@@ -3,8 +3,8 @@
 // AGENT_HARNESS_MAX_WAIT_MS (default 300 ms), so a test sees it renew every
 // few hundred milliseconds instead of every half SVID lifetime. Everything
 // else is real: HTTP, files, signals, SIGKILL.
-import { SYSTEM_CLOCK, type DaemonClock } from '../../apps/agent/daemon';
-import { main } from '../../apps/agent/main';
+import { SYSTEM_CLOCK, type DaemonClock } from '@apps/agent/daemon';
+import { main } from '@apps/agent/main';
 
 const maxWaitMs = Number(process.env.AGENT_HARNESS_MAX_WAIT_MS ?? '300');
 const clock: DaemonClock = {

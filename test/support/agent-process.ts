@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { until } from '../../libs/testing/until';
+import { until } from '@libs/testing/until';
 import { buildServer } from './server-process';
 import { refuseInUnitTier } from './tier';
 

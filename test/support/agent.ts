@@ -1,4 +1,4 @@
-import { generateAgentKey } from '../../apps/agent/keys';
+import { generateAgentKey } from '@apps/agent/keys';
 import type { TestServer } from './server';
 
 /** Starts and completes a login the way the reference agent does, returning the raw response. */

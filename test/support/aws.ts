@@ -5,8 +5,8 @@ import {
   type AwsSimulator,
   type IidSigner,
   type RunningHttp,
-} from '../../libs/testing/aws-simulator';
-import { worldInit } from '../../libs/testing/aws-simulator/fixtures';
+} from '@libs/testing/aws-simulator';
+import { worldInit } from '@libs/testing/aws-simulator/fixtures';
 
 export interface AwsTestbed {
   sim: AwsSimulator;

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { openDatabase, type Database } from '../../libs/persistence/database';
-import { migrate } from '../../libs/persistence/migrator';
+import { openDatabase, type Database } from '@libs/persistence/database';
+import { migrate } from '@libs/persistence/migrator';
 import { copyMigratedPglite } from './pglite-template';
 import { refuseInUnitTier } from './tier';
 

@@ -1,4 +1,4 @@
-import { ProofRejected, type Attestor } from '../../libs/attestors/attestor';
+import { ProofRejected, type Attestor } from '@libs/attestors/attestor';
 
 /**
  * Verifications whose proof says `hold: true`: they wait, as on a cloud API

@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DaemonClock } from '../../apps/agent/daemon';
-import { main, type RunControl } from '../../apps/agent/main';
+import type { DaemonClock } from '@apps/agent/daemon';
+import { main, type RunControl } from '@apps/agent/main';
 
 // The reference agent run in the test's process through its real main():
 // real HTTP, real files, a clock whose waits the test releases.

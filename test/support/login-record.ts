@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { LoginRecord } from '../../libs/persistence/login-write';
+import type { LoginRecord } from '@libs/persistence/login-write';
 
 /** A login write as an aws_iid login makes it, for a new node unless `overrides` say otherwise. */
 export function loginRecord(overrides: Partial<LoginRecord> = {}): LoginRecord {

@@ -12,8 +12,8 @@ import {
   statSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { openDatabase } from '../../libs/persistence/database';
-import { migrate, readMigrations } from '../../libs/persistence/migrator';
+import { openDatabase } from '@libs/persistence/database';
+import { migrate, readMigrations } from '@libs/persistence/migrator';
 
 const REPO = resolve(__dirname, '..', '..');
 const CACHE = join(REPO, 'node_modules', '.cache', 'attestd-tests');

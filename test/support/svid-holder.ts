@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CompactSign } from 'jose';
-import { generateAgentKey, type AgentKey } from '../../apps/agent/keys';
+import { generateAgentKey, type AgentKey } from '@apps/agent/keys';
 import { login, newJoinToken } from './agent';
 import type { TestServer } from './server';
 

@@ -8,7 +8,10 @@ const { join } = require('node:path');
 const { addHook } = require('pirates');
 const { transformSync } = require('@swc/core');
 
-const config = JSON.parse(readFileSync(join(__dirname, '..', '..', '.swcrc'), 'utf8'));
+const root = join(__dirname, '..', '..');
+const config = JSON.parse(readFileSync(join(root, '.swcrc'), 'utf8'));
+// the path aliases resolve from the repository root, wherever the process runs
+config.jsc.baseUrl = root;
 addHook((code, filename) => transformSync(code, { ...config, swcrc: false, filename, sourceMaps: 'inline' }).code, {
   exts: ['.ts'],
 });

@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
-import { AzureWorld, startAzureImds, type RunningHttp } from '../../../libs/testing/azure-simulator';
-import { azureWorldInit, BLOG_PRINCIPAL_ID, SUBSCRIPTION_ID } from '../../../libs/testing/azure-simulator/fixtures';
-import { UsageError } from '../../../libs/cli-support/usage';
+import { AzureWorld, startAzureImds, type RunningHttp } from '@libs/testing/azure-simulator';
+import { azureWorldInit, BLOG_PRINCIPAL_ID, SUBSCRIPTION_ID } from '@libs/testing/azure-simulator/fixtures';
+import { UsageError } from '@libs/cli-support/usage';
 import { parseCommandLine } from '../cli';
 import { createCollector } from './index';
 

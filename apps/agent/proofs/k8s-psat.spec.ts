@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CollectorSettingsError } from './collector';
 import { k8sPsatCollector } from './k8s-psat';
-import { temporaryDirectories } from '../../../test/support/temp-directories';
+import { temporaryDirectories } from '@test/support/temp-directories';
 
 describe('k8s_psat collector', () => {
   const dir = temporaryDirectories()('k8s-psat-');

@@ -25,8 +25,8 @@ import {
   type CompleteLoginResponse,
   type StartLoginRequest,
   type StartLoginResponse,
-} from '../../../libs/contracts/agent-api';
-import { PROBLEMS, problemTypeUri, type Problem, type ProblemCode } from '../../../libs/contracts/problem';
+} from '@libs/contracts/agent-api';
+import { PROBLEMS, problemTypeUri, type Problem, type ProblemCode } from '@libs/contracts/problem';
 
 export interface CertificateAuthority {
   keys: webcrypto.CryptoKeyPair;

@@ -1,4 +1,4 @@
-import type { Agent, Page } from '../../../libs/contracts/admin-api';
+import type { Agent, Page } from '@libs/contracts/admin-api';
 import type { Command } from '../cli';
 import { isJson, printJson, type Context } from '../context';
 import { CommandFailed } from '../errors';

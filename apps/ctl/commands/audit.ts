@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditQuery } from '../../../libs/contracts/admin-api';
+import type { AuditEvent, AuditQuery } from '@libs/contracts/admin-api';
 import type { Command, Since } from '../cli';
 import { AdminApiError, ServerUnreachableError } from '../client';
 import { isJson, type Context } from '../context';

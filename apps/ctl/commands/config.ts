@@ -1,10 +1,5 @@
-import { formatConfigError } from '../../../libs/policy';
-import type {
-  ConfigWarning,
-  SimulatedLogin,
-  SimulationResult,
-  VersionHistory,
-} from '../../../libs/contracts/admin-api';
+import { formatConfigError } from '@libs/policy';
+import type { ConfigWarning, SimulatedLogin, SimulationResult, VersionHistory } from '@libs/contracts/admin-api';
 import type { Command } from '../cli';
 import { AdminApiError } from '../client';
 import { isJson, printJson, type Context } from '../context';

@@ -1,7 +1,7 @@
 import { Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../../../libs/contracts/api-error';
+import { ApiError } from '@libs/contracts/api-error';
 import { AdminTokensService, type Caller } from './admin-tokens.service';
 
 const ACCESS = 'attestd:access';

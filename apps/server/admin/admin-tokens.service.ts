@@ -1,7 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { AdminTokensRepository, type AdminRole } from '../../../libs/persistence';
+import { AdminTokensRepository, type AdminRole } from '@libs/persistence';
 import { IdentityService } from '../identity/identity.service';
 import { LOGGER } from '../logging/logger';
 import { SETTINGS } from '../settings/settings.module';

@@ -1,8 +1,8 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { agentAnswer, page } from '../../../libs/contracts/answer-schemas';
-import { AgentsRepository, UUID_KEY, type StatusChange } from '../../../libs/persistence';
-import { ApiError } from '../../../libs/contracts/api-error';
+import { agentAnswer, page } from '@libs/contracts/answer-schemas';
+import { AgentsRepository, UUID_KEY, type StatusChange } from '@libs/persistence';
+import { ApiError } from '@libs/contracts/api-error';
 import { ApiRoute } from '../http/openapi-route';
 import { RequestInfo } from '../http/request-context';
 import { attestorName, oneOf, pageCursor, pageLimit } from './list-query';

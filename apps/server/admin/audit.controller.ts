@@ -1,8 +1,8 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { auditEventAnswer, page } from '../../../libs/contracts/answer-schemas';
-import { AuditRepository, AUDIT_KEY, UUID_KEY } from '../../../libs/persistence';
-import { ApiError } from '../../../libs/contracts/api-error';
+import { auditEventAnswer, page } from '@libs/contracts/answer-schemas';
+import { AuditRepository, AUDIT_KEY, UUID_KEY } from '@libs/persistence';
+import { ApiError } from '@libs/contracts/api-error';
 import { ApiRoute } from '../http/openapi-route';
 import { attestorName, oneOf, pageCursor, pageLimit, timestamp } from './list-query';
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Body, Controller, Post } from '@nestjs/common';
 import { ApiBody, ApiTags } from '@nestjs/swagger';
-import { joinTokenAnswer } from '../../../libs/contracts/answer-schemas';
-import { hashJoinToken } from '../../../libs/attestors/join-token/join-token.attestor';
-import { JoinTokensRepository } from '../../../libs/persistence';
-import { bodyChecker } from '../../../libs/contracts/request-body';
+import { joinTokenAnswer } from '@libs/contracts/answer-schemas';
+import { hashJoinToken } from '@libs/attestors/join-token/join-token.attestor';
+import { JoinTokensRepository } from '@libs/persistence';
+import { bodyChecker } from '@libs/contracts/request-body';
 import { ApiRoute } from '../http/openapi-route';
 import { RequestInfo } from '../http/request-context';
 import { newSecretToken } from './secret-token';

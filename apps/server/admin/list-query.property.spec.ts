@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { AUDIT_KEY, decodeCursor } from '../../../libs/persistence';
-import { parseAuditKey } from '../../../libs/persistence/cursor';
-import { ApiError } from '../../../libs/contracts/api-error';
+import { AUDIT_KEY, decodeCursor } from '@libs/persistence';
+import { parseAuditKey } from '@libs/persistence/cursor';
+import { ApiError } from '@libs/contracts/api-error';
 import { pageCursor, timestamp } from './list-query';
 
 // List query values reach SQL as bigints and timestamps: whatever is

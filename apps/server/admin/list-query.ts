@@ -1,5 +1,5 @@
-import { decodeCursor, type KeyPattern } from '../../../libs/persistence';
-import { ApiError } from '../../../libs/contracts/api-error';
+import { decodeCursor, type KeyPattern } from '@libs/persistence';
+import { ApiError } from '@libs/contracts/api-error';
 
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 500;

@@ -1,5 +1,5 @@
-import { builtInDescriptors } from '../../../libs/attestors/catalog';
-import type { PolicySpec } from '../../../libs/policy';
+import { builtInDescriptors } from '@libs/attestors/catalog';
+import type { PolicySpec } from '@libs/policy';
 import { ActiveConfig, type ActiveSection } from './active-config';
 
 function version(version: number, policies: PolicySpec[]): ActiveSection {

@@ -5,10 +5,10 @@ import {
   type CompiledPolicySet,
   type ConfigDocument,
   type SectionName,
-} from '../../../libs/policy';
-import type { AttestorDescriptor } from '../../../libs/attestors/attestor';
-import { IidTrustSet, type AwsIidCertificatesSpec } from '../../../libs/attestors/aws-iid/trust-set';
-import { KubernetesClusterSet, type KubernetesClustersSpec } from '../../../libs/attestors/k8s-psat/cluster-set';
+} from '@libs/policy';
+import type { AttestorDescriptor } from '@libs/attestors/attestor';
+import { IidTrustSet, type AwsIidCertificatesSpec } from '@libs/attestors/aws-iid/trust-set';
+import { KubernetesClusterSet, type KubernetesClustersSpec } from '@libs/attestors/k8s-psat/cluster-set';
 import { validateSection, type SectionValidation } from './section-validation';
 
 export const SECTIONS: readonly SectionName[] = ['AgentAttestation', 'AwsIidCertificates', 'KubernetesClusters'];

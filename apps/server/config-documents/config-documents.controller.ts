@@ -1,17 +1,17 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SectionName } from '../../../libs/policy';
+import type { SectionName } from '@libs/policy';
 import {
   pushedVersionAnswer,
   simulationAnswer,
   storedVersionAnswer,
   validationAnswer,
   versionHistoryAnswer,
-} from '../../../libs/contracts/answer-schemas';
+} from '@libs/contracts/answer-schemas';
 import { ViewerRoute } from '../admin/admin-auth.guard';
-import { ApiError } from '../../../libs/contracts/api-error';
-import { bodyChecker } from '../../../libs/contracts/request-body';
+import { ApiError } from '@libs/contracts/api-error';
+import { bodyChecker } from '@libs/contracts/request-body';
 import { ApiDocumentBody, ApiRoute } from '../http/openapi-route';
 import { RequestInfo } from '../http/request-context';
 import { timestamp } from '../admin/list-query';

@@ -3,16 +3,16 @@ import { join } from 'node:path';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
-import type { ConfigWarning, PushedVersion, ValidationAnswer } from '../../../libs/contracts/admin-api';
-import { formatConfigError, type ConfigError, type SectionName } from '../../../libs/policy';
+import type { ConfigWarning, PushedVersion, ValidationAnswer } from '@libs/contracts/admin-api';
+import { formatConfigError, type ConfigError, type SectionName } from '@libs/policy';
 import {
   ConfigRepository,
   listenForConfigNotices,
   type ConfigNotice,
   type ConfigNoticeListener,
   type StoredConfigVersion,
-} from '../../../libs/persistence';
-import { ApiError } from '../../../libs/contracts/api-error';
+} from '@libs/persistence';
+import { ApiError } from '@libs/contracts/api-error';
 import { LOGGER } from '../logging/logger';
 import { SETTINGS } from '../settings/settings.module';
 import { envName, SettingsError, type Settings } from '../settings/settings';

@@ -1,9 +1,9 @@
 import { workerData } from 'piscina';
-import type { AttestorDescriptor } from '../../../libs/attestors/attestor';
-import type { AuditEvent, SimulationResult } from '../../../libs/contracts/admin-api';
-import { compileAgentAttestation, type AgentAttestationSpec, type SectionName } from '../../../libs/policy';
+import type { AttestorDescriptor } from '@libs/attestors/attestor';
+import type { AuditEvent, SimulationResult } from '@libs/contracts/admin-api';
+import { compileAgentAttestation, type AgentAttestationSpec, type SectionName } from '@libs/policy';
 // the file, not the lib's index: a worker loads only what replaying needs
-import { replayLogins, replayRegistry } from '../../../libs/login/login-replay';
+import { replayLogins, replayRegistry } from '@libs/login/login-replay';
 import { validateSection, type SectionValidation } from './section-validation';
 
 // The document worker thread (`document-workers.ts` runs it): the steps whose

@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
-import type { AttestorDescriptor } from '../../../libs/attestors/attestor';
-import { IidTrustSet, IidTrustSetError, type AwsIidCertificatesSpec } from '../../../libs/attestors/aws-iid/trust-set';
+import type { AttestorDescriptor } from '@libs/attestors/attestor';
+import { IidTrustSet, IidTrustSetError, type AwsIidCertificatesSpec } from '@libs/attestors/aws-iid/trust-set';
 import {
   ClusterSetError,
   KubernetesClusterSet,
   type KubernetesClustersSpec,
-} from '../../../libs/attestors/k8s-psat/cluster-set';
+} from '@libs/attestors/k8s-psat/cluster-set';
 import {
   validateDocument,
   type ConfigDocument,
   type ConfigError,
   type ConfigWarning,
   type SectionName,
-} from '../../../libs/policy';
+} from '@libs/policy';
 
 export type SectionValidation =
   | { ok: true; document: ConfigDocument; sha256: string; warnings: ConfigWarning[] }

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { SimulationResult } from '../../../libs/contracts/admin-api';
-import { AuditRepository } from '../../../libs/persistence';
-import type { AgentAttestationSpec, ConfigDocument } from '../../../libs/policy';
-import { ApiError } from '../../../libs/contracts/api-error';
+import type { SimulationResult } from '@libs/contracts/admin-api';
+import { AuditRepository } from '@libs/persistence';
+import type { AgentAttestationSpec, ConfigDocument } from '@libs/policy';
+import { ApiError } from '@libs/contracts/api-error';
 import { SETTINGS } from '../settings/settings.module';
 import type { Settings } from '../settings/settings';
 import { DocumentWorkers } from './document-workers';

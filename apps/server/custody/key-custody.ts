@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { KEK_BYTES, parseKek } from '../../../libs/pki';
+import { KEK_BYTES, parseKek } from '@libs/pki';
 import { asSettingError, type Settings } from '../settings/settings';
 import { checkPrivateFile, RefusedFileError, securePrivateDirectory } from './private-files';
 

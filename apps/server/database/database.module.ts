@@ -10,7 +10,7 @@ import {
   migrate,
   openDatabase,
   type Database,
-} from '../../../libs/persistence';
+} from '@libs/persistence';
 import type { Logger } from 'pino';
 import { LOGGER } from '../logging/logger';
 import { connectionProblem } from './connection-problem';

@@ -1,5 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { until } from '../../../libs/testing/until';
+import { until } from '@libs/testing/until';
 import { capConnections, type RefusedBecause } from './connection-limits';
 
 const limits = (maxConnectionsPerSource: number) => ({ maxConnectionsPerSource, maxConnections: 100 });

@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import type { ContentObject, SchemaObject } from '@nestjs/swagger';
-import { PROBLEMS, type ProblemCode } from '../../../libs/contracts/problem';
+import { PROBLEMS, type ProblemCode } from '@libs/contracts/problem';
 
 /** The problem schema's name under `components.schemas` (openapi.ts registers it). */
 export const PROBLEM_SCHEMA = 'Problem';

@@ -1,6 +1,6 @@
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { problemSchema } from '../../../libs/contracts/problem';
+import { problemSchema } from '@libs/contracts/problem';
 import { BEARER, PROBLEM_SCHEMA } from './openapi-route';
 
 const DESCRIPTION = [

@@ -1,9 +1,9 @@
 import { Catch, HttpException, Inject, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { PROBLEMS, problemTypeUri, type Problem, type ProblemCode } from '../../../libs/contracts/problem';
-import { isDatabaseUnavailable } from '../../../libs/persistence';
-import { ApiError } from '../../../libs/contracts/api-error';
+import { PROBLEMS, problemTypeUri, type Problem, type ProblemCode } from '@libs/contracts/problem';
+import { isDatabaseUnavailable } from '@libs/persistence';
+import { ApiError } from '@libs/contracts/api-error';
 import { LOGGER } from '../logging/logger';
 
 /**

@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { SpiffeBundle } from '../../../libs/pki';
+import type { SpiffeBundle } from '@libs/pki';
 import { PublicRoute } from '../admin/admin-auth.guard';
 import { ApiRoute } from '../http/openapi-route';
 import { IdentityService } from './identity.service';

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { JwtSvidSigner, TrustDomainKeys } from '../../../libs/keys';
-import { LoginIdCodec } from '../../../libs/login';
+import { JwtSvidSigner, TrustDomainKeys } from '@libs/keys';
+import { LoginIdCodec } from '@libs/login';
 import { AdminActorIds } from './admin-actor-ids';
 import { BundleController } from './bundle.controller';
 import { identityProviders } from './identity.providers';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { TrustDomainKeys } from '../../../libs/keys';
-import { MemoryKeys } from '../../../libs/keys/testing';
-import { openPrivateKey } from '../../../libs/pki';
+import { TrustDomainKeys } from '@libs/keys';
+import { MemoryKeys } from '@libs/keys/testing';
+import { openPrivateKey } from '@libs/pki';
 import { SettingsError } from '../settings/settings';
 import { adminActorIds, keyCustody, loginIdCodec } from './identity.providers';
 

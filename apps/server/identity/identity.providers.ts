@@ -1,16 +1,9 @@
 import type { FactoryProvider } from '@nestjs/common';
 import type { Logger } from 'pino';
-import {
-  JwtSvidSigner,
-  KeyCustody,
-  TrustDomainKeys,
-  type KeyLog,
-  type KeyStore,
-  type StoredKey,
-} from '../../../libs/keys';
-import { KeysRepository } from '../../../libs/persistence';
+import { JwtSvidSigner, KeyCustody, TrustDomainKeys, type KeyLog, type KeyStore, type StoredKey } from '@libs/keys';
+import { KeysRepository } from '@libs/persistence';
 import { LOGGER } from '../logging/logger';
-import { LoginIdCodec } from '../../../libs/login';
+import { LoginIdCodec } from '@libs/login';
 import { SETTINGS } from '../settings/settings.module';
 import { envName, SettingsError, type Settings } from '../settings/settings';
 import { AdminActorIds } from './admin-actor-ids';

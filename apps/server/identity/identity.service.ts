@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { JWK } from 'jose';
-import { JwtSvidSigner, TrustDomainKeys } from '../../../libs/keys';
-import type { CertificateAuthority, SpiffeBundle } from '../../../libs/pki';
-import { LoginIdCodec } from '../../../libs/login';
+import { JwtSvidSigner, TrustDomainKeys } from '@libs/keys';
+import type { CertificateAuthority, SpiffeBundle } from '@libs/pki';
+import { LoginIdCodec } from '@libs/login';
 import { AdminActorIds } from './admin-actor-ids';
 
 export { IDENTITY_CLOCK, type Clock } from './identity.providers';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { tickMilliseconds, TrustDomainChanged, TrustDomainKeys } from '../../../libs/keys';
+import { tickMilliseconds, TrustDomainChanged, TrustDomainKeys } from '@libs/keys';
 import { LOGGER } from '../logging/logger';
 import { SETTINGS } from '../settings/settings.module';
 import { envName, SettingsError } from '../settings/settings';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { LoginObserver } from '../../../libs/login';
+import type { LoginObserver } from '@libs/login';
 import { INSTRUMENTS } from '../telemetry/instruments';
 import type { Metrics } from '../telemetry/metrics';
 

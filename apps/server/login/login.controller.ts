@@ -1,19 +1,19 @@
 import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ApiBody, ApiTags } from '@nestjs/swagger';
-import { completeLoginAnswer, startLoginAnswer } from '../../../libs/contracts/answer-schemas';
+import { completeLoginAnswer, startLoginAnswer } from '@libs/contracts/answer-schemas';
 import {
   completeLoginSchema,
   startLoginSchema,
   type CompleteLoginResponse,
   type StartLoginResponse,
-} from '../../../libs/contracts/agent-api';
+} from '@libs/contracts/agent-api';
 import { PublicRoute } from '../admin/admin-auth.guard';
 import { ApiRoute } from '../http/openapi-route';
 import { RequestInfo } from '../http/request-context';
 import { SETTINGS } from '../settings/settings.module';
 import type { Settings } from '../settings/settings';
 import { LoginService } from './login.service';
-import { VerificationGate } from '../../../libs/login';
+import { VerificationGate } from '@libs/login';
 
 /** The Agent API: no bearer token, the proofs are the credential. */
 @PublicRoute()

@@ -1,15 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import type { CompleteLoginResponse, StartLoginResponse } from '../../../libs/contracts/agent-api';
-import { AttestorRegistry } from '../../../libs/attestors/registry';
-import { Login, type RequestContext } from '../../../libs/login';
+import type { CompleteLoginResponse, StartLoginResponse } from '@libs/contracts/agent-api';
+import { AttestorRegistry } from '@libs/attestors/registry';
+import { Login, type RequestContext } from '@libs/login';
 import {
   AuditRepository,
   isDatabaseUnavailable,
   LoginWriteBatcher,
   recordLoginFailure,
   type Database,
-} from '../../../libs/persistence';
+} from '@libs/persistence';
 import { ActiveConfig } from '../config-documents/active-config';
 import { DATABASE } from '../database/database.module';
 import { IdentityService } from '../identity/identity.service';

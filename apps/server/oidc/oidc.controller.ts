@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { JWK } from 'jose';
-import { jwksAnswer, openIdConfigurationAnswer } from '../../../libs/contracts/answer-schemas';
+import { jwksAnswer, openIdConfigurationAnswer } from '@libs/contracts/answer-schemas';
 import { PublicRoute } from '../admin/admin-auth.guard';
 import { ApiRoute } from '../http/openapi-route';
 import { IdentityService } from '../identity/identity.service';

@@ -1,12 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBody, ApiTags } from '@nestjs/swagger';
-import { jwtSvidAnswer, renewAnswer } from '../../../libs/contracts/answer-schemas';
-import {
-  jwtSvidSchema,
-  renewSchema,
-  type JwtSvidResponse,
-  type RenewResponse,
-} from '../../../libs/contracts/agent-api';
+import { jwtSvidAnswer, renewAnswer } from '@libs/contracts/answer-schemas';
+import { jwtSvidSchema, renewSchema, type JwtSvidResponse, type RenewResponse } from '@libs/contracts/agent-api';
 import { PublicRoute } from '../admin/admin-auth.guard';
 import { ApiRoute } from '../http/openapi-route';
 import { RequestInfo } from '../http/request-context';

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { RenewalRepository, type Database } from '../../../libs/persistence';
+import { RenewalRepository, type Database } from '@libs/persistence';
 import { DATABASE } from '../database/database.module';
 import { IdentityModule } from '../identity/identity.module';
 import { RenewalController } from './renewal.controller';

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import type { JwtSvidResponse, RenewResponse } from '../../../libs/contracts/agent-api';
-import { Renewal, type RenewalObserver, type RequestContext } from '../../../libs/login';
-import { AuditRepository, RenewalRepository } from '../../../libs/persistence';
+import type { JwtSvidResponse, RenewResponse } from '@libs/contracts/agent-api';
+import { Renewal, type RenewalObserver, type RequestContext } from '@libs/login';
+import { AuditRepository, RenewalRepository } from '@libs/persistence';
 import { ActiveConfig } from '../config-documents/active-config';
 import { IdentityService } from '../identity/identity.service';
 import { LOGGER } from '../logging/logger';

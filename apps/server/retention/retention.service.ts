@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { RETENTION_TABLES, runRetentionPass, type Database, type RetentionPassResult } from '../../../libs/persistence';
+import { RETENTION_TABLES, runRetentionPass, type Database, type RetentionPassResult } from '@libs/persistence';
 import { DATABASE } from '../database/database.module';
 import { LOGGER } from '../logging/logger';
 import { SETTINGS } from '../settings/settings.module';

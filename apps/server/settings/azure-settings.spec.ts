@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSettings } from './settings';
-import { temporaryDirectories } from '../../../test/support/temp-directories';
+import { temporaryDirectories } from '@test/support/temp-directories';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 

@@ -1,7 +1,7 @@
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { envName, loadSettings, SettingsError } from './settings';
-import { temporaryDirectories } from '../../../test/support/temp-directories';
+import { temporaryDirectories } from '@test/support/temp-directories';
 
 const tempDir = temporaryDirectories();
 

@@ -100,7 +100,7 @@ export const INSTRUMENTS = {
 export type Instrument = (typeof INSTRUMENTS)[keyof typeof INSTRUMENTS];
 
 /** The reference agent's own counter, defined in the contracts the agent shares. */
-export { AGENT_PROOFS } from '../../../libs/contracts/telemetry';
+export { AGENT_PROOFS } from '@libs/contracts/telemetry';
 
 /**
  * Prometheus suffixes for OpenTelemetry units, as the OpenTelemetry

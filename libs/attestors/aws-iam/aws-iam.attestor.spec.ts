@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import fc from 'fast-check';
 import { DependencyUnavailable, ProofRejected } from '../attestor';
 import type { AwsAccountGate, StsSender } from '../aws/ports';
-import { startAwsSimulator, type AwsSimulator } from '../../testing/aws-simulator';
+import { startAwsSimulator, type AwsSimulator } from '@libs/testing/aws-simulator';
 import {
   OUTSIDER_ACCOUNT,
   OUTSIDER_KEY,
@@ -10,7 +10,7 @@ import {
   presignedGetCallerIdentity,
   worldInit,
   type Creds,
-} from '../../testing/aws-simulator/fixtures';
+} from '@libs/testing/aws-simulator/fixtures';
 import { awsIamAttestor, type AwsIamProof } from './aws-iam.attestor';
 import { parseCallerIdentity } from './caller-identity';
 import { GET_CALLER_IDENTITY_BODY } from './signed-request';

@@ -1,6 +1,6 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 import fc from 'fast-check';
-import { presignedGetCallerIdentity } from '../../testing/aws-simulator/fixtures';
+import { presignedGetCallerIdentity } from '@libs/testing/aws-simulator/fixtures';
 import { ProofRejected } from '../attestor';
 import { vetSignedRequest } from './signed-request';
 

@@ -1,4 +1,4 @@
-import { presignedGetCallerIdentity } from '../../testing/aws-simulator/fixtures';
+import { presignedGetCallerIdentity } from '@libs/testing/aws-simulator/fixtures';
 import { rejectionReason } from '../testing/rejection';
 import { vetSignedRequest } from './signed-request';
 

@@ -1,5 +1,5 @@
-import { startAwsSimulator, type AwsSimulator } from '../../testing/aws-simulator';
-import { presignedGetCallerIdentity, SERVER_ACCOUNT, worldInit } from '../../testing/aws-simulator/fixtures';
+import { startAwsSimulator, type AwsSimulator } from '@libs/testing/aws-simulator';
+import { presignedGetCallerIdentity, SERVER_ACCOUNT, worldInit } from '@libs/testing/aws-simulator/fixtures';
 import { DependencyUnavailable } from '../attestor';
 import { createStsSender } from './sts-sender';
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { ProofRejected } from '../attestor';
 import { BerError, children, readWhole, type Tlv } from './ber';
 import { MAX_SIGNATURE_BASE64, verifyIidSignature } from './pkcs7';
-import { onThreadCpu } from '../../testing/thread-cpu';
+import { onThreadCpu } from '@libs/testing/thread-cpu';
 import { iidDocument, signIid, testSigner, testTrustSet } from './testing/iid-signer';
 
 // Structure-aware fuzzing of the BER reader and the PKCS#7 verifier above

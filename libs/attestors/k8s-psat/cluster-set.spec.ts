@@ -1,4 +1,4 @@
-import { generateClusterKey, type ClusterKey } from '../../testing/k8s-issuer/keys';
+import { generateClusterKey, type ClusterKey } from '@libs/testing/k8s-issuer/keys';
 import { ClusterSetError, KubernetesClusterSet, type KubernetesClustersSpec } from './cluster-set';
 
 const cluster = (over: Partial<KubernetesClustersSpec['clusters'][number]>) => ({

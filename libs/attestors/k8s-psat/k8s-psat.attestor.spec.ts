@@ -1,5 +1,5 @@
-import { generateClusterKey, type ClusterKey } from '../../testing/k8s-issuer/keys';
-import { projectedClaims, signToken, type PodIdentity } from '../../testing/k8s-issuer/tokens';
+import { generateClusterKey, type ClusterKey } from '@libs/testing/k8s-issuer/keys';
+import { projectedClaims, signToken, type PodIdentity } from '@libs/testing/k8s-issuer/tokens';
 import { DependencyUnavailable } from '../attestor';
 import { KubernetesClusterSet } from './cluster-set';
 import { k8sPsatAttestor, type K8sPsatConfig } from './k8s-psat.attestor';

@@ -1,4 +1,4 @@
-import { generateClusterKey, type ClusterKey } from '../../testing/k8s-issuer/keys';
+import { generateClusterKey, type ClusterKey } from '@libs/testing/k8s-issuer/keys';
 import { REFRESH_INTERVAL_MS, RemoteKeySets } from './remote-keys';
 
 const URI = 'https://oidc.example/keys';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { generateClusterKey, type ClusterKey } from '../../testing/k8s-issuer/keys';
-import { projectedClaims, signToken } from '../../testing/k8s-issuer/tokens';
+import { generateClusterKey, type ClusterKey } from '@libs/testing/k8s-issuer/keys';
+import { projectedClaims, signToken } from '@libs/testing/k8s-issuer/tokens';
 import { ProofRejected } from '../attestor';
 import { KubernetesClusterSet } from './cluster-set';
 import { k8sPsatAttestor } from './k8s-psat.attestor';

@@ -1,4 +1,4 @@
-import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { createTestDatabase, type TestDatabase } from '@test/support/database';
 import type { Database } from '../database';
 import { runRetentionPass, type RetentionPolicy } from './retention-pass';
 

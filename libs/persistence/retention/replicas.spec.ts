@@ -1,11 +1,11 @@
 import { Client } from 'pg';
-import { loginRecord } from '../../../test/support/login-record';
-import { createSharedDatabase } from '../../../test/support/server-process';
+import { loginRecord } from '@test/support/login-record';
+import { createSharedDatabase } from '@test/support/server-process';
 import { openDatabase, type Database } from '../database';
 import { recordLogin } from '../login-write';
 import { migrate } from '../migrator';
 import { RETENTION_LOCK_ID, runRetentionPass, type RetentionPolicy } from './retention-pass';
-import { until } from '../../testing/until';
+import { until } from '@libs/testing/until';
 
 const DAY = 86_400_000;
 const POLICY: RetentionPolicy = {

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
-import { loginRecord } from '../../../test/support/login-record';
+import { createTestDatabase, type TestDatabase } from '@test/support/database';
+import { loginRecord } from '@test/support/login-record';
 import type { Database } from '../database';
 import { AgentsRepository } from '../agents.repository';
 import { recordLogin } from '../login-write';

@@ -1,4 +1,4 @@
-import type { Attributes } from '../../attestors/attestor';
+import type { Attributes } from '@libs/attestors/attestor';
 import type { RuleSpec } from '../spec-types';
 import type { StringTest } from './glob';
 import { compileValueOperand, isValueOperator, operatorsOf, type ValueOperatorName } from './operators';

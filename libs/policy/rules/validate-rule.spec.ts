@@ -1,7 +1,7 @@
 import { policyAttributeNames } from '../attribute-names';
 import type { SchemaError } from '../schemas/schema-validator';
 import type { RuleSpec } from '../spec-types';
-import { builtInDescriptors } from '../../attestors/catalog';
+import { builtInDescriptors } from '@libs/attestors/catalog';
 import { validateRule } from './validate-rule';
 
 const builtIns = builtInDescriptors();

@@ -1,4 +1,4 @@
-import type { AttestorDescriptor } from '../../attestors/attestor';
+import type { AttestorDescriptor } from '@libs/attestors/attestor';
 import { policyAttributeNames } from '../attribute-names';
 import { formatDuration, tryParseDuration } from '../duration';
 import { joinPointer } from '../json-pointer';

@@ -1,4 +1,4 @@
-import { builtInDescriptors } from '../../attestors/catalog';
+import { builtInDescriptors } from '@libs/attestors/catalog';
 import { policyAttributeNames } from '../attribute-names';
 import { templateCollisionWarning } from './template-warnings';
 

@@ -1,6 +1,6 @@
-import type { Attributes } from '../../attestors/attestor';
+import type { Attributes } from '@libs/attestors/attestor';
 import { policyAttributeNames } from '../attribute-names';
-import { builtInDescriptors } from '../../attestors/catalog';
+import { builtInDescriptors } from '@libs/attestors/catalog';
 import { compileTemplate, parseTemplate, templateProblems } from './template';
 import { MAX_PATH_LENGTH } from './spiffe-id';
 

@@ -1,4 +1,4 @@
-import type { Attributes } from '../../attestors/attestor';
+import type { Attributes } from '@libs/attestors/attestor';
 import { AGENT_UUID, type PolicyAttributeNames } from '../attribute-names';
 import { isPathSegmentChar, isPathSegmentText, MAX_PATH_LENGTH, PATH_ALPHABET } from './spiffe-id';
 

@@ -1,6 +1,6 @@
 import { DependencyUnavailable } from '../../attestor';
-import { until } from '../../../testing/until';
-import { startAwsSimulator, type AwsSimulator } from '../../../testing/aws-simulator';
+import { until } from '@libs/testing/until';
+import { startAwsSimulator, type AwsSimulator } from '@libs/testing/aws-simulator';
 import {
   MEMBER_ACCOUNT,
   ORG_ROLE,
@@ -9,7 +9,7 @@ import {
   WEB_PROFILE,
   WEB_ROLE,
   worldInit,
-} from '../../../testing/aws-simulator/fixtures';
+} from '@libs/testing/aws-simulator/fixtures';
 import { createAwsCloud, type AwsCloudOptions, type AwsCloudService } from './aws-cloud';
 import type { CloudStats } from './stats';
 

@@ -1,7 +1,7 @@
 import { DependencyUnavailable } from '../../attestor';
-import { startAwsSimulator, type AwsSimulator } from '../../../testing/aws-simulator';
-import { MEMBER_ROLE, OUTSIDER_ACCOUNT, worldInit } from '../../../testing/aws-simulator/fixtures';
-import { until } from '../../../testing/until';
+import { startAwsSimulator, type AwsSimulator } from '@libs/testing/aws-simulator';
+import { MEMBER_ROLE, OUTSIDER_ACCOUNT, worldInit } from '@libs/testing/aws-simulator/fixtures';
+import { until } from '@libs/testing/until';
 import { AwsClients } from './clients';
 import { AssumedRoles, roleArnOf } from './credentials';
 import { NO_STATS } from './stats';

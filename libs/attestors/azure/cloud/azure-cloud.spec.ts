@@ -1,13 +1,13 @@
 import { DependencyUnavailable } from '../../attestor';
 import type { CloudStats } from '../../aws/cloud/stats';
-import { startAzureSimulator, type AzureSimulator } from '../../../testing/azure-simulator';
+import { startAzureSimulator, type AzureSimulator } from '@libs/testing/azure-simulator';
 import {
   BLOG_PRINCIPAL_ID,
   OTHER_TENANT_ID,
   SUBSCRIPTION_ID,
   TENANT_ID,
   azureWorldInit,
-} from '../../../testing/azure-simulator/fixtures';
+} from '@libs/testing/azure-simulator/fixtures';
 import { createAzureCloud } from './azure-cloud';
 import { createAzureKeySource } from './key-source';
 

@@ -1,5 +1,5 @@
-import { startK8sIssuer, type K8sIssuer } from '../../../testing/k8s-issuer';
-import { until } from '../../../testing/until';
+import { startK8sIssuer, type K8sIssuer } from '@libs/testing/k8s-issuer';
+import { until } from '@libs/testing/until';
 import { DependencyUnavailable } from '../../attestor';
 import { createJwksSource } from './jwks-source';
 
