@@ -69,6 +69,30 @@ describe('parseCommandLine', () => {
       });
     });
 
+    it('takes the STS region from --aws-region, else AWS_REGION, else AWS_DEFAULT_REGION', () => {
+      const iam = ['login', '--server', 'https://a.example', '--attestor', 'aws_iam', '--out', 'd'];
+      const region = (argv: string[], env: NodeJS.ProcessEnv) =>
+        (parseCommandLine(argv, env) as { options: { awsRegion?: string } }).options.awsRegion;
+      expect(region([...iam, '--aws-region', 'eu-west-1'], { AWS_REGION: 'us-east-1' })).toBe('eu-west-1');
+      expect(region(iam, { AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-west-2' })).toBe('us-east-1');
+      expect(region(iam, { AWS_DEFAULT_REGION: 'us-west-2' })).toBe('us-west-2');
+      expect(region(iam, {})).toBeUndefined();
+      // the variable concerns only the attestor that signs for a region
+      expect(region([...base, '--token', 'T'], { AWS_REGION: 'us-east-1' })).toBeUndefined();
+    });
+
+    it('takes the IMDS endpoint from --imds-endpoint, else AWS_EC2_METADATA_SERVICE_ENDPOINT, checked alike', () => {
+      const iid = ['login', '--server', 'https://a.example', '--attestor', 'aws_iid', '--out', 'd'];
+      const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:1338' };
+      expect(parseCommandLine(iid, env)).toMatchObject({ options: { imdsEndpoint: 'http://127.0.0.1:1338' } });
+      expect(parseCommandLine([...iid, '--imds-endpoint', 'http://[::1]:9'], env)).toMatchObject({
+        options: { imdsEndpoint: 'http://[::1]:9' },
+      });
+      expect(problemsOf(iid, { AWS_EC2_METADATA_SERVICE_ENDPOINT: 'not a url' })).toEqual([
+        expect.stringContaining('AWS_EC2_METADATA_SERVICE_ENDPOINT'),
+      ]);
+    });
+
     it('asks for the login page with --help or -h, whatever else is on the line', () => {
       expect(parseCommandLine(['login', '--help'])).toEqual({ name: 'help', topic: 'login' });
       expect(parseCommandLine(['login', '-h', '--bogus'])).toEqual({ name: 'help', topic: 'login' });

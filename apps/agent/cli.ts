@@ -269,8 +269,17 @@ function loginOptions(
 
   const options: LoginOptions = { server: server ?? '', attestors, out: out ?? '' };
   if (joinToken !== undefined) options.joinToken = joinToken;
-  if (imdsEndpoint !== undefined) options.imdsEndpoint = imdsEndpoint;
-  if (awsRegion !== undefined) options.awsRegion = awsRegion;
+  // The AWS SDK's own variables, read here with the rest of the command line
+  // so that the collectors see only their settings.
+  const imdsFromEnv = seen.has('aws_iid') ? env.AWS_EC2_METADATA_SERVICE_ENDPOINT || undefined : undefined;
+  if (imdsEndpoint === undefined && imdsFromEnv !== undefined) {
+    const problem = serverUrlProblem(imdsFromEnv, 'AWS_EC2_METADATA_SERVICE_ENDPOINT');
+    if (problem) problems.push(problem);
+  }
+  const imds = imdsEndpoint ?? imdsFromEnv;
+  const region = awsRegion ?? (seen.has('aws_iam') ? env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined : undefined);
+  if (imds !== undefined) options.imdsEndpoint = imds;
+  if (region !== undefined) options.awsRegion = region;
   if (azureImdsEndpoint !== undefined) options.azureImdsEndpoint = azureImdsEndpoint;
   if (azureResource) options.azureResource = azureResource;
   if (k8sCluster) options.k8sCluster = k8sCluster;

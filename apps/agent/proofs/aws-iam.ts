@@ -5,7 +5,7 @@ import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { CollectorSettingsError, type ProofCollector } from './collector';
 
 export interface AwsIamSettings {
-  /** region of the STS endpoint to sign for; default AWS_REGION */
+  /** region of the STS endpoint to sign for (the command line's `--aws-region`, else AWS_REGION or AWS_DEFAULT_REGION) */
   awsRegion?: string;
   /** default: the AWS SDK's default credential chain (env, profile, ECS/Lambda, IMDS) */
   awsCredentials?: AwsCredentialIdentityProvider;
@@ -20,7 +20,7 @@ const BODY = 'Action=GetCallerIdentity&Version=2011-06-15';
  * agent never does, and its credentials never leave the machine.
  */
 export function awsIamCollector(settings: AwsIamSettings): ProofCollector {
-  const region = settings.awsRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  const region = settings.awsRegion;
   if (!region) throw new CollectorSettingsError('aws_iam: no AWS region (set --aws-region or AWS_REGION)');
   const host = `sts.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
   const signer = new SignatureV4({

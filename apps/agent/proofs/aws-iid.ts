@@ -1,7 +1,7 @@
 import type { ProofCollector } from './collector';
 
 export interface AwsIidSettings {
-  /** IMDS base URL; default AWS_EC2_METADATA_SERVICE_ENDPOINT or http://169.254.169.254 */
+  /** IMDS base URL (`--imds-endpoint`, else AWS_EC2_METADATA_SERVICE_ENDPOINT); default http://169.254.169.254 */
   imdsEndpoint?: string;
 }
 
@@ -14,10 +14,7 @@ const TIMEOUT_MS = 5_000;
  * The document is sent exactly as served: its bytes are what AWS signed.
  */
 export function awsIidCollector(settings: AwsIidSettings): ProofCollector {
-  const base = (settings.imdsEndpoint ?? process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? DEFAULT_IMDS).replace(
-    /\/+$/,
-    '',
-  );
+  const base = (settings.imdsEndpoint ?? DEFAULT_IMDS).replace(/\/+$/, '');
   return {
     type: 'aws_iid',
     async collect() {
