@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { fleetPolicy, loginOperation, startFleet, type HeldAgent, type Route } from './aws-fleet';
 import { sampleRss, startAttestd, type Attestd } from './attestd';
@@ -188,7 +189,7 @@ async function main(): Promise<void> {
     const burstCloudCalls = fleet.sim.log.count();
 
     /** CPU, writes (on PostgreSQL, `writes`) and peak RSS around one timed run */
-    /** timed saturation phases, for `--profile` */
+    /** timed phases, for `--profile` */
     const windows: PhaseWindow[] = [];
     const measured = async (
       writes: boolean,
@@ -199,13 +200,23 @@ async function main(): Promise<void> {
       for (const client of clients) client.fresh();
       rss.reset();
       const cpu = await cpuMeter(pids, localDatabaseUrl);
+      const delay = monitorEventLoopDelay({ resolution: 10 });
+      delay.enable();
       const from = monotonicMicros();
       const result = await run();
       if (profiledAs) windows.push({ name: profiledAs, from, to: monotonicMicros() });
+      delay.disable();
+      const loadGeneratorDelayMs = { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 };
       const cpuPerOperation = await cpu.perOperation(result.operations);
       const rssPeakMiB = rss.peak();
       const writesPerOperation = await pg?.perOperation(result.operations);
-      return { result, cpuPerOperation, rssPeakMiB, ...(writesPerOperation && { writesPerOperation }) };
+      return {
+        result,
+        cpuPerOperation,
+        rssPeakMiB,
+        loadGeneratorDelayMs,
+        ...(writesPerOperation && { writesPerOperation }),
+      };
     };
 
     // Each timed group is warmed whole first (denied logins: verified, looked
@@ -235,7 +246,7 @@ async function main(): Promise<void> {
       const phase = await measured(
         writes,
         () => run(loginOperation(route, proofs, fleet.keys, 200, agents), proofs.length),
-        writes ? `${name} logins` : undefined,
+        name === 'probe' ? undefined : `${name} logins`,
       );
       return { ...phase, cloudCalls: fleet.sim.log.count(), warmUpRate: warm.rate };
     };
@@ -269,7 +280,11 @@ async function main(): Promise<void> {
         `saturation ${name}`,
       );
       const rate = sat.result.rate / 2;
-      const half = await measured(false, () => openLoop({ rate, seconds: opts.seconds, maxOperations: Infinity, op }));
+      const half = await measured(
+        false,
+        () => openLoop({ rate, seconds: opts.seconds, maxOperations: Infinity, op }),
+        `half load ${name}`,
+      );
       return { saturation: sat, halfLoad: half };
     };
     const renewals = await agentPhases('renewals', renewOperation(route, agents, fleet.keys));
@@ -353,6 +368,7 @@ async function main(): Promise<void> {
     );
     for (const phase of report.profile ?? []) {
       console.log(`\n${phase.phase}: ${phase.samples} busy samples; self time, then total time in apps/ and libs/`);
+      console.log(`longest busy stretch ${phase.longestBusyMs.toFixed(0)} ms: ${phase.longestBusyTop.join('; ')}`);
       for (const f of [...phase.self, { fn: '', percent: NaN }, ...phase.total])
         console.log(Number.isNaN(f.percent) ? '' : `${f.percent.toFixed(1).padStart(5)}%  ${f.fn}`);
     }

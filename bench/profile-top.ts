@@ -42,6 +42,12 @@ export interface PhaseProfile {
   self: { fn: string; percent: number }[];
   /** functions of apps/ and libs/ only */
   total: { fn: string; percent: number }[];
+  /**
+   * The longest stretch without an idle sample (the event loop held, or the
+   * thread descheduled while busy), and the functions most often on top in it.
+   */
+  longestBusyMs: number;
+  longestBusyTop: string[];
 }
 
 function largestProfile(directory: string): CpuProfile | undefined {
@@ -79,10 +85,19 @@ export function profileByPhase(directory: string, windows: PhaseWindow[], limit 
     const total = new Map<string, number>();
     let busy = 0;
     let at = profile.startTime;
+    let stretch = { from: 0, samples: [] as string[] };
+    let longest = { ms: 0, samples: [] as string[] };
     profile.samples.forEach((id, i) => {
       at += profile.timeDeltas[i] ?? 0;
       const node = byId.get(id);
-      if (at < from || at > to || !node || node.callFrame.functionName === '(idle)') return;
+      if (at < from || at > to || !node) return;
+      if (node.callFrame.functionName === '(idle)') {
+        stretch = { from: at, samples: [] };
+        return;
+      }
+      stretch.samples.push(label(node));
+      if ((at - stretch.from) / 1000 > longest.ms)
+        longest = { ms: (at - stretch.from) / 1000, samples: stretch.samples };
       busy += 1;
       self.set(label(node), (self.get(label(node)) ?? 0) + 1);
       const seen = new Set<string>();
@@ -94,6 +109,15 @@ export function profileByPhase(directory: string, windows: PhaseWindow[], limit 
         }
       }
     });
-    return { phase: name, samples: busy, self: shares(self, busy, limit), total: shares(total, busy, limit) };
+    const inStretch = new Map<string, number>();
+    for (const fn of longest.samples) inStretch.set(fn, (inStretch.get(fn) ?? 0) + 1);
+    return {
+      phase: name,
+      samples: busy,
+      self: shares(self, busy, limit),
+      total: shares(total, busy, limit),
+      longestBusyMs: longest.ms,
+      longestBusyTop: shares(inStretch, longest.samples.length, 5).map((f) => `${f.percent.toFixed(0)}% ${f.fn}`),
+    };
   });
 }

@@ -29,6 +29,11 @@ export interface Phase {
   cpuPerOperation: CpuShares;
   /** PostgreSQL's writes per operation (saturation phases on PostgreSQL) */
   writesPerOperation?: PgWrites;
+  /**
+   * The load generator's own event-loop delay over the phase: latencies are
+   * measured there, so a stall of its own shows as the server's latency.
+   */
+  loadGeneratorDelayMs: { p99: number; max: number };
 }
 
 export interface PhasePair {
@@ -76,6 +81,10 @@ export function phaseRows(
       value: latencies(h.result),
       target: `p99 < ${TARGETS.halfLoadP99Ms} ms`,
       pass: h.result.latencyMs.p99 < TARGETS.halfLoadP99Ms,
+    },
+    {
+      metric: `${name}: half load, the load generator's event-loop delay p99 / max`,
+      value: `${fmt.ms(h.loadGeneratorDelayMs.p99)} / ${fmt.ms(h.loadGeneratorDelayMs.max)}`,
     },
     {
       metric: `${name}: failed in timed phases`,
