@@ -50,6 +50,7 @@ export async function startAttestd(
     '-r',
     builtScript('bench', 'exit-on-signal.js'),
     ...(options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : []),
+    ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
   ];
   const replicas: ServerProcess[] = [];
   const stop = async () => {

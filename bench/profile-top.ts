@@ -85,7 +85,7 @@ export function profileByPhase(directory: string, windows: PhaseWindow[], limit 
     const total = new Map<string, number>();
     let busy = 0;
     let at = profile.startTime;
-    let stretch = { from: 0, samples: [] as string[] };
+    let stretch = { from, samples: [] as string[] };
     let longest = { ms: 0, samples: [] as string[] };
     profile.samples.forEach((id, i) => {
       at += profile.timeDeltas[i] ?? 0;
