@@ -6,7 +6,7 @@ import { AgentsRepository } from './agents.repository';
 import { openDatabase, type Database } from './database';
 import { recordLogin } from './login-write';
 import { migrate } from './migrator';
-import { RenewalRepository, type AgentWriteVerdict } from './renewal.repository';
+import { presentSvids, RenewalRepository, type AgentWriteVerdict, type Presentation } from './renewal.repository';
 
 const serial = () => randomBytes(16).toString('hex');
 const jti = () => randomBytes(16).toString('base64url');
@@ -70,7 +70,7 @@ function fixture(db: () => Database) {
   };
 
   const holderOf = (spiffeId: string, serial: string) => repository().holderOf(spiffeId, serial);
-  return { agent, renew, jwt, serials, holderOf };
+  return { agent, renew, jwt, serials, holderOf, repository };
 }
 
 describe('RenewalRepository: which SVIDs an agent may present', () => {
@@ -166,6 +166,95 @@ describe('RenewalRepository: which SVIDs an agent may present', () => {
     expect(renewed.verdict).toBe('ok');
     expect(['ok', 'not_current']).toContain(minted);
     expect((await serials(a.id)).current).toBe(renewed.to);
+  });
+});
+
+describe('Renewal writes, several in one statement (group commit)', () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+  });
+  afterAll(() => t?.drop());
+
+  const { agent, renew, jwt, serials } = fixture(() => t.db);
+  const presentation = (a: { spiffeId: string }, from: string, event: 'renew' | 'jwt_svid'): Presentation => ({
+    spiffeId: a.spiffeId,
+    serial: from,
+    jti: jti(),
+    jtiExpiresAt: new Date(Date.now() + 120_000),
+    event,
+    okReason: event === 'renew' ? 'renewed' : 'minted',
+    ...(event === 'renew' && { next: { serial: serial(), expiresAt: new Date(Date.now() + 3_600_000) } }),
+    requestId: randomUUID(),
+  });
+
+  it('decides each presentation on its own and audits each, as one at a time would', async () => {
+    const [renewing, minting, unknown, evicted, replaying] = await Promise.all([
+      agent(),
+      agent(),
+      agent(),
+      agent(),
+      agent(),
+    ]);
+    await new AgentsRepository(t.db.prisma).changeStatus(evicted!.id, 'evict', { actor: 'test' });
+    const used = presentation(replaying!, replaying!.first, 'jwt_svid');
+    expect((await presentSvids(t.db, [used]))[0]!.verdict).toBe('ok');
+    const batch = [
+      presentation(renewing!, renewing!.first, 'renew'),
+      presentation(minting!, minting!.first, 'jwt_svid'),
+      presentation(unknown!, serial(), 'renew'),
+      presentation(evicted!, evicted!.first, 'renew'),
+      { ...presentation(replaying!, replaying!.first, 'renew'), jti: used.jti },
+    ];
+    const results = await presentSvids(t.db, batch);
+    expect(results.map((r) => r.verdict)).toEqual(['ok', 'ok', 'not_current', 'agent_evicted', 'replayed']);
+    expect(results[0]!.agentId).toBe(renewing!.id);
+    expect(results[2]!.agentId).toBeNull();
+    expect(await serials(renewing!.id)).toEqual({ previous: renewing!.first, current: batch[0]!.next!.serial });
+    expect(await serials(minting!.id)).toEqual({ previous: null, current: minting!.first });
+    expect(await serials(replaying!.id)).toEqual({ previous: null, current: replaying!.first });
+    const audited = await t.db.prisma.auditEvent.findMany({
+      where: { requestId: { in: batch.map((p) => p.requestId!) } },
+    });
+    const byRequest = new Map(audited.map((e) => [e.requestId, `${e.event} ${e.outcome} ${e.code ?? ''}`.trim()]));
+    expect(batch.map((p) => byRequest.get(p.requestId!))).toEqual([
+      'renew success',
+      'jwt_svid success',
+      'renew failure invalid_proof_of_possession',
+      'renew failure agent_evicted',
+      'renew failure invalid_proof_of_possession',
+    ]);
+  });
+
+  it('writes concurrent renewals of many agents in fewer statements than renewals, every one of them', async () => {
+    const agents = await Promise.all(Array.from({ length: 24 }, () => agent()));
+    let statements = 0;
+    const counting = {
+      runHot: <Row>(statement: Parameters<Database['runHot']>[0]) => {
+        statements++;
+        return t.db.runHot<Row>(statement);
+      },
+    };
+    const repository = new RenewalRepository(counting);
+    const verdicts = await Promise.all(
+      agents.map(async (a) => {
+        const to = serial();
+        const { verdict } = await repository.recordRenewal({
+          spiffeId: a.spiffeId,
+          serial: a.first,
+          jti: jti(),
+          jtiExpiresAt: new Date(Date.now() + 120_000),
+          newSerial: to,
+          newExpiresAt: new Date(Date.now() + 3_600_000),
+        });
+        return { verdict, current: (await serials(a.id)).current === to };
+      }),
+    );
+    expect(verdicts.every((v) => v.verdict === 'ok' && v.current)).toBe(true);
+    expect(statements).toBeLessThan(agents.length);
+    // and each agent moves on from its new SVID
+    expect((await renew(agents[0]!, (await serials(agents[0]!.id)).current!)).verdict).toBe('ok');
+    expect(await jwt(agents[1]!, (await serials(agents[1]!.id)).current!)).toBe('ok');
   });
 });
 

@@ -1,5 +1,6 @@
 import { hotStatement } from './database';
 import type { AgentStatus } from './generated/enums';
+import { GroupCommit, type GroupCommitOptions } from './group-commit';
 import type { HotRunner } from './login-write';
 
 /**
@@ -50,6 +51,24 @@ export interface RenewalRecord extends Presented {
 
 export type AgentWriteVerdict = 'ok' | 'not_current' | 'agent_evicted' | 'agent_banned' | 'replayed';
 
+/** One presented SVID's write, whichever request it is. */
+export interface Presentation extends Presented {
+  event: 'renew' | 'jwt_svid';
+  /** the audit reason of a success */
+  okReason: string;
+  /** a renewal's new SVID */
+  next?: { serial: string; expiresAt: Date };
+}
+
+/** the statement's own bound on the presentations it takes */
+export const MAX_PRESENTATIONS_PER_WRITE = 32;
+
+/**
+ * Renewals and JWT-SVIDs are a fleet's steady load; their writes are
+ * group-committed as logins are (`group-commit.ts`).
+ */
+export const DEFAULT_RENEWAL_BATCH: GroupCommitOptions = { maxWaitMs: 2, maxItems: MAX_PRESENTATIONS_PER_WRITE };
+
 export interface AgentWriteResult {
   verdict: AgentWriteVerdict;
   agentId: string | null;
@@ -61,7 +80,22 @@ export interface AgentWriteResult {
  * query paths cost a few hundred µs of CPU per call on top of the SQL.
  */
 export class RenewalRepository {
-  constructor(private readonly db: HotRunner) {}
+  private readonly group: GroupCommit<Presentation, AgentWriteResult>;
+
+  constructor(
+    private readonly db: HotRunner,
+    options: GroupCommitOptions = DEFAULT_RENEWAL_BATCH,
+  ) {
+    this.group = new GroupCommit<Presentation, AgentWriteResult>(
+      {
+        one: (item) => presentSvid(this.db, item),
+        many: (items) => presentSvids(this.db, items),
+        // one agent row per statement: an UPDATE … FROM moves a row once
+        claims: (item) => [`agent ${item.spiffeId}`, `jti ${item.jti}`],
+      },
+      options,
+    );
+  }
 
   /**
    * The agent that may present this SVID (its current one, or the one it was
@@ -78,90 +112,189 @@ export class RenewalRepository {
 
   /** Consumes the jti and moves the agent to its new SVID, auditing `renew`. */
   recordRenewal(record: RenewalRecord): Promise<AgentWriteResult> {
-    return this.presentSvid(record, 'renew', `new serial ${record.newSerial}`, {
-      serial: record.newSerial,
-      expiresAt: record.newExpiresAt,
+    return this.group.write({
+      ...record,
+      event: 'renew',
+      okReason: `new serial ${record.newSerial}`,
+      next: { serial: record.newSerial, expiresAt: record.newExpiresAt },
     });
   }
 
   /** Consumes the jti of a JWT-SVID request from the agent's current SVID, auditing `jwt_svid`. */
   recordJwtSvid(record: Presented & { audience: string[] }): Promise<AgentWriteResult> {
-    return this.presentSvid(record, 'jwt_svid', `audience ${record.audience.join(' ')}`.slice(0, 1024));
+    return this.group.write({
+      ...record,
+      event: 'jwt_svid',
+      okReason: `audience ${record.audience.join(' ')}`.slice(0, 1024),
+    });
   }
+}
 
-  /**
-   * The one statement both writes are: the agent is touched (and moved to
-   * `next` when a renewal gives one) only when the jti was fresh, the
-   * presented SVID is its current or previous one, and the row is still as
-   * the statement read it.
-   */
-  private async presentSvid(
-    record: Presented,
-    event: 'renew' | 'jwt_svid',
-    okReason: string,
-    next?: { serial: string; expiresAt: Date },
-  ): Promise<AgentWriteResult> {
-    const rows = await this.db.runHot<{ verdict: AgentWriteVerdict; agent_id: string | null }>(hotStatement`
-      WITH
-      agent AS (
-        -- agents_svid_serial_idx and agents_previous_svid_serial_idx (a BitmapOr)
+/**
+ * The one statement both writes are: the agent is touched (and moved to
+ * `next` when a renewal gives one) only when the jti was fresh, the
+ * presented SVID is its current or previous one, and the row is still as
+ * the statement read it.
+ */
+export async function presentSvid(db: HotRunner, item: Presentation): Promise<AgentWriteResult> {
+  const { event, okReason, next } = item;
+  const record = item;
+  const rows = await db.runHot<{ verdict: AgentWriteVerdict; agent_id: string | null }>(hotStatement`
+    WITH
+    agent AS (
+      -- agents_svid_serial_idx and agents_previous_svid_serial_idx (a BitmapOr)
+      SELECT id, status, policy, attestor_types, svid_serial, previous_svid_serial FROM agents
+      WHERE spiffe_id = ${record.spiffeId} AND (svid_serial = ${record.serial} OR previous_svid_serial = ${record.serial})
+      LIMIT 1
+    ),
+    nonce AS (
+      INSERT INTO used_nonces (kind, value, expires_at)
+      VALUES ('jti', ${record.jti}, ${record.jtiExpiresAt.toISOString()}::timestamptz)
+      ON CONFLICT DO NOTHING RETURNING 1
+    ),
+    updated AS (
+      UPDATE agents a SET
+        svid_serial = COALESCE(${next?.serial ?? null}::text, a.svid_serial),
+        svid_expires_at = COALESCE(${next?.expiresAt.toISOString() ?? null}::timestamptz, a.svid_expires_at),
+        previous_svid_serial = CASE
+          -- a renewal: the SVID it came from may renew again until the new one is used
+          WHEN ${next?.serial ?? null}::text IS NOT NULL THEN ${record.serial}
+          -- the current SVID is in use: the previous one is done
+          WHEN a.svid_serial = ${record.serial} THEN NULL
+          ELSE a.previous_svid_serial END,
+        last_seen_at = now()
+      FROM agent seen
+      WHERE a.id = seen.id AND a.status = 'active'
+        -- the row as read: a concurrent request that moved it first wins
+        AND a.svid_serial = seen.svid_serial AND a.previous_svid_serial IS NOT DISTINCT FROM seen.previous_svid_serial
+        AND EXISTS (SELECT 1 FROM nonce)
+      RETURNING a.id
+    ),
+    verdict AS (
+      SELECT CASE
+        WHEN NOT EXISTS (SELECT 1 FROM agent) THEN 'not_current'
+        WHEN (SELECT status FROM agent) = 'banned' THEN 'agent_banned'
+        WHEN (SELECT status FROM agent) = 'evicted' THEN 'agent_evicted'
+        WHEN NOT EXISTS (SELECT 1 FROM nonce) THEN 'replayed'
+        WHEN NOT EXISTS (SELECT 1 FROM updated) THEN 'not_current'
+        ELSE 'ok' END AS verdict
+    ),
+    audit AS (
+      INSERT INTO audit_events (event, outcome, code, reason, attestors, policy, spiffe_id, agent_id, source_ip, request_id)
+      SELECT ${event},
+             CASE WHEN v.verdict = 'ok' THEN 'success' ELSE 'failure' END,
+             CASE v.verdict WHEN 'ok' THEN NULL WHEN 'agent_evicted' THEN 'agent_evicted' WHEN 'agent_banned' THEN 'agent_banned'
+               ELSE 'invalid_proof_of_possession' END,
+             CASE v.verdict
+               WHEN 'ok' THEN ${okReason}
+               WHEN 'not_current' THEN 'the certificate is not the agent''s current SVID'
+               WHEN 'replayed' THEN 'pop: jti was already used'
+               WHEN 'agent_evicted' THEN 'the agent is evicted'
+               WHEN 'agent_banned' THEN 'the agent is banned'
+             END,
+             COALESCE((SELECT attestor_types FROM agent), ARRAY[]::text[]), (SELECT policy FROM agent),
+             ${record.spiffeId}, (SELECT id FROM agent), ${record.sourceIp ?? null}, ${record.requestId ?? null}
+      FROM verdict v
+      RETURNING 1
+    )
+    SELECT v.verdict, (SELECT id::text FROM agent) AS agent_id, (SELECT count(*) FROM audit) AS audited FROM verdict v`);
+  return resultOf(rows);
+}
+
+/**
+ * `presentSvid` for several presentations in one statement, each decided on
+ * its own against what was committed before it. At most one presentation
+ * per agent and per jti (the group commit keeps them apart): an UPDATE …
+ * FROM moves a row once, and a statement cannot see its own rows.
+ */
+export async function presentSvids(db: HotRunner, items: Presentation[]): Promise<AgentWriteResult[]> {
+  if (items.length > MAX_PRESENTATIONS_PER_WRITE)
+    throw new Error(`presentSvids: at most ${MAX_PRESENTATIONS_PER_WRITE} at a time`);
+  const batch = items.map((p, i) => ({
+    i,
+    spiffe_id: p.spiffeId,
+    serial: p.serial,
+    jti: p.jti,
+    jti_expires_at: p.jtiExpiresAt.toISOString(),
+    event: p.event,
+    ok_reason: p.okReason,
+    next_serial: p.next?.serial ?? null,
+    next_expires_at: p.next?.expiresAt.toISOString() ?? null,
+    source_ip: p.sourceIp ?? null,
+    request_id: p.requestId ?? null,
+  }));
+  const rows = await db.runHot<{ i: number; verdict: AgentWriteVerdict; agent_id: string | null }>(hotStatement`
+    WITH
+    batch AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(batch)}::jsonb) AS b(
+        i int, spiffe_id text, serial text, jti text, jti_expires_at timestamptz, event text, ok_reason text,
+        next_serial text, next_expires_at timestamptz, source_ip text, request_id text)
+      LIMIT 32
+    ),
+    agent AS (
+      -- per presentation, as presentSvid's: agents_svid_serial_idx and agents_previous_svid_serial_idx
+      SELECT b.i, a.id, a.status, a.policy, a.attestor_types, a.svid_serial, a.previous_svid_serial
+      FROM batch b CROSS JOIN LATERAL (
         SELECT id, status, policy, attestor_types, svid_serial, previous_svid_serial FROM agents
-        WHERE spiffe_id = ${record.spiffeId} AND (svid_serial = ${record.serial} OR previous_svid_serial = ${record.serial})
+        WHERE spiffe_id = b.spiffe_id AND (svid_serial = b.serial OR previous_svid_serial = b.serial)
         LIMIT 1
-      ),
-      nonce AS (
-        INSERT INTO used_nonces (kind, value, expires_at)
-        VALUES ('jti', ${record.jti}, ${record.jtiExpiresAt.toISOString()}::timestamptz)
-        ON CONFLICT DO NOTHING RETURNING 1
-      ),
-      updated AS (
-        UPDATE agents a SET
-          svid_serial = COALESCE(${next?.serial ?? null}::text, a.svid_serial),
-          svid_expires_at = COALESCE(${next?.expiresAt.toISOString() ?? null}::timestamptz, a.svid_expires_at),
-          previous_svid_serial = CASE
-            -- a renewal: the SVID it came from may renew again until the new one is used
-            WHEN ${next?.serial ?? null}::text IS NOT NULL THEN ${record.serial}
-            -- the current SVID is in use: the previous one is done
-            WHEN a.svid_serial = ${record.serial} THEN NULL
-            ELSE a.previous_svid_serial END,
-          last_seen_at = now()
-        FROM agent seen
-        WHERE a.id = seen.id AND a.status = 'active'
-          -- the row as read: a concurrent request that moved it first wins
-          AND a.svid_serial = seen.svid_serial AND a.previous_svid_serial IS NOT DISTINCT FROM seen.previous_svid_serial
-          AND EXISTS (SELECT 1 FROM nonce)
-        RETURNING a.id
-      ),
-      verdict AS (
-        SELECT CASE
-          WHEN NOT EXISTS (SELECT 1 FROM agent) THEN 'not_current'
-          WHEN (SELECT status FROM agent) = 'banned' THEN 'agent_banned'
-          WHEN (SELECT status FROM agent) = 'evicted' THEN 'agent_evicted'
-          WHEN NOT EXISTS (SELECT 1 FROM nonce) THEN 'replayed'
-          WHEN NOT EXISTS (SELECT 1 FROM updated) THEN 'not_current'
-          ELSE 'ok' END AS verdict
-      ),
-      audit AS (
-        INSERT INTO audit_events (event, outcome, code, reason, attestors, policy, spiffe_id, agent_id, source_ip, request_id)
-        SELECT ${event},
-               CASE WHEN v.verdict = 'ok' THEN 'success' ELSE 'failure' END,
-               CASE v.verdict WHEN 'ok' THEN NULL WHEN 'agent_evicted' THEN 'agent_evicted' WHEN 'agent_banned' THEN 'agent_banned'
-                 ELSE 'invalid_proof_of_possession' END,
-               CASE v.verdict
-                 WHEN 'ok' THEN ${okReason}
-                 WHEN 'not_current' THEN 'the certificate is not the agent''s current SVID'
-                 WHEN 'replayed' THEN 'pop: jti was already used'
-                 WHEN 'agent_evicted' THEN 'the agent is evicted'
-                 WHEN 'agent_banned' THEN 'the agent is banned'
-               END,
-               COALESCE((SELECT attestor_types FROM agent), ARRAY[]::text[]), (SELECT policy FROM agent),
-               ${record.spiffeId}, (SELECT id FROM agent), ${record.sourceIp ?? null}, ${record.requestId ?? null}
-        FROM verdict v
-        RETURNING 1
-      )
-      SELECT v.verdict, (SELECT id::text FROM agent) AS agent_id, (SELECT count(*) FROM audit) AS audited FROM verdict v`);
-    return resultOf(rows);
-  }
+      ) a
+    ),
+    nonce AS (
+      INSERT INTO used_nonces (kind, value, expires_at)
+      SELECT 'jti', b.jti, b.jti_expires_at FROM batch b ORDER BY b.jti
+      ON CONFLICT DO NOTHING RETURNING value
+    ),
+    updated AS (
+      UPDATE agents a SET
+        svid_serial = COALESCE(b.next_serial, a.svid_serial),
+        svid_expires_at = COALESCE(b.next_expires_at, a.svid_expires_at),
+        previous_svid_serial = CASE
+          WHEN b.next_serial IS NOT NULL THEN b.serial
+          WHEN a.svid_serial = b.serial THEN NULL
+          ELSE a.previous_svid_serial END,
+        last_seen_at = now()
+      FROM batch b JOIN agent seen ON seen.i = b.i
+      WHERE a.id = seen.id AND a.status = 'active'
+        AND a.svid_serial = seen.svid_serial AND a.previous_svid_serial IS NOT DISTINCT FROM seen.previous_svid_serial
+        AND b.jti IN (SELECT value FROM nonce)
+      RETURNING b.i
+    ),
+    verdict AS (
+      SELECT b.i, CASE
+        WHEN s.i IS NULL THEN 'not_current'
+        WHEN s.status = 'banned' THEN 'agent_banned'
+        WHEN s.status = 'evicted' THEN 'agent_evicted'
+        WHEN b.jti NOT IN (SELECT value FROM nonce) THEN 'replayed'
+        WHEN u.i IS NULL THEN 'not_current'
+        ELSE 'ok' END AS verdict
+      FROM batch b LEFT JOIN agent s ON s.i = b.i LEFT JOIN updated u ON u.i = b.i
+    ),
+    audit AS (
+      INSERT INTO audit_events (event, outcome, code, reason, attestors, policy, spiffe_id, agent_id, source_ip, request_id)
+      SELECT b.event,
+             CASE WHEN v.verdict = 'ok' THEN 'success' ELSE 'failure' END,
+             CASE v.verdict WHEN 'ok' THEN NULL WHEN 'agent_evicted' THEN 'agent_evicted' WHEN 'agent_banned' THEN 'agent_banned'
+               ELSE 'invalid_proof_of_possession' END,
+             CASE v.verdict
+               WHEN 'ok' THEN b.ok_reason
+               WHEN 'not_current' THEN 'the certificate is not the agent''s current SVID'
+               WHEN 'replayed' THEN 'pop: jti was already used'
+               WHEN 'agent_evicted' THEN 'the agent is evicted'
+               WHEN 'agent_banned' THEN 'the agent is banned'
+             END,
+             COALESCE(s.attestor_types, ARRAY[]::text[]), s.policy, b.spiffe_id, s.id, b.source_ip, b.request_id
+      FROM batch b JOIN verdict v ON v.i = b.i LEFT JOIN agent s ON s.i = b.i
+      ORDER BY b.i
+      RETURNING 1
+    )
+    SELECT v.i, v.verdict, s.id::text AS agent_id, (SELECT count(*) FROM audit) AS audited
+    FROM verdict v LEFT JOIN agent s ON s.i = v.i`);
+  const results: AgentWriteResult[] = new Array(items.length);
+  for (const row of rows) results[row.i] = { verdict: row.verdict, agentId: row.agent_id };
+  if (rows.length !== items.length || results.includes(undefined as never))
+    throw new Error('agent write statement did not decide every presentation');
+  return results;
 }
 
 function resultOf(rows: { verdict: AgentWriteVerdict; agent_id: string | null }[]): AgentWriteResult {
