@@ -206,6 +206,14 @@ export async function presentSvid(db: HotRunner, item: Presentation): Promise<Ag
  * its own against what was committed before it. At most one presentation
  * per agent and per jti (the group commit keeps them apart): an UPDATE …
  * FROM moves a row once, and a statement cannot see its own rows.
+ *
+ * Agent rows are not locked in a fixed order: two replicas' batches that
+ * touch the same two agents in opposite orders (each agent with requests on
+ * both replicas at the same moment) deadlock, PostgreSQL aborts one after
+ * `deadlock_timeout`, and the group commit writes its presentations again
+ * one at a time. Locking the rows first (`FOR UPDATE`) would order them but
+ * re-read each at its newest version, letting two renewals from one SVID
+ * both succeed.
  */
 export async function presentSvids(db: HotRunner, items: Presentation[]): Promise<AgentWriteResult[]> {
   if (items.length > MAX_PRESENTATIONS_PER_WRITE)
