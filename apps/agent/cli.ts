@@ -45,7 +45,8 @@ function flagsHelp(topic: HelpTopic): string {
                      in the environment, which other users cannot read from ps
   --imds-endpoint URL  instance metadata service for --attestor aws_iid
                      (default AWS_EC2_METADATA_SERVICE_ENDPOINT or http://169.254.169.254)
-  --aws-region NAME  STS region to sign for with --attestor aws_iam (default AWS_REGION);
+  --aws-region NAME  STS region to sign for with --attestor aws_iam (default AWS_REGION,
+                     then AWS_DEFAULT_REGION);
                      credentials come from the AWS SDK's default chain
   --azure-imds-endpoint URL  Azure instance metadata service for --attestor azure_msi
                      (default http://169.254.169.254)
