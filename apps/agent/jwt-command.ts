@@ -1,4 +1,4 @@
-import { AgentClient, type SvidApi } from './client';
+import { AgentApiError, type SvidApi, AgentClient } from './client';
 import { readHeldSvid } from './held-svid';
 import { signProofOfPossession } from './proof-of-possession';
 
@@ -15,16 +15,39 @@ export interface JwtOptions {
 }
 
 /**
+ * How often a refusal of an SVID the daemon has meanwhile replaced is
+ * retried with the files as they are now: once per renewal that can land
+ * between reading the files and the server's answer.
+ */
+const REREADS = 3;
+
+/**
  * Mints a JWT-SVID (`api.md`, "jwt-svid") with the SVID and key in `out`:
  * the certificate is the credential, a fresh JWS by its key the proof.
  * Returns the token and its expiry; throws, never exits.
+ *
+ * A daemon renewing in the same directory can replace the SVID while this
+ * runs; once its successor is in use the server refuses the one read here
+ * as not current. That refusal, when `out` now holds another SVID, is
+ * answered by trying again with it.
  */
 export async function runJwt(
   options: JwtOptions,
   deps: { client?: SvidApi } = {},
 ): Promise<{ token: string; expiresAt: string }> {
   const client = deps.client ?? new AgentClient({ server: options.server, timeoutMs: options.timeoutMs });
-  const held = await readHeldSvid(options.out);
-  const pop = await signProofOfPossession(held.privateKey, 'attestd-jwt-svid');
-  return client.jwtSvid({ certChain: held.certChain, pop, audience: options.audiences });
+  for (let attempt = 0; ; attempt++) {
+    const held = await readHeldSvid(options.out);
+    const pop = await signProofOfPossession(held.privateKey, 'attestd-jwt-svid');
+    try {
+      return await client.jwtSvid({ certChain: held.certChain, pop, audience: options.audiences });
+    } catch (error) {
+      const replaced =
+        error instanceof AgentApiError &&
+        error.code === 'invalid_proof_of_possession' &&
+        attempt < REREADS &&
+        (await readHeldSvid(options.out)).serial !== held.serial;
+      if (!replaced) throw error;
+    }
+  }
 }
