@@ -88,7 +88,7 @@ export class RenewalRepository {
   ) {
     this.group = new GroupCommit<Presentation, AgentWriteResult>(
       {
-        one: (item) => presentSvid(this.db, item),
+        one: async (item) => (await presentSvids(this.db, [item]))[0]!,
         many: (items) => presentSvids(this.db, items),
         // one agent row per statement: an UPDATE … FROM moves a row once
         claims: (item) => [`agent ${item.spiffeId}`, `jti ${item.jti}`],
@@ -131,79 +131,11 @@ export class RenewalRepository {
 }
 
 /**
- * The one statement both writes are: the agent is touched (and moved to
- * `next` when a renewal gives one) only when the jti was fresh, the
- * presented SVID is its current or previous one, and the row is still as
- * the statement read it.
- */
-export async function presentSvid(db: HotRunner, item: Presentation): Promise<AgentWriteResult> {
-  const { event, okReason, next } = item;
-  const record = item;
-  const rows = await db.runHot<{ verdict: AgentWriteVerdict; agent_id: string | null }>(hotStatement`
-    WITH
-    agent AS (
-      -- agents_svid_serial_idx and agents_previous_svid_serial_idx (a BitmapOr)
-      SELECT id, status, policy, attestor_types, svid_serial, previous_svid_serial FROM agents
-      WHERE spiffe_id = ${record.spiffeId} AND (svid_serial = ${record.serial} OR previous_svid_serial = ${record.serial})
-      LIMIT 1
-    ),
-    nonce AS (
-      INSERT INTO used_nonces (kind, value, expires_at)
-      VALUES ('jti', ${record.jti}, ${record.jtiExpiresAt.toISOString()}::timestamptz)
-      ON CONFLICT DO NOTHING RETURNING 1
-    ),
-    updated AS (
-      UPDATE agents a SET
-        svid_serial = COALESCE(${next?.serial ?? null}::text, a.svid_serial),
-        svid_expires_at = COALESCE(${next?.expiresAt.toISOString() ?? null}::timestamptz, a.svid_expires_at),
-        previous_svid_serial = CASE
-          -- a renewal: the SVID it came from may renew again until the new one is used
-          WHEN ${next?.serial ?? null}::text IS NOT NULL THEN ${record.serial}
-          -- the current SVID is in use: the previous one is done
-          WHEN a.svid_serial = ${record.serial} THEN NULL
-          ELSE a.previous_svid_serial END,
-        last_seen_at = now()
-      FROM agent seen
-      WHERE a.id = seen.id AND a.status = 'active'
-        -- the row as read: a concurrent request that moved it first wins
-        AND a.svid_serial = seen.svid_serial AND a.previous_svid_serial IS NOT DISTINCT FROM seen.previous_svid_serial
-        AND EXISTS (SELECT 1 FROM nonce)
-      RETURNING a.id
-    ),
-    verdict AS (
-      SELECT CASE
-        WHEN NOT EXISTS (SELECT 1 FROM agent) THEN 'not_current'
-        WHEN (SELECT status FROM agent) = 'banned' THEN 'agent_banned'
-        WHEN (SELECT status FROM agent) = 'evicted' THEN 'agent_evicted'
-        WHEN NOT EXISTS (SELECT 1 FROM nonce) THEN 'replayed'
-        WHEN NOT EXISTS (SELECT 1 FROM updated) THEN 'not_current'
-        ELSE 'ok' END AS verdict
-    ),
-    audit AS (
-      INSERT INTO audit_events (event, outcome, code, reason, attestors, policy, spiffe_id, agent_id, source_ip, request_id)
-      SELECT ${event},
-             CASE WHEN v.verdict = 'ok' THEN 'success' ELSE 'failure' END,
-             CASE v.verdict WHEN 'ok' THEN NULL WHEN 'agent_evicted' THEN 'agent_evicted' WHEN 'agent_banned' THEN 'agent_banned'
-               ELSE 'invalid_proof_of_possession' END,
-             CASE v.verdict
-               WHEN 'ok' THEN ${okReason}
-               WHEN 'not_current' THEN 'the certificate is not the agent''s current SVID'
-               WHEN 'replayed' THEN 'pop: jti was already used'
-               WHEN 'agent_evicted' THEN 'the agent is evicted'
-               WHEN 'agent_banned' THEN 'the agent is banned'
-             END,
-             COALESCE((SELECT attestor_types FROM agent), ARRAY[]::text[]), (SELECT policy FROM agent),
-             ${record.spiffeId}, (SELECT id FROM agent), ${record.sourceIp ?? null}, ${record.requestId ?? null}
-      FROM verdict v
-      RETURNING 1
-    )
-    SELECT v.verdict, (SELECT id::text FROM agent) AS agent_id, (SELECT count(*) FROM audit) AS audited FROM verdict v`);
-  return resultOf(rows);
-}
-
-/**
- * `presentSvid` for several presentations in one statement, each decided on
- * its own against what was committed before it. At most one presentation
+ * The one statement both writes are, for one presentation or several, each
+ * decided on its own against what was committed before it: the agent is
+ * touched (and moved to `next` when a renewal gives one) only when the jti
+ * was fresh, the presented SVID is its current or previous one, and the row
+ * is still as the statement read it. At most one presentation
  * per agent and per jti (the group commit keeps them apart): an UPDATE …
  * FROM moves a row once, and a statement cannot see its own rows.
  *
@@ -240,7 +172,7 @@ export async function presentSvids(db: HotRunner, items: Presentation[]): Promis
       LIMIT 32
     ),
     agent AS (
-      -- per presentation, as presentSvid's: agents_svid_serial_idx and agents_previous_svid_serial_idx
+      -- per presentation: agents_svid_serial_idx and agents_previous_svid_serial_idx (a BitmapOr)
       SELECT b.i, a.id, a.status, a.policy, a.attestor_types, a.svid_serial, a.previous_svid_serial
       FROM batch b CROSS JOIN LATERAL (
         SELECT id, status, policy, attestor_types, svid_serial, previous_svid_serial FROM agents
@@ -303,10 +235,4 @@ export async function presentSvids(db: HotRunner, items: Presentation[]): Promis
   if (rows.length !== items.length || results.includes(undefined as never))
     throw new Error('agent write statement did not decide every presentation');
   return results;
-}
-
-function resultOf(rows: { verdict: AgentWriteVerdict; agent_id: string | null }[]): AgentWriteResult {
-  const row = rows[0];
-  if (!row) throw new Error('agent write statement returned no row');
-  return { verdict: row.verdict, agentId: row.agent_id };
 }
