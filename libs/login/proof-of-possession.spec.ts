@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
 import { CompactSign } from 'jose';
 import {
@@ -66,6 +66,45 @@ describe('the proof of possession', () => {
     const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     await expect(verifyProofOfPossession(await sign(other.privateKey, claims()), expected())).rejects.toEqual(
       rejected(/signature does not verify/),
+    );
+  });
+
+  it('refuses an ES256 signature in DER form, which JWS does not use', async () => {
+    const pop = await sign(p256.privateKey, claims());
+    const [header, payload] = pop.split('.');
+    const der = nodeSign('sha256', Buffer.from(`${header}.${payload}`), p256.privateKey).toString('base64url');
+    await expect(verifyProofOfPossession(`${header}.${payload}.${der}`, expected())).rejects.toEqual(
+      rejected(/signature does not verify/),
+    );
+  });
+
+  it('refuses a proof from an RSA key shorter than 2048 bits', async () => {
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const pop = await sign(weak.privateKey, claims(), { alg: 'RS256' }).catch(() => undefined);
+    // jose will not sign with such a key either, so sign by hand
+    const header = Buffer.from(JSON.stringify({ alg: 'RS256' })).toString('base64url');
+    const payload = Buffer.from(JSON.stringify(claims())).toString('base64url');
+    const signature = nodeSign('sha256', Buffer.from(`${header}.${payload}`), weak.privateKey).toString('base64url');
+    expect(pop).toBeUndefined();
+    await expect(
+      verifyProofOfPossession(`${header}.${payload}.${signature}`, expected({ publicKey: weak.publicKey })),
+    ).rejects.toEqual(rejected(/shorter than 2048 bits/));
+  });
+
+  it.each([
+    ['P-256', 'ES256', p256],
+    ['P-384', 'ES384', p384],
+    ['RSA', 'RS256', rsa],
+  ] as const)('refuses any other %s signature bytes', async (_name, alg, pair) => {
+    const [header, payload] = (await sign(pair.privateKey, claims(), { alg })).split('.');
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 300 }), async (bytes) => {
+        const pop = `${header}.${payload}.${Buffer.from(bytes).toString('base64url')}`;
+        await expect(verifyProofOfPossession(pop, expected({ publicKey: pair.publicKey }))).rejects.toEqual(
+          rejected(/signature does not verify|not a compact JWS/),
+        );
+      }),
+      { numRuns: 100 },
     );
   });
 
