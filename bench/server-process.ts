@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,10 +37,15 @@ export async function startNodeProcess(
 ): Promise<ServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  // The server's standard output (its logs, and what flags such as
+  // --trace-gc print) is dropped unless BENCH_SERVER_STDOUT names a file.
+  const stdoutPath = process.env.BENCH_SERVER_STDOUT;
+  const stdout = stdoutPath ? openSync(stdoutPath, 'a', 0o600) : 'ignore';
   const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), script], {
     env: { ...process.env, ...env, ATTESTD_LISTEN: `127.0.0.1:${port}`, BENCH_PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', stdout, 'pipe'],
   });
+  if (typeof stdout === 'number') closeSync(stdout);
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => {
     stderr = (stderr + c.toString('utf8')).slice(-4000);
