@@ -1,4 +1,5 @@
 import { sign, type KeyObject } from 'node:crypto';
+import { isJwsAlgorithm, JWS_ALGORITHMS } from '@libs/pki';
 import type { LoadedJwtKey } from './jwt-keys';
 import type { RotatingKeys } from './rotating-keys';
 
@@ -37,11 +38,10 @@ export class JwtSvidSigner {
  * (jwt-keys.ts), and a compact JWS is three base64url parts.
  */
 function compactJws(header: { alg: string; kid: string; typ: string }, payload: object, key: KeyObject): string {
-  if (header.alg !== 'ES256' && header.alg !== 'RS256') throw new Error(`identity: cannot sign JWT with ${header.alg}`);
+  if (!isJwsAlgorithm(header.alg)) throw new Error(`identity: cannot sign JWT with ${header.alg}`);
+  const { hash, dsaEncoding } = JWS_ALGORITHMS[header.alg];
   const signingInput = `${encode(header)}.${encode(payload)}`;
-  // JWS carries an ECDSA signature as r||s, not DER
-  const dsaEncoding = header.alg === 'ES256' ? 'ieee-p1363' : undefined;
-  const signature = sign('sha256', Buffer.from(signingInput), { key, dsaEncoding });
+  const signature = sign(hash, Buffer.from(signingInput), { key, dsaEncoding });
   return `${signingInput}.${signature.toString('base64url')}`;
 }
 

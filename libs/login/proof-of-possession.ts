@@ -1,4 +1,5 @@
 import { createHash, verify, type KeyObject } from 'node:crypto';
+import { JWS_ALGORITHMS, MIN_RSA_BITS, type JwsAlgorithm } from '@libs/pki';
 
 /**
  * The agent's proof of possession (`api.md`): a compact JWS signed with the
@@ -39,9 +40,7 @@ export interface VerifiedPop {
 }
 
 /** The JWS algorithm a certificate key signs with: ES256 for P-256, ES384 for P-384, RS256 for RSA. */
-type PopAlgorithm = 'ES256' | 'ES384' | 'RS256';
-
-export function algorithmForKey(key: KeyObject): PopAlgorithm | undefined {
+export function algorithmForKey(key: KeyObject): JwsAlgorithm | undefined {
   if (key.asymmetricKeyType === 'rsa') return 'RS256';
   if (key.asymmetricKeyType !== 'ec') return undefined;
   const curve = key.asymmetricKeyDetails?.namedCurve;
@@ -63,8 +62,8 @@ export async function verifyProofOfPossession(pop: string, expected: PopExpectat
     throw new PopRejected('proof is not canonical base64url');
   const algorithm = algorithmForKey(expected.publicKey);
   if (!algorithm) throw new PopRejected('the certificate key cannot sign a proof (expected EC P-256, P-384 or RSA)');
-  if (algorithm === 'RS256' && (expected.publicKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048)
-    throw new PopRejected('the certificate RSA key is shorter than 2048 bits');
+  if (algorithm === 'RS256' && (expected.publicKey.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS)
+    throw new PopRejected(`the certificate RSA key is shorter than ${MIN_RSA_BITS} bits`);
   checkHeader(header, algorithm);
 
   if (!signatureVerifies(algorithm, expected.publicKey, `${header}.${payload}`, signature))
@@ -80,15 +79,12 @@ export async function verifyProofOfPossession(pop: string, expected: PopExpectat
  * already limited to alg, typ and kid, so no JWS extension (crit, b64) can
  * change what is signed.
  */
-function signatureVerifies(algorithm: PopAlgorithm, key: KeyObject, signingInput: string, encoded: string): boolean {
+function signatureVerifies(algorithm: JwsAlgorithm, key: KeyObject, signingInput: string, encoded: string): boolean {
+  const { hash, dsaEncoding, signatureBytes } = JWS_ALGORITHMS[algorithm];
   const signature = Buffer.from(encoded, 'base64url');
-  const data = Buffer.from(signingInput);
+  if (signatureBytes !== undefined && signature.length !== signatureBytes) return false;
   try {
-    if (algorithm === 'RS256') return verify('sha256', data, key, signature);
-    // JWS carries r||s (IEEE P1363), each as long as the curve's order
-    if (signature.length !== (algorithm === 'ES256' ? 64 : 96)) return false;
-    const hash = algorithm === 'ES256' ? 'sha256' : 'sha384';
-    return verify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
+    return verify(hash, Buffer.from(signingInput), { key, dsaEncoding }, signature);
   } catch {
     return false; // OpenSSL refusing the signature bytes is a failed check, not a fault
   }
