@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { latencyLog } from './latency-log';
 
 // The load generator: HTTP/1.1 keep-alive over node:http, closed loop (N
 // clients back to back: saturation) or open loop (a fixed arrival rate,
@@ -98,9 +99,11 @@ class Recorder {
       outcome = `error: ${(error as Error).message}`;
     }
     this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
+    const latencyMs = Number(process.hrtime.bigint() - since) / 1e6;
+    latencyLog.operation(latencyMs, outcome);
     if (outcome === 'ok') {
       this.succeeded++;
-      this.latencies.push(Number(process.hrtime.bigint() - since) / 1e6);
+      this.latencies.push(latencyMs);
     }
   }
 
@@ -142,15 +145,25 @@ export async function closedLoop(options: {
   return recorder.result(Number(process.hrtime.bigint() - started) / 1e9);
 }
 
-/** Operations started at a fixed `rate` per second, whether or not earlier ones have finished. */
+/**
+ * Operations started at a fixed `rate` per second, whether or not earlier
+ * ones have finished. The first `warmUpSeconds` of them run at the same
+ * rate but are not timed: the server reaches its steady state (heap sized,
+ * code compiled, connections open) before the timed operations start,
+ * with no gap in between. A failed warm-up operation still counts as a
+ * failure (`warm-up: <outcome>`).
+ */
 export async function openLoop(options: {
   rate: number;
   seconds: number;
   maxOperations: number;
   op: Operation;
-}): Promise<LoadResult> {
+  warmUpSeconds?: number;
+}): Promise<LoadResult & { warmUpOperations: number }> {
   const recorder = new Recorder();
-  const total = Math.min(options.maxOperations, Math.floor(options.rate * options.seconds));
+  const warmUp = new Recorder();
+  const warmUpOperations = Math.floor(options.rate * (options.warmUpSeconds ?? 0));
+  const total = Math.min(options.maxOperations, warmUpOperations + Math.floor(options.rate * options.seconds));
   const intervalNs = 1e9 / options.rate;
   const started = process.hrtime.bigint();
   const inFlight: Promise<void>[] = [];
@@ -161,10 +174,17 @@ export async function openLoop(options: {
     for (; launched < due; launched++) {
       // latency from when the operation was due, not from when it got to run
       const scheduled = started + BigInt(Math.round(launched * intervalNs));
-      inFlight.push(recorder.time(options.op, launched, scheduled));
+      if (launched === warmUpOperations && warmUpOperations > 0) latencyLog.step('warm-up ends');
+      inFlight.push((launched < warmUpOperations ? warmUp : recorder).time(options.op, launched, scheduled));
     }
     await sleep(1);
   }
   await Promise.all(inFlight);
-  return recorder.result(Number(process.hrtime.bigint() - started) / 1e9);
+  for (const [outcome, count] of Object.entries(warmUp.outcomes))
+    if (outcome !== 'ok') recorder.outcomes[`warm-up: ${outcome}`] = count;
+  const timedFrom = started + BigInt(Math.round(warmUpOperations * intervalNs));
+  return {
+    ...recorder.result(Number(process.hrtime.bigint() - timedFrom) / 1e9),
+    warmUpOperations: Math.min(total, warmUpOperations),
+  };
 }

@@ -11,6 +11,7 @@ import { cpuMeter } from './cpu-accounting';
 import { loginWriteRate, scratchDatabase, seedAgents, withDatabase } from './database';
 import { GROWTH_ROWS, measureGrowth, type GrowthResult } from './growth';
 import { HttpClient, closedLoop, openLoop, type LoadResult, type Operation } from './http-load';
+import { latencyLog } from './latency-log';
 import { pgWriteMeter } from './pg-writes';
 import { monotonicMicros, profileByPhase, type PhaseWindow } from './profile-top';
 import { jwtSvidOperation, renewOperation } from './renewals';
@@ -52,6 +53,15 @@ const SATURATION_CLIENTS = 32;
  * the server's cap of 256 logins in verification.
  */
 const WARM_UP_CLIENTS = 200;
+/**
+ * Each half-load phase starts with this many seconds at its rate, untimed.
+ * Without it, the first quarter-second of a phase ran at 40-110 ms per
+ * operation against a steady 5-10 ms: the agent phases began straight
+ * after the write counters' idle wait of 11 s or more (V8 shrinks the heap
+ * and drops compiled code in a lull), the login phase straight after its
+ * warm-up burst of 200 clients and a policy push.
+ */
+const HALF_LOAD_WARM_UP = 1;
 /** a first short saturation run, to size the timed groups */
 const PROBE = 500;
 
@@ -103,6 +113,7 @@ function options(): Options {
 
 function step(text: string): void {
   process.stderr.write(`bench: ${text}\n`);
+  latencyLog.step(text);
 }
 
 async function main(): Promise<void> {
@@ -193,7 +204,7 @@ async function main(): Promise<void> {
     const windows: PhaseWindow[] = [];
     const measured = async (
       writes: boolean,
-      run: () => Promise<LoadResult>,
+      run: () => Promise<LoadResult & { warmUpOperations?: number }>,
       profiledAs?: string,
     ): Promise<Phase & { rssPeakMiB: number }> => {
       const pg = writes ? await pgWriteMeter(database.url) : undefined;
@@ -203,11 +214,14 @@ async function main(): Promise<void> {
       const delay = monitorEventLoopDelay({ resolution: 10 });
       delay.enable();
       const from = monotonicMicros();
+      latencyLog.step(`timed: ${profiledAs ?? 'probe'}`);
       const result = await run();
+      latencyLog.step('timed phase ends');
       if (profiledAs) windows.push({ name: profiledAs, from, to: monotonicMicros() });
       delay.disable();
       const loadGeneratorDelayMs = { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 };
-      const cpuPerOperation = await cpu.perOperation(result.operations);
+      // an open loop's untimed warm-up ran the same operations in the same window
+      const cpuPerOperation = await cpu.perOperation(result.operations + (result.warmUpOperations ?? 0));
       const rssPeakMiB = rss.peak();
       const writesPerOperation = await pg?.perOperation(result.operations);
       return {
@@ -264,8 +278,9 @@ async function main(): Promise<void> {
     const halfRate = saturation.result.rate / 2;
     const halfLoad = await timedLogins(
       'halfLoad',
-      Math.min(group, Math.ceil(halfRate * opts.seconds) + 1),
-      (op, count) => openLoop({ rate: halfRate, seconds: opts.seconds, maxOperations: count, op }),
+      Math.min(group, Math.ceil(halfRate * (HALF_LOAD_WARM_UP + opts.seconds)) + 1),
+      (op, count) =>
+        openLoop({ rate: halfRate, seconds: opts.seconds, maxOperations: count, op, warmUpSeconds: HALF_LOAD_WARM_UP }),
       3,
       false,
     );
@@ -282,7 +297,7 @@ async function main(): Promise<void> {
       const rate = sat.result.rate / 2;
       const half = await measured(
         false,
-        () => openLoop({ rate, seconds: opts.seconds, maxOperations: Infinity, op }),
+        () => openLoop({ rate, seconds: opts.seconds, maxOperations: Infinity, op, warmUpSeconds: HALF_LOAD_WARM_UP }),
         `half load ${name}`,
       );
       return { saturation: sat, halfLoad: half };
@@ -429,7 +444,9 @@ async function bareFastify(seconds: number): Promise<LoadResult> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+main()
+  .then(() => latencyLog.close())
+  .catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
