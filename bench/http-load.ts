@@ -91,16 +91,19 @@ class Recorder {
   readonly outcomes: Record<string, number> = {};
   succeeded = 0;
 
-  async time(op: Operation, index: number, since: bigint): Promise<void> {
+  /** `timed: false`, a warm-up operation: only a failure is counted (as `warm-up: <outcome>`) */
+  async time(op: Operation, index: number, since: bigint, timed = true): Promise<void> {
     let outcome: string;
     try {
       outcome = await op(index);
     } catch (error) {
       outcome = `error: ${(error as Error).message}`;
     }
-    this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
     const latencyMs = Number(process.hrtime.bigint() - since) / 1e6;
     latencyLog.operation(latencyMs, outcome);
+    if (!timed && outcome === 'ok') return;
+    const counted = timed ? outcome : `warm-up: ${outcome}`;
+    this.outcomes[counted] = (this.outcomes[counted] ?? 0) + 1;
     if (outcome === 'ok') {
       this.succeeded++;
       this.latencies.push(latencyMs);
@@ -161,7 +164,6 @@ export async function openLoop(options: {
   warmUpSeconds?: number;
 }): Promise<LoadResult & { warmUpOperations: number }> {
   const recorder = new Recorder();
-  const warmUp = new Recorder();
   const warmUpOperations = Math.floor(options.rate * (options.warmUpSeconds ?? 0));
   const total = Math.min(options.maxOperations, warmUpOperations + Math.floor(options.rate * options.seconds));
   const intervalNs = 1e9 / options.rate;
@@ -175,13 +177,11 @@ export async function openLoop(options: {
       // latency from when the operation was due, not from when it got to run
       const scheduled = started + BigInt(Math.round(launched * intervalNs));
       if (launched === warmUpOperations && warmUpOperations > 0) latencyLog.step('warm-up ends');
-      inFlight.push((launched < warmUpOperations ? warmUp : recorder).time(options.op, launched, scheduled));
+      inFlight.push(recorder.time(options.op, launched, scheduled, launched >= warmUpOperations));
     }
     await sleep(1);
   }
   await Promise.all(inFlight);
-  for (const [outcome, count] of Object.entries(warmUp.outcomes))
-    if (outcome !== 'ok') recorder.outcomes[`warm-up: ${outcome}`] = count;
   const timedFrom = started + BigInt(Math.round(warmUpOperations * intervalNs));
   return {
     ...recorder.result(Number(process.hrtime.bigint() - timedFrom) / 1e9),

@@ -1,4 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { monotonicMicros } from './profile-top';
 
 // BENCH_LATENCY_LOG=<file>: every operation the load generator times, one
 // line each (`<scheduled start, Unix ms> <latency ms> <outcome>`), and the
@@ -7,15 +8,16 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 // CPU profiles (--profile), GC trace (BENCH_SERVER_NODE_ARGS=--trace-gc)
 // or PostgreSQL's log.
 
+/** read once: the load generator's CPU per operation is measured, and this is on its path */
+const path = process.env.BENCH_LATENCY_LOG;
 let stream: WriteStream | undefined;
 
 function open(): WriteStream | undefined {
-  const path = process.env.BENCH_LATENCY_LOG;
   if (!path) return undefined;
   if (!stream) {
     stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
     // the monotonic clock CPU profiles (--profile) and GC traces count in
-    stream.write(`# ${Date.now()} monotonic clock ${process.hrtime.bigint() / 1000n} µs\n`);
+    stream.write(`# ${Date.now()} monotonic clock ${monotonicMicros()} µs\n`);
   }
   return stream;
 }
