@@ -1,4 +1,4 @@
-import { planKeys, tickMilliseconds, type ScheduledKey } from './key-schedule';
+import { nextKeyChange, planKeys, tickMilliseconds, type ScheduledKey } from './key-schedule';
 
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
@@ -51,6 +51,22 @@ describe('the key schedule', () => {
     const rs = key('rs', 0, 1000, 'RS256');
     const plan = planKeys([rs], at(10), { periodSeconds: 100, algorithm: 'ES256' });
     expect(plan).toEqual({ current: undefined, next: undefined, published: [rs], make: { activatesAt: at(10) } });
+  });
+
+  it('tells when the signing key or the published set next changes, and the plan holds until then', () => {
+    const keys = [key('a', 0, 130), key('b', 100, 230)];
+    expect(nextKeyChange(keys, at(50))).toBe(at(100).getTime());
+    expect(nextKeyChange(keys, at(100))).toBe(at(130).getTime());
+    expect(nextKeyChange(keys, at(230))).toBe(Infinity);
+    for (const [from, until] of [
+      [50, 100],
+      [100, 130],
+      [130, 230],
+    ] as const) {
+      const { current, published } = planKeys(keys, at(from), rotation);
+      expect(planKeys(keys, new Date(at(until).getTime() - 1), rotation)).toMatchObject({ current, published });
+      expect(planKeys(keys, at(until), rotation).published).not.toEqual(published);
+    }
   });
 
   it('re-plans often enough for the shortest period, within bounds', () => {

@@ -68,6 +68,20 @@ export function planKeys<K extends ScheduledKey>(keys: readonly K[], now: Date, 
   return { current, next, published, ...(make && { make }) };
 }
 
+/**
+ * The first instant after `now` at which a key activates or leaves the
+ * published set (ms; Infinity when none will): until then the plan's
+ * `current` and `published` stay as they are, so a caller may keep them.
+ */
+export function nextKeyChange(keys: readonly ScheduledKey[], now: Date): number {
+  const t = now.getTime();
+  let next = Infinity;
+  for (const k of keys) {
+    for (const at of [k.activatesAt.getTime(), k.notAfter.getTime()]) if (at > t && at < next) next = at;
+  }
+  return next;
+}
+
 /** How often to re-plan: often enough to catch the half-period pre-publication window. */
 export function tickMilliseconds(...periodsSeconds: number[]): number {
   const shortest = Math.min(...periodsSeconds) * 1000;

@@ -1,5 +1,5 @@
 import type { KeyCustody } from './key-custody';
-import { planKeys, type KeyPlan, type ScheduledKey } from './key-schedule';
+import { nextKeyChange, planKeys, type KeyPlan, type ScheduledKey } from './key-schedule';
 import type { StoredKey } from './key-store';
 
 /** What differs between the CA and the JWT-SVID keys: how one is made and opened, and its schedule. */
@@ -30,6 +30,12 @@ interface Row extends ScheduledKey {
 export class RotatingKeys<Opened> {
   private rows: Row[] = [];
   private readonly opened = new Map<string, Opened>();
+  /**
+   * The plan of `rows`, kept while no key activates or expires: every
+   * issuance and bundle asks for it, and re-planning filtered and sorted
+   * the rows each time (a few percent of a request's allocations).
+   */
+  private kept: { rows: readonly Row[]; from: number; until: number; plan: KeyPlan<Row> } | undefined;
 
   constructor(
     private readonly kind: KeyKind<Opened>,
@@ -63,16 +69,26 @@ export class RotatingKeys<Opened> {
     return planKeys(rows, now, { periodSeconds: this.kind.periodSeconds, algorithm: this.kind.algorithm });
   }
 
+  /** `plan(now)` for the rows installed, kept until the next key change */
+  private planNow(now: Date): KeyPlan<Row> {
+    const t = now.getTime();
+    const kept = this.kept;
+    if (kept && kept.rows === this.rows && t >= kept.from && t < kept.until) return kept.plan;
+    const plan = this.plan(now);
+    this.kept = { rows: this.rows, from: t, until: nextKeyChange(this.rows, now), plan };
+    return plan;
+  }
+
   /** The key that signs now, with its schedule. */
   current(now: Date): { key: Opened; notAfter: Date } | undefined {
-    const row = this.plan(now).current;
+    const row = this.planNow(now).current;
     const key = row && this.opened.get(row.id);
     return key && { key, notAfter: row.notAfter };
   }
 
   /** The published keys: the signing one, the next one, then the retired ones still valid. */
   published(now: Date): Opened[] {
-    return this.plan(now)
+    return this.planNow(now)
       .published.map((row) => this.opened.get(row.id))
       .filter((key): key is Opened => key !== undefined);
   }

@@ -92,6 +92,19 @@ describe("the trust domain's key rotation", () => {
     expect(certificates().map((c) => c.fingerprint256)).not.toContain(firstCa!.fingerprint256);
   });
 
+  it('switches the signing key and drops a retired one on time between two refreshes', async () => {
+    await advanceTo(ROTATION / 2);
+    const [firstKid, nextKid] = kids();
+    expect(await signingKid()).toBe(firstKid);
+    now = new Date(T0 + ROTATION * 1000 - 1);
+    expect(await signingKid()).toBe(firstKid);
+    now = new Date(T0 + ROTATION * 1000);
+    expect(await signingKid()).toBe(nextKid);
+    expect(kids()).toEqual([nextKid, firstKid]);
+    now = new Date(T0 + (ROTATION + JWT_TTL) * 1000);
+    expect(kids()).toEqual([nextKid]);
+  });
+
   it("caps a token at its key's notAfter, and tokens verify against the JWKS", async () => {
     await advanceTo(ROTATION + JWT_TTL / 2);
     // every replica was down through the pre-publication window: the overdue key signs at once
