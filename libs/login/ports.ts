@@ -6,7 +6,6 @@ import type {
   LoginWriteResult,
   NewAuditEvent,
   RenewalRecord,
-  SvidHolder,
 } from '@libs/persistence';
 import type { IssuedX509Svid, IssueX509SvidRequest } from '@libs/pki';
 import type { CompiledPolicySet } from '@libs/policy';
@@ -33,6 +32,8 @@ export interface PolicySource {
 /** Signs X.509-SVIDs with the trust domain's CA that signs now. */
 export interface X509Issuer {
   issueX509Svid(request: IssueX509SvidRequest): IssuedX509Svid;
+  /** the notAfter `issueX509Svid` gives an SVID at `now` for `ttlSeconds` (CertificateAuthority.svidNotAfter) */
+  svidNotAfter(now: Date, ttlSeconds: number): Date;
   /** the trust bundle, PEM, as an answer carries it */
   bundlePem(): string;
 }
@@ -60,10 +61,11 @@ export interface LoginWrites {
   isUnavailable(error: unknown): boolean;
 }
 
-/** The agent rows renewal and JWT-SVID requests read and move. */
+/** The agent rows renewal and JWT-SVID requests move: each one statement, its audit event included. */
 export interface RenewalWrites {
-  holderOf(spiffeId: string, serial: string): Promise<SvidHolder | null>;
   recordRenewal(record: RenewalRecord): Promise<AgentWriteResult>;
+  /** a recorded renewal's expiry, set again while `serial` is still the agent's current SVID */
+  correctSvidExpiry(agentId: string, serial: string, expiresAt: Date): Promise<void>;
   recordJwtSvid(
     record: Omit<RenewalRecord, 'newSerial' | 'newExpiresAt'> & { audience: string[] },
   ): Promise<AgentWriteResult>;

@@ -1,4 +1,3 @@
-import { X509Certificate } from 'node:crypto';
 import {
   jwtSvidSchema,
   renewSchema,
@@ -13,6 +12,7 @@ import type { AgentWriteResult, AuditEventName } from '@libs/persistence';
 import {
   BACKDATE_SECONDS,
   CsrRejected,
+  newSvidSerial,
   parseCsr,
   SvidRejected,
   verifySvidChain,
@@ -77,27 +77,44 @@ export class Renewal {
       throw error;
     });
     const { svid, pop: proof } = await this.prove('renew', certChain, pop, now, request, subject);
-    const holder = await this.ports.writes.holderOf(svid.spiffeId, svid.serialHex);
-    if (holder && holder.status !== 'active') {
-      await this.refuseStatus('renew', holder.status, svid, holder.id, request);
-    }
-    const issued = this.ports.issuer.issueX509Svid({
-      spiffeId: svid.spiffeId,
-      subjectPublicKey: subject.publicKey,
-      ttlSeconds: this.ttlFor(holder?.policy, certChain),
-      now,
-    });
+    // One round trip: the write itself reads the agent's status and policy,
+    // so the new SVID's serial and expiry are recorded before it is signed.
+    // The serial is chosen here and the certificate signed with it below.
+    // The expiry is a guess: the policy's svidTtl decides it, and the
+    // presented SVID got that same svidTtl unless the policy changed since
+    // (or a CA's notAfter capped either one); a wrong guess costs one more
+    // statement after the write.
+    const serialHex = newSvidSerial();
+    const presentedTtl = lifetimeOf(svid);
+    const guessedExpiry = this.ports.issuer.svidNotAfter(now, presentedTtl);
     const written = await this.ports.writes.recordRenewal({
       spiffeId: svid.spiffeId,
       serial: svid.serialHex,
       jti: proof.jti,
       jtiExpiresAt: jtiExpiry(proof),
-      newSerial: issued.serialHex,
-      newExpiresAt: issued.notAfter,
+      newSerial: serialHex,
+      newExpiresAt: guessedExpiry,
       sourceIp: request.sourceIp,
       requestId: request.requestId,
     });
+    // A banned or evicted agent, a stale SVID and a replayed jti were refused and audited by the write.
     this.refuseUnlessRecorded(written);
+    // The success is audited before the certificate exists. Signing cannot
+    // fail here but by a server bug: the SVID verified against this trust
+    // domain's bundle, parseCsr applied the key policy, svidNotAfter checked
+    // the CA's validity at `now`, and the TTL is a policy's or the guess's.
+    const issued = this.ports.issuer.issueX509Svid({
+      spiffeId: svid.spiffeId,
+      subjectPublicKey: subject.publicKey,
+      ttlSeconds: this.ttlFor(written.policy, presentedTtl),
+      serialHex,
+      now,
+    });
+    // Compared with the certificate itself, signed by the CA that signs now
+    // (it may have rotated during the write), the row's expiry is exactly
+    // the certificate's notAfter.
+    if (issued.notAfter.getTime() !== guessedExpiry.getTime())
+      await this.ports.writes.correctSvidExpiry(written.agentId!, serialHex, issued.notAfter);
     this.ports.observer.renewed({ agentId: written.agentId, serial: issued.serialHex, requestId: request.requestId });
     return {
       spiffeId: svid.spiffeId,
@@ -165,27 +182,6 @@ export class Renewal {
     }
   }
 
-  private async refuseStatus(
-    event: AuditEventName,
-    status: 'evicted' | 'banned',
-    svid: VerifiedSvid,
-    agentId: string,
-    request: RequestContext,
-  ): Promise<never> {
-    const code = status === 'banned' ? 'agent_banned' : 'agent_evicted';
-    await this.ports.audit.append({
-      event,
-      outcome: 'failure',
-      code,
-      reason: `the agent is ${status}`,
-      spiffeId: svid.spiffeId,
-      agentId,
-      sourceIp: request.sourceIp,
-      requestId: request.requestId,
-    });
-    throw statusError(code);
-  }
-
   /** The write audited its refusal already; say why. */
   private refuseUnlessRecorded(written: AgentWriteResult): void {
     switch (written.verdict) {
@@ -208,18 +204,16 @@ export class Renewal {
   }
 
   /** The agent's policy's svidTtl now; if the policy is gone, the lifetime of the SVID presented. */
-  private ttlFor(policyName: string | undefined, certChain: string): number {
+  private ttlFor(policyName: string | null, presentedTtl: number): number {
     const policy =
-      policyName === undefined
-        ? undefined
-        : this.ports.activeConfig.policies.policies.find((p) => p.name === policyName);
-    if (policy) return policy.svidTtlSeconds;
-    const leaf = new X509Certificate(certChain);
-    return Math.max(
-      60,
-      Math.round((leaf.validToDate.getTime() - leaf.validFromDate.getTime()) / 1000) - BACKDATE_SECONDS,
-    );
+      policyName === null ? undefined : this.ports.activeConfig.policies.policies.find((p) => p.name === policyName);
+    return policy?.svidTtlSeconds ?? presentedTtl;
   }
+}
+
+/** The TTL the presented SVID was issued with: its validity less the backdating, at least a minute. */
+function lifetimeOf(svid: VerifiedSvid): number {
+  return Math.max(60, Math.round((svid.notAfter.getTime() - svid.notBefore.getTime()) / 1000) - BACKDATE_SECONDS);
 }
 
 function statusError(code: 'agent_banned' | 'agent_evicted'): ApiError {

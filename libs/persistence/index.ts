@@ -39,7 +39,6 @@ export { AdminTokensRepository, type AdminRole } from './admin-tokens.repository
 export { decodeCursor, AUDIT_KEY, UUID_KEY, type KeyPattern } from './cursor';
 export {
   RenewalRepository,
-  type SvidHolder,
   type RenewalRecord,
   type AgentWriteResult,
   type AgentWriteVerdict,

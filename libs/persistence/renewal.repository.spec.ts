@@ -6,7 +6,13 @@ import { AgentsRepository } from './agents.repository';
 import { openDatabase, type Database } from './database';
 import { recordLogin } from './login-write';
 import { migrate } from './migrator';
-import { presentSvids, RenewalRepository, type AgentWriteVerdict, type Presentation } from './renewal.repository';
+import {
+  presentSvids,
+  RenewalRepository,
+  type AgentWriteResult,
+  type AgentWriteVerdict,
+  type Presentation,
+} from './renewal.repository';
 
 const serial = () => randomBytes(16).toString('hex');
 const jti = () => randomBytes(16).toString('base64url');
@@ -40,16 +46,17 @@ function fixture(db: () => Database) {
     a: { spiffeId: string },
     from: string,
     to = serial(),
-  ): Promise<{ verdict: AgentWriteVerdict; to: string }> => {
-    const { verdict } = await repository().recordRenewal({
+    expiresAt = new Date(Date.now() + 3_600_000),
+  ): Promise<AgentWriteResult & { to: string }> => {
+    const written = await repository().recordRenewal({
       spiffeId: a.spiffeId,
       serial: from,
       jti: jti(),
       jtiExpiresAt: new Date(Date.now() + 120_000),
       newSerial: to,
-      newExpiresAt: new Date(Date.now() + 3_600_000),
+      newExpiresAt: expiresAt,
     });
-    return { verdict, to };
+    return { ...written, to };
   };
   const jwt = async (a: { spiffeId: string }, from: string): Promise<AgentWriteVerdict> =>
     (
@@ -68,9 +75,10 @@ function fixture(db: () => Database) {
     });
     return { previous: row.previousSvidSerial, current: row.svidSerial };
   };
+  const expiry = async (id: string) =>
+    (await db().prisma.agent.findUniqueOrThrow({ where: { id }, select: { svidExpiresAt: true } })).svidExpiresAt;
 
-  const holderOf = (spiffeId: string, serial: string) => repository().holderOf(spiffeId, serial);
-  return { agent, renew, jwt, serials, holderOf, repository };
+  return { agent, renew, jwt, serials, expiry, repository };
 }
 
 describe('RenewalRepository: which SVIDs an agent may present', () => {
@@ -80,16 +88,14 @@ describe('RenewalRepository: which SVIDs an agent may present', () => {
   });
   afterAll(() => t?.drop());
 
-  const { agent, renew, jwt, serials, holderOf } = fixture(() => t.db);
+  const { agent, renew, jwt, serials, expiry, repository } = fixture(() => t.db);
 
   it('starts with no previous serial after a login; renewing from the current one keeps it as the previous', async () => {
     const a = await agent();
     expect(await serials(a.id)).toEqual({ previous: null, current: a.first });
     const renewed = await renew(a, a.first);
-    expect(renewed.verdict).toBe('ok');
+    expect(renewed).toMatchObject({ verdict: 'ok', agentId: a.id, policy: 'p' });
     expect(await serials(a.id)).toEqual({ previous: a.first, current: renewed.to });
-    expect(await holderOf(a.spiffeId, a.first)).toMatchObject({ id: a.id, status: 'active' });
-    expect(await holderOf(a.spiffeId, renewed.to)).toMatchObject({ id: a.id });
   });
 
   it('lets the previous SVID renew again while the current one is unused, abandoning the unused one', async () => {
@@ -101,7 +107,8 @@ describe('RenewalRepository: which SVIDs an agent may present', () => {
     // the abandoned SVID is refused: it is neither current nor previous
     expect((await renew(a, lost.to)).verdict).toBe('not_current');
     expect(await jwt(a, lost.to)).toBe('not_current');
-    expect(await holderOf(a.spiffeId, lost.to)).toBeNull();
+    // no agent holds it: the write names none, nor a policy
+    expect(await renew(a, lost.to)).toMatchObject({ verdict: 'not_current', agentId: null, policy: null });
   });
 
   it('lets the previous SVID mint JWT-SVIDs while the current one is unused, without moving the row', async () => {
@@ -134,12 +141,29 @@ describe('RenewalRepository: which SVIDs an agent may present', () => {
     const a = await agent();
     await renew(a, a.first);
     await new AgentsRepository(t.db.prisma).changeStatus(a.id, 'evict', { actor: 'test' });
-    expect((await renew(a, a.first)).verdict).toBe('agent_evicted');
+    // the agent and its policy are named on a refusal too
+    expect(await renew(a, a.first)).toMatchObject({ verdict: 'agent_evicted', agentId: a.id, policy: 'p' });
     const audited = await t.db.prisma.auditEvent.findMany({
       where: { agentId: a.id, event: 'renew' },
       orderBy: { id: 'asc' },
     });
     expect(audited.map((e) => `${e.outcome} ${e.code ?? ''}`.trim())).toEqual(['success', 'failure agent_evicted']);
+  });
+
+  it("corrects a renewal's recorded expiry only while its SVID is still the agent's current one", async () => {
+    const a = await agent();
+    const guessed = new Date(Date.parse('2031-01-01T00:00:00Z'));
+    const signed = new Date(Date.parse('2031-01-01T00:10:00Z'));
+    const renewed = await renew(a, a.first, serial(), guessed);
+    expect(await expiry(a.id)).toEqual(guessed);
+    await repository().correctSvidExpiry(a.id, renewed.to, signed);
+    expect(await expiry(a.id)).toEqual(signed);
+
+    // a correction that arrives after the next renewal leaves that renewal's expiry
+    const next = await renew(a, renewed.to, serial(), guessed);
+    expect(next.verdict).toBe('ok');
+    await repository().correctSvidExpiry(a.id, renewed.to, new Date(Date.parse('2031-06-01T00:00:00Z')));
+    expect(await expiry(a.id)).toEqual(guessed);
   });
 
   it('leaves one usable successor of concurrent renewals from one SVID, however they interleave', async () => {
@@ -208,8 +232,9 @@ describe('Renewal writes, several in one statement (group commit)', () => {
     ];
     const results = await presentSvids(t.db, batch);
     expect(results.map((r) => r.verdict)).toEqual(['ok', 'ok', 'not_current', 'agent_evicted', 'replayed']);
-    expect(results[0]!.agentId).toBe(renewing!.id);
-    expect(results[2]!.agentId).toBeNull();
+    expect(results[0]).toMatchObject({ agentId: renewing!.id, policy: 'p' });
+    expect(results[2]).toMatchObject({ agentId: null, policy: null });
+    expect(results[3]).toMatchObject({ agentId: evicted!.id, policy: 'p' });
     expect(await serials(renewing!.id)).toEqual({ previous: renewing!.first, current: batch[0]!.next!.serial });
     expect(await serials(minting!.id)).toEqual({ previous: null, current: minting!.first });
     expect(await serials(replaying!.id)).toEqual({ previous: null, current: replaying!.first });

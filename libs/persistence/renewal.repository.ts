@@ -1,5 +1,4 @@
 import { hotStatement } from './database';
-import type { AgentStatus } from './generated/enums';
 import { GroupCommit, type GroupCommitOptions } from './group-commit';
 import type { HotRunner } from './login-write';
 
@@ -8,7 +7,8 @@ import type { HotRunner } from './login-write';
  * statement (STYLE 4): it consumes the proof's `jti` (a unique row, so a
  * replay fails on every replica), checks that the agent is active and that
  * the presented SVID is one it may use, updates the agent and writes the
- * audit event, all or nothing.
+ * audit event, all or nothing. It answers the agent's policy too, so a
+ * renewal reads nothing before it (`Renewal.renew`).
  *
  * Which SVIDs an agent may present: its current one, and, until that
  * current one is first presented, the one it was renewed from. A renewal
@@ -26,13 +26,6 @@ import type { HotRunner } from './login-write';
  * moves the row; the others find it changed under their row lock and are
  * refused as not current.
  */
-export interface SvidHolder {
-  id: string;
-  status: AgentStatus;
-  policy: string;
-  attestorTypes: string[];
-}
-
 interface Presented {
   /** the SPIFFE ID and serial of the verified certificate */
   spiffeId: string;
@@ -72,10 +65,16 @@ export const DEFAULT_RENEWAL_BATCH: GroupCommitOptions = { maxWaitMs: 2, maxItem
 export interface AgentWriteResult {
   verdict: AgentWriteVerdict;
   agentId: string | null;
+  /**
+   * the agent's policy as the statement read it, whatever the verdict; null
+   * when no agent holds the SVID. A renewal learns its new SVID's lifetime
+   * from it, so it need not read the agent row first.
+   */
+  policy: string | null;
 }
 
 /**
- * Both statements go straight to the driver as hot statements
+ * Its statements go straight to the driver as hot statements
  * (`database.ts`): renewals are a fleet's steady-state load, and Prisma's
  * query paths cost a few hundred µs of CPU per call on top of the SQL.
  */
@@ -97,19 +96,6 @@ export class RenewalRepository {
     );
   }
 
-  /**
-   * The agent that may present this SVID (its current one, or the one it was
-   * renewed from while the current one is unused), whatever its status; null
-   * when none (abandoned, superseded by a later renewal, unknown).
-   */
-  async holderOf(spiffeId: string, serial: string): Promise<SvidHolder | null> {
-    const [row] = await this.db.runHot<SvidHolder>(hotStatement`
-      SELECT id::text AS id, status::text AS status, policy, attestor_types AS "attestorTypes" FROM agents
-      WHERE spiffe_id = ${spiffeId} AND (svid_serial = ${serial} OR previous_svid_serial = ${serial})
-      LIMIT 1`);
-    return row ?? null;
-  }
-
   /** Consumes the jti and moves the agent to its new SVID, auditing `renew`. */
   recordRenewal(record: RenewalRecord): Promise<AgentWriteResult> {
     return this.group.write({
@@ -118,6 +104,18 @@ export class RenewalRepository {
       okReason: `new serial ${record.newSerial}`,
       next: { serial: record.newSerial, expiresAt: record.newExpiresAt },
     });
+  }
+
+  /**
+   * Sets the expiry of the agent's current SVID, when a renewal recorded
+   * one before it knew the agent's policy (`Renewal.renew`) and the
+   * certificate it then signed expires at another time. Only while that
+   * SVID is still the current one: a later renewal's expiry stays.
+   */
+  async correctSvidExpiry(agentId: string, serial: string, expiresAt: Date): Promise<void> {
+    await this.db.runHot(hotStatement`
+      UPDATE agents SET svid_expires_at = ${expiresAt.toISOString()}::timestamptz
+      WHERE id = ${agentId}::uuid AND svid_serial = ${serial}`);
   }
 
   /** Consumes the jti of a JWT-SVID request from the agent's current SVID, auditing `jwt_svid`. */
@@ -163,7 +161,12 @@ export async function presentSvids(db: HotRunner, items: Presentation[]): Promis
     source_ip: p.sourceIp ?? null,
     request_id: p.requestId ?? null,
   }));
-  const rows = await db.runHot<{ i: number; verdict: AgentWriteVerdict; agent_id: string | null }>(hotStatement`
+  const rows = await db.runHot<{
+    i: number;
+    verdict: AgentWriteVerdict;
+    agent_id: string | null;
+    policy: string | null;
+  }>(hotStatement`
     WITH
     batch AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(batch)}::jsonb) AS b(
@@ -228,10 +231,10 @@ export async function presentSvids(db: HotRunner, items: Presentation[]): Promis
       ORDER BY b.i
       RETURNING 1
     )
-    SELECT v.i, v.verdict, s.id::text AS agent_id, (SELECT count(*) FROM audit) AS audited
+    SELECT v.i, v.verdict, s.id::text AS agent_id, s.policy, (SELECT count(*) FROM audit) AS audited
     FROM verdict v LEFT JOIN agent s ON s.i = v.i`);
   const results: AgentWriteResult[] = new Array(items.length);
-  for (const row of rows) results[row.i] = { verdict: row.verdict, agentId: row.agent_id };
+  for (const row of rows) results[row.i] = { verdict: row.verdict, agentId: row.agent_id, policy: row.policy };
   if (rows.length !== items.length || results.includes(undefined as never))
     throw new Error('agent write statement did not decide every presentation');
   return results;

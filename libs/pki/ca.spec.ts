@@ -1,7 +1,7 @@
 import 'reflect-metadata'; // @peculiar/x509 (used here only as an independent parser) needs it loaded first
 import { X509Certificate, createHash, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import * as px from '@peculiar/x509';
-import { BACKDATE_SECONDS, CertificateAuthority, generateCaKey } from './ca';
+import { BACKDATE_SECONDS, CertificateAuthority, generateCaKey, newSvidSerial } from './ca';
 import { parseCsr } from './csr';
 import { opensslCa, opensslCsr, opensslVerify } from './testing';
 
@@ -180,6 +180,53 @@ describe('CertificateAuthority', () => {
     const issued = ca.issueX509Svid({ spiffeId: ID, subjectPublicKey: svidKey(), ttlSeconds: 365 * DAY, now: NOW });
     expect(issued.notAfter).toEqual(ca.notAfter);
     expect(new X509Certificate(issued.certPem).validToDate).toEqual(caCert.validToDate);
+  });
+
+  describe('a serial and a notAfter known before signing', () => {
+    it('issues with the serial chosen beforehand by newSvidSerial', () => {
+      const serialHex = newSvidSerial();
+      expect(serialHex).toMatch(/^[0-7][0-9a-f]{31}$/);
+      expect(newSvidSerial()).not.toBe(serialHex);
+      const issued = ca.issueX509Svid({
+        spiffeId: ID,
+        subjectPublicKey: svidKey(),
+        ttlSeconds: 60,
+        now: NOW,
+        serialHex,
+      });
+      expect(issued.serialHex).toBe(serialHex);
+      expect(new X509Certificate(issued.certPem).serialNumber.toLowerCase()).toBe(serialHex);
+      expect(opensslVerify(ca.bundlePem(), issued.certPem, NOW).ok).toBe(true);
+    });
+
+    it.each([
+      ['upper-case', '7F'.padEnd(32, 'A')],
+      ['short', '7f'.padEnd(30, 'a')],
+      ['negative (top bit set)', '80'.padEnd(32, '0')],
+      ['zero-led (not 32 digits in DER)', '007f'.padEnd(32, '0')],
+      ['not hex', 'zz'.padEnd(32, '0')],
+    ])('refuses a %s serialHex', (_name, serialHex) => {
+      expect(() =>
+        ca.issueX509Svid({ spiffeId: ID, subjectPublicKey: svidKey(), ttlSeconds: 60, now: NOW, serialHex }),
+      ).toThrow(/^ca: serialHex must be/);
+    });
+
+    it.each([
+      ['now + ttl', NOW, 3600],
+      ['whole seconds of now', new Date(NOW.getTime() + 999), 3600],
+      ["the CA's notAfter as the cap", NOW, 365 * DAY],
+    ])('tells the notAfter issueX509Svid gives: %s', (_name, now, ttlSeconds) => {
+      const issued = ca.issueX509Svid({ spiffeId: ID, subjectPublicKey: svidKey(), ttlSeconds, now });
+      expect(ca.svidNotAfter(now, ttlSeconds)).toEqual(issued.notAfter);
+      expect(ca.svidNotAfter(now, ttlSeconds)).toEqual(new X509Certificate(issued.certPem).validToDate);
+    });
+
+    it('refuses, as issueX509Svid does, a bad ttl or a now outside the CA validity', () => {
+      expect(() => ca.svidNotAfter(NOW, 0)).toThrow('ca: ttlSeconds must be a positive integer');
+      expect(() => ca.svidNotAfter(new Date(ca.notAfter.getTime() + 1000), 60)).toThrow(
+        /^ca: the CA certificate is not valid at/,
+      );
+    });
   });
 
   it('refuses a SPIFFE ID in another trust domain', () => {

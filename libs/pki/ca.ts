@@ -60,6 +60,11 @@ export interface IssueX509SvidRequest {
   readonly subjectPublicKey: KeyObject;
   readonly ttlSeconds: number;
   readonly now: Date;
+  /**
+   * The serial to use, chosen beforehand with `newSvidSerial()` when it must
+   * be known (recorded) before the certificate is signed; a fresh one if absent.
+   */
+  readonly serialHex?: string;
 }
 
 export interface IssuedX509Svid {
@@ -180,6 +185,22 @@ export class CertificateAuthority {
   }
 
   /**
+   * The notAfter an SVID issued at `now` for `ttlSeconds` gets: now (whole
+   * seconds) + ttl, capped at this CA's notAfter, since an SVID must not
+   * outlive its issuer (validators would reject it early anyway). Throws as
+   * `issueX509Svid` does for a bad ttl or a `now` outside the CA's validity,
+   * so a caller that asks first learns before it records anything.
+   */
+  svidNotAfter(now: Date, ttlSeconds: number): Date {
+    checkTtl(ttlSeconds);
+    const at = wholeSeconds(now);
+    if (at < this.notBefore.getTime() || at >= this.notAfter.getTime()) {
+      throw new Error(`ca: the CA certificate is not valid at ${now.toISOString()}`);
+    }
+    return new Date(Math.min(at + ttlSeconds * 1000, this.notAfter.getTime()));
+  }
+
+  /**
    * Issues an X509-SVID. The caller has already authenticated the node and
    * chosen the ID; a violation here is a server bug, so it throws a plain Error.
    */
@@ -190,19 +211,14 @@ export class CertificateAuthority {
     }
     // X509-SVID §3: a leaf's SPIFFE ID has a path; the bare ID names the trust domain.
     if (id.path === '') throw new Error('ca: an SVID needs a SPIFFE ID with a path');
-    checkTtl(request.ttlSeconds);
     const classified = classifyPublicKey(request.subjectPublicKey);
     if (!classified.ok) throw new Error(`ca: subject key refused: ${classified.reason}`);
-    const now = wholeSeconds(request.now);
-    if (now < this.notBefore.getTime() || now >= this.notAfter.getTime()) {
-      throw new Error(`ca: the CA certificate is not valid at ${request.now.toISOString()}`);
-    }
+    const notAfter = this.svidNotAfter(request.now, request.ttlSeconds);
+    const serial = request.serialHex === undefined ? randomSerial() : serialFromHex(request.serialHex);
 
-    const serial = randomSerial();
+    const now = wholeSeconds(request.now);
     const spki = spkiOf(request.subjectPublicKey);
     const notBefore = new Date(Math.max(now - BACKDATE_SECONDS * 1000, this.notBefore.getTime()));
-    // An SVID must not outlive its issuer: validators would reject it early anyway.
-    const notAfter = new Date(Math.min(now + request.ttlSeconds * 1000, this.notAfter.getTime()));
     const der = signCertificate(
       {
         serial,
@@ -229,6 +245,18 @@ function randomSerial(): Buffer {
   const serial = randomBytes(16);
   serial[0] = serial[0]! & 0x7f || 0x01;
   return serial;
+}
+
+/** A serial for `IssueX509SvidRequest.serialHex`, as `issueX509Svid` would choose it: lower-case hex, 32 digits. */
+export function newSvidSerial(): string {
+  return randomSerial().toString('hex');
+}
+
+/** A serial of the form `randomSerial()` makes; anything else is a caller's bug. */
+function serialFromHex(serialHex: string): Buffer {
+  if (!/^(?!00)[0-7][0-9a-f]{31}$/.test(serialHex))
+    throw new Error('ca: serialHex must be 32 lower-case hex digits of a positive serial, first octet non-zero');
+  return Buffer.from(serialHex, 'hex');
 }
 
 function checkTtl(ttlSeconds: number): void {

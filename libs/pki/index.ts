@@ -5,6 +5,7 @@ export {
   BACKDATE_SECONDS,
   CertificateAuthority,
   generateCaKey,
+  newSvidSerial,
   type CertificateAuthorityOptions,
   type GeneratedCa,
   type IssueX509SvidRequest,

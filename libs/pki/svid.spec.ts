@@ -41,6 +41,7 @@ describe('verifySvidChain', () => {
       spiffeId: ID,
       trustDomain: TD,
       serialHex: svid.serialHex,
+      notBefore: svid.notBefore,
       notAfter: svid.notAfter,
     });
     expect(verified.publicKey.equals(subject)).toBe(true);

@@ -44,6 +44,7 @@ export interface VerifiedSvid {
   readonly trustDomain: string;
   /** lower-case hex, as CertificateAuthority.issueX509Svid reports it */
   readonly serialHex: string;
+  readonly notBefore: Date;
   readonly notAfter: Date;
   /** the leaf's key: verifies the agent's proof-of-possession signature */
   readonly publicKey: KeyObject;
@@ -106,6 +107,7 @@ export function verifySvidChain(certChainPem: string, bundlePems: readonly strin
     spiffeId: spiffeId.id,
     trustDomain,
     serialHex: leaf.fields.serialHex,
+    notBefore: leaf.x509.validFromDate,
     notAfter: leaf.x509.validToDate,
     publicKey: leaf.x509.publicKey,
   };

@@ -43,6 +43,7 @@ export class LoginService {
       // the CA that signs now, looked up at each login: it rotates
       issuer: {
         issueX509Svid: (request) => identity.ca.issueX509Svid(request),
+        svidNotAfter: (now, ttlSeconds) => identity.ca.svidNotAfter(now, ttlSeconds),
         bundlePem: () => identity.ca.bundlePem(),
       },
       writes: {

@@ -26,7 +26,11 @@ export class RenewalService {
       clock: identity,
       trustAnchors: identity,
       // the CA that signs now, looked up at each renewal: it rotates
-      issuer: { issueX509Svid: (request) => identity.ca.issueX509Svid(request), bundlePem: () => identity.bundlePem() },
+      issuer: {
+        issueX509Svid: (request) => identity.ca.issueX509Svid(request),
+        svidNotAfter: (now, ttlSeconds) => identity.ca.svidNotAfter(now, ttlSeconds),
+        bundlePem: () => identity.bundlePem(),
+      },
       jwtSigner: { sign: (claims, now) => identity.signJwtSvid(claims, now) },
       writes: repository,
       audit,
