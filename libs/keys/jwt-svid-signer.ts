@@ -1,5 +1,5 @@
-import { sign, type KeyObject } from 'node:crypto';
-import { isJwsAlgorithm, JWS_ALGORITHMS } from '@libs/pki';
+import type { KeyObject } from 'node:crypto';
+import { isJwsAlgorithm, jwsSign } from '@libs/pki';
 import type { LoadedJwtKey } from './jwt-keys';
 import type { RotatingKeys } from './rotating-keys';
 
@@ -39,9 +39,8 @@ export class JwtSvidSigner {
  */
 function compactJws(header: { alg: string; kid: string; typ: string }, payload: object, key: KeyObject): string {
   if (!isJwsAlgorithm(header.alg)) throw new Error(`identity: cannot sign JWT with ${header.alg}`);
-  const { hash, dsaEncoding } = JWS_ALGORITHMS[header.alg];
   const signingInput = `${encode(header)}.${encode(payload)}`;
-  const signature = sign(hash, Buffer.from(signingInput), { key, dsaEncoding });
+  const signature = jwsSign(header.alg, Buffer.from(signingInput), key);
   return `${signingInput}.${signature.toString('base64url')}`;
 }
 

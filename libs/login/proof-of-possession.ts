@@ -1,5 +1,5 @@
-import { createHash, verify, type KeyObject } from 'node:crypto';
-import { JWS_ALGORITHMS, MIN_RSA_BITS, type JwsAlgorithm } from '@libs/pki';
+import { createHash, type KeyObject } from 'node:crypto';
+import { jwsVerifies, MIN_RSA_BITS, type JwsAlgorithm } from '@libs/pki';
 
 /**
  * The agent's proof of possession (`api.md`): a compact JWS signed with the
@@ -72,22 +72,15 @@ export async function verifyProofOfPossession(pop: string, expected: PopExpectat
 }
 
 /**
- * Verified with node:crypto directly rather than with jose: jose imports the
- * KeyObject into a WebCrypto key and runs each verification as an async job
- * on the thread pool, which costs about half again the CPU of the
- * verification itself on the renewal and JWT-SVID paths. The header is
- * already limited to alg, typ and kid, so no JWS extension (crit, b64) can
- * change what is signed.
+ * Verified with node:crypto directly (`jwsVerifies`) rather than with jose:
+ * jose imports the KeyObject into a WebCrypto key and runs each
+ * verification as an async job on the thread pool, which costs about half
+ * again the CPU of the verification itself on the renewal and JWT-SVID
+ * paths. The header is already limited to alg, typ and kid, so no JWS
+ * extension (crit, b64) can change what is signed.
  */
 function signatureVerifies(algorithm: JwsAlgorithm, key: KeyObject, signingInput: string, encoded: string): boolean {
-  const { hash, dsaEncoding, signatureBytes } = JWS_ALGORITHMS[algorithm];
-  const signature = Buffer.from(encoded, 'base64url');
-  if (signatureBytes !== undefined && signature.length !== signatureBytes) return false;
-  try {
-    return verify(hash, Buffer.from(signingInput), { key, dsaEncoding }, signature);
-  } catch {
-    return false; // OpenSSL refusing the signature bytes is a failed check, not a fault
-  }
+  return jwsVerifies(algorithm, Buffer.from(signingInput), key, Buffer.from(encoded, 'base64url'));
 }
 
 /**

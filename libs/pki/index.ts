@@ -12,7 +12,7 @@ export {
   type IssuedX509Svid,
 } from './ca';
 export { CsrRejected, MAX_CSR_PEM_BYTES, parseCsr, type ParsedCsr } from './csr';
-export { isJwsAlgorithm, JWS_ALGORITHMS, type JwsAlgorithm } from './jws';
+export { isJwsAlgorithm, JWS_ALGORITHMS, jwsSign, jwsVerifies, type JwsAlgorithm } from './jws';
 export { MIN_RSA_BITS } from './key-policy';
 export {
   KEK_BYTES,
