@@ -38,7 +38,8 @@ describe('table sizes under retention, over simulated weeks', () => {
   it('stay flat while rows keep arriving', async () => {
     const volume = VOLUME[t.db.kind];
     const start = Date.UTC(2033, 0, 3); // a Monday
-    const bytesAtWeekEnd: Sizes[] = [];
+    const heapAtWeekEnd: Sizes[] = [];
+    const indexesAtWeekEnd: Sizes[] = [];
     const rowsAtWeekEnd: Sizes[] = [];
     let arrived = 0;
     for (let day = 0; day < WEEKS * 7; day++) {
@@ -55,17 +56,29 @@ describe('table sizes under retention, over simulated weeks', () => {
       // or the sizes measure autovacuum's timing instead of retention.
       await t.db.runScript('VACUUM used_nonces, agents, tofu_keys, join_tokens;');
       if (day % 7 === 6) {
-        bytesAtWeekEnd.push(await tableBytes(t.db));
+        heapAtWeekEnd.push(await tableBytes(t.db, 'pg_table_size'));
+        indexesAtWeekEnd.push(await tableBytes(t.db, 'pg_indexes_size'));
         rowsAtWeekEnd.push(await tableRows(t.db));
       }
     }
 
-    const [, second, third] = bytesAtWeekEnd as [Sizes, Sizes, Sizes];
-    // 15%, and a few pages of slack for the tables of a few thousand rows
-    const grown = (Object.keys(third) as (keyof Sizes)[]).filter(
-      (table) => third[table] > second[table] * 1.15 + 65_536,
-    );
-    expect(grown.map((table) => ({ table, week2: second[table], week3: third[table] }))).toEqual([]);
+    // Without retention each table would add a week of rows (350,000 nonces,
+    // several times its size); with it, a week adds at most 15% to the heap,
+    // and a few pages of slack for the tables of a few thousand rows.
+    // Indexes get more room: PostgreSQL 15 recycles a deleted B-tree page
+    // only once no transaction in ANY database of the server could see it,
+    // so other databases' work (the suites running beside this one in CI)
+    // can defer a day's recycling: in one CI run the nonce table with its
+    // index grew from 9.1 to 11.6 MB in the third week, the size it has
+    // from the first week when the suite runs alone.
+    const grownBy = (sizes: Sizes[], factor: number, slack: number) => {
+      const [, second, third] = sizes as [Sizes, Sizes, Sizes];
+      return (Object.keys(third) as (keyof Sizes)[])
+        .filter((table) => third[table] > second[table] * factor + slack)
+        .map((table) => ({ table, week2: second[table], week3: third[table] }));
+    };
+    expect(grownBy(heapAtWeekEnd, 1.15, 65_536)).toEqual([]);
+    expect(grownBy(indexesAtWeekEnd, 1.5, 1_048_576)).toEqual([]);
     const rows = rowsAtWeekEnd[2]!;
     // audit events of the retention window and of the day partition not yet wholly expired, and the
     // evict events of the day's purge; nonces of the last minutes only
@@ -136,11 +149,12 @@ async function quietAutovacuum(db: Database): Promise<void> {
     END $$;`);
 }
 
-async function tableBytes(db: Database): Promise<Sizes> {
+/** each table's heap (`pg_table_size`) or indexes (`pg_indexes_size`); the audit table's over its partitions */
+async function tableBytes(db: Database, size: 'pg_table_size' | 'pg_indexes_size'): Promise<Sizes> {
   const [row] = await db.prisma.$queryRawUnsafe<Record<keyof Sizes, bigint>[]>(`
-    SELECT (SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits WHERE inhparent = 'audit_events'::regclass)::bigint AS audit_events,
-           pg_total_relation_size('used_nonces') AS used_nonces, pg_total_relation_size('agents') AS agents,
-           pg_total_relation_size('tofu_keys') AS tofu_keys, pg_total_relation_size('join_tokens') AS join_tokens`);
+    SELECT (SELECT coalesce(sum(${size}(inhrelid)), 0) FROM pg_inherits WHERE inhparent = 'audit_events'::regclass)::bigint AS audit_events,
+           ${size}('used_nonces') AS used_nonces, ${size}('agents') AS agents,
+           ${size}('tofu_keys') AS tofu_keys, ${size}('join_tokens') AS join_tokens`);
   return numbers(row!);
 }
 
