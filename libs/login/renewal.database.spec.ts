@@ -5,7 +5,7 @@ import { CompactSign } from 'jose';
 import { builtInDescriptors } from '@libs/attestors/catalog';
 import { ApiError } from '@libs/contracts/api-error';
 import { AgentsRepository, AuditRepository, recordLogin, RenewalRepository, type Database } from '@libs/persistence';
-import { BACKDATE_SECONDS, CertificateAuthority, generateCaKey, parseCsr } from '@libs/pki';
+import { BACKDATE_SECONDS, CertificateAuthority, generateCaKey, parseCsr, VerifiedSvidCache } from '@libs/pki';
 import { compileAgentAttestation, type CompiledPolicySet } from '@libs/policy';
 import { createTestDatabase, type TestDatabase } from '@test/support/database';
 import { csrSha256 } from './proof-of-possession';
@@ -57,6 +57,7 @@ describe('Renewal on the agent row', () => {
     renewal = new Renewal({
       clock: { now: () => new Date() },
       trustAnchors: { bundlePems: () => [ca.bundlePem()] },
+      verifiedSvids: new VerifiedSvidCache(16),
       issuer: ca,
       jwtSigner: { sign: () => Promise.reject(new Error('no JWT-SVID may be signed')) },
       writes: new RenewalRepository(counted),

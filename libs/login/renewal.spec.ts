@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { CompactSign } from 'jose';
 import { ApiError } from '@libs/contracts/api-error';
 import type { NewAuditEvent } from '@libs/persistence';
-import { CertificateAuthority, generateCaKey } from '@libs/pki';
+import { CertificateAuthority, generateCaKey, VerifiedSvidCache } from '@libs/pki';
 import { compileAgentAttestation } from '@libs/policy';
 import type { RenewalWrites } from './ports';
 import { Renewal } from './renewal';
@@ -33,6 +33,7 @@ describe('renewal against the clock', () => {
     return new Renewal({
       clock: { now: () => now },
       trustAnchors: { bundlePems: () => [ca.bundlePem()] },
+      verifiedSvids: new VerifiedSvidCache(16),
       issuer: ca,
       jwtSigner: { sign: () => Promise.reject(new Error('no JWT-SVID may be signed')) },
       writes: untouchable,

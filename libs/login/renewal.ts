@@ -15,9 +15,9 @@ import {
   newSvidSerial,
   parseCsr,
   SvidRejected,
-  verifySvidChain,
   type ParsedCsr,
   type VerifiedSvid,
+  type VerifiedSvidCache,
 } from '@libs/pki';
 import type {
   AuditLog,
@@ -46,6 +46,8 @@ export interface RenewalPorts {
   /** the trust domain's time: the keys' clock */
   clock: Clock;
   trustAnchors: TrustAnchors;
+  /** chains verified before: a JWT-SVID request presents the same SVID again and again */
+  verifiedSvids: VerifiedSvidCache;
   issuer: X509Issuer;
   jwtSigner: JwtSvidSigner;
   writes: RenewalWrites;
@@ -159,7 +161,12 @@ export class Renewal {
   ): Promise<Proven> {
     let svid: VerifiedSvid | undefined;
     try {
-      svid = verifySvidChain(certChain, this.ports.trustAnchors.bundlePems(), now);
+      svid = this.ports.verifiedSvids.verify(
+        certChain,
+        this.ports.trustAnchors.bundlePems(),
+        now,
+        event === 'jwt_svid',
+      );
       const proof = await verifyProofOfPossession(pop, {
         publicKey: svid.publicKey,
         audience: event === 'renew' ? RENEW_AUDIENCE : JWT_SVID_AUDIENCE,

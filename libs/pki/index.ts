@@ -25,4 +25,5 @@ export {
 } from './key-encryption';
 export { InvalidSpiffeId, isValidSpiffeId, isValidTrustDomain, parseSpiffeId, type SpiffeId } from './spiffe-id';
 export { SvidRejected, verifySvidChain, type VerifiedSvid } from './svid';
+export { VerifiedSvidCache } from './svid-cache';
 export { spiffeBundle, type BundleContents, type SpiffeBundle, type SpiffeBundleKey } from './spiffe-bundle';

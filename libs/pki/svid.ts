@@ -53,6 +53,18 @@ export interface VerifiedSvid {
 interface Parsed {
   readonly x509: X509Certificate;
   readonly fields: CertificateFields;
+  /** for a bundle CA, the bundle entry (PEM) it came from */
+  readonly source?: string;
+}
+
+/** What a chain check concluded, and how long it holds. */
+export interface ChainVerdict {
+  readonly svid: VerifiedSvid;
+  /** the bundle entry that anchored the chain: the verdict holds while the bundle holds it */
+  readonly anchorPem: string;
+  /** the latest notBefore and earliest notAfter of the chain and its anchor, in ms */
+  readonly validFrom: number;
+  readonly validUntil: number;
 }
 
 /**
@@ -62,6 +74,11 @@ interface Parsed {
  * server fault and throws a plain Error, not SvidRejected.
  */
 export function verifySvidChain(certChainPem: string, bundlePems: readonly string[], now: Date): VerifiedSvid {
+  return checkSvidChain(certChainPem, bundlePems, now).svid;
+}
+
+/** verifySvidChain, with the facts the verdict depends on (`svid-cache.ts`). */
+export function checkSvidChain(certChainPem: string, bundlePems: readonly string[], now: Date): ChainVerdict {
   const chain = parseChain(certChainPem);
   const bundle = bundlePems.flatMap(parseBundle);
   const leaf = chain[0]!;
@@ -103,13 +120,20 @@ export function verifySvidChain(certChainPem: string, bundlePems: readonly strin
     throw new SvidRejected(`SPIFFE ID is in trust domain ${spiffeId.trustDomain}, expected ${trustDomain}`);
   }
   if (spiffeId.path === '') throw new SvidRejected('SPIFFE ID of a leaf must have a path');
-  return {
+  const svid = {
     spiffeId: spiffeId.id,
     trustDomain,
     serialHex: leaf.fields.serialHex,
     notBefore: leaf.x509.validFromDate,
     notAfter: leaf.x509.validToDate,
     publicKey: leaf.x509.publicKey,
+  };
+  const checked = [...chain, anchor].map((certificate) => certificate.x509);
+  return {
+    svid,
+    anchorPem: anchor.source!,
+    validFrom: Math.max(...checked.map((certificate) => certificate.validFromDate.getTime())),
+    validUntil: Math.min(...checked.map((certificate) => certificate.validToDate.getTime())),
   };
 }
 
@@ -164,7 +188,7 @@ function parseBundleUncached(pem: string): Parsed[] {
   return blocks.map((block) => {
     const parsed = block.label === 'CERTIFICATE' ? parseCertificate(block.der) : undefined;
     if (parsed === undefined) throw new Error('svid: trust bundle holds something other than certificates');
-    return parsed;
+    return { ...parsed, source: pem };
   });
 }
 

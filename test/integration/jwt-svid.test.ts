@@ -88,6 +88,8 @@ describe('JWT-SVIDs', () => {
       status: 401,
       code: 'invalid_proof_of_possession',
     });
+    // the server now remembers this SVID's chain as verified; the eviction must still count
+    expect((await mint(server, held)).status).toBe(200);
     await server.admin('POST', `/v1/agents/${held.agentId}/evict`);
     expect(await problemOf(await mint(server, held))).toMatchObject({ status: 403, code: 'agent_evicted' });
   });

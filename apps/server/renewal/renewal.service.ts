@@ -3,9 +3,12 @@ import type { Logger } from 'pino';
 import type { JwtSvidResponse, RenewResponse } from '@libs/contracts/agent-api';
 import { Renewal, type RenewalObserver, type RequestContext } from '@libs/login';
 import { AuditRepository, RenewalRepository } from '@libs/persistence';
+import { VerifiedSvidCache } from '@libs/pki';
 import { ActiveConfig } from '../config-documents/active-config';
 import { IdentityService } from '../identity/identity.service';
 import { LOGGER } from '../logging/logger';
+import { SETTINGS } from '../settings/settings.module';
+import type { Settings } from '../settings/settings';
 import { INSTRUMENTS } from '../telemetry/instruments';
 import { Metrics } from '../telemetry/metrics';
 
@@ -21,10 +24,12 @@ export class RenewalService {
     active: ActiveConfig,
     metrics: Metrics,
     @Inject(LOGGER) logger: Logger,
+    @Inject(SETTINGS) settings: Settings,
   ) {
     this.renewal = new Renewal({
       clock: identity,
       trustAnchors: identity,
+      verifiedSvids: new VerifiedSvidCache(settings.svidCacheSize),
       // the CA that signs now, looked up at each renewal: it rotates
       issuer: {
         issueX509Svid: (request) => identity.ca.issueX509Svid(request),

@@ -154,6 +154,8 @@ export const settingsSchema = {
     jwtSvidTtl: { type: 'string', default: '5m' },
     /** JWT-SVID signature: RS256 (RSA-2048, what AWS STS web identity federation expects) or ES256 (P-256) */
     jwtAlgorithm: { type: 'string', enum: ['RS256', 'ES256'], default: 'RS256' },
+    /** X509-SVID chains remembered as verified, for JWT-SVID requests that present the same SVID again; 0 turns it off */
+    svidCacheSize: { type: 'integer', minimum: 0, default: 10000 },
     /** 32 bytes, hex or base64: seals private keys at rest; required with PostgreSQL, generated into the data directory otherwise */
     keyEncryptionKey: { type: 'string' },
     keyEncryptionKeyFile: { type: 'string' },

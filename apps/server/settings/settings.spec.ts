@@ -16,6 +16,7 @@ describe('server settings', () => {
       database: { kind: 'pglite', dataDir: expect.stringMatching(/data\/pglite$/) },
       aws: { partition: 'aws', disableInstanceProfileSelectors: false, skipBlockDevice: false },
       cloudCacheTtlSeconds: 180,
+      svidCacheSize: 10000,
       jwtIssuer: 'http://127.0.0.1:8080',
       rateLimit: { agentPerSecond: 50, agentBurst: 100, concurrentLogins: 256 },
       trustedProxies: [],

@@ -43,6 +43,8 @@ export interface Settings {
   jwtKeyRotationSeconds: number;
   jwtSvidTtlSeconds: number;
   jwtAlgorithm: 'RS256' | 'ES256';
+  /** verified X509-SVID chains remembered for JWT-SVID requests (`libs/pki/svid-cache.ts`) */
+  svidCacheSize: number;
   /**
    * Seals private keys and server secrets at rest (AES-256-GCM). Always set
    * on PostgreSQL; in embedded mode, unless given, settled at start from
@@ -210,6 +212,7 @@ function typed(raw: Raw, env: NodeJS.ProcessEnv): Settings {
     jwtKeyRotation: string;
     jwtSvidTtl: string;
     jwtAlgorithm: Settings['jwtAlgorithm'];
+    svidCacheSize: number;
     keyEncryptionKey?: string;
     keyEncryptionKeyFile?: string;
     keyEncryptionKeyPrevious?: string;
@@ -274,6 +277,7 @@ function typed(raw: Raw, env: NodeJS.ProcessEnv): Settings {
     trustedProxies: trustedProxies(r.trustedProxies),
     ...keys,
     jwtAlgorithm: r.jwtAlgorithm,
+    svidCacheSize: r.svidCacheSize,
     ...(kek && { keyEncryptionKey: kek.key, keyEncryptionKeySource: kek.source }),
     previousKeyEncryptionKeys: previousKek ? [previousKek] : [],
     logLevel: r.logLevel,
