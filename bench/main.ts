@@ -14,7 +14,7 @@ import { HttpClient, closedLoop, openLoop, type LoadResult, type Operation } fro
 import { latencyLog } from './latency-log';
 import { pgWriteMeter } from './pg-writes';
 import { monotonicMicros, profileByPhase, type PhaseWindow } from './profile-top';
-import { jwtSvidOperation, renewOperation } from './renewals';
+import { JWT_SVID_AGENTS, jwtSvidOperation, renewOperation } from './renewals';
 import { fmt, printTable, writeResults, type Row } from './report';
 import { compareRuleEngines } from './rules';
 import { loginWriteAtSizes } from './seeded-sizes';
@@ -286,8 +286,8 @@ async function main(): Promise<void> {
     );
 
     /** An agent operation at saturation (after a short warm-up), then at half that rate. */
-    const agentPhases = async (name: string, op: Operation): Promise<PhasePair> => {
-      step(`${name}: ${agents.length} agents, warm-up, saturation, half load`);
+    const agentPhases = async (name: string, op: Operation, agentCount: number): Promise<PhasePair> => {
+      step(`${name}: ${agentCount} agents, warm-up, saturation, half load`);
       await closedLoop({ concurrency: SATURATION_CLIENTS, seconds: 1, maxOperations: 500, op });
       const sat = await measured(
         true,
@@ -302,8 +302,12 @@ async function main(): Promise<void> {
       );
       return { saturation: sat, halfLoad: half };
     };
-    const renewals = await agentPhases('renewals', renewOperation(route, agents, fleet.keys));
-    const jwtSvids = await agentPhases('JWT-SVIDs', jwtSvidOperation(route, agents, fleet.keys));
+    const renewals = await agentPhases('renewals', renewOperation(route, agents, fleet.keys), agents.length);
+    const jwtSvids = await agentPhases(
+      'JWT-SVIDs',
+      jwtSvidOperation(route, agents, fleet.keys),
+      Math.min(agents.length, JWT_SVID_AGENTS),
+    );
     for (const client of clients) client.close();
     rss.stop();
     await attestd.stop();

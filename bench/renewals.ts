@@ -32,10 +32,20 @@ export function renewOperation(route: Route, agents: HeldAgent[], keys: AgentKey
   };
 }
 
-/** Operation `index` mints a JWT-SVID for agent `index % agents.length`, for one audience. */
+/**
+ * How many agents the JWT-SVID phases mint for, in turn. An agent presents
+ * the same X.509-SVID for many JWT-SVIDs (with the default lifetimes, a
+ * 1-hour SVID and 5-minute tokens fetched again at half their life: 24
+ * per workload and audience), so most requests present a chain the server
+ * has seen; the phases' warm-up presents each of these agents' chains once.
+ */
+export const JWT_SVID_AGENTS = 500;
+
+/** Operation `index` mints a JWT-SVID for agent `index % JWT_SVID_AGENTS`, for one audience. */
 export function jwtSvidOperation(route: Route, agents: HeldAgent[], keys: AgentKey[]): Operation {
+  const minting = agents.slice(0, JWT_SVID_AGENTS);
   return async (index) => {
-    const agent = agents[index % agents.length]!;
+    const agent = minting[index % minting.length]!;
     const pop = await signProofOfPossession(keys[agent.key]!.keyPair.privateKey, 'attestd-jwt-svid');
     const answer = await route(index).call('POST', '/v1/agent/jwt-svid', {
       certChain: agent.certChain,
