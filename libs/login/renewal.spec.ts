@@ -29,11 +29,11 @@ describe('renewal against the clock', () => {
     now: issuedAt,
   });
 
-  function service(now: Date, audited: NewAuditEvent[]): Renewal {
+  function service(now: Date, audited: NewAuditEvent[], verifiedSvids = new VerifiedSvidCache(16)): Renewal {
     return new Renewal({
       clock: { now: () => now },
       trustAnchors: { bundlePems: () => [ca.bundlePem()] },
-      verifiedSvids: new VerifiedSvidCache(16),
+      verifiedSvids,
       issuer: ca,
       jwtSigner: { sign: () => Promise.reject(new Error('no JWT-SVID may be signed')) },
       writes: untouchable,
@@ -43,11 +43,11 @@ describe('renewal against the clock', () => {
     });
   }
 
-  async function jwtSvidBody(iat: Date) {
+  async function jwtSvidBody(iat: Date, signer = agent.privateKey) {
     const payload = { aud: 'attestd-jwt-svid', iat: Math.floor(iat.getTime() / 1000), jti: 'abcdefghijklmnopq' };
     const pop = await new CompactSign(Buffer.from(JSON.stringify(payload)))
       .setProtectedHeader({ alg: 'ES256' })
-      .sign(agent.privateKey);
+      .sign(signer);
     return { certChain: svid.chainPem, pop, audience: ['sts.amazonaws.com'] };
   }
 
@@ -78,6 +78,22 @@ describe('renewal against the clock', () => {
       .jwtSvid(await jwtSvidBody(earlier), { requestId: 'r', sourceIp: '127.0.0.1' })
       .catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: 'invalid_proof_of_possession' });
+  });
+
+  it('remembers a verified chain only once the agent proved it holds the key', async () => {
+    const now = new Date(issuedAt.getTime() + 60_000);
+    const cache = new VerifiedSvidCache(16);
+    const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const copied = await service(now, [], cache)
+      .jwtSvid(await jwtSvidBody(now, stranger), { requestId: 'r', sourceIp: '127.0.0.1' })
+      .catch((e: unknown) => e);
+    expect(copied).toMatchObject({ code: 'invalid_proof_of_possession' });
+    expect(cache.size).toBe(0);
+    // the real agent's request gets past the proof (and then fails at this test's signer)
+    await service(now, [], cache)
+      .jwtSvid(await jwtSvidBody(now), { requestId: 'r', sourceIp: '127.0.0.1' })
+      .catch(() => undefined);
+    expect(cache.size).toBe(1);
   });
 
   it('answers malformed bodies with 400 before looking at anything', async () => {

@@ -161,18 +161,16 @@ export class Renewal {
   ): Promise<Proven> {
     let svid: VerifiedSvid | undefined;
     try {
-      svid = this.ports.verifiedSvids.verify(
-        certChain,
-        this.ports.trustAnchors.bundlePems(),
-        now,
-        event === 'jwt_svid',
-      );
+      const checked = this.ports.verifiedSvids.verify(certChain, this.ports.trustAnchors.bundlePems(), now);
+      svid = checked.svid;
       const proof = await verifyProofOfPossession(pop, {
         publicKey: svid.publicKey,
         audience: event === 'renew' ? RENEW_AUDIENCE : JWT_SVID_AUDIENCE,
         now,
         ...(csr && { csrDer: csr.der }),
       });
+      // A JWT-SVID's chain comes back with the next token; a renewal's is spent.
+      if (event === 'jwt_svid') checked.remember();
       return { svid, pop: proof };
     } catch (error) {
       if (!(error instanceof SvidRejected) && !(error instanceof PopRejected)) throw error;

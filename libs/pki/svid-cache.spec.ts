@@ -30,7 +30,9 @@ function uncached(chain: string, bundlePems: readonly string[], now: Date): stri
 
 function cached(cache: VerifiedSvidCache, chain: string, bundlePems: readonly string[], now: Date): string {
   try {
-    return cache.verify(chain, bundlePems, now, true).spiffeId;
+    const checked = cache.verify(chain, bundlePems, now);
+    checked.remember();
+    return checked.svid.spiffeId;
   } catch (error) {
     if (error instanceof SvidRejected) return error.message;
     throw error;
@@ -40,36 +42,46 @@ function cached(cache: VerifiedSvidCache, chain: string, bundlePems: readonly st
 describe('VerifiedSvidCache', () => {
   it('answers a chain presented again from memory', () => {
     const cache = new VerifiedSvidCache(10);
-    const first = cache.verify(svid.chainPem, bundle, at(HOUR + 60_000), true);
-    expect(cache.verify(svid.chainPem, bundle, at(HOUR + 120_000), true)).toBe(first);
-    expect(first).toMatchObject({ spiffeId: ID, serialHex: svid.serialHex });
+    const first = cache.verify(svid.chainPem, bundle, at(HOUR + 60_000));
+    first.remember();
+    expect(cache.verify(svid.chainPem, bundle, at(HOUR + 120_000)).svid).toBe(first.svid);
+    expect(first.svid).toMatchObject({ spiffeId: ID, serialHex: svid.serialHex });
     expect(cache.size).toBe(1);
   });
 
   it('refuses a remembered chain once its SVID has expired, saying so', () => {
     const cache = new VerifiedSvidCache(10);
-    cache.verify(svid.chainPem, bundle, at(HOUR + 60_000), true);
-    expect(() => cache.verify(svid.chainPem, bundle, at(3 * HOUR), true)).toThrow(/leaf certificate expired at/);
+    cache.verify(svid.chainPem, bundle, at(HOUR + 60_000)).remember();
+    expect(() => cache.verify(svid.chainPem, bundle, at(3 * HOUR))).toThrow(/leaf certificate expired at/);
   });
 
   it('refuses a remembered chain once its CA has left the trust bundle', () => {
     const cache = new VerifiedSvidCache(10);
-    cache.verify(svid.chainPem, [other, ...bundle], at(HOUR + 60_000), true);
-    expect(() => cache.verify(svid.chainPem, [other], at(HOUR + 120_000), true)).toThrow(
+    cache.verify(svid.chainPem, [other, ...bundle], at(HOUR + 60_000)).remember();
+    expect(() => cache.verify(svid.chainPem, [other], at(HOUR + 120_000))).toThrow(
       'svid: chain does not verify against the trust bundle',
     );
   });
 
-  it('keeps no renewal chain and no refused chain', () => {
+  it('keeps a chain only when told to, and never a refused one', () => {
     const cache = new VerifiedSvidCache(10);
-    cache.verify(svid.chainPem, bundle, at(HOUR + 60_000), false);
-    expect(() => cache.verify(svid.chainPem, [other], at(HOUR + 60_000), true)).toThrow(SvidRejected);
+    expect(cache.verify(svid.chainPem, bundle, at(HOUR + 60_000)).svid.spiffeId).toBe(ID);
+    expect(() => cache.verify(svid.chainPem, [other], at(HOUR + 60_000))).toThrow(SvidRejected);
     expect(cache.size).toBe(0);
+  });
+
+  it('bounds its memory by bytes, so padded copies of a chain push out others instead of piling up', () => {
+    const cache = new VerifiedSvidCache(10);
+    for (let i = 0; i < 10; i++) {
+      cache.verify(svid.chainPem + ' '.repeat(50_000 + i), bundle, at(HOUR + 60_000)).remember();
+    }
+    // ten entries' worth of bytes holds one 50 KB text at a time
+    expect(cache.size).toBe(1);
   });
 
   it('with 0 entries remembers nothing and still verifies', () => {
     const cache = new VerifiedSvidCache(0);
-    expect(cache.verify(svid.chainPem, bundle, at(HOUR + 60_000), true).spiffeId).toBe(ID);
+    cache.verify(svid.chainPem, bundle, at(HOUR + 60_000)).remember();
     expect(cache.size).toBe(0);
   });
 

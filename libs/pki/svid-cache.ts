@@ -20,27 +20,47 @@ export class VerifiedSvidCache {
 
   /** `maxEntries` 0 remembers nothing */
   constructor(maxEntries: number) {
-    this.verdicts = maxEntries > 0 ? new LRUCache({ max: maxEntries }) : undefined;
+    this.verdicts =
+      maxEntries > 0
+        ? new LRUCache({
+            max: maxEntries,
+            // The PEM text is the agent's, up to 64 KiB and padded at will:
+            // memory is bounded by bytes, not only by entries.
+            maxSize: maxEntries * TYPICAL_ENTRY_BYTES,
+            sizeCalculation: (_verdict, pem) => pem.length + KEY_BYTES,
+          })
+        : undefined;
   }
 
   /**
-   * verifySvidChain, answered from memory when it can be. Only `remember`ed
-   * chains are kept: a JWT-SVID's chain is likely presented again, a
-   * renewal's is spent (the agent moves to its new SVID), so renewals look
-   * up without filling the cache with chains nobody presents twice.
+   * verifySvidChain, answered from memory when it can be. The chain is
+   * kept only when the caller calls `remember()`: after the agent proved it
+   * holds the key (so nobody fills the cache with chains they merely
+   * copied), and only for JWT-SVID requests: a renewal's chain is spent,
+   * the agent moves to its new SVID.
    */
-  verify(certChainPem: string, bundlePems: readonly string[], now: Date, remember: boolean): VerifiedSvid {
+  verify(certChainPem: string, bundlePems: readonly string[], now: Date): Checked {
     const known = this.verdicts?.get(certChainPem);
     const at = now.getTime();
     if (known && known.validFrom <= at && at <= known.validUntil && bundlePems.includes(known.anchorPem)) {
-      return known.svid;
+      return { svid: known.svid, remember: () => undefined };
     }
     const verdict = checkSvidChain(certChainPem, bundlePems, now);
-    if (remember) this.verdicts?.set(certChainPem, verdict);
-    return verdict.svid;
+    return { svid: verdict.svid, remember: () => void this.verdicts?.set(certChainPem, verdict) };
   }
 
   get size(): number {
     return this.verdicts?.size ?? 0;
   }
 }
+
+export interface Checked {
+  readonly svid: VerifiedSvid;
+  /** keep the verdict for the next presentation of the same chain */
+  remember(): void;
+}
+
+/** Native memory of the leaf's public key as X509Certificate hands it out (measured, Node 24, P-256). */
+const KEY_BYTES = 5 * 1024;
+/** One of our own one-certificate chains (about 800 characters) and its key. */
+const TYPICAL_ENTRY_BYTES = 6 * 1024;
