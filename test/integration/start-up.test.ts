@@ -228,6 +228,33 @@ describe('attestd on PostgreSQL, run as a command', () => {
     ]);
   });
 
+  it('carries no cloud SDK while no login has asked the cloud', async () => {
+    // the packages the process loaded, written when told to stop (once: the server re-raises the signal to exit)
+    const preload = join(home, 'loaded-packages.cjs');
+    const list = join(home, 'loaded-packages.json');
+    writeFileSync(
+      preload,
+      `process.once('SIGTERM', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(Object.keys(require.cache))));`,
+    );
+    server = await startServerProcess({
+      name: 'no-cloud',
+      buildDir: build!.dir,
+      databaseUrl: database!.url,
+      dataDir: home,
+      policiesDir: join(home, 'policies'),
+      adminToken: randomBytes(24).toString('base64url'),
+      env: { ATTESTD_KEY_ENCRYPTION_KEY: kek, NODE_OPTIONS: `--require ${preload}` },
+    });
+    await server.stop();
+    const packages = (JSON.parse(readFileSync(list, 'utf8')) as string[]).flatMap(
+      (path) => /node_modules\/(@[^/]+\/[^/]+|[^@/][^/]*)\//.exec(path)?.[1] ?? [],
+    );
+    expect(packages).toContain('@nestjs/core');
+    expect(
+      [...new Set(packages)].filter((name) => /^@aws-sdk\/client-|^@azure\/(arm-|identity|msal)/.test(name)),
+    ).toEqual([]);
+  });
+
   it('refuses to start on the CA of another trust domain, in one line and with the setting error status', async () => {
     const env = {
       DATABASE_URL: database!.url,

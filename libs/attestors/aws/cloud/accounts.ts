@@ -1,5 +1,4 @@
-import { ListAccountsCommand, type ListAccountsCommandOutput } from '@aws-sdk/client-organizations';
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import type { ListAccountsCommandOutput } from '@aws-sdk/client-organizations';
 import { DependencyUnavailable } from '../../attestor';
 import type { AwsAccountConfig, AwsAccountGate } from '../ports';
 import { CoalescingCache } from './cache';
@@ -66,11 +65,11 @@ export class AccountGate implements AwsAccountGate {
   /** The account of the server's own credentials. */
   ownAccount(): Promise<string> {
     return this.own.get('self', async () => {
-      const sts = this.clients.get('sts', this.homeRegion, undefined);
+      const { client: sts, sdk } = await this.clients.get('sts', this.homeRegion, undefined);
       const answer = await awsCall(
         this.stats,
         { service: 'sts', operation: 'GetCallerIdentity', region: this.homeRegion, target: 'server identity' },
-        () => sts.send(new GetCallerIdentityCommand({})),
+        () => sts.send(new sdk.GetCallerIdentityCommand({})),
       );
       if (!answer.Account)
         throw new DependencyUnavailable(`aws: sts:GetCallerIdentity answered without an account in ${this.homeRegion}`);
@@ -80,7 +79,7 @@ export class AccountGate implements AwsAccountGate {
 
   private organizationAccounts(roleArn: string): Promise<ReadonlySet<string>> {
     return this.organizations.get(roleArn, async () => {
-      const client = this.clients.get('organizations', this.homeRegion, this.roles.identity(roleArn));
+      const { client, sdk } = await this.clients.get('organizations', this.homeRegion, this.roles.identity(roleArn));
       const site = {
         service: 'organizations',
         operation: 'ListAccounts',
@@ -91,7 +90,7 @@ export class AccountGate implements AwsAccountGate {
       let token: string | undefined;
       for (let page = 0; page < MAX_PAGES; page++) {
         const answer: ListAccountsCommandOutput = await awsCall(this.stats, site, () =>
-          client.send(new ListAccountsCommand({ ...(token && { NextToken: token }) })),
+          client.send(new sdk.ListAccountsCommand({ ...(token && { NextToken: token }) })),
         );
         for (const account of answer.Accounts ?? []) if (account.Id) accounts.add(account.Id);
         token = answer.NextToken;

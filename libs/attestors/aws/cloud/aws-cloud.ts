@@ -1,4 +1,3 @@
-import { GetInstanceProfileCommand } from '@aws-sdk/client-iam';
 import type { AwsAccountConfig, AwsCloud, Ec2Instance } from '../ports';
 import { AccountGate } from './accounts';
 import { Batcher } from './batcher';
@@ -103,7 +102,7 @@ class SdkAwsCloud implements AwsCloudService {
     // IAM is global: one client per identity, in the home region.
     return this.profiles.get(`${accountId}/${instanceProfileArn}`, async () => {
       const name = instanceProfileArn.slice(instanceProfileArn.lastIndexOf('/') + 1);
-      const iam = this.clients.get('iam', this.homeRegion, this.identity(accountId));
+      const { client: iam, sdk } = await this.clients.get('iam', this.homeRegion, this.identity(accountId));
       const site = {
         service: 'iam',
         operation: 'GetInstanceProfile',
@@ -114,7 +113,8 @@ class SdkAwsCloud implements AwsCloudService {
         this.stats,
         site,
         async () =>
-          (await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }))).InstanceProfile?.Roles ?? [],
+          (await iam.send(new sdk.GetInstanceProfileCommand({ InstanceProfileName: name }))).InstanceProfile?.Roles ??
+          [],
         // a profile deleted since the instance was described has no roles
         (error) => (errorName(error) === 'NoSuchEntity' ? [] : undefined),
       );

@@ -1,9 +1,9 @@
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { EKSClient } from '@aws-sdk/client-eks';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { STSClient } from '@aws-sdk/client-sts';
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { EKSClient } from '@aws-sdk/client-eks';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { OrganizationsClient } from '@aws-sdk/client-organizations';
+import type { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 
 /** How long one login may wait on AWS: attempts × (connect + request timeout) plus the SDK's backoff. */
@@ -16,17 +16,43 @@ export interface SdkLimits {
 
 export const DEFAULT_SDK_LIMITS: SdkLimits = { maxAttempts: 3, connectionTimeoutMs: 2_000, requestTimeoutMs: 3_000 };
 
-const CONSTRUCTORS = {
-  ec2: EC2Client,
-  iam: IAMClient,
-  sts: STSClient,
-  organizations: OrganizationsClient,
-  eks: EKSClient,
-  autoscaling: AutoScalingClient,
+/**
+ * Each service's SDK package, loaded on its first call: together they hold
+ * some 19 MiB of heap (EC2's alone 15 MiB), which a server whose policies
+ * never ask AWS should neither carry nor mark at every major collection.
+ */
+const PACKAGES = {
+  ec2: () => import('@aws-sdk/client-ec2'),
+  iam: () => import('@aws-sdk/client-iam'),
+  sts: () => import('@aws-sdk/client-sts'),
+  organizations: () => import('@aws-sdk/client-organizations'),
+  eks: () => import('@aws-sdk/client-eks'),
+  autoscaling: () => import('@aws-sdk/client-auto-scaling'),
 } as const;
 
-export type Service = keyof typeof CONSTRUCTORS;
-export type ClientOf<S extends Service> = InstanceType<(typeof CONSTRUCTORS)[S]>;
+export type Service = keyof typeof PACKAGES;
+/** A service's SDK package: its client and command classes. */
+export type PackageOf<S extends Service> = Awaited<ReturnType<(typeof PACKAGES)[S]>>;
+
+interface Clients {
+  ec2: EC2Client;
+  iam: IAMClient;
+  sts: STSClient;
+  organizations: OrganizationsClient;
+  eks: EKSClient;
+  autoscaling: AutoScalingClient;
+}
+export type ClientOf<S extends Service> = Clients[S];
+
+/** The client class's name in each package. */
+const CLIENT_CLASS: { [S in Service]: string } = {
+  ec2: 'EC2Client',
+  iam: 'IAMClient',
+  sts: 'STSClient',
+  organizations: 'OrganizationsClient',
+  eks: 'EKSClient',
+  autoscaling: 'AutoScalingClient',
+};
 
 /**
  * Whose credentials a client signs with: `undefined` is the server's own
@@ -48,11 +74,19 @@ export class AwsClients {
 
   constructor(private readonly limits: SdkLimits = DEFAULT_SDK_LIMITS) {}
 
-  get<S extends Service>(service: S, region: string, identity: Identity): ClientOf<S> {
+  /** The client, and its package for the commands to send. */
+  async get<S extends Service>(
+    service: S,
+    region: string,
+    identity: Identity,
+  ): Promise<{ client: ClientOf<S>; sdk: PackageOf<S> }> {
+    const sdk = (await PACKAGES[service]()) as PackageOf<S>;
     const key = `${service}|${region}|${identity?.key ?? 'self'}`;
     let client = this.clients.get(key) as ClientOf<S> | undefined;
     if (!client) {
-      const Client = CONSTRUCTORS[service] as unknown as new (config: object) => ClientOf<S>;
+      const Client = (sdk as unknown as Record<string, unknown>)[CLIENT_CLASS[service]] as new (
+        config: object,
+      ) => ClientOf<S>;
       client = new Client({
         region,
         maxAttempts: this.limits.maxAttempts,
@@ -67,7 +101,7 @@ export class AwsClients {
       });
       this.clients.set(key, client);
     }
-    return client;
+    return { client, sdk };
   }
 
   /** Closes every client's connections (server shutdown, tests). */

@@ -1,4 +1,3 @@
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { DependencyUnavailable } from '../../attestor';
 import { CoalescingCache } from './cache';
 import type { AwsClients, AwsCredentialIdentity, Identity } from './clients';
@@ -70,13 +69,17 @@ export class AssumedRoles {
   }
 
   private async assume(roleArn: string): Promise<AwsCredentialIdentity> {
-    const sts = this.clients.get('sts', this.homeRegion, undefined);
+    const { client: sts, sdk } = await this.clients.get('sts', this.homeRegion, undefined);
     const answer = await awsCall(
       this.stats,
       { service: 'sts', operation: 'AssumeRole', region: this.homeRegion, target: `role ${roleArn}` },
       () =>
         sts.send(
-          new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: SESSION_NAME, DurationSeconds: SESSION_SECONDS }),
+          new sdk.AssumeRoleCommand({
+            RoleArn: roleArn,
+            RoleSessionName: SESSION_NAME,
+            DurationSeconds: SESSION_SECONDS,
+          }),
         ),
     );
     const c = answer.Credentials;

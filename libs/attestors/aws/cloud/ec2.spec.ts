@@ -1,4 +1,4 @@
-import type { Instance } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
 import type { AwsClients } from './clients';
 import { describeInstances } from './ec2';
 import { NO_STATS } from './stats';
@@ -32,7 +32,7 @@ function fakeEc2(known: string[], options: { namesUnknownIds: boolean }) {
       };
     },
   };
-  const clients = { get: () => client } as unknown as AwsClients;
+  const clients = { get: async () => ({ client, sdk: { DescribeInstancesCommand } }) } as unknown as AwsClients;
   return { clients, calls };
 }
 

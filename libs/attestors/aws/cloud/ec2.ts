@@ -1,4 +1,4 @@
-import { DescribeInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
+import type { Instance } from '@aws-sdk/client-ec2';
 import type { Ec2Instance } from '../ports';
 import type { AwsClients, Identity } from './clients';
 import { awsCall, errorName, idsNamedIn } from './errors';
@@ -25,7 +25,7 @@ export async function describeInstances(
   where: { accountId: string; region: string; identity: Identity },
   instanceIds: string[],
 ): Promise<Map<string, Instance>> {
-  const ec2 = clients.get('ec2', where.region, where.identity);
+  const { client: ec2, sdk } = await clients.get('ec2', where.region, where.identity);
   const site = {
     service: 'ec2',
     operation: 'DescribeInstances',
@@ -37,7 +37,7 @@ export async function describeInstances(
       stats,
       site,
       async () => {
-        const answer = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+        const answer = await ec2.send(new sdk.DescribeInstancesCommand({ InstanceIds: ids }));
         // the account check is belt and braces: ids are unique across accounts
         const reservations = (answer.Reservations ?? []).filter(
           (r) => r.OwnerId === undefined || r.OwnerId === where.accountId,

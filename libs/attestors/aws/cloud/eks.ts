@@ -1,8 +1,5 @@
-import {
-  DescribeAutoScalingGroupsCommand,
-  type DescribeAutoScalingGroupsCommandOutput,
-} from '@aws-sdk/client-auto-scaling';
-import { DescribeNodegroupCommand, ListNodegroupsCommand, type ListNodegroupsCommandOutput } from '@aws-sdk/client-eks';
+import type { DescribeAutoScalingGroupsCommandOutput } from '@aws-sdk/client-auto-scaling';
+import type { ListNodegroupsCommandOutput } from '@aws-sdk/client-eks';
 import { DependencyUnavailable } from '../../attestor';
 import { CoalescingCache } from './cache';
 import type { AwsClients, Identity } from './clients';
@@ -91,7 +88,7 @@ export class EksMembership {
   }
 
   private async listNodegroups(where: EksWhere, cluster: string): Promise<string[]> {
-    const eks = this.clients.get('eks', where.region, where.identity);
+    const { client: eks, sdk } = await this.clients.get('eks', where.region, where.identity);
     const site = {
       service: 'eks',
       operation: 'ListNodegroups',
@@ -104,7 +101,7 @@ export class EksMembership {
       const answer: ListNodegroupsCommandOutput | null = await awsCall<ListNodegroupsCommandOutput | null>(
         this.stats,
         site,
-        () => eks.send(new ListNodegroupsCommand({ clusterName: cluster, ...(token && { nextToken: token }) })),
+        () => eks.send(new sdk.ListNodegroupsCommand({ clusterName: cluster, ...(token && { nextToken: token }) })),
         (error) => (notFound(error) ? null : undefined),
       );
       if (!answer) return [];
@@ -118,7 +115,7 @@ export class EksMembership {
   }
 
   private async describeNodegroup(where: EksWhere, cluster: string, nodegroup: string): Promise<string[]> {
-    const eks = this.clients.get('eks', where.region, where.identity);
+    const { client: eks, sdk } = await this.clients.get('eks', where.region, where.identity);
     const site = {
       service: 'eks',
       operation: 'DescribeNodegroup',
@@ -129,7 +126,7 @@ export class EksMembership {
       this.stats,
       site,
       async () =>
-        (await eks.send(new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName: nodegroup }))).nodegroup
+        (await eks.send(new sdk.DescribeNodegroupCommand({ clusterName: cluster, nodegroupName: nodegroup }))).nodegroup
           ?.resources?.autoScalingGroups ?? [],
       (error) => (notFound(error) ? [] : undefined),
     );
@@ -137,7 +134,7 @@ export class EksMembership {
   }
 
   private async describeGroups(where: EksWhere, names: string[]): Promise<ReadonlySet<string>> {
-    const autoscaling = this.clients.get('autoscaling', where.region, where.identity);
+    const { client: autoscaling, sdk } = await this.clients.get('autoscaling', where.region, where.identity);
     const site = {
       service: 'autoscaling',
       operation: 'DescribeAutoScalingGroups',
@@ -155,7 +152,7 @@ export class EksMembership {
           );
         const answer: DescribeAutoScalingGroupsCommandOutput = await awsCall(this.stats, site, () =>
           autoscaling.send(
-            new DescribeAutoScalingGroupsCommand({
+            new sdk.DescribeAutoScalingGroupsCommand({
               AutoScalingGroupNames: names.slice(i, i + 100),
               MaxRecords: 100,
               ...(token && { NextToken: token }),

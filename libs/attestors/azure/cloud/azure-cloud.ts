@@ -1,5 +1,6 @@
-import { ComputeManagementClient } from '@azure/arm-compute';
-import { NetworkManagementClient } from '@azure/arm-network';
+// the types of what `import()` loads (the packages' ESM declarations)
+import type { ComputeManagementClient } from '@azure/arm-compute' with { 'resolution-mode': 'import' };
+import type { NetworkManagementClient } from '@azure/arm-network' with { 'resolution-mode': 'import' };
 import { CoalescingCache } from '../../aws/cloud/cache';
 import { NO_STATS, type CloudStats } from '../../aws/cloud/stats';
 import type { AzureCloud, AzureVmNetwork, AzureVmRef } from '../ports';
@@ -50,18 +51,31 @@ export function createAzureCloud(options: AzureCloudOptions): AzureCloud {
   };
   const computeClients = new Map<string, ComputeManagementClient>();
   const networkClients = new Map<string, NetworkManagementClient>();
-  const compute = (tenantId: string, subscriptionId: string) =>
-    once(
+  // The ARM packages (with @azure/identity, some 24 MiB of heap) load on the first
+  // Azure look-up: a server whose policies never ask Azure neither carries them
+  // nor marks them at every major collection.
+  const compute = async (tenantId: string, subscriptionId: string) => {
+    const [{ ComputeManagementClient }, credential] = await Promise.all([
+      import('@azure/arm-compute'),
+      credentials.for(tenantId),
+    ]);
+    return once(
       computeClients,
       `${tenantId}/${subscriptionId}`,
-      () => new ComputeManagementClient(credentials.for(tenantId), subscriptionId, clientOptions),
+      () => new ComputeManagementClient(credential, subscriptionId, clientOptions),
     );
-  const network = (tenantId: string, subscriptionId: string) =>
-    once(
+  };
+  const network = async (tenantId: string, subscriptionId: string) => {
+    const [{ NetworkManagementClient }, credential] = await Promise.all([
+      import('@azure/arm-network'),
+      credentials.for(tenantId),
+    ]);
+    return once(
       networkClients,
       `${tenantId}/${subscriptionId}`,
-      () => new NetworkManagementClient(credentials.for(tenantId), subscriptionId, clientOptions),
+      () => new NetworkManagementClient(credential, subscriptionId, clientOptions),
     );
+  };
   const ttlMs = options.cacheTtlSeconds * 1000;
   const max = options.maxEntries ?? 10_000;
   const vms = new CoalescingCache<string, AzureVmNetwork | null>({
@@ -76,8 +90,8 @@ export function createAzureCloud(options: AzureCloudOptions): AzureCloud {
 
   const loadNic = (tenantId: string, id: NicId) =>
     nics.get(`${tenantId}/${id.subscriptionId}/${id.resourceGroup}/${id.name}`.toLowerCase(), async () => {
-      const nic = await azureCall(stats, AZURE_SERVICES.arm, 'networkInterfaces.get', () =>
-        network(tenantId, id.subscriptionId).networkInterfaces.get(id.resourceGroup, id.name, timeout()),
+      const nic = await azureCall(stats, AZURE_SERVICES.arm, 'networkInterfaces.get', async () =>
+        (await network(tenantId, id.subscriptionId)).networkInterfaces.get(id.resourceGroup, id.name, timeout()),
       );
       if (!nic) return null;
       return {
@@ -87,8 +101,8 @@ export function createAzureCloud(options: AzureCloudOptions): AzureCloud {
     });
 
   const loadVm = async (vm: AzureVmRef): Promise<AzureVmNetwork | null> => {
-    const found = await azureCall(stats, AZURE_SERVICES.arm, 'virtualMachines.get', () =>
-      compute(vm.tenantId, vm.subscriptionId).virtualMachines.get(vm.resourceGroup, vm.name, timeout()),
+    const found = await azureCall(stats, AZURE_SERVICES.arm, 'virtualMachines.get', async () =>
+      (await compute(vm.tenantId, vm.subscriptionId)).virtualMachines.get(vm.resourceGroup, vm.name, timeout()),
     );
     if (!found) return null;
     const nicIds = (found.networkProfile?.networkInterfaces ?? []).flatMap((n) => {

@@ -1,5 +1,4 @@
 import type { TokenCredential } from '@azure/core-auth';
-import { ClientSecretCredential, DefaultAzureCredential } from '@azure/identity';
 
 /** `azure.tenants[]`: a service principal the server signs in as in that tenant. */
 export interface TenantClientSecret {
@@ -14,8 +13,9 @@ const SIGN_IN_RETRIES = { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs:
 /**
  * The credential for ARM calls in a tenant: its own client secret when the
  * settings give one, else `DefaultAzureCredential` (environment, workload
- * identity, the server's own managed identity, ...), made once on first use.
- * Instance discovery is off so sovereign and private authority hosts work.
+ * identity, the server's own managed identity, ...), made once on first use,
+ * when `@azure/identity` is loaded too. Instance discovery is off so
+ * sovereign and private authority hosts work.
  */
 export class TenantCredentials {
   private readonly byTenant = new Map<string, TokenCredential>();
@@ -26,20 +26,30 @@ export class TenantCredentials {
     private readonly secrets: readonly TenantClientSecret[],
   ) {}
 
-  for(tenantId: string): TokenCredential {
+  async for(tenantId: string): Promise<TokenCredential> {
     const cached = this.byTenant.get(tenantId);
     if (cached) return cached;
+    const { ClientSecretCredential, DefaultAzureCredential } = await import('@azure/identity');
     const secret = this.secrets.find((s) => s.tenantId.toLowerCase() === tenantId.toLowerCase());
     if (!secret)
       return (this.fallback ??= new DefaultAzureCredential({
         authorityHost: this.authorityHost,
         retryOptions: SIGN_IN_RETRIES,
       }));
-    const credential = new ClientSecretCredential(secret.tenantId, secret.clientId, secret.clientSecret, {
-      authorityHost: this.authorityHost,
-      disableInstanceDiscovery: true,
-      retryOptions: SIGN_IN_RETRIES,
-    });
+    return (
+      this.byTenant.get(tenantId) ??
+      this.remember(
+        tenantId,
+        new ClientSecretCredential(secret.tenantId, secret.clientId, secret.clientSecret, {
+          authorityHost: this.authorityHost,
+          disableInstanceDiscovery: true,
+          retryOptions: SIGN_IN_RETRIES,
+        }),
+      )
+    );
+  }
+
+  private remember(tenantId: string, credential: TokenCredential): TokenCredential {
     this.byTenant.set(tenantId, credential);
     return credential;
   }
