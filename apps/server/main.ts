@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { productVersion } from '@libs/cli-support/version';
+import { loosenHeapGrowth } from './heap-growth';
 import { parseServerCommandLine, serverUsage, ServerUsageError, type ServerInvocation } from './command-line';
 import type { Settings } from './settings/settings';
 import { oneLine } from './start-failure';
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
     stopOnSettingError(error);
     throw error;
   }
+  loosenHeapGrowth();
   const { createLogger } = await import('./logging/logger.js');
   const { startServer } = await import('./server.js');
   const logger = createLogger(settings.logLevel);
