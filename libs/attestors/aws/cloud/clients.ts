@@ -1,9 +1,3 @@
-import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { EKSClient } from '@aws-sdk/client-eks';
-import type { IAMClient } from '@aws-sdk/client-iam';
-import type { OrganizationsClient } from '@aws-sdk/client-organizations';
-import type { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 
 /** How long one login may wait on AWS: attempts × (connect + request timeout) plus the SDK's backoff. */
@@ -17,42 +11,26 @@ export interface SdkLimits {
 export const DEFAULT_SDK_LIMITS: SdkLimits = { maxAttempts: 3, connectionTimeoutMs: 2_000, requestTimeoutMs: 3_000 };
 
 /**
- * Each service's SDK package, loaded on its first call: together they hold
- * some 19 MiB of heap (EC2's alone 15 MiB), which a server whose policies
- * never ask AWS should neither carry nor mark at every major collection.
+ * Each service's SDK package and its client class, loaded on the first
+ * call: together they hold some 19 MiB of heap (EC2's alone 15 MiB), which
+ * a server whose policies never ask AWS should neither carry nor mark at
+ * every major collection.
  */
 const PACKAGES = {
-  ec2: () => import('@aws-sdk/client-ec2'),
-  iam: () => import('@aws-sdk/client-iam'),
-  sts: () => import('@aws-sdk/client-sts'),
-  organizations: () => import('@aws-sdk/client-organizations'),
-  eks: () => import('@aws-sdk/client-eks'),
-  autoscaling: () => import('@aws-sdk/client-auto-scaling'),
+  ec2: () => import('@aws-sdk/client-ec2').then((sdk) => ({ sdk, Client: sdk.EC2Client })),
+  iam: () => import('@aws-sdk/client-iam').then((sdk) => ({ sdk, Client: sdk.IAMClient })),
+  sts: () => import('@aws-sdk/client-sts').then((sdk) => ({ sdk, Client: sdk.STSClient })),
+  organizations: () =>
+    import('@aws-sdk/client-organizations').then((sdk) => ({ sdk, Client: sdk.OrganizationsClient })),
+  eks: () => import('@aws-sdk/client-eks').then((sdk) => ({ sdk, Client: sdk.EKSClient })),
+  autoscaling: () => import('@aws-sdk/client-auto-scaling').then((sdk) => ({ sdk, Client: sdk.AutoScalingClient })),
 } as const;
 
 export type Service = keyof typeof PACKAGES;
+type Loaded<S extends Service> = Awaited<ReturnType<(typeof PACKAGES)[S]>>;
 /** A service's SDK package: its client and command classes. */
-export type PackageOf<S extends Service> = Awaited<ReturnType<(typeof PACKAGES)[S]>>;
-
-interface Clients {
-  ec2: EC2Client;
-  iam: IAMClient;
-  sts: STSClient;
-  organizations: OrganizationsClient;
-  eks: EKSClient;
-  autoscaling: AutoScalingClient;
-}
-export type ClientOf<S extends Service> = Clients[S];
-
-/** The client class's name in each package. */
-const CLIENT_CLASS: { [S in Service]: string } = {
-  ec2: 'EC2Client',
-  iam: 'IAMClient',
-  sts: 'STSClient',
-  organizations: 'OrganizationsClient',
-  eks: 'EKSClient',
-  autoscaling: 'AutoScalingClient',
-};
+export type PackageOf<S extends Service> = Loaded<S>['sdk'];
+export type ClientOf<S extends Service> = InstanceType<Loaded<S>['Client']>;
 
 /**
  * Whose credentials a client signs with: `undefined` is the server's own
@@ -80,14 +58,12 @@ export class AwsClients {
     region: string,
     identity: Identity,
   ): Promise<{ client: ClientOf<S>; sdk: PackageOf<S> }> {
-    const sdk = (await PACKAGES[service]()) as PackageOf<S>;
+    const { sdk, Client } = (await PACKAGES[service]()) as Loaded<S>;
     const key = `${service}|${region}|${identity?.key ?? 'self'}`;
     let client = this.clients.get(key) as ClientOf<S> | undefined;
     if (!client) {
-      const Client = (sdk as unknown as Record<string, unknown>)[CLIENT_CLASS[service]] as new (
-        config: object,
-      ) => ClientOf<S>;
-      client = new Client({
+      const ServiceClient = Client as new (config: object) => ClientOf<S>;
+      client = new ServiceClient({
         region,
         maxAttempts: this.limits.maxAttempts,
         // Without `throwOnRequestTimeout`, this SDK only logs a warning when `requestTimeout` passes

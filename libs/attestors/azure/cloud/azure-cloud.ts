@@ -1,6 +1,4 @@
-// the types of what `import()` loads (the packages' ESM declarations)
-import type { ComputeManagementClient } from '@azure/arm-compute' with { 'resolution-mode': 'import' };
-import type { NetworkManagementClient } from '@azure/arm-network' with { 'resolution-mode': 'import' };
+import type { TokenCredential } from '@azure/core-auth';
 import { CoalescingCache } from '../../aws/cloud/cache';
 import { NO_STATS, type CloudStats } from '../../aws/cloud/stats';
 import type { AzureCloud, AzureVmNetwork, AzureVmRef } from '../ports';
@@ -49,33 +47,17 @@ export function createAzureCloud(options: AzureCloudOptions): AzureCloud {
     credentials: { scopes: [`${endpoint}/.default`] },
     retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 1_000 },
   };
-  const computeClients = new Map<string, ComputeManagementClient>();
-  const networkClients = new Map<string, NetworkManagementClient>();
   // The ARM packages (with @azure/identity, some 24 MiB of heap) load on the first
   // Azure look-up: a server whose policies never ask Azure neither carries them
   // nor marks them at every major collection.
-  const compute = async (tenantId: string, subscriptionId: string) => {
-    const [{ ComputeManagementClient }, credential] = await Promise.all([
-      import('@azure/arm-compute'),
-      credentials.for(tenantId),
-    ]);
-    return once(
-      computeClients,
-      `${tenantId}/${subscriptionId}`,
-      () => new ComputeManagementClient(credential, subscriptionId, clientOptions),
-    );
-  };
-  const network = async (tenantId: string, subscriptionId: string) => {
-    const [{ NetworkManagementClient }, credential] = await Promise.all([
-      import('@azure/arm-network'),
-      credentials.for(tenantId),
-    ]);
-    return once(
-      networkClients,
-      `${tenantId}/${subscriptionId}`,
-      () => new NetworkManagementClient(credential, subscriptionId, clientOptions),
-    );
-  };
+  const compute = perSubscription(credentials, async (credential, subscriptionId) => {
+    const { ComputeManagementClient } = await import('@azure/arm-compute');
+    return new ComputeManagementClient(credential, subscriptionId, clientOptions);
+  });
+  const network = perSubscription(credentials, async (credential, subscriptionId) => {
+    const { NetworkManagementClient } = await import('@azure/arm-network');
+    return new NetworkManagementClient(credential, subscriptionId, clientOptions);
+  });
   const ttlMs = options.cacheTtlSeconds * 1000;
   const max = options.maxEntries ?? 10_000;
   const vms = new CoalescingCache<string, AzureVmNetwork | null>({
@@ -119,10 +101,23 @@ export function createAzureCloud(options: AzureCloudOptions): AzureCloud {
   };
 }
 
-function once<V>(map: Map<string, V>, key: string, make: () => V): V {
-  let value = map.get(key);
-  if (value === undefined) map.set(key, (value = make()));
-  return value;
+/**
+ * One client per tenant and subscription, made on first use. Two first
+ * calls at once may each make one; the first kept is used from then on.
+ */
+function perSubscription<C>(
+  credentials: TenantCredentials,
+  make: (credential: TokenCredential, subscriptionId: string) => Promise<C>,
+): (tenantId: string, subscriptionId: string) => Promise<C> {
+  const made = new Map<string, C>();
+  return async (tenantId, subscriptionId) => {
+    const key = `${tenantId}/${subscriptionId}`;
+    const known = made.get(key);
+    if (known !== undefined) return known;
+    const client = await make(await credentials.for(tenantId), subscriptionId);
+    if (!made.has(key)) made.set(key, client);
+    return made.get(key)!;
+  };
 }
 
 /** Distinct groups, networks and subnets over all interfaces, in interface order. */

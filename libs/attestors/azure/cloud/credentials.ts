@@ -27,29 +27,20 @@ export class TenantCredentials {
   ) {}
 
   async for(tenantId: string): Promise<TokenCredential> {
+    const { ClientSecretCredential, DefaultAzureCredential } = await import('@azure/identity');
     const cached = this.byTenant.get(tenantId);
     if (cached) return cached;
-    const { ClientSecretCredential, DefaultAzureCredential } = await import('@azure/identity');
     const secret = this.secrets.find((s) => s.tenantId.toLowerCase() === tenantId.toLowerCase());
     if (!secret)
       return (this.fallback ??= new DefaultAzureCredential({
         authorityHost: this.authorityHost,
         retryOptions: SIGN_IN_RETRIES,
       }));
-    return (
-      this.byTenant.get(tenantId) ??
-      this.remember(
-        tenantId,
-        new ClientSecretCredential(secret.tenantId, secret.clientId, secret.clientSecret, {
-          authorityHost: this.authorityHost,
-          disableInstanceDiscovery: true,
-          retryOptions: SIGN_IN_RETRIES,
-        }),
-      )
-    );
-  }
-
-  private remember(tenantId: string, credential: TokenCredential): TokenCredential {
+    const credential = new ClientSecretCredential(secret.tenantId, secret.clientId, secret.clientSecret, {
+      authorityHost: this.authorityHost,
+      disableInstanceDiscovery: true,
+      retryOptions: SIGN_IN_RETRIES,
+    });
     this.byTenant.set(tenantId, credential);
     return credential;
   }
