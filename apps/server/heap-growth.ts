@@ -17,17 +17,16 @@ import { setFlagsFromString } from 'node:v8';
 export const HEAP_GROWING_PERCENT = 200;
 
 /**
- * The V8 flag to set, or undefined when the operator set it already (on
- * the command line or in NODE_OPTIONS): theirs wins.
+ * The V8 flag to set, or undefined when the operator gave one on the
+ * command line: theirs wins. (Node refuses V8 flags in NODE_OPTIONS.)
  */
-export function heapGrowthFlag(execArgv: readonly string[], nodeOptions: string | undefined): string | undefined {
-  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)];
-  if (given.some((arg) => /^--heap[-_]growing[-_]percent\b/.test(arg))) return undefined;
+export function heapGrowthFlag(execArgv: readonly string[]): string | undefined {
+  if (execArgv.some((arg) => /^--heap[-_]growing[-_]percent\b/.test(arg))) return undefined;
   return `--heap-growing-percent=${HEAP_GROWING_PERCENT}`;
 }
 
 /** Sets the flag for this process, from its next collection on. */
 export function loosenHeapGrowth(): void {
-  const flag = heapGrowthFlag(process.execArgv, process.env.NODE_OPTIONS);
+  const flag = heapGrowthFlag(process.execArgv);
   if (flag) setFlagsFromString(flag);
 }
