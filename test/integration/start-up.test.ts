@@ -255,6 +255,29 @@ describe('attestd on PostgreSQL, run as a command', () => {
     ).toEqual([]);
   });
 
+  it('lets V8 grow the old generation to three times its live heap', async () => {
+    // the V8 flags the process set on itself, written when told to stop
+    const preload = join(home, 'v8-flags.cjs');
+    const list = join(home, 'v8-flags.json');
+    writeFileSync(
+      preload,
+      `const v8 = require('node:v8'); const set = v8.setFlagsFromString; const flags = [];
+       v8.setFlagsFromString = (flag) => { flags.push(flag); set(flag); };
+       process.once('SIGTERM', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(flags)));`,
+    );
+    server = await startServerProcess({
+      name: 'heap-growth',
+      buildDir: build!.dir,
+      databaseUrl: database!.url,
+      dataDir: home,
+      policiesDir: join(home, 'policies'),
+      adminToken: randomBytes(24).toString('base64url'),
+      env: { ATTESTD_KEY_ENCRYPTION_KEY: kek, NODE_OPTIONS: `--require ${preload}` },
+    });
+    await server.stop();
+    expect(JSON.parse(readFileSync(list, 'utf8'))).toEqual(['--heap-growing-percent=200']);
+  });
+
   it('refuses to start on the CA of another trust domain, in one line and with the setting error status', async () => {
     const env = {
       DATABASE_URL: database!.url,
