@@ -1,5 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { jwsVerifies, MIN_RSA_BITS, type JwsAlgorithm } from '@libs/pki';
+import { jwsVerifies, keyDetailsOf, MIN_RSA_BITS, type JwsAlgorithm } from '@libs/pki';
 
 /**
  * The agent's proof of possession (`api.md`): a compact JWS signed with the
@@ -41,10 +41,10 @@ export interface VerifiedPop {
 
 /** The JWS algorithm a certificate key signs with: ES256 for P-256, ES384 for P-384, RS256 for RSA. */
 export function algorithmForKey(key: KeyObject): JwsAlgorithm | undefined {
-  if (key.asymmetricKeyType === 'rsa') return 'RS256';
-  if (key.asymmetricKeyType !== 'ec') return undefined;
-  const curve = key.asymmetricKeyDetails?.namedCurve;
-  return curve === 'prime256v1' ? 'ES256' : curve === 'secp384r1' ? 'ES384' : undefined;
+  const details = keyDetailsOf(key);
+  if (details.type === 'rsa') return 'RS256';
+  if (details.type !== 'ec') return undefined;
+  return details.namedCurve === 'prime256v1' ? 'ES256' : details.namedCurve === 'secp384r1' ? 'ES384' : undefined;
 }
 
 /** base64url SHA-256 of the CSR DER, as the agent puts it in `csr_sha256`. */
@@ -62,7 +62,7 @@ export async function verifyProofOfPossession(pop: string, expected: PopExpectat
     throw new PopRejected('proof is not canonical base64url');
   const algorithm = algorithmForKey(expected.publicKey);
   if (!algorithm) throw new PopRejected('the certificate key cannot sign a proof (expected EC P-256, P-384 or RSA)');
-  if (algorithm === 'RS256' && (expected.publicKey.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS)
+  if (algorithm === 'RS256' && (keyDetailsOf(expected.publicKey).modulusLength ?? 0) < MIN_RSA_BITS)
     throw new PopRejected(`the certificate RSA key is shorter than ${MIN_RSA_BITS} bits`);
   checkHeader(header, algorithm);
 

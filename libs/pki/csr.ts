@@ -99,7 +99,7 @@ function parseDer(der: Buffer): ParsedCsr {
 
   const spkiDer = raw(der, spkiNode);
   const publicKey = importPublicKey(spkiDer);
-  const classified = classifyPublicKey(publicKey);
+  const classified = classifyPublicKey(publicKey, spkiDer);
   if (!classified.ok) throw new CsrRejected(classified.reason);
 
   const algorithm = children(der, expect(algorithmNode, TAG.SEQUENCE));

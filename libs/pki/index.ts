@@ -14,6 +14,7 @@ export {
 export { CsrRejected, MAX_CSR_PEM_BYTES, parseCsr, type ParsedCsr } from './csr';
 export { isJwsAlgorithm, JWS_ALGORITHMS, jwsSign, jwsVerifies, type JwsAlgorithm } from './jws';
 export { MIN_RSA_BITS } from './key-policy';
+export { keyDetailsOf } from './spki';
 export {
   KEK_BYTES,
   openPrivateKey,

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { keyDetailsOf } from './spki';
 
 // Which subject keys an SVID may certify. One place, so the CSR parser and
 // the issuer cannot drift apart.
@@ -13,11 +14,18 @@ export const MAX_RSA_BITS = 8192;
 
 const CURVES: Record<string, string> = { prime256v1: 'ec-p256', secp384r1: 'ec-p384' };
 
-/** A label like `ec-p256` or `rsa-3072` for an acceptable key, else a reason it is refused. */
-export function classifyPublicKey(key: KeyObject): { ok: true; algorithm: string } | { ok: false; reason: string } {
+/**
+ * A label like `ec-p256` or `rsa-3072` for an acceptable key, else a reason
+ * it is refused. `spki`: the bytes the key was read from, if at hand (see
+ * keyDetailsOf).
+ */
+export function classifyPublicKey(
+  key: KeyObject,
+  spki?: Buffer,
+): { ok: true; algorithm: string } | { ok: false; reason: string } {
   if (key.type !== 'public') return { ok: false, reason: 'not a public key' };
-  const details = key.asymmetricKeyDetails ?? {};
-  if (key.asymmetricKeyType === 'ec') {
+  const details = keyDetailsOf(key, spki);
+  if (details.type === 'ec') {
     const label = details.namedCurve !== undefined ? CURVES[details.namedCurve] : undefined;
     if (label === undefined)
       return {
@@ -26,7 +34,7 @@ export function classifyPublicKey(key: KeyObject): { ok: true; algorithm: string
       };
     return { ok: true, algorithm: label };
   }
-  if (key.asymmetricKeyType === 'rsa') {
+  if (details.type === 'rsa') {
     const bits = details.modulusLength ?? 0;
     if (bits < MIN_RSA_BITS)
       return { ok: false, reason: `RSA key of ${bits} bits is too small; at least ${MIN_RSA_BITS} required` };
@@ -36,6 +44,6 @@ export function classifyPublicKey(key: KeyObject): { ok: true; algorithm: string
   }
   return {
     ok: false,
-    reason: `key type ${key.asymmetricKeyType ?? 'unknown'} is not accepted; use EC P-256, P-384 or RSA`,
+    reason: `key type ${details.type ?? 'unknown'} is not accepted; use EC P-256, P-384 or RSA`,
   };
 }

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { DerError } from './der';
 import { PemError, decodePem } from './pem';
 import { InvalidSpiffeId, parseSpiffeId } from './spiffe-id';
+import { keyDetailsOf } from './spki';
 import { OID } from './x509-encode';
 import {
   criticalExtensions,
@@ -120,13 +121,16 @@ export function checkSvidChain(certChainPem: string, bundlePems: readonly string
     throw new SvidRejected(`SPIFFE ID is in trust domain ${spiffeId.trustDomain}, expected ${trustDomain}`);
   }
   if (spiffeId.path === '') throw new SvidRejected('SPIFFE ID of a leaf must have a path');
+  const publicKey = leaf.x509.publicKey;
+  // The proof of possession asks the key's curve next: read it from the certificate's SPKI, not OpenSSL.
+  keyDetailsOf(publicKey, leaf.fields.spki);
   const svid = {
     spiffeId: spiffeId.id,
     trustDomain,
     serialHex: leaf.fields.serialHex,
     notBefore: leaf.x509.validFromDate,
     notAfter: leaf.x509.validToDate,
-    publicKey: leaf.x509.publicKey,
+    publicKey,
   };
   const checked = [...chain, anchor].map((certificate) => certificate.x509);
   return {
