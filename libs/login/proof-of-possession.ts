@@ -1,4 +1,4 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import { hash, type KeyObject } from 'node:crypto';
 import { jwsVerifies, keyDetailsOf, MIN_RSA_BITS, type JwsAlgorithm } from '@libs/pki';
 
 /**
@@ -49,7 +49,7 @@ export function algorithmForKey(key: KeyObject): JwsAlgorithm | undefined {
 
 /** base64url SHA-256 of the CSR DER, as the agent puts it in `csr_sha256`. */
 export function csrSha256(der: Buffer): string {
-  return createHash('sha256').update(der).digest('base64url');
+  return hash('sha256', der, 'base64url');
 }
 
 export async function verifyProofOfPossession(pop: string, expected: PopExpectations): Promise<VerifiedPop> {

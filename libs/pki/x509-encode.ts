@@ -1,4 +1,4 @@
-import { createHash, sign, type KeyObject } from 'node:crypto';
+import { hash, sign, type KeyObject } from 'node:crypto';
 import {
   TAG,
   bitString,
@@ -99,7 +99,7 @@ export const authorityKeyIdentifier = (keyId: Buffer): Buffer =>
  */
 export function keyIdentifier(spki: Buffer): Buffer {
   const [, keyBits] = children(spki, readRoot(spki, TAG.SEQUENCE)) as [Node, Node];
-  return createHash('sha1').update(bitStringBytes(spki, keyBits)).digest();
+  return hash('sha1', bitStringBytes(spki, keyBits), 'buffer');
 }
 
 export interface TbsFields {

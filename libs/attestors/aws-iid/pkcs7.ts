@@ -1,4 +1,4 @@
-import { createHash, verify as verifySignature } from 'node:crypto';
+import { hash, verify as verifySignature } from 'node:crypto';
 import { ProofRejected } from '../attestor';
 import { BerError, TAG, children, content, expectTag, octetStringValue, oidToString, readWhole, type Tlv } from './ber';
 import { MAX_DOCUMENT_BYTES } from './document';
@@ -230,7 +230,7 @@ function checkSignedAttributes(der: Buffer, attrs: Tlv, contentBytes: Buffer): B
   if (!contentType.equals(OID.data))
     reject(`signed attributes: contentType ${oidToString(contentType)} is not id-data`);
   if (messageDigest === undefined) reject('signed attributes: messageDigest is missing');
-  if (!messageDigest.equals(createHash('sha256').update(contentBytes).digest())) {
+  if (!messageDigest.equals(hash('sha256', contentBytes, 'buffer'))) {
     reject('signed attributes: messageDigest does not match the SHA-256 of the content');
   }
   const signedBytes = Buffer.from(der.subarray(attrs.start, attrs.end));
