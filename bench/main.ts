@@ -358,16 +358,17 @@ async function main(): Promise<void> {
       ...(growth && { growth }),
       ...(opts.profile && { profile: profileByPhase(join(resultsDir, 'profiles'), windows), profileWindows: windows }),
     };
+    const roundTrip = { rate: fastify.rate, cores: availableParallelism() };
     const rows: Row[] = [
-      ...phaseRows('aws_iid logins', logins, fastify.rate, TARGETS.loginsPerRoundTrip, 2000),
+      ...phaseRows('aws_iid logins', logins, roundTrip, TARGETS.loginsPerRoundTrip, 2000),
       {
         metric: 'cloud calls in timed login phases (warm cache)',
         value: String(saturation.cloudCalls + halfLoad.cloudCalls),
         target: '0',
         pass: saturation.cloudCalls + halfLoad.cloudCalls === 0,
       },
-      ...phaseRows('renewals', renewals, fastify.rate, TARGETS.renewalsPerRoundTrip, 5000),
-      ...phaseRows('JWT-SVIDs', jwtSvids, fastify.rate, TARGETS.renewalsPerRoundTrip, 5000),
+      ...phaseRows('renewals', renewals, roundTrip, TARGETS.renewalsPerRoundTrip, 5000),
+      ...phaseRows('JWT-SVIDs', jwtSvids, roundTrip, TARGETS.renewalsPerRoundTrip, 5000),
       ...ceilingRows(ceiling, saturation.result.rate),
       ...seededSizeRows(seededSizes, loginWritePerSecond, SEEDED_AGENTS),
       ...rulesRows(rules, report.iidVerifiers),

@@ -51,6 +51,19 @@ export function cpuShares(cpu: CpuShares): string {
 }
 
 /**
+ * What one operation may cost, all processes together, if this machine is
+ * to reach the target rate (its cores over that rate), against what it
+ * cost, and what the load generator and PostgreSQL alone cost. When those
+ * two alone spend the budget, no server, however lean, reaches the target
+ * on this machine with this load generator.
+ */
+function cpuBudget(cpu: CpuShares, targetRate: number, cores: number): string {
+  const budget = (cores * 1e6) / targetRate;
+  const others = cpu.loadGeneratorUs + (cpu.postgresUs ?? 0);
+  return `${Math.round(budget)} µs / ${Math.round(cpu.serverUs + others)} µs / ${Math.round(others)} µs`;
+}
+
+/**
  * Rows of one kind of operation: its rate at saturation judged as a
  * ratio of the round trip, latency, CPU and writes per operation, and the
  * half-load p99.
@@ -58,11 +71,12 @@ export function cpuShares(cpu: CpuShares): string {
 export function phaseRows(
   name: string,
   pair: PhasePair,
-  roundTripRate: number,
+  roundTrip: { rate: number; cores: number },
   ratioTarget: number,
   absoluteTarget: number,
 ): Row[] {
   const { saturation: s, halfLoad: h } = pair;
+  const roundTripRate = roundTrip.rate;
   const ratio = s.result.rate / roundTripRate;
   return [
     {
@@ -73,6 +87,10 @@ export function phaseRows(
     },
     { metric: `${name}: saturation latency mean / p50 / p99`, value: latencies(s.result) },
     { metric: `${name}: CPU per op, server / load gen / PostgreSQL`, value: cpuShares(s.cpuPerOperation) },
+    {
+      metric: `${name}: CPU per op at the target rate: budget / spent / load gen + PostgreSQL`,
+      value: cpuBudget(s.cpuPerOperation, ratioTarget * roundTripRate, roundTrip.cores),
+    },
     ...(s.writesPerOperation
       ? [{ metric: `${name}: PostgreSQL writes per op`, value: describeWrites(s.writesPerOperation) }]
       : []),
@@ -102,7 +120,12 @@ export function ceilingRows(ceiling: Ceiling, achieved: number): Row[] {
     { metric: 'ceiling: ECDSA P-256 SVID issuance', value: fmt.rate(ceiling.svidSignPerSecond) },
     { metric: 'ceiling: login write transaction', value: fmt.rate(ceiling.loginWritePerSecond) },
     { metric: 'ceiling: bare Fastify round trip', value: fmt.rate(ceiling.fastifyRoundTripPerSecond) },
-    { metric: 'ceiling: logins/s (2 trips+verify+sign+write)', value: fmt.rate(ceiling.loginsPerSecond) },
+    {
+      metric: 'ceiling: logins/s (2 trips+verify+sign+write)',
+      value: fmt.rate(ceiling.loginsPerSecond),
+      // not judged: it says whether the login target is within this machine's reach at all
+      target: `the target: ${fmt.rate(TARGETS.loginsPerRoundTrip * ceiling.fastifyRoundTripPerSecond)}`,
+    },
     {
       metric: 'achieved logins / ceiling',
       value: fmt.ratio(ratio),
