@@ -228,16 +228,20 @@ describe('attestd on PostgreSQL, run as a command', () => {
     ]);
   });
 
-  it('carries no cloud SDK while no login has asked the cloud', async () => {
-    // the packages the process loaded, written when told to stop (once: the server re-raises the signal to exit)
-    const preload = join(home, 'loaded-packages.cjs');
-    const list = join(home, 'loaded-packages.json');
+  /**
+   * Runs the built server with `setup` preloaded, stops it, and returns what
+   * the expression `report` held when it was told to stop (once: the server
+   * re-raises the signal to exit).
+   */
+  async function reportedAtStop(name: string, setup: string, report: string): Promise<unknown> {
+    const preload = join(home, `${name}.cjs`);
+    const out = join(home, `${name}.json`);
     writeFileSync(
       preload,
-      `process.once('SIGTERM', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(Object.keys(require.cache))));`,
+      `${setup}\nprocess.once('SIGTERM', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(${report})));`,
     );
     server = await startServerProcess({
-      name: 'no-cloud',
+      name,
       buildDir: build!.dir,
       databaseUrl: database!.url,
       dataDir: home,
@@ -246,9 +250,13 @@ describe('attestd on PostgreSQL, run as a command', () => {
       env: { ATTESTD_KEY_ENCRYPTION_KEY: kek, NODE_OPTIONS: `--require ${preload}` },
     });
     await server.stop();
-    const packages = (JSON.parse(readFileSync(list, 'utf8')) as string[]).flatMap(
-      (path) => /node_modules\/(@[^/]+\/[^/]+|[^@/][^/]*)\//.exec(path)?.[1] ?? [],
-    );
+    return JSON.parse(readFileSync(out, 'utf8'));
+  }
+
+  it('carries no cloud SDK while no login has asked the cloud', async () => {
+    // the packages the process loaded
+    const loaded = (await reportedAtStop('no-cloud', '', 'Object.keys(require.cache)')) as string[];
+    const packages = loaded.flatMap((path) => /node_modules\/(@[^/]+\/[^/]+|[^@/][^/]*)\//.exec(path)?.[1] ?? []);
     expect(packages).toContain('@nestjs/core');
     expect(
       [...new Set(packages)].filter((name) => /^@aws-sdk\/client-|^@azure\/(arm-|identity|msal)/.test(name)),
@@ -256,26 +264,14 @@ describe('attestd on PostgreSQL, run as a command', () => {
   });
 
   it('lets V8 grow the old generation to three times its live heap', async () => {
-    // the V8 flags the process set on itself, written when told to stop
-    const preload = join(home, 'v8-flags.cjs');
-    const list = join(home, 'v8-flags.json');
-    writeFileSync(
-      preload,
+    // the V8 flags the process set on itself
+    const flags = await reportedAtStop(
+      'heap-growth',
       `const v8 = require('node:v8'); const set = v8.setFlagsFromString; const flags = [];
-       v8.setFlagsFromString = (flag) => { flags.push(flag); set(flag); };
-       process.once('SIGTERM', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(flags)));`,
+       v8.setFlagsFromString = (flag) => { flags.push(flag); set(flag); };`,
+      'flags',
     );
-    server = await startServerProcess({
-      name: 'heap-growth',
-      buildDir: build!.dir,
-      databaseUrl: database!.url,
-      dataDir: home,
-      policiesDir: join(home, 'policies'),
-      adminToken: randomBytes(24).toString('base64url'),
-      env: { ATTESTD_KEY_ENCRYPTION_KEY: kek, NODE_OPTIONS: `--require ${preload}` },
-    });
-    await server.stop();
-    expect(JSON.parse(readFileSync(list, 'utf8'))).toEqual(['--heap-growing-percent=200']);
+    expect(flags).toEqual(['--heap-growing-percent=200']);
   });
 
   it('refuses to start on the CA of another trust domain, in one line and with the setting error status', async () => {

@@ -48,7 +48,7 @@ export type Identity = { key: string; provider: AwsCredentialIdentityProvider } 
  * services × regions × allowed accounts.
  */
 export class AwsClients {
-  private readonly clients = new Map<string, unknown>();
+  private readonly clients = new Map<string, { client: unknown; sdk: unknown }>();
 
   constructor(private readonly limits: SdkLimits = DEFAULT_SDK_LIMITS) {}
 
@@ -58,31 +58,35 @@ export class AwsClients {
     region: string,
     identity: Identity,
   ): Promise<{ client: ClientOf<S>; sdk: PackageOf<S> }> {
-    const { sdk, Client } = (await PACKAGES[service]()) as Loaded<S>;
     const key = `${service}|${region}|${identity?.key ?? 'self'}`;
-    let client = this.clients.get(key) as ClientOf<S> | undefined;
-    if (!client) {
-      const ServiceClient = Client as new (config: object) => ClientOf<S>;
-      client = new ServiceClient({
-        region,
-        maxAttempts: this.limits.maxAttempts,
-        // Without `throwOnRequestTimeout`, this SDK only logs a warning when `requestTimeout` passes
-        // and keeps waiting: a hung endpoint would hold logins for as long as the socket lives.
-        requestHandler: {
-          connectionTimeout: this.limits.connectionTimeoutMs,
-          requestTimeout: this.limits.requestTimeoutMs,
-          throwOnRequestTimeout: true,
-        },
-        ...(identity && { credentials: identity.provider }),
-      });
-      this.clients.set(key, client);
-    }
-    return { client, sdk };
+    type Made = { client: ClientOf<S>; sdk: PackageOf<S> };
+    const known = this.clients.get(key) as Made | undefined;
+    if (known) return known;
+    const { sdk, Client } = (await PACKAGES[service]()) as Loaded<S>;
+    // another call may have made it while the package loaded
+    const madeMeanwhile = this.clients.get(key) as Made | undefined;
+    if (madeMeanwhile) return madeMeanwhile;
+    const ServiceClient = Client as new (config: object) => ClientOf<S>;
+    const client = new ServiceClient({
+      region,
+      maxAttempts: this.limits.maxAttempts,
+      // Without `throwOnRequestTimeout`, this SDK only logs a warning when `requestTimeout` passes
+      // and keeps waiting: a hung endpoint would hold logins for as long as the socket lives.
+      requestHandler: {
+        connectionTimeout: this.limits.connectionTimeoutMs,
+        requestTimeout: this.limits.requestTimeoutMs,
+        throwOnRequestTimeout: true,
+      },
+      ...(identity && { credentials: identity.provider }),
+    });
+    const made: Made = { client, sdk };
+    this.clients.set(key, made);
+    return made;
   }
 
   /** Closes every client's connections (server shutdown, tests). */
   destroy(): void {
-    for (const client of this.clients.values()) (client as { destroy(): void }).destroy();
+    for (const { client } of this.clients.values()) (client as { destroy(): void }).destroy();
     this.clients.clear();
   }
 }

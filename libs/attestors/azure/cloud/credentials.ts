@@ -27,9 +27,9 @@ export class TenantCredentials {
   ) {}
 
   async for(tenantId: string): Promise<TokenCredential> {
-    const { ClientSecretCredential, DefaultAzureCredential } = await import('@azure/identity');
     const cached = this.byTenant.get(tenantId);
     if (cached) return cached;
+    const { ClientSecretCredential, DefaultAzureCredential } = await import('@azure/identity');
     const secret = this.secrets.find((s) => s.tenantId.toLowerCase() === tenantId.toLowerCase());
     if (!secret)
       return (this.fallback ??= new DefaultAzureCredential({
